@@ -1,0 +1,57 @@
+"""SKUs and supplier price lists."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, Numeric, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from supplychain.models.base import created_at_field
+
+
+class SkuBase(SQLModel):
+    code: str = Field(max_length=32, unique=True, index=True)
+    name: str = Field(max_length=200)
+    name_en: str = Field(default="", max_length=200)
+    unit: str = Field(default="pcs", max_length=16)
+    category: str = Field(default="", max_length=64)
+    is_active: bool = True
+
+
+class Sku(SkuBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = created_at_field()
+
+
+class PriceListEntryBase(SQLModel):
+    supplier_id: int = Field(foreign_key="organisation.id", index=True)
+    sku_id: int = Field(foreign_key="sku.id", index=True)
+    # Unit price net of VAT, CNY, 4 decimals so per-unit prices of cheap goods stay exact;
+    # line amounts are rounded half-up to 2 decimals by supplychain.rules.money.
+    unit_price: Decimal = Field(sa_type=Numeric(18, 4, asdecimal=True))
+    tax_rate: Decimal = Field(sa_type=Numeric(5, 4, asdecimal=True))
+    currency: str = Field(default="CNY", max_length=3)
+    lead_time_days: int = 7
+    moq: int = 1
+    pack_size: int = 1
+    valid_from: date | None = None
+    valid_to: date | None = None
+    is_active: bool = True
+
+
+class PriceListEntry(PriceListEntryBase, table=True):
+    __tablename__ = "price_list_entry"
+    __table_args__ = (
+        UniqueConstraint("supplier_id", "sku_id", "valid_from", name="uq_price_supplier_sku_from"),
+        CheckConstraint("unit_price >= 0", name="ck_price_nonneg"),
+        CheckConstraint("tax_rate >= 0 AND tax_rate < 1", name="ck_price_tax_rate"),
+        CheckConstraint("lead_time_days >= 0", name="ck_price_lead_time"),
+        CheckConstraint("moq >= 1", name="ck_price_moq"),
+        CheckConstraint("pack_size >= 1", name="ck_price_pack_size"),
+        CheckConstraint("valid_to IS NULL OR valid_from IS NULL OR valid_to >= valid_from", name="ck_price_validity"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = created_at_field()

@@ -1,0 +1,92 @@
+"""Settings from environment variables, with defaults that run the whole portal on one machine.
+
+Every process (web, worker, CLI, tests) reads the same `settings` object; docker-compose sets the
+same variables for production.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_VAR_DIR = PROJECT_ROOT / "var"
+PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev"}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    ENVIRONMENT: Literal["development", "test", "production"] = "development"
+    VAR_DIR: Path = DEFAULT_VAR_DIR
+
+    # Database: SQLite file under ./var unless DATABASE_URL points elsewhere (PostgreSQL in production).
+    DATABASE_URL: str = ""
+
+    # Temporal: unset TEMPORAL_ADDRESS means `portal dev` starts the embedded dev server.
+    TEMPORAL_ADDRESS: str | None = None
+    TEMPORAL_NAMESPACE: str = "default"
+    TEMPORAL_TASK_QUEUE: str = "supplychain"
+    TEMPORAL_DEV_PORT: int = 7233
+    TEMPORAL_UI_PORT: int = 8233
+
+    # Web
+    WEB_HOST: str = "127.0.0.1"
+    WEB_PORT: int = 8000
+    SECRET_KEY: str = ""
+    DEFAULT_LOCALE: Literal["zh_CN", "en"] = "zh_CN"
+    SESSION_IDLE_MINUTES: int = Field(default=60, ge=1)
+    SESSION_ABSOLUTE_HOURS: int = Field(default=12, ge=1)
+    # None: Secure cookies exactly when the request arrived over HTTPS (proxy headers honoured).
+    COOKIE_SECURE: bool | None = None
+    LOGIN_MAX_FAILURES_PER_ACCOUNT: int = Field(default=5, ge=1)
+    LOGIN_MAX_FAILURES_PER_CLIENT: int = Field(default=20, ge=1)
+    LOGIN_LOCK_MINUTES: int = Field(default=15, ge=1)
+    LOGIN_RATE_LIMIT: str = "30/minute"
+
+    # Mail: SMTP_HOST unset keeps notifications in-app and in the log.
+    SMTP_HOST: str | None = None
+    SMTP_PORT: int = 587
+    SMTP_USERNAME: str | None = None
+    SMTP_PASSWORD: str | None = None
+    SMTP_FROM: str = "portal@localhost"
+    SMTP_STARTTLS: bool = True
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> Settings:
+        if not self.DATABASE_URL:
+            self.DATABASE_URL = f"sqlite:///{self.VAR_DIR / 'portal.db'}"
+        if not self.SECRET_KEY:
+            if self.ENVIRONMENT == "production":
+                raise ValueError("SECRET_KEY must be set in production")
+            self.SECRET_KEY = _generated_secret(self.VAR_DIR)
+        elif self.ENVIRONMENT == "production" and self.SECRET_KEY.lower() in PLACEHOLDER_SECRETS:
+            raise ValueError("SECRET_KEY is a placeholder; set a real secret in production")
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.DATABASE_URL.startswith("sqlite")
+
+    @property
+    def smtp_enabled(self) -> bool:
+        return bool(self.SMTP_HOST)
+
+
+def _generated_secret(var_dir: Path) -> str:
+    """A secret generated once into ./var so sessions survive restarts of a development install."""
+    path = var_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    var_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+settings = Settings()
