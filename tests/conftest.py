@@ -1,0 +1,9 @@
+"""Test configuration. Fixtures live in tests/fixtures/, one module per concern:
+
+- database: a fresh database per run (SQLite file, or a new PostgreSQL database when DATABASE_URL
+  points at a server), migrated with Alembic; `db` wipes it for a test; `session` opens one.
+- temporal: the time-skipping test server and a real dev server, both started here.
+- web: the FastAPI test client and logging in as a user.
+"""
+
+pytest_plugins = ["tests.fixtures.database", "tests.fixtures.temporal", "tests.fixtures.web"]
