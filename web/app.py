@@ -1,0 +1,148 @@
+"""The portal's FastAPI application: middleware, error pages, routers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from slowapi.errors import RateLimitExceeded
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+from temporalio.client import Client
+
+from supplychain import i18n
+from supplychain.settings import PROJECT_ROOT, settings
+from web.csrf import verify_csrf
+from web.deps import LoginRequired
+from web.middleware import LocaleMiddleware, SecurityHeadersMiddleware
+from web.ratelimit import limiter
+from web.routes import admin, auth, catalog, health, home, locale
+from web.templating import render
+
+log = logging.getLogger(__name__)
+STATIC_DIR = PROJECT_ROOT / "web" / "static"
+
+
+class TemporalConnection:
+    """The web app's Temporal client. The portal starts (and shows its health page) even when
+    Temporal is down; a request that needs it reconnects, at most every few seconds."""
+
+    RETRY_SECONDS = 5.0
+
+    def __init__(self) -> None:
+        self._client: Client | None = None
+        self._last_attempt = 0.0
+        self._lock = asyncio.Lock()
+
+    async def get(self) -> Client | None:
+        if self._client is not None:
+            return self._client
+        async with self._lock:
+            if self._client is None and time.monotonic() - self._last_attempt >= self.RETRY_SECONDS:
+                self._last_attempt = time.monotonic()
+                try:
+                    from supplychain.temporal import connect
+
+                    self._client = await asyncio.wait_for(connect(), timeout=5)
+                except Exception as exc:  # unreachable server: health page reports it
+                    log.warning("Temporal not reachable: %s", exc)
+        return self._client
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    app.state.temporal = TemporalConnection()
+    await app.state.temporal.get()
+    yield
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="Supply-chain portal",
+        lifespan=lifespan,
+        dependencies=[Depends(verify_csrf)],
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.limiter = limiter
+    app.add_middleware(LocaleMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    for module in (auth, home, locale, health, catalog, admin):
+        app.include_router(module.router)
+    _install_error_handlers(app)
+    return app
+
+
+ERROR_TITLES = {
+    400: i18n.lazy("The request could not be understood."),
+    403: i18n.lazy("You do not have permission to do this."),
+    404: i18n.lazy("We could not find that page."),
+    405: i18n.lazy("This action is not allowed here."),
+    422: i18n.lazy("Some of the information sent was not valid."),
+    429: i18n.lazy("Too many attempts. Please wait a moment and try again."),
+    500: i18n.lazy("Something went wrong on our side. Please try again."),
+    503: i18n.lazy("A service the portal needs is not available right now."),
+}
+
+
+def _wants_json(request: Request) -> bool:
+    return request.url.path.startswith("/api/") or "application/json" in request.headers.get("accept", "")
+
+
+def error_response(request: Request, status_code: int, detail: str | None = None) -> Response:
+    if status_code == 403 and detail == "csrf":
+        message = i18n.gettext("Your form expired. Please reload the page and try again.")
+    else:
+        message = i18n.gettext(ERROR_TITLES.get(status_code, ERROR_TITLES[500]))
+    if _wants_json(request):
+        return JSONResponse({"error": message, "status": status_code}, status_code=status_code)
+    return render(
+        request,
+        "errors/error.html",
+        {"status_code": status_code, "message": message, "user": getattr(request.state, "principal", None)},
+        status_code=status_code,
+    )
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired) -> Response:
+        target = "/login?next=" + request.url.path
+        if request.headers.get("HX-Request"):
+            return Response(status_code=401, headers={"HX-Redirect": target})
+        if _wants_json(request):
+            return JSONResponse({"error": "login required", "status": 401}, status_code=401)
+        return RedirectResponse(target, status_code=303)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        return error_response(request, exc.status_code, exc.detail if isinstance(exc.detail, str) else None)
+
+    @app.exception_handler(HTTPException)
+    async def fastapi_http_error(request: Request, exc: HTTPException) -> Response:
+        return error_response(request, exc.status_code, exc.detail if isinstance(exc.detail, str) else None)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        return error_response(request, 422)
+
+    @app.exception_handler(RateLimitExceeded)
+    async def rate_limited(request: Request, exc: RateLimitExceeded) -> Response:
+        return error_response(request, 429)
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, exc: Exception) -> Response:
+        log.exception("Unhandled error on %s %s", request.method, request.url.path)
+        return error_response(request, 500)
+
+
+app = create_app()

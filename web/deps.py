@@ -1,0 +1,139 @@
+"""FastAPI dependencies: database session, current user, organisation scope, Temporal client."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any, TypeVar
+
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy import Select, func, select
+from sqlmodel import Session, SQLModel
+from starlette.concurrency import run_in_threadpool
+from temporalio.client import Client
+
+from supplychain import i18n
+from supplychain.db import get_engine
+from supplychain.models import Role, WebSession
+from supplychain.principal import Principal
+from supplychain.scoping import visible
+from web.sessions import SESSION_COOKIE, load_principal
+
+M = TypeVar("M", bound=SQLModel)
+
+
+def get_session() -> Iterator[Session]:
+    with Session(get_engine()) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+class LoginRequired(Exception):
+    """Raised for an anonymous request to a page that needs a user; answered with a redirect."""
+
+
+def _load(token: str) -> tuple[Principal, WebSession] | None:
+    with Session(get_engine()) as session:
+        return load_principal(session, token)
+
+
+async def optional_user(request: Request) -> Principal | None:
+    """The logged-in user, or None. Async so that setting the locale here reaches the route."""
+    if hasattr(request.state, "principal"):
+        return request.state.principal  # type: ignore[no-any-return]
+    token = request.cookies.get(SESSION_COOKIE)
+    loaded = await run_in_threadpool(_load, token) if token else None
+    principal = loaded[0] if loaded else None
+    request.state.principal = principal
+    request.state.web_session_id = loaded[1].id if loaded else None
+    if principal is not None:
+        i18n.set_locale(principal.locale)
+    return principal
+
+
+async def current_user(user: Annotated[Principal | None, Depends(optional_user)]) -> Principal:
+    if user is None:
+        raise LoginRequired()
+    return user
+
+
+OptionalUser = Annotated[Principal | None, Depends(optional_user)]
+CurrentUser = Annotated[Principal, Depends(current_user)]
+
+
+def require_roles(*roles: Role) -> Callable[..., Any]:
+    """Dependency factory: the current user must hold one of `roles` (403 otherwise)."""
+
+    async def check(user: CurrentUser) -> Principal:
+        if not user.has_role(*roles):
+            raise HTTPException(status_code=403)
+        return user
+
+    return check
+
+
+AdminUser = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
+
+
+class Scope:
+    """Organisation scoping for one request: every query for scoped rows is built here."""
+
+    def __init__(self, session: Session, principal: Principal) -> None:
+        self.session = session
+        self.principal = principal
+
+    def select(self, model: type[M]) -> Select[tuple[M]]:
+        return select(model).where(visible(self.principal, model))
+
+    def get(self, model: type[M], row_id: int) -> M:
+        """The row if this user may see it; 404 otherwise (whether or not it exists)."""
+        pk = model.__table__.primary_key.columns.values()[0]  # type: ignore[attr-defined]
+        row = self.session.execute(self.select(model).where(pk == row_id)).scalar_one_or_none()
+        if row is None:
+            raise HTTPException(status_code=404)
+        return row
+
+    def page(self, stmt: Select[tuple[M]], page: int, per_page: int = 25) -> Page[M]:
+        total = self.session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
+        page = max(1, page)
+        rows = list(self.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).scalars())
+        return Page(items=rows, page=page, per_page=per_page, total=int(total))
+
+
+class Page(list[M]):
+    def __init__(self, *, items: list[M], page: int, per_page: int, total: int) -> None:
+        super().__init__(items)
+        self.page = page
+        self.per_page = per_page
+        self.total = total
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+
+def get_scope(session: SessionDep, user: CurrentUser) -> Scope:
+    return Scope(session, user)
+
+
+OrgScope = Annotated[Scope, Depends(get_scope)]
+
+
+async def get_temporal_client(request: Request) -> Client:
+    """The app's Temporal client (connected in the lifespan, reconnected on demand); 503 if unreachable."""
+    client = await request.app.state.temporal.get()
+    if client is None:
+        raise HTTPException(status_code=503, detail="temporal")
+    return client  # type: ignore[no-any-return]
+
+
+TemporalClientDep = Annotated[Client, Depends(get_temporal_client)]

@@ -1,0 +1,36 @@
+"""Navigation by role: each entry lists the roles that see it (None = everyone logged in)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from supplychain.i18n import lazy
+from supplychain.models import Role
+from supplychain.principal import Principal
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    href: str
+    roles: frozenset[Role] | None = None
+    section: str = "main"
+
+
+HQ_BUYING = frozenset({Role.BUYER, Role.APPROVER, Role.FINANCE, Role.ADMIN})
+
+NAVIGATION: tuple[NavItem, ...] = (
+    NavItem(lazy("Home"), "/"),
+    NavItem(lazy("Stock"), "/stock"),
+    NavItem(lazy("Price lists"), "/price-lists", HQ_BUYING | {Role.SUPPLIER}),
+    NavItem(lazy("Users"), "/admin/users", frozenset({Role.ADMIN}), "admin"),
+    NavItem(lazy("Organisations"), "/admin/organisations", frozenset({Role.ADMIN}), "admin"),
+    NavItem(lazy("Locations"), "/admin/locations", frozenset({Role.ADMIN}), "admin"),
+    NavItem(lazy("SKUs"), "/admin/skus", frozenset({Role.ADMIN}), "admin"),
+    NavItem(lazy("Supplier prices"), "/admin/prices", frozenset({Role.ADMIN}), "admin"),
+    NavItem(lazy("System health"), "/health", frozenset({Role.ADMIN}), "admin"),
+)
+
+
+def navigation_for(user: Principal) -> list[NavItem]:
+    return [item for item in NAVIGATION if item.roles is None or user.roles & item.roles]

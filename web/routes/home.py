@@ -1,0 +1,88 @@
+"""The role home page ("what needs me") and the notification bell."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse
+from starlette.responses import Response
+
+from supplychain import notifications
+from supplychain.i18n import lazy
+from supplychain.models import Role
+from supplychain.principal import Principal
+from web.deps import CurrentUser, SessionDep
+from web.templating import render
+
+router = APIRouter()
+
+
+@dataclass(frozen=True)
+class WorkQueue:
+    """One card on a role's home page: what this role must act on, and what it says when empty."""
+
+    title: str
+    empty: str
+    roles: frozenset[Role]
+
+
+# The business processes fill these queues as they arrive (purchase orders, transfers, inspections,
+# statements, payments); until then each card shows its empty state.
+WORK_QUEUES: tuple[WorkQueue, ...] = (
+    WorkQueue(lazy("Approvals waiting for you"), lazy("No approvals are waiting for you."),
+              frozenset({Role.APPROVER})),
+    WorkQueue(lazy("Purchase orders to follow up"), lazy("No purchase orders need your attention."),
+              frozenset({Role.BUYER})),
+    WorkQueue(lazy("Purchase orders to confirm"), lazy("No purchase orders are waiting for your confirmation."),
+              frozenset({Role.SUPPLIER})),
+    WorkQueue(lazy("My replenishment orders"), lazy("You have no open replenishment orders."),
+              frozenset({Role.STORE})),
+    WorkQueue(lazy("Shipments to receive"), lazy("No shipments are expected."), frozenset({Role.WAREHOUSE})),
+    WorkQueue(lazy("Lots to inspect"), lazy("No lots are waiting for inspection."), frozenset({Role.INSPECTOR})),
+    WorkQueue(lazy("Payments due"), lazy("No payments are due."), frozenset({Role.FINANCE})),
+    WorkQueue(lazy("Users and master data"), lazy("Manage users, organisations, locations, SKUs and prices."),
+              frozenset({Role.ADMIN})),
+)
+
+
+def queues_for(user: Principal) -> list[WorkQueue]:
+    return [queue for queue in WORK_QUEUES if user.roles & queue.roles]
+
+
+@router.get("/")
+def home(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    return render(
+        request,
+        "home/index.html",
+        {
+            "user": user,
+            "queues": queues_for(user),
+            "notifications": notifications.recent(session, user.user_id, limit=10),
+        },
+    )
+
+
+@router.get("/notifications")
+def notification_list(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+    return render(
+        request,
+        "home/notifications.html",
+        {"user": user, "notifications": notifications.recent(session, user.user_id, limit=100)},
+        block="notification_list",
+    )
+
+
+@router.post("/notifications/{notification_id}/read")
+def mark_read(notification_id: int, session: SessionDep, user: CurrentUser) -> Response:
+    # mark_read only touches the user's own notifications, so another user's id changes nothing.
+    notifications.mark_read(session, user.user_id, notification_id)
+    session.commit()
+    return RedirectResponse("/notifications", status_code=303)
+
+
+@router.post("/notifications/read-all")
+def mark_all_read(session: SessionDep, user: CurrentUser) -> Response:
+    notifications.mark_all_read(session, user.user_id)
+    session.commit()
+    return RedirectResponse("/notifications", status_code=303)

@@ -1,0 +1,133 @@
+"""Server-side sessions: the cookie holds a random token, the database holds its digest.
+
+Deleting the row ends the session at once; logout, a password change and deactivating a user do
+exactly that. Sessions end after SESSION_IDLE_MINUTES without a request and, at the latest,
+SESSION_ABSOLUTE_HOURS after login.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fastapi import Request, Response
+from sqlalchemy import delete, select
+from sqlmodel import Session
+
+from supplychain.models import Location, Organisation, User, UserRole, WebSession
+from supplychain.models.base import utcnow
+from supplychain.principal import Principal
+from supplychain.security import new_token, token_digest
+from supplychain.settings import settings
+
+SESSION_COOKIE = "scp_session"
+ANON_COOKIE = "scp_anon"  # seeds the CSRF token before login
+LOCALE_COOKIE = "scp_lang"
+# Writing last_seen_at on every request would make each page view a write; a minute is precise
+# enough for an idle timeout measured in tens of minutes.
+TOUCH_INTERVAL = timedelta(seconds=60)
+
+
+def cookie_secure(request: Request) -> bool:
+    if settings.COOKIE_SECURE is not None:
+        return settings.COOKIE_SECURE
+    return request.url.scheme == "https"
+
+
+def set_cookie(request: Request, response: Response, name: str, value: str, *, max_age: int | None) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        httponly=True,
+        samesite="lax",
+        secure=cookie_secure(request),
+        path="/",
+    )
+
+
+def start_session(session: Session, request: Request, response: Response, user: User) -> str:
+    """Create a fresh session (a new id every login, so a planted id is useless)."""
+    old = request.cookies.get(SESSION_COOKIE)
+    if old:
+        session.execute(delete(WebSession).where(WebSession.id == token_digest(old)))  # type: ignore[arg-type]
+    token = new_token()
+    now = utcnow()
+    assert user.id is not None
+    session.add(
+        WebSession(
+            id=token_digest(token),
+            user_id=user.id,
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + timedelta(hours=settings.SESSION_ABSOLUTE_HOURS),
+            client_ip=client_ip(request),
+            user_agent=request.headers.get("user-agent", "")[:300],
+        )
+    )
+    set_cookie(request, response, SESSION_COOKIE, token, max_age=settings.SESSION_ABSOLUTE_HOURS * 3600)
+    response.delete_cookie(ANON_COOKIE, path="/")
+    set_cookie(request, response, LOCALE_COOKIE, user.locale, max_age=365 * 24 * 3600)
+    return token
+
+
+def end_session(session: Session, request: Request, response: Response) -> None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        session.execute(delete(WebSession).where(WebSession.id == token_digest(token)))  # type: ignore[arg-type]
+    response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+def end_all_sessions(session: Session, user_id: int, *, keep_token: str | None = None) -> None:
+    stmt = delete(WebSession).where(WebSession.user_id == user_id)  # type: ignore[arg-type]
+    if keep_token:
+        stmt = stmt.where(WebSession.id != token_digest(keep_token))  # type: ignore[arg-type]
+    session.execute(stmt)
+
+
+def load_principal(session: Session, token: str) -> tuple[Principal, WebSession] | None:
+    """The user behind a session token, or None when the session is unknown, expired or the user inactive."""
+    web_session = session.get(WebSession, token_digest(token))
+    if web_session is None:
+        return None
+    now = utcnow()
+    idle_deadline = web_session.last_seen_at + timedelta(minutes=settings.SESSION_IDLE_MINUTES)
+    user = session.get(User, web_session.user_id)
+    if now >= web_session.expires_at or now >= idle_deadline or user is None or not user.is_active:
+        session.delete(web_session)
+        session.commit()
+        return None
+    if now - web_session.last_seen_at >= TOUCH_INTERVAL:
+        web_session.last_seen_at = now
+        session.add(web_session)
+        session.commit()
+    return principal_for(session, user), web_session
+
+
+def principal_for(session: Session, user: User) -> Principal:
+    assert user.id is not None
+    org = session.get(Organisation, user.organisation_id)
+    assert org is not None
+    roles = session.execute(select(UserRole.role).where(UserRole.user_id == user.id)).scalars()  # type: ignore[arg-type]
+    return Principal(
+        user_id=user.id,
+        email=user.email,
+        full_name=user.full_name,
+        organisation_id=org.id or 0,
+        organisation_name=org.name,
+        org_kind=org.kind,
+        roles=frozenset(roles),
+        location_id=user.location_id,
+        locale=user.locale,
+        approval_limit=user.approval_limit,
+    )
+
+
+def location_name(session: Session, location_id: int | None) -> str:
+    if location_id is None:
+        return ""
+    location = session.get(Location, location_id)
+    return location.name if location else ""
+
+
+def client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
