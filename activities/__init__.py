@@ -1,0 +1,18 @@
+"""Activities: the only code with side effects. `ACTIVITIES` is the one list the worker registers.
+
+Each business process adds its module's activities here (`activities/<process>.py`); the shared
+ones (events, notifications) are used by every process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from activities import events, notifications
+
+ACTIVITIES: list[Callable[..., Any]] = [
+    events.record_event,
+    notifications.notify,
+    notifications.notify_role,
+]

@@ -1,0 +1,8 @@
+"""Workflows: one module per business process. `WORKFLOWS` is the one list the worker registers.
+
+Each process adds its `@workflow.defn` class here when it lands (`workflows/<process>.py`).
+"""
+
+from __future__ import annotations
+
+WORKFLOWS: list[type] = []
