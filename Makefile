@@ -1,0 +1,80 @@
+# The one place commands live. First use on a new Debian machine: `make run`, `make test`.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+# Re-run `pip install` only when pyproject.toml is newer than this stamp.
+INSTALL_STAMP := $(VENV)/.install-stamp
+LOCALE_DIR := supplychain/locale
+# Paths mypy checks; wildcard drops any that do not exist yet.
+MYPY_PATHS := $(wildcard supplychain workflows activities web cli.py worker.py tests)
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+APT_PACKAGES := chromium fonts-noto-cjk poppler-utils libpangoft2-1.0-0
+
+.PHONY: help venv install catalogs system-deps run test lint fmt migrate seed worker web
+
+help:
+	@echo "make run          install and start everything (web app, worker, Temporal dev server)"
+	@echo "make test         system packages, install, lint, then the whole test suite"
+	@echo "make lint | fmt   ruff + mypy | rewrite formatting and fixable lint"
+	@echo "make migrate | seed | worker | web   one piece at a time"
+	@echo "make venv | install | system-deps    set-up steps the targets above run for you"
+
+venv: $(BIN)/python
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV) || { \
+	  echo "venv failed; installing python3.11-venv and retrying"; rm -rf $(VENV); \
+	  $(SUDO) apt-get update && $(SUDO) apt-get install -y python3.11-venv && $(PYTHON) -m venv $(VENV); }
+
+install: $(INSTALL_STAMP) catalogs
+
+$(INSTALL_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -e '.[dev]'
+	touch $@
+
+# Babel's .mo files are build output (git-ignored); compile them from the .po sources when present.
+catalogs: $(INSTALL_STAMP)
+	@if compgen -G '$(LOCALE_DIR)/*/LC_MESSAGES/messages.po' >/dev/null; then \
+	  $(BIN)/pybabel -q compile -d $(LOCALE_DIR) -D messages; fi
+
+# Chromium for the browser tests, Noto CJK so PDFs render Chinese, pdffonts to check they embed it,
+# Pango for WeasyPrint.
+system-deps:
+	@if [ -x /usr/bin/chromium ] && command -v pdffonts >/dev/null \
+	    && fc-list 2>/dev/null | grep -q "Noto Sans CJK" \
+	    && /sbin/ldconfig -p | grep -q libpangoft2-1.0; then \
+	  echo "system packages present"; \
+	else \
+	  $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $(APT_PACKAGES); \
+	fi
+
+run: install
+	$(BIN)/portal dev
+
+test: system-deps install lint
+	$(BIN)/pytest
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy $(MYPY_PATHS)
+
+fmt: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+migrate: install
+	$(BIN)/portal migrate
+
+seed: install
+	$(BIN)/portal seed
+
+worker: install
+	$(BIN)/portal worker
+
+web: install
+	$(BIN)/portal web

