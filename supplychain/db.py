@@ -25,6 +25,17 @@ def make_engine(url: str) -> Engine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.close()
 
+        @event.listens_for(engine, "savepoint")
+        def _sqlite_begin_before_savepoint(conn, _name):  # type: ignore[no-untyped-def]
+            # pysqlite only emits BEGIN before INSERT/UPDATE/DELETE, so a SAVEPOINT taken before the
+            # session's first write would itself open the transaction, and releasing it would
+            # commit everything at once: `begin_nested()` would silently autocommit. Open the real
+            # transaction first. IMMEDIATE takes the write lock now (a savepoint is always taken
+            # to write), so a concurrent writer makes us wait (busy_timeout) instead of failing.
+            dbapi_conn = conn.connection.dbapi_connection
+            if dbapi_conn is not None and not dbapi_conn.in_transaction:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 

@@ -11,14 +11,14 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from supplychain.models.stock import MovementType, StockBalance, StockLedgerEntry
 from supplychain.rules.stock import StockDelta, check_movement
 
 
 class InsufficientStock(ValueError):
-    """The movement would take on hand, reserved or in transit below zero (or reserve more than is on hand)."""
+    """The movement would take on hand, reserved or in transit below zero, or reserve more than on hand."""
 
 
 @dataclass(frozen=True)
@@ -111,9 +111,9 @@ def ledger_totals(session: Session, location_id: int, sku_id: int) -> StockDelta
 
 
 def _entry_by_key(session: Session, idempotency_key: str) -> int | None:
-    return session.execute(  # type: ignore[no-any-return]
-        select(StockLedgerEntry.id).where(StockLedgerEntry.idempotency_key == idempotency_key)  # type: ignore[arg-type]
-    ).scalar_one_or_none()
+    key = col(StockLedgerEntry.idempotency_key)
+    statement = select(col(StockLedgerEntry.id)).where(key == idempotency_key)
+    return session.execute(statement).scalar_one_or_none()
 
 
 def _ensure_balance_row(session: Session, location_id: int, sku_id: int) -> None:

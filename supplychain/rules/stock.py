@@ -53,4 +53,5 @@ def check_movement(movement_type: MovementType, delta: StockDelta) -> None:
             raise InvalidMovement(f"a {movement_type.value} movement cannot change {bucket}")
         sign = allowed[bucket]
         if sign * value < 0:
-            raise InvalidMovement(f"a {movement_type.value} movement must {'increase' if sign > 0 else 'decrease'} {bucket}")
+            direction = "increase" if sign > 0 else "decrease"
+            raise InvalidMovement(f"a {movement_type.value} movement must {direction} {bucket}")

@@ -1,0 +1,144 @@
+"""Settings: embedded defaults, environment overrides, and the secret key policy.
+
+Every test builds its own `Settings` from a controlled environment (no `.env` file); the global
+`settings` singleton is never touched.
+"""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from supplychain.settings import Settings
+
+SETTINGS_ENV_VARS = (
+    "ENVIRONMENT",
+    "VAR_DIR",
+    "DATABASE_URL",
+    "TEMPORAL_ADDRESS",
+    "TEMPORAL_NAMESPACE",
+    "TEMPORAL_TASK_QUEUE",
+    "SECRET_KEY",
+    "DEFAULT_LOCALE",
+    "WEB_PORT",
+    "SMTP_HOST",
+    "COOKIE_SECURE",
+)
+
+
+@pytest.fixture
+def var_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A clean environment with VAR_DIR pointing at an empty directory."""
+    for name in SETTINGS_ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+    path = tmp_path / "var"
+    monkeypatch.setenv("VAR_DIR", str(path))
+    return path
+
+
+def make_settings() -> Settings:
+    return Settings(_env_file=None)
+
+
+def test_defaults_run_everything_on_one_machine(var_dir: Path) -> None:
+    s = make_settings()
+
+    assert s.ENVIRONMENT == "development"
+    expected_url = f"sqlite:///{var_dir / 'portal.db'}"
+    assert expected_url == s.DATABASE_URL
+    assert s.is_sqlite
+    assert s.TEMPORAL_ADDRESS is None
+    assert s.DEFAULT_LOCALE == "zh_CN"
+    assert s.smtp_enabled is False
+    assert s.COOKIE_SECURE is None
+
+
+def test_environment_variables_override_defaults(var_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://portal:pw@db:5432/portal")
+    monkeypatch.setenv("TEMPORAL_ADDRESS", "temporal:7233")
+    monkeypatch.setenv("TEMPORAL_NAMESPACE", "retail")
+    monkeypatch.setenv("DEFAULT_LOCALE", "en")
+    monkeypatch.setenv("WEB_PORT", "9000")
+    monkeypatch.setenv("SMTP_HOST", "mail.example.com")
+    monkeypatch.setenv("COOKIE_SECURE", "true")
+
+    s = make_settings()
+
+    assert s.DATABASE_URL == "postgresql+psycopg://portal:pw@db:5432/portal"
+    assert not s.is_sqlite
+    assert s.TEMPORAL_ADDRESS == "temporal:7233"
+    assert s.TEMPORAL_NAMESPACE == "retail"
+    assert s.DEFAULT_LOCALE == "en"
+    assert s.WEB_PORT == 9000
+    assert s.smtp_enabled
+    assert s.COOKIE_SECURE is True
+
+
+def test_keyword_arguments_override_the_environment(var_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TEMPORAL_ADDRESS", "from-env:7233")
+
+    s = Settings(_env_file=None, TEMPORAL_ADDRESS="from-kwarg:7233")
+
+    assert s.TEMPORAL_ADDRESS == "from-kwarg:7233"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("DEFAULT_LOCALE", "fr"), ("ENVIRONMENT", "staging"), ("WEB_PORT", "x")]
+)
+def test_invalid_values_are_refused(
+    var_dir: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+
+    with pytest.raises(ValidationError, match=name):
+        make_settings()
+
+
+def test_secret_key_is_generated_once_into_var_dir_and_reused(var_dir: Path) -> None:
+    first = make_settings()
+    key_file = var_dir / "secret_key"
+
+    assert key_file.read_text().strip() == first.SECRET_KEY
+    assert len(first.SECRET_KEY) >= 32
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert make_settings().SECRET_KEY == first.SECRET_KEY
+
+
+def test_an_explicit_secret_key_wins_and_writes_nothing(
+    var_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SECRET_KEY", "an-explicit-secret-of-reasonable-length")
+
+    assert make_settings().SECRET_KEY == "an-explicit-secret-of-reasonable-length"
+    assert not (var_dir / "secret_key").exists()
+
+
+@pytest.mark.parametrize("secret", ["", "changeme", "CHANGE-ME", "secret", "dev"])
+def test_production_refuses_an_empty_or_placeholder_secret_key(
+    var_dir: Path, monkeypatch: pytest.MonkeyPatch, secret: str
+) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("SECRET_KEY", secret)
+
+    with pytest.raises(ValidationError, match="SECRET_KEY"):
+        make_settings()
+    assert not (var_dir / "secret_key").exists()  # nothing generated behind the operator's back
+
+
+def test_production_accepts_a_real_secret_key(var_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("SECRET_KEY", "k3J9-real-production-secret-value-0123456789")
+
+    assert make_settings().SECRET_KEY == "k3J9-real-production-secret-value-0123456789"
+
+
+def test_the_test_run_uses_its_own_database_and_var_dir() -> None:
+    from supplychain.settings import settings
+    from tests.fixtures.database import DATABASE_URL
+
+    assert settings.ENVIRONMENT == "test"
+    assert settings.DATABASE_URL == DATABASE_URL
+    assert "scp-test-" in str(settings.VAR_DIR)
