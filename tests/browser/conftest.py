@@ -220,10 +220,7 @@ class BrowserProblems:
     console_errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
     csp_violations: list[str] = field(default_factory=list)
-    # The portal has no favicon yet; Chromium asks for /favicon.ico once per browser and logs the 404.
-    allowed: list[re.Pattern[str]] = field(
-        default_factory=lambda: [re.compile(r"status of 404 .*/favicon\.ico\)$")]
-    )
+    allowed: list[re.Pattern[str]] = field(default_factory=list)
 
     def allow_console_error(self, pattern: str) -> None:
         """Expect a console error matching `pattern` (e.g. a page answered 400 on purpose)."""
