@@ -14,7 +14,7 @@ MYPY_PATHS := $(wildcard supplychain workflows activities web cli.py worker.py t
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 APT_PACKAGES := chromium fonts-noto-cjk poppler-utils libpangoft2-1.0-0
 
-.PHONY: help venv install catalogs system-deps run test lint fmt migrate seed worker web
+.PHONY: help venv install catalogs messages system-deps run test lint fmt migrate seed worker web
 
 help:
 	@echo "make run          install and start everything (web app, worker, Temporal dev server)"
@@ -22,6 +22,7 @@ help:
 	@echo "make lint | fmt   ruff + mypy | rewrite formatting and fixable lint"
 	@echo "make migrate | seed | worker | web   one piece at a time"
 	@echo "make venv | install | system-deps    set-up steps the targets above run for you"
+	@echo "make messages     extract translatable strings and update the zh_CN/en catalogs"
 
 venv: $(BIN)/python
 
@@ -40,6 +41,15 @@ $(INSTALL_STAMP): pyproject.toml | $(BIN)/python
 catalogs: $(INSTALL_STAMP)
 	@if compgen -G '$(LOCALE_DIR)/*/LC_MESSAGES/messages.po' >/dev/null; then \
 	  $(BIN)/pybabel -q compile -d $(LOCALE_DIR) -D messages; fi
+
+# Extract every marked string into the template and merge it into both catalogs; translate the new
+# zh_CN entries, then `make catalogs` (or `make install`) compiles them.
+messages: $(INSTALL_STAMP)
+	mkdir -p $(LOCALE_DIR)
+	$(BIN)/pybabel extract -F babel.cfg -k lazy -k gettext -k ngettext:1,2 --no-location \
+	  -o $(LOCALE_DIR)/messages.pot .
+	$(BIN)/pybabel update -i $(LOCALE_DIR)/messages.pot -d $(LOCALE_DIR) -D messages \
+	  --no-fuzzy-matching
 
 # Chromium for the browser tests, Noto CJK so PDFs render Chinese, pdffonts to check they embed it,
 # Pango for WeasyPrint.
