@@ -1,3 +1,215 @@
-from fastapi import APIRouter
+"""Admin pages: users, organisations, locations, SKUs and supplier prices (admin role only).
 
-router = APIRouter(prefix="/admin")
+The same six routes serve every table, driven by the specs in `web.admin_entities`:
+list (search, active/inactive filter, paginated, htmx refreshes only the `results` block), create,
+edit, deactivate and reactivate. Every form is a plain POST that redirects after success; bad input
+comes back beside its field with status 400 and nothing saved. Rows are never deleted.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy.exc import IntegrityError
+from starlette.datastructures import FormData
+from starlette.responses import Response
+
+from supplychain import i18n
+from supplychain.models import Role
+from web.admin_entities import ENTITIES, Change, Entity
+from web.admin_forms import display_value, parse_form, raw_input
+from web.deps import AdminUser, OrgScope, require_roles
+from web.flash import flash
+from web.sessions import SESSION_COOKIE
+from web.templating import render
+
+router = APIRouter(prefix="/admin", dependencies=[Depends(require_roles(Role.ADMIN))])
+
+PER_PAGE = 25
+STATUSES = ("all", "active", "inactive")
+
+
+def entity_for(entity: str) -> Entity:
+    spec = ENTITIES.get(entity)
+    if spec is None:
+        raise HTTPException(status_code=404)
+    return spec
+
+
+EntityDep = Annotated[Entity, Depends(entity_for)]
+
+
+async def form_data(request: Request) -> FormData:
+    # Read in the event loop (Starlette caches it) so the route itself can stay synchronous.
+    return await request.form()
+
+
+FormDep = Annotated[FormData, Depends(form_data)]
+
+
+@router.get("")
+def admin_home(user: AdminUser) -> Response:
+    return RedirectResponse("/admin/users", status_code=303)
+
+
+@router.get("/{entity}")
+def list_rows(
+    request: Request,
+    user: AdminUser,
+    scope: OrgScope,
+    spec: EntityDep,
+    q: str = "",
+    status: str = "all",
+    page: str = "1",
+) -> Response:
+    q = q.strip()[:100]
+    status = status if status in STATUSES else "all"
+    stmt = scope.select(spec.model)
+    if q:
+        stmt = spec.search(stmt, q)
+    if status != "all":
+        stmt = stmt.where(spec.model.is_active.is_(status == "active"))  # type: ignore[attr-defined]
+    rows = scope.page(stmt.order_by(*spec.order_by()), _page_number(page), per_page=PER_PAGE)
+    lookups = spec.lookups(scope.session, rows)
+    table = [(row, [column.value(row, lookups) for column in spec.columns]) for row in rows]
+    params = "&" + urlencode({"q": q, "status": status})
+    return render(
+        request,
+        "admin/list.html",
+        {"spec": spec, "rows": rows, "table": table, "q": q, "status": status, "params": params},
+        block="results",
+    )
+
+
+@router.get("/{entity}/new")
+def new_form(request: Request, user: AdminUser, scope: OrgScope, spec: EntityDep) -> Response:
+    raw = {f.name: display_value(f, None) for f in spec.fields} | spec.initial
+    return _form(request, scope, spec, None, raw, {})
+
+
+@router.post("/{entity}/new")
+def create(request: Request, user: AdminUser, scope: OrgScope, spec: EntityDep, form: FormDep) -> Response:
+    return _save(request, scope, spec, None, form)
+
+
+@router.get("/{entity}/{row_id:int}")
+def edit_form(request: Request, user: AdminUser, scope: OrgScope, spec: EntityDep, row_id: int) -> Response:
+    row = scope.get(spec.model, row_id)
+    return _form(request, scope, spec, row, _current_values(scope, spec, row), {})
+
+
+@router.post("/{entity}/{row_id:int}")
+def update(
+    request: Request, user: AdminUser, scope: OrgScope, spec: EntityDep, form: FormDep, row_id: int
+) -> Response:
+    return _save(request, scope, spec, scope.get(spec.model, row_id), form)
+
+
+@router.post("/{entity}/{row_id:int}/deactivate")
+def deactivate(request: Request, user: AdminUser, scope: OrgScope, spec: EntityDep, row_id: int) -> Response:
+    return _set_active(request, scope, spec, row_id, active=False)
+
+
+@router.post("/{entity}/{row_id:int}/reactivate")
+def reactivate(request: Request, user: AdminUser, scope: OrgScope, spec: EntityDep, row_id: int) -> Response:
+    return _set_active(request, scope, spec, row_id, active=True)
+
+
+# --- helpers ----------------------------------------------------------------------------------------
+
+
+def _page_number(page: str) -> int:
+    return int(page) if page.isdigit() and 0 < len(page) < 7 else 1
+
+
+def _current_values(scope: OrgScope, spec: Entity, row: Any) -> dict[str, Any]:
+    raw = {f.name: display_value(f, getattr(row, f.name, None)) for f in spec.fields}
+    return raw | spec.extra_values(scope.session, row)
+
+
+def _form(
+    request: Request,
+    scope: OrgScope,
+    spec: Entity,
+    row: Any | None,
+    raw: dict[str, Any],
+    errors: dict[str, str],
+    *,
+    form_error: str = "",
+    status_code: int = 200,
+) -> Response:
+    ctx = {
+        "spec": spec,
+        "row": row,
+        "raw": raw,
+        "errors": errors,
+        "form_error": form_error,
+        "options": spec.options(scope.session, row),
+        "action": f"/admin/{spec.slug}/{row.id}" if row is not None else f"/admin/{spec.slug}/new",
+    }
+    return render(request, "admin/form.html", ctx, status_code=status_code)
+
+
+def _save(request: Request, scope: OrgScope, spec: Entity, row: Any | None, form: FormData) -> Response:
+    session = scope.session
+    options = spec.options(session, row)
+    current = _current_values(scope, spec, row) if row is not None else None
+    values, errors = parse_form(spec.fields, form, options, creating=row is None, current=current)
+    change = Change(
+        session=session,
+        admin=scope.principal,
+        row=row,
+        values=values,
+        errors=errors,
+        keep_token=request.cookies.get(SESSION_COOKIE),
+    )
+    spec.check(change)
+    if errors:
+        return _form(request, scope, spec, row, raw_input(spec.fields, form), errors, status_code=400)
+    saved = spec.apply(change)
+    try:
+        spec.before_save(change, saved)
+        session.add(saved)
+        session.flush()
+        spec.after_save(change, saved)
+        session.commit()
+    except IntegrityError:
+        # Someone else saved the same code between our check and our write.
+        session.rollback()
+        if row is not None:
+            session.refresh(row)
+        message = i18n.gettext(
+            "This could not be saved because it clashes with another record. Please check the codes."
+        )
+        return _form(
+            request, scope, spec, row, raw_input(spec.fields, form), {}, form_error=message, status_code=400
+        )
+    name = spec.name_of(saved)
+    if row is None:
+        flash(session, request, i18n.gettext("%(name)s has been created.", name=name))
+    else:
+        flash(session, request, i18n.gettext("%(name)s has been saved.", name=name))
+    return RedirectResponse(f"/admin/{spec.slug}", status_code=303)
+
+
+def _set_active(request: Request, scope: OrgScope, spec: Entity, row_id: int, *, active: bool) -> Response:
+    session = scope.session
+    row = scope.get(spec.model, row_id)
+    name = spec.name_of(row)
+    refusal = None if active else spec.refuse_deactivation(row, scope.principal)
+    if refusal:
+        flash(session, request, refusal, "error")
+        return RedirectResponse(f"/admin/{spec.slug}", status_code=303)
+    row.is_active = active
+    session.add(row)
+    if not active:
+        spec.on_deactivate(session, row)
+    session.commit()
+    if active:
+        flash(session, request, i18n.gettext("%(name)s has been reactivated.", name=name))
+    else:
+        flash(session, request, i18n.gettext("%(name)s has been deactivated.", name=name))
+    return RedirectResponse(f"/admin/{spec.slug}", status_code=303)

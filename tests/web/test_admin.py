@@ -1,0 +1,535 @@
+"""Admin pages: users, organisations, locations, SKUs and supplier prices."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlmodel import Session, SQLModel
+from starlette.testclient import TestClient
+
+from supplychain.models import (
+    Location,
+    LocationKind,
+    Organisation,
+    OrgKind,
+    PriceListEntry,
+    Role,
+    Sku,
+    User,
+    UserRole,
+    WebSession,
+)
+from supplychain.security import verify_password
+from tests.factories import make_location, make_organisation, make_price, make_sku, make_user
+from tests.fixtures.web import ClientFactory, csrf, form_post, login
+
+ADMIN_PASSWORD = "correct horse battery"
+
+
+# --- helpers ----------------------------------------------------------------------------------------
+
+
+class World:
+    """An HQ with an admin (logged in on `client`), a supplier, a store, a SKU and a price."""
+
+    def __init__(self, session: Session, client: TestClient) -> None:
+        self.session = session
+        self.client = client
+        self.hq = make_organisation(session, kind=OrgKind.HQ)
+        self.supplier = make_organisation(session, kind=OrgKind.SUPPLIER)
+        self.store = make_location(session, organisation=self.hq, kind=LocationKind.STORE)
+        self.admin = make_user(session, organisation=self.hq, roles=[Role.ADMIN], locale="en")
+        self.sku = make_sku(session)
+        self.price = make_price(session, supplier=self.supplier, sku=self.sku)
+        login(client, self.admin)
+
+    def count(self, model: type[SQLModel]) -> int:
+        self.session.expire_all()
+        return int(self.session.execute(select(func.count()).select_from(model)).scalar_one())
+
+    def post(self, url: str, data: dict[str, Any]) -> Any:
+        return form_post(self.client, url, data)
+
+
+@pytest.fixture
+def world(session: Session, client: TestClient) -> World:
+    return World(session, client)
+
+
+def error_of(response: Any, field: str) -> str:
+    found = re.search(rf'data-testid="error-{field}">(.*?)</p>', response.text, re.S)
+    assert found, f"no error shown beside {field}: {response.text[:3000]}"
+    return html.unescape(found.group(1))
+
+
+def user_form(w: World, **overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "email": "new.buyer@example.com",
+        "full_name": "New Buyer",
+        "organisation_id": str(w.hq.id),
+        "location_id": "",
+        "roles": ["buyer"],
+        "approval_limit": "5000",
+        "locale": "en",
+        "password": "a long enough password",
+    }
+    return data | overrides
+
+
+def org_form(w: World, **overrides: Any) -> dict[str, Any]:
+    return {"code": "SUP-NEW", "name": "New Supplier Ltd", "kind": "supplier"} | overrides
+
+
+def location_form(w: World, **overrides: Any) -> dict[str, Any]:
+    data = {
+        "code": "ST-NEW",
+        "name": "New Store",
+        "kind": "store",
+        "organisation_id": str(w.hq.id),
+        "region_id": "",
+        "address": "1 Main Street",
+    }
+    return data | overrides
+
+
+def sku_form(w: World, **overrides: Any) -> dict[str, Any]:
+    data = {"code": "SKU-NEW", "name": "新商品", "name_en": "New item", "unit": "pcs", "category": "snacks"}
+    return data | overrides
+
+
+def price_form(w: World, **overrides: Any) -> dict[str, Any]:
+    other_sku = make_sku(w.session)
+    data = {
+        "supplier_id": str(w.supplier.id),
+        "sku_id": str(other_sku.id),
+        "unit_price": "12.3456",
+        "tax_rate": "13",
+        "lead_time_days": "5",
+        "moq": "10",
+        "pack_size": "6",
+        "valid_from": "2026-01-01",
+        "valid_to": "2026-12-31",
+    }
+    return data | overrides
+
+
+FORMS: dict[str, tuple[type[SQLModel], Callable[..., dict[str, Any]]]] = {
+    "users": (User, user_form),
+    "organisations": (Organisation, org_form),
+    "locations": (Location, location_form),
+    "skus": (Sku, sku_form),
+    "prices": (PriceListEntry, price_form),
+}
+
+
+# --- access -----------------------------------------------------------------------------------------
+
+ADMIN_URLS = [
+    ("GET", "/admin"),
+    *[("GET", f"/admin/{slug}") for slug in FORMS],
+    *[("GET", f"/admin/{slug}/new") for slug in FORMS],
+    *[("POST", f"/admin/{slug}/new") for slug in FORMS],
+    *[("GET", f"/admin/{slug}/1") for slug in FORMS],
+    *[("POST", f"/admin/{slug}/1") for slug in FORMS],
+    *[("POST", f"/admin/{slug}/1/deactivate") for slug in FORMS],
+    *[("POST", f"/admin/{slug}/1/reactivate") for slug in FORMS],
+    ("GET", "/admin/nonsense"),
+]
+
+
+@pytest.mark.parametrize("role", [Role.BUYER, Role.SUPPLIER])
+def test_non_admin_gets_403_on_every_admin_url(session: Session, client: TestClient, role: Role) -> None:
+    org = make_organisation(session, kind=OrgKind.SUPPLIER if role is Role.SUPPLIER else OrgKind.HQ)
+    make_organisation(session, kind=OrgKind.HQ)
+    user = make_user(session, organisation=org, roles=[role], locale="en")
+    login(client, user)
+    token = csrf(client)
+    for method, url in ADMIN_URLS:
+        if method == "GET":
+            response = client.get(url, follow_redirects=False)
+        else:
+            response = client.post(url, data={"csrf_token": token, "code": "X"}, follow_redirects=False)
+        assert response.status_code == 403, (method, url, response.status_code)
+    assert session.execute(select(func.count()).select_from(Organisation)).scalar_one() == 2
+
+
+def test_anonymous_is_sent_to_login(client: TestClient, db: Any) -> None:
+    response = client.get("/admin/users", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"].startswith("/login")
+
+
+# --- lists ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("slug", list(FORMS))
+def test_every_list_renders_with_rows(world: World, slug: str) -> None:
+    response = world.client.get(f"/admin/{slug}")
+    assert response.status_code == 200
+    assert 'id="results"' in response.text
+    assert f'href="/admin/{slug}/new"' in response.text
+    assert "<table" in response.text
+
+
+def test_htmx_list_request_returns_only_the_results_fragment(world: World) -> None:
+    response = world.client.get("/admin/skus", params={"q": world.sku.code}, headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert "<html" not in response.text
+    assert response.text.lstrip().startswith('<div id="results">')
+    assert world.sku.code in response.text
+
+
+def test_list_search_and_status_filter(world: World) -> None:
+    other = make_sku(world.session, name="Green tea")
+    world.post(f"/admin/skus/{other.id}/deactivate", {})
+    found = world.client.get("/admin/skus", params={"q": "green tea"})
+    assert other.code in found.text and world.sku.code not in found.text
+    inactive = world.client.get("/admin/skus", params={"status": "inactive"})
+    assert other.code in inactive.text and world.sku.code not in inactive.text
+    active = world.client.get("/admin/skus", params={"status": "active"})
+    assert world.sku.code in active.text and other.code not in active.text
+    # Odd query strings fall back to the defaults rather than failing.
+    assert world.client.get("/admin/skus", params={"status": "bogus", "page": "abc"}).status_code == 200
+
+
+def test_list_is_paginated(world: World) -> None:
+    for _ in range(30):
+        make_sku(world.session)
+    first = world.client.get("/admin/skus")
+    assert 'rel="next"' in first.text and "Page 1 of 2" in first.text
+    second = world.client.get("/admin/skus", params={"page": "2"})
+    assert "Page 2 of 2" in second.text
+
+
+# --- create, edit, deactivate -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("slug", list(FORMS))
+def test_create_form_renders(world: World, slug: str) -> None:
+    response = world.client.get(f"/admin/{slug}/new")
+    assert response.status_code == 200
+    assert 'name="csrf_token"' in response.text
+
+
+@pytest.mark.parametrize("slug", list(FORMS))
+def test_create_edit_deactivate_reactivate(world: World, slug: str) -> None:
+    model, make_form = FORMS[slug]
+    before = world.count(model)
+    data = make_form(world)
+    response = world.post(f"/admin/{slug}/new", data)
+    assert response.status_code == 303, response.text[:3000]
+    assert response.headers["location"] == f"/admin/{slug}"
+    assert world.count(model) == before + 1
+    row = world.session.execute(select(model).order_by(model.id.desc()).limit(1)).scalar_one()  # type: ignore[attr-defined]
+    assert "has been created" in world.client.get(f"/admin/{slug}").text  # the flash message
+
+    edit_page = world.client.get(f"/admin/{slug}/{row.id}")
+    assert edit_page.status_code == 200
+
+    text_field = {"users": "full_name", "organisations": "name", "locations": "name", "skus": "name_en"}.get(
+        slug
+    )
+    changed = dict(data)
+    if text_field:
+        changed[text_field] = "Renamed"
+    else:
+        changed["unit_price"] = "9.5"
+    if slug == "users":
+        changed["password"] = ""
+    response = world.post(f"/admin/{slug}/{row.id}", changed)
+    assert response.status_code == 303, response.text[:3000]
+    world.session.expire_all()
+    row = world.session.get(model, row.id)
+    if text_field:
+        assert getattr(row, text_field) == "Renamed"
+    else:
+        assert row.unit_price == Decimal("9.5")
+    assert world.count(model) == before + 1
+
+    assert world.post(f"/admin/{slug}/{row.id}/deactivate", {}).status_code == 303
+    world.session.expire_all()
+    assert world.session.get(model, row.id).is_active is False
+    assert "has been deactivated" in world.client.get(f"/admin/{slug}").text
+    assert world.post(f"/admin/{slug}/{row.id}/reactivate", {}).status_code == 303
+    world.session.expire_all()
+    assert world.session.get(model, row.id).is_active is True
+    assert world.count(model) == before + 1  # never deleted
+
+
+def test_created_user_has_roles_password_and_lowercase_email(world: World) -> None:
+    data = user_form(
+        world, email="Mixed.Case@Example.com", roles=["buyer", "approver"], location_id=str(world.store.id)
+    )
+    assert world.post("/admin/users/new", data).status_code == 303
+    user = world.session.execute(select(User).where(User.email == "mixed.case@example.com")).scalar_one()
+    roles = set(world.session.execute(select(UserRole.role).where(UserRole.user_id == user.id)).scalars())
+    assert roles == {Role.BUYER, Role.APPROVER}
+    assert user.approval_limit == Decimal("5000")
+    assert user.location_id == world.store.id
+    assert verify_password(user.password_hash, "a long enough password")
+
+
+def test_price_tax_rate_is_entered_as_percentage(world: World) -> None:
+    data = price_form(world, tax_rate="9", unit_price="0.0125")
+    assert world.post("/admin/prices/new", data).status_code == 303
+    entry = world.session.execute(
+        select(PriceListEntry).where(PriceListEntry.sku_id == int(data["sku_id"]))
+    ).scalar_one()
+    assert entry.tax_rate == Decimal("0.09")
+    assert entry.unit_price == Decimal("0.0125")
+    assert entry.moq == 10 and entry.pack_size == 6 and entry.lead_time_days == 5
+    page = world.client.get(f"/admin/prices/{entry.id}")
+    assert 'value="9"' in page.text  # shown back as a percentage
+    assert 'inputmode="decimal"' in page.text
+
+
+def test_editing_user_roles_replaces_them(world: World) -> None:
+    user = make_user(world.session, organisation=world.hq, roles=[Role.BUYER, Role.FINANCE])
+    data = user_form(world, email=user.email, full_name=user.full_name, roles=["approver"], password="")
+    assert world.post(f"/admin/users/{user.id}", data).status_code == 303
+    roles = set(world.session.execute(select(UserRole.role).where(UserRole.user_id == user.id)).scalars())
+    assert roles == {Role.APPROVER}
+
+
+# --- validation -------------------------------------------------------------------------------------
+
+LONG = "x" * 301
+
+CASES: list[tuple[str, dict[str, Any], str, str]] = [
+    # users
+    ("users", {"email": ""}, "email", "This field is required."),
+    ("users", {"email": "not-an-email"}, "email", "Enter a valid e-mail address"),
+    ("users", {"full_name": "  "}, "full_name", "This field is required."),
+    ("users", {"full_name": LONG}, "full_name", "Use at most 200 characters."),
+    ("users", {"organisation_id": ""}, "organisation_id", "Choose an option."),
+    ("users", {"organisation_id": "999999"}, "organisation_id", "Choose an existing organisation."),
+    ("users", {"organisation_id": "abc"}, "organisation_id", "Choose an existing organisation."),
+    ("users", {"roles": []}, "roles", "Choose at least one."),
+    ("users", {"roles": ["buyer", "emperor"]}, "roles", "Choose roles from the list."),
+    ("users", {"roles": ["supplier"]}, "roles", "must belong to a supplier organisation"),
+    ("users", {"roles": ["store"]}, "location_id", "Users with the store role need a location."),
+    ("users", {"approval_limit": "abc"}, "approval_limit", "Enter a number"),
+    ("users", {"approval_limit": "-1"}, "approval_limit", "Enter a number of 0 or more."),
+    ("users", {"approval_limit": "10.123"}, "approval_limit", "Use at most 2 decimal places."),
+    ("users", {"password": ""}, "password", "This field is required."),
+    ("users", {"password": "short"}, "password", "Use at least 10 characters."),
+    ("users", {"locale": "fr"}, "locale", "Choose one of the listed options."),
+    # organisations
+    ("organisations", {"code": ""}, "code", "This field is required."),
+    ("organisations", {"code": "C" * 33}, "code", "Use at most 32 characters."),
+    ("organisations", {"name": ""}, "name", "This field is required."),
+    ("organisations", {"kind": "pirate"}, "kind", "Choose one of the listed options."),
+    # locations
+    ("locations", {"code": ""}, "code", "This field is required."),
+    ("locations", {"organisation_id": "999999"}, "organisation_id", "Choose an existing organisation."),
+    ("locations", {"organisation_id": ""}, "organisation_id", "Choose an option."),
+    ("locations", {"kind": "castle"}, "kind", "Choose one of the listed options."),
+    ("locations", {"address": LONG}, "address", "Use at most 300 characters."),
+    # SKUs
+    ("skus", {"code": ""}, "code", "This field is required."),
+    ("skus", {"name": ""}, "name", "This field is required."),
+    ("skus", {"unit": "u" * 17}, "unit", "Use at most 16 characters."),
+    # prices
+    ("prices", {"unit_price": ""}, "unit_price", "This field is required."),
+    ("prices", {"unit_price": "abc"}, "unit_price", "Enter a number"),
+    ("prices", {"unit_price": "-1"}, "unit_price", "Enter a number of 0 or more."),
+    ("prices", {"unit_price": "1.23456"}, "unit_price", "Use at most 4 decimal places."),
+    ("prices", {"unit_price": "NaN"}, "unit_price", "Enter a number"),
+    ("prices", {"unit_price": "1e5"}, "unit_price", "Enter a number"),
+    ("prices", {"tax_rate": "abc"}, "tax_rate", "Enter a number"),
+    ("prices", {"tax_rate": "-1"}, "tax_rate", "Enter a number of 0 or more."),
+    ("prices", {"tax_rate": "100"}, "tax_rate", "Enter a rate below 100 %."),
+    ("prices", {"tax_rate": "13.125"}, "tax_rate", "Use at most 2 decimal places."),
+    ("prices", {"lead_time_days": "abc"}, "lead_time_days", "Enter a whole number"),
+    ("prices", {"lead_time_days": "-1"}, "lead_time_days", "Enter a whole number of 0 or more."),
+    ("prices", {"lead_time_days": "1.5"}, "lead_time_days", "Enter a whole number"),
+    ("prices", {"moq": "0"}, "moq", "Enter a whole number of 1 or more."),
+    ("prices", {"moq": "99999999999"}, "moq", "Enter a whole number of at most"),
+    ("prices", {"pack_size": "0"}, "pack_size", "Enter a whole number of 1 or more."),
+    ("prices", {"pack_size": ""}, "pack_size", "This field is required."),
+    ("prices", {"valid_from": "2026-13-45"}, "valid_from", "Enter a date as YYYY-MM-DD"),
+    (
+        "prices",
+        {"valid_from": "2026-06-01", "valid_to": "2026-05-31"},
+        "valid_to",
+        "on or after the start date",
+    ),
+    ("prices", {"sku_id": "999999"}, "sku_id", "Choose an existing SKU."),
+]
+
+
+@pytest.mark.parametrize(
+    ("slug", "overrides", "field", "message"), CASES, ids=[f"{c[0]}-{c[2]}-{i}" for i, c in enumerate(CASES)]
+)
+def test_invalid_input_is_shown_beside_the_field_and_nothing_is_saved(
+    world: World, slug: str, overrides: dict[str, Any], field: str, message: str
+) -> None:
+    model, make_form = FORMS[slug]
+    before = world.count(model)
+    data = make_form(world, **overrides)
+    response = world.post(f"/admin/{slug}/new", data)
+    assert response.status_code == 400, response.text[:3000]
+    assert message in error_of(response, field)
+    assert world.count(model) == before
+    # The user's input comes back (passwords excepted).
+    for name, value in overrides.items():
+        if (
+            isinstance(value, str)
+            and value.strip()
+            and name not in {"password", "kind", "locale"}
+            and not name.endswith("_id")
+        ):
+            assert f'value="{html.escape(value)}"' in response.text or f'value="{value}"' in response.text
+
+
+def test_price_supplier_must_be_a_supplier_organisation(world: World) -> None:
+    before = world.count(PriceListEntry)
+    response = world.post("/admin/prices/new", price_form(world, supplier_id=str(world.hq.id)))
+    assert response.status_code == 400
+    assert error_of(response, "supplier_id") == "Choose a supplier organisation."
+    assert world.count(PriceListEntry) == before
+
+
+def test_invalid_edit_changes_nothing(world: World) -> None:
+    data = price_form(world, sku_id=str(world.sku.id), unit_price="abc", valid_from="", valid_to="")
+    response = world.post(f"/admin/prices/{world.price.id}", data)
+    assert response.status_code == 400
+    world.session.expire_all()
+    assert world.session.get(PriceListEntry, world.price.id).unit_price == Decimal("12.5")
+
+
+def test_user_location_must_belong_to_the_users_organisation(world: World) -> None:
+    distributor = make_organisation(world.session, kind=OrgKind.DISTRIBUTOR)
+    response = world.post(
+        "/admin/users/new",
+        user_form(world, organisation_id=str(distributor.id), location_id=str(world.store.id)),
+    )
+    assert response.status_code == 400
+    assert "location of the user's organisation" in error_of(response, "location_id")
+
+
+@pytest.mark.parametrize(
+    ("slug", "field", "message"),
+    [
+        ("organisations", "code", "Another organisation already uses the code"),
+        ("locations", "code", "Another location already uses the code"),
+        ("skus", "code", "Another SKU already uses the code"),
+        ("users", "email", "Another user already has the e-mail"),
+    ],
+)
+def test_duplicate_code_or_email_gets_a_friendly_message(
+    world: World, slug: str, field: str, message: str
+) -> None:
+    model, make_form = FORMS[slug]
+    make_user(world.session, organisation=world.hq, roles=[Role.BUYER], email="taken@example.com")
+    existing = {
+        "organisations": world.supplier.code,
+        "locations": world.store.code,
+        "skus": world.sku.code,
+        "users": "Taken@Example.com",
+    }[slug]
+    before = world.count(model)
+    response = world.post(f"/admin/{slug}/new", make_form(world, **{field: existing}))
+    assert response.status_code == 400
+    assert message in error_of(response, field)
+    assert world.count(model) == before
+
+
+def test_duplicate_code_on_edit_is_refused(world: World) -> None:
+    other = make_sku(world.session)
+    response = world.post(f"/admin/skus/{other.id}", sku_form(world, code=world.sku.code.lower()))
+    assert response.status_code == 400
+    assert "Another SKU already uses the code" in error_of(response, "code")
+
+
+def test_duplicate_price_for_same_supplier_sku_and_start(world: World) -> None:
+    before = world.count(PriceListEntry)
+    data = price_form(world, sku_id=str(world.sku.id), valid_from="", valid_to="")
+    response = world.post("/admin/prices/new", data)
+    assert response.status_code == 400
+    assert "already has a price for this SKU" in error_of(response, "valid_from")
+    assert world.count(PriceListEntry) == before
+
+
+def test_supplier_with_prices_cannot_become_another_kind(world: World) -> None:
+    response = world.post(
+        f"/admin/organisations/{world.supplier.id}",
+        org_form(world, code=world.supplier.code, name=world.supplier.name, kind="distributor"),
+    )
+    assert response.status_code == 400
+    assert "must stay a supplier" in error_of(response, "kind")
+
+
+# --- users: sessions and self-protection ------------------------------------------------------------
+
+
+def test_deactivated_user_is_logged_out_at_once_and_cannot_log_in(
+    world: World, make_client: ClientFactory
+) -> None:
+    victim = make_user(world.session, organisation=world.hq, roles=[Role.BUYER], locale="en")
+    their_browser = make_client()
+    login(their_browser, victim)
+    assert their_browser.get("/", follow_redirects=False).status_code == 200
+
+    response = world.post(f"/admin/users/{victim.id}/deactivate", {})
+    assert response.status_code == 303
+    assert world.count(WebSession) == 1  # only the admin's own session remains
+
+    after = their_browser.get("/", follow_redirects=False)
+    assert after.status_code == 303 and after.headers["location"].startswith("/login")
+    refused = their_browser.post(
+        "/login",
+        data={"email": victim.email, "password": ADMIN_PASSWORD, "csrf_token": csrf(their_browser)},
+        follow_redirects=False,
+    )
+    assert refused.status_code == 400
+
+
+def test_admin_cannot_deactivate_themselves(world: World) -> None:
+    response = world.post(f"/admin/users/{world.admin.id}/deactivate", {})
+    assert response.status_code == 303
+    world.session.expire_all()
+    assert world.session.get(User, world.admin.id).is_active is True
+    assert "cannot deactivate your own account" in world.client.get("/admin/users").text
+
+
+def test_admin_cannot_remove_their_own_admin_role(world: World) -> None:
+    data = user_form(
+        world, email=world.admin.email, organisation_id=str(world.hq.id), roles=["buyer"], password=""
+    )
+    response = world.post(f"/admin/users/{world.admin.id}", data)
+    assert response.status_code == 400
+    assert "your own administrator role" in error_of(response, "roles")
+
+
+def test_new_password_ends_the_users_sessions_and_empty_keeps_it(
+    world: World, make_client: ClientFactory
+) -> None:
+    user = make_user(world.session, organisation=world.hq, roles=[Role.BUYER], locale="en")
+    their_browser = make_client()
+    login(their_browser, user)
+    old_hash = user.password_hash
+
+    data = user_form(world, email=user.email, full_name="Kept", roles=["buyer"], password="")
+    assert world.post(f"/admin/users/{user.id}", data).status_code == 303
+    world.session.expire_all()
+    assert world.session.get(User, user.id).password_hash == old_hash
+    assert their_browser.get("/", follow_redirects=False).status_code == 200  # still logged in
+
+    data["password"] = "a brand new password"
+    assert world.post(f"/admin/users/{user.id}", data).status_code == 303
+    world.session.expire_all()
+    assert verify_password(world.session.get(User, user.id).password_hash, "a brand new password")
+    after = their_browser.get("/", follow_redirects=False)
+    assert after.status_code == 303 and after.headers["location"].startswith("/login")
+
+
+def test_unknown_row_is_404(world: World) -> None:
+    assert world.client.get("/admin/skus/999999").status_code == 404
+    assert world.post("/admin/skus/999999/deactivate", {}).status_code == 404
