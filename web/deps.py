@@ -34,7 +34,9 @@ class LoginRequired(Exception):
 
 
 def _load(token: str) -> tuple[Principal, WebSession] | None:
-    with Session(get_engine()) as session:
+    # expire_on_commit=False: load_principal commits when it touches last_seen_at, and the returned
+    # WebSession is read after this session closes.
+    with Session(get_engine(), expire_on_commit=False) as session:
         return load_principal(session, token)
 
 
@@ -83,19 +85,20 @@ class Scope:
         self.session = session
         self.principal = principal
 
-    def select(self, model: type[M]) -> Select[tuple[M]]:
+    def select(self, model: type[M]) -> Select[M]:
         return select(model).where(visible(self.principal, model))
 
     def get(self, model: type[M], row_id: int) -> M:
         """The row if this user may see it; 404 otherwise (whether or not it exists)."""
         pk = model.__table__.primary_key.columns.values()[0]  # type: ignore[attr-defined]
-        row = self.session.execute(self.select(model).where(pk == row_id)).scalar_one_or_none()
+        row: M | None = self.session.execute(self.select(model).where(pk == row_id)).scalar_one_or_none()
         if row is None:
             raise HTTPException(status_code=404)
         return row
 
-    def page(self, stmt: Select[tuple[M]], page: int, per_page: int = 25) -> Page[M]:
-        total = self.session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
+    def page(self, stmt: Select[M], page: int, per_page: int = 25) -> Page[M]:
+        counted = select(func.count()).select_from(stmt.order_by(None).subquery())
+        total = self.session.execute(counted).scalar_one()
         page = max(1, page)
         rows = list(self.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).scalars())
         return Page(items=rows, page=page, per_page=per_page, total=int(total))
