@@ -18,9 +18,9 @@ from starlette.responses import Response
 from temporalio.client import Client
 
 from supplychain import i18n
-from supplychain.settings import PROJECT_ROOT, settings
+from supplychain.settings import PROJECT_ROOT
 from web.csrf import verify_csrf
-from web.deps import LoginRequired
+from web.deps import LoginRequired, optional_user
 from web.middleware import LocaleMiddleware, SecurityHeadersMiddleware
 from web.ratelimit import limiter
 from web.routes import admin, auth, catalog, health, home, locale
@@ -113,6 +113,17 @@ def error_response(request: Request, status_code: int, detail: str | None = None
     )
 
 
+async def _identify(request: Request) -> None:
+    """Resolve the user for an error page when no route ran (an unknown URL), so a logged-in
+    user keeps their navigation and language."""
+    if hasattr(request.state, "principal"):
+        return
+    try:
+        await optional_user(request)
+    except Exception:  # the error page must render even when the database is what failed
+        request.state.principal = None
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
@@ -125,10 +136,12 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        await _identify(request)
         return error_response(request, exc.status_code, exc.detail if isinstance(exc.detail, str) else None)
 
     @app.exception_handler(HTTPException)
     async def fastapi_http_error(request: Request, exc: HTTPException) -> Response:
+        await _identify(request)
         return error_response(request, exc.status_code, exc.detail if isinstance(exc.detail, str) else None)
 
     @app.exception_handler(RequestValidationError)
