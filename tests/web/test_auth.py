@@ -1,0 +1,400 @@
+"""Login, logout, throttling and server-side sessions (DESIGN 7: sessions that logout and
+deactivation end at once, login throttling)."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlalchemy import func, select, update
+from sqlmodel import Session, col
+from starlette.testclient import TestClient
+
+from supplychain.models import LoginAttempt, Organisation, OrgKind, Role, User, WebSession
+from supplychain.models.base import utcnow
+from supplychain.security import token_digest
+from supplychain.settings import settings
+from tests.factories import make_organisation, make_user
+from tests.fixtures.web import ClientFactory, csrf, form_post, login
+
+SESSION_COOKIE = "scp_session"
+WRONG = "wrong password!"
+
+
+@pytest.fixture
+def org(session: Session) -> Organisation:
+    return make_organisation(session, kind=OrgKind.HQ)
+
+
+@pytest.fixture
+def user(session: Session, org: Organisation) -> User:
+    return make_user(session, organisation=org, roles=[Role.BUYER], locale="en")
+
+
+@pytest.fixture
+def english(client: TestClient) -> TestClient:
+    """Anonymous pages in English, so messages can be compared whatever catalog is installed."""
+    client.cookies.set("scp_lang", "en")
+    return client
+
+
+def post_login(client: TestClient, email: str, password: str, next: str | None = None) -> httpx.Response:
+    data = {"email": email, "password": password, "csrf_token": csrf(client)}
+    if next is not None:
+        data["next"] = next
+    response: httpx.Response = client.post("/login", data=data, follow_redirects=False)
+    return response
+
+
+def login_error(html: str) -> str:
+    found = re.search(r'data-testid="login-error">([^<]*)<', html)
+    assert found, "no login error shown"
+    return found.group(1).strip()
+
+
+def session_rows(session: Session) -> int:
+    session.expire_all()
+    return int(session.execute(select(func.count()).select_from(WebSession)).scalar_one())
+
+
+def is_logged_in(client: TestClient) -> bool:
+    response = client.get("/", follow_redirects=False)
+    if response.status_code == 303:
+        assert response.headers["location"].startswith("/login")
+        return False
+    assert response.status_code == 200
+    return True
+
+
+def set_cookie_header(response: httpx.Response, name: str) -> str:
+    headers = [h for h in response.headers.get_list("set-cookie") if h.startswith(name + "=")]
+    assert headers, f"no Set-Cookie for {name}"
+    return str(headers[-1])
+
+
+# -- logging in -------------------------------------------------------------------------------------
+
+
+def test_good_login_redirects_home_with_opaque_httponly_lax_cookie(
+    client: TestClient, session: Session, user: User
+) -> None:
+    response = login(client, user)
+    assert response.headers["location"] == "/"
+    header = set_cookie_header(response, SESSION_COOKIE)
+    assert "httponly" in header.lower()
+    assert "samesite=lax" in header.lower()
+    token = client.cookies[SESSION_COOKIE]
+    assert token != str(user.id) and str(user.id) not in token.split(".")
+    assert len(token) >= 32
+    # The database holds the digest of the token, never the token itself.
+    ids = list(session.execute(select(col(WebSession.id))).scalars())
+    assert ids == [token_digest(token)]
+    assert token not in ids
+    assert is_logged_in(client)
+
+
+def test_bad_password_gives_clear_message_and_no_session(
+    english: TestClient, session: Session, user: User
+) -> None:
+    response = post_login(english, user.email, WRONG)
+    assert response.status_code == 400
+    assert "Wrong e-mail or password" in login_error(response.text)
+    assert SESSION_COOKIE not in response.cookies
+    assert session_rows(session) == 0
+    assert not is_logged_in(english)
+
+
+def test_unknown_email_gives_the_same_message_as_a_wrong_password(english: TestClient, user: User) -> None:
+    wrong_password = login_error(post_login(english, user.email, WRONG).text)
+    unknown = post_login(english, "nobody@example.test", WRONG)
+    assert unknown.status_code == 400
+    assert login_error(unknown.text) == wrong_password
+
+
+def test_inactive_user_cannot_log_in(english: TestClient, session: Session, org: Organisation) -> None:
+    inactive = make_user(session, organisation=org, roles=[Role.BUYER], is_active=False)
+    response = post_login(english, inactive.email, "correct horse battery")
+    assert response.status_code == 400
+    assert "Wrong e-mail or password" in login_error(response.text)
+    assert session_rows(session) == 0
+
+
+# -- throttling --------------------------------------------------------------------------------------
+
+
+def lock_account(client: TestClient, email: str) -> None:
+    for _ in range(settings.LOGIN_MAX_FAILURES_PER_ACCOUNT):
+        assert post_login(client, email, WRONG).status_code == 400
+
+
+def test_account_locks_after_max_failures_even_with_the_right_password(
+    english: TestClient, session: Session, user: User
+) -> None:
+    lock_account(english, user.email)
+    response = post_login(english, user.email, "correct horse battery")
+    assert response.status_code == 429
+    assert f"Try again in {settings.LOGIN_LOCK_MINUTES} minutes" in login_error(response.text)
+    assert session_rows(session) == 0
+
+
+def test_last_failure_before_the_lock_already_says_so(english: TestClient, user: User) -> None:
+    for _ in range(settings.LOGIN_MAX_FAILURES_PER_ACCOUNT - 1):
+        post_login(english, user.email, WRONG)
+    last = post_login(english, user.email, WRONG)
+    assert "Too many failed logins" in login_error(last.text)
+
+
+def test_locked_account_does_not_lock_another_account_on_the_same_client(
+    english: TestClient,
+    session: Session,
+    org: Organisation,
+    user: User,
+) -> None:
+    other = make_user(session, organisation=org, roles=[Role.BUYER])
+    lock_account(english, user.email)
+    login(english, other)
+
+
+def test_locked_account_is_locked_from_another_client_too(
+    english: TestClient, make_client: ClientFactory, user: User
+) -> None:
+    lock_account(english, user.email)
+    elsewhere = make_client()
+    assert post_login(elsewhere, user.email, "correct horse battery").status_code == 429
+
+
+def test_client_locks_after_max_failures_across_accounts(
+    english: TestClient, make_client: ClientFactory, session: Session, user: User
+) -> None:
+    per_account = settings.LOGIN_MAX_FAILURES_PER_ACCOUNT - 1  # never enough to lock one account
+    for i in range(settings.LOGIN_MAX_FAILURES_PER_CLIENT):
+        post_login(english, f"guess{i // per_account}@example.test", WRONG)
+    response = post_login(english, user.email, "correct horse battery")
+    assert response.status_code == 429
+    assert "Try again in" in login_error(response.text)
+    # The account itself is fine: from another client it logs in.
+    login(make_client(), user)
+
+
+def test_lock_expires_after_lock_minutes(english: TestClient, session: Session, user: User) -> None:
+    lock_account(english, user.email)
+    assert post_login(english, user.email, "correct horse battery").status_code == 429
+    session.execute(
+        update(LoginAttempt).values(
+            attempted_at=utcnow() - timedelta(minutes=settings.LOGIN_LOCK_MINUTES, seconds=1)
+        )
+    )
+    session.commit()
+    login(english, user)
+
+
+def test_successful_login_resets_the_account_failure_count(english: TestClient, user: User) -> None:
+    for _ in range(settings.LOGIN_MAX_FAILURES_PER_ACCOUNT - 1):
+        post_login(english, user.email, WRONG)
+    login(english, user)
+    english.post("/logout", data={"csrf_token": csrf(english)})
+    response = post_login(english, user.email, WRONG)
+    left = settings.LOGIN_MAX_FAILURES_PER_ACCOUNT - 1
+    assert f"{left} attempts left" in login_error(response.text)
+
+
+def test_rate_limit_answers_429_after_30_login_posts_a_minute(
+    english: TestClient, monkeypatch: pytest.MonkeyPatch, user: User
+) -> None:
+    # Lift the account/client locks so only slowapi's per-IP limit can refuse.
+    monkeypatch.setattr(settings, "LOGIN_MAX_FAILURES_PER_ACCOUNT", 1000)
+    monkeypatch.setattr(settings, "LOGIN_MAX_FAILURES_PER_CLIENT", 1000)
+    for _ in range(30):
+        assert post_login(english, user.email, WRONG).status_code == 400
+    response = post_login(english, user.email, "correct horse battery")
+    assert response.status_code == 429
+    assert 'data-testid="login-error"' not in response.text  # the limiter's page, not the login form
+    assert "Too many attempts" in response.text
+
+
+# -- the session ---------------------------------------------------------------------------------------
+
+
+def test_session_id_planted_before_login_is_replaced(
+    client: TestClient, session: Session, user: User
+) -> None:
+    planted = "planted-by-an-attacker-0123456789abcdef"
+    client.cookies.set(SESSION_COOKIE, planted, domain="testserver.local")
+    login(client, user)
+    token = client.cookies[SESSION_COOKIE]
+    assert token != planted
+    session.expire_all()
+    assert session.get(WebSession, token_digest(planted)) is None
+
+
+def test_logging_in_again_rotates_the_session_id(
+    client: TestClient, make_client: ClientFactory, user: User
+) -> None:
+    login(client, user)
+    first = client.cookies[SESSION_COOKIE]
+    client.post(
+        "/login",
+        data={"email": user.email, "password": "correct horse battery", "csrf_token": csrf(client)},
+        follow_redirects=False,
+    )
+    assert client.cookies[SESSION_COOKIE] != first
+    replay = make_client()
+    replay.cookies.set(SESSION_COOKIE, first, domain="testserver.local")
+    assert not is_logged_in(replay)
+
+
+def test_logout_deletes_the_server_session_and_the_old_cookie_no_longer_works(
+    client: TestClient, make_client: ClientFactory, session: Session, user: User
+) -> None:
+    login(client, user)
+    token = client.cookies[SESSION_COOKIE]
+    response = form_post(client, "/logout")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?bye=1"
+    assert session_rows(session) == 0
+    assert not is_logged_in(client)
+    replay = make_client()
+    replay.cookies.set(SESSION_COOKIE, token, domain="testserver.local")
+    assert not is_logged_in(replay)
+
+
+def test_password_change_ends_other_sessions_but_keeps_this_one(
+    make_client: ClientFactory, session: Session, user: User
+) -> None:
+    here, elsewhere = make_client(), make_client()
+    login(here, user)
+    login(elsewhere, user)
+    response = form_post(
+        here,
+        "/account/password",
+        {
+            "current_password": "correct horse battery",
+            "new_password": "a new long passphrase",
+            "confirm_password": "a new long passphrase",
+        },
+    )
+    assert response.status_code == 303
+    assert is_logged_in(here)
+    assert not is_logged_in(elsewhere)
+    assert session_rows(session) == 1
+    login(make_client(), user, "a new long passphrase")
+
+
+def test_password_change_with_wrong_current_password_changes_nothing(
+    make_client: ClientFactory, session: Session, user: User
+) -> None:
+    here, elsewhere = make_client(), make_client()
+    login(here, user)
+    login(elsewhere, user)
+    response = form_post(
+        here,
+        "/account/password",
+        {
+            "current_password": WRONG,
+            "new_password": "a new long passphrase",
+            "confirm_password": "a new long passphrase",
+        },
+    )
+    assert response.status_code == 400
+    assert "The current password is not correct." in response.text
+    assert is_logged_in(elsewhere)
+    login(make_client(), user)
+
+
+def test_deactivating_a_user_ends_their_session_on_the_next_request(
+    client: TestClient, session: Session, user: User
+) -> None:
+    login(client, user)
+    assert is_logged_in(client)
+    session.execute(update(User).where(col(User.id) == user.id).values(is_active=False))
+    session.commit()
+    assert not is_logged_in(client)
+    assert session_rows(session) == 0
+
+
+def _age_session(session: Session, client: TestClient, **values: object) -> None:
+    digest = token_digest(client.cookies[SESSION_COOKIE])
+    session.execute(update(WebSession).where(col(WebSession.id) == digest).values(**values))
+    session.commit()
+
+
+def test_session_survives_a_pause_shorter_than_the_idle_timeout(
+    client: TestClient, session: Session, user: User
+) -> None:
+    login(client, user)
+    _age_session(
+        session, client, last_seen_at=utcnow() - timedelta(minutes=settings.SESSION_IDLE_MINUTES - 1)
+    )
+    assert is_logged_in(client)
+
+
+def test_idle_timeout_ends_the_session(client: TestClient, session: Session, user: User) -> None:
+    login(client, user)
+    _age_session(
+        session, client, last_seen_at=utcnow() - timedelta(minutes=settings.SESSION_IDLE_MINUTES, seconds=1)
+    )
+    assert not is_logged_in(client)
+    assert session_rows(session) == 0
+
+
+def test_absolute_timeout_ends_an_active_session(client: TestClient, session: Session, user: User) -> None:
+    login(client, user)
+    row = session.get(WebSession, token_digest(client.cookies[SESSION_COOKIE]))
+    assert row is not None
+    assert row.expires_at - row.created_at == timedelta(hours=settings.SESSION_ABSOLUTE_HOURS)
+    _age_session(session, client, last_seen_at=utcnow(), expires_at=utcnow() - timedelta(seconds=1))
+    assert not is_logged_in(client)
+    assert session_rows(session) == 0
+
+
+# -- cookies and redirects --------------------------------------------------------------------------------
+
+
+def test_session_cookie_is_secure_over_https(
+    make_client: ClientFactory, monkeypatch: pytest.MonkeyPatch, user: User
+) -> None:
+    monkeypatch.setattr(settings, "COOKIE_SECURE", None)
+    response = login(make_client(base_url="https://testserver"), user)
+    assert "secure" in [p.strip().lower() for p in set_cookie_header(response, SESSION_COOKIE).split(";")]
+
+
+def test_session_cookie_is_not_secure_over_http(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, user: User
+) -> None:
+    monkeypatch.setattr(settings, "COOKIE_SECURE", None)
+    response = login(client, user)
+    assert "secure" not in [p.strip().lower() for p in set_cookie_header(response, SESSION_COOKIE).split(";")]
+
+
+@pytest.mark.parametrize(
+    "target", ["//evil.example", "https://evil.example", "/\\evil.example", "http:/evil"]
+)
+def test_login_next_refuses_open_redirects(client: TestClient, user: User, target: str) -> None:
+    response = post_login(client, user.email, "correct horse battery", next=target)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/"
+
+
+def test_login_next_keeps_a_local_path(client: TestClient, user: User) -> None:
+    response = login(client, user, next="/stock?q=abc")
+    assert response.headers["location"] == "/stock?q=abc"
+
+
+@pytest.mark.parametrize("target", ["//evil.example", "https://evil.example"])
+def test_login_page_of_a_logged_in_user_refuses_open_redirects(
+    client: TestClient, user: User, target: str
+) -> None:
+    login(client, user)
+    response = client.get("/login", params={"next": target}, follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/"
+
+
+def test_protected_page_redirects_to_login_and_back(client: TestClient, user: User) -> None:
+    response = client.get("/stock", follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == "/login?next=/stock"
+    login(client, user, next="/stock")
+    assert client.get("/stock").status_code == 200
