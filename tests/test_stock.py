@@ -3,8 +3,11 @@ a retried posting is a no-op and a refused one changes nothing."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import pytest
@@ -490,3 +493,54 @@ def test_random_movement_sequences_keep_ledger_and_balance_in_step(engine: Engin
     )
     # The sequences really did exercise refusals and retries, not only easy postings.
     assert outcomes["refused"] and outcomes["repeated"] and outcomes["opening"], outcomes
+
+
+# --- Concurrency -----------------------------------------------------------------------------------
+
+
+def run_concurrently(
+    engine: Engine, count: int, work: Callable[[Session, int], PostingResult]
+) -> list[object]:
+    """Run `work` in `count` threads at once, each with its own session; return results or errors."""
+    barrier = threading.Barrier(count)
+
+    def one(i: int) -> object:
+        with Session(engine) as s:
+            barrier.wait()
+            try:
+                result = work(s, i)
+                s.commit()
+                return result
+            except InsufficientStock as exc:
+                s.rollback()
+                return exc
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(one, range(count)))
+
+
+def test_concurrent_retries_of_one_posting_write_it_once(engine: Engine, place: Place) -> None:
+    outcomes = run_concurrently(
+        engine, 6, lambda s, _: post(s, place, MovementType.RECEIPT, key="same-key-everywhere", on_hand=4)
+    )
+
+    results = [o for o in outcomes if isinstance(o, PostingResult)]
+    assert len(results) == 6
+    assert sum(r.created for r in results) == 1
+    assert len({r.entry_id for r in results}) == 1
+    with Session(engine) as s:
+        assert balance_of(s, place) == StockDelta(on_hand=4)
+        assert ledger_rows(s, place) == 1
+
+
+def test_concurrent_reservations_never_exceed_on_hand(engine: Engine, session: Session, place: Place) -> None:
+    post(session, place, MovementType.OPENING, on_hand=10)
+    session.commit()
+
+    outcomes = run_concurrently(engine, 6, lambda s, _: post(s, place, MovementType.RESERVE, reserved=3))
+
+    assert sum(isinstance(o, PostingResult) for o in outcomes) == 3
+    assert sum(isinstance(o, InsufficientStock) for o in outcomes) == 3
+    with Session(engine) as s:
+        assert balance_of(s, place) == StockDelta(on_hand=10, reserved=9)
+        assert ledger_totals(s, place.location_id, place.sku_id) == StockDelta(on_hand=10, reserved=9)
