@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from supplychain.models import LoginAttempt
 from supplychain.models.base import utcnow
@@ -34,12 +35,12 @@ def _window_start(now: datetime) -> datetime:
     return now - timedelta(minutes=settings.LOGIN_LOCK_MINUTES)
 
 
-def _failures(session: Session, column: object, value: str, since: datetime) -> tuple[int, datetime | None]:
+def _failures(session: Session, column: Any, value: str, since: datetime) -> tuple[int, datetime | None]:
     row = session.execute(
         select(func.count(), func.min(LoginAttempt.attempted_at)).where(
-            column == value,  # type: ignore[arg-type,operator]
-            LoginAttempt.succeeded.is_(False),  # type: ignore[attr-defined]
-            LoginAttempt.attempted_at >= since,  # type: ignore[arg-type,operator]
+            col(column) == value,
+            col(LoginAttempt.succeeded).is_(False),
+            col(LoginAttempt.attempted_at) >= since,
         )
     ).one()
     return int(row[0]), row[1]
@@ -50,8 +51,8 @@ def throttle_state(session: Session, *, email: str, client_ip: str) -> ThrottleS
     since = _window_start(now)
     last_success = session.execute(
         select(func.max(LoginAttempt.attempted_at)).where(
-            LoginAttempt.email == email,  # type: ignore[arg-type]
-            LoginAttempt.succeeded.is_(True),  # type: ignore[attr-defined]
+            col(LoginAttempt.email) == email,
+            col(LoginAttempt.succeeded).is_(True),
         )
     ).scalar_one_or_none()
     account_since = max(since, last_success) if last_success else since
@@ -62,10 +63,11 @@ def throttle_state(session: Session, *, email: str, client_ip: str) -> ThrottleS
         return ThrottleState(locked=True, attempts_left=0, retry_after=account_first + lock)
     if client_failures >= settings.LOGIN_MAX_FAILURES_PER_CLIENT and client_first is not None:
         return ThrottleState(locked=True, attempts_left=0, retry_after=client_first + lock)
-    return ThrottleState(locked=False, attempts_left=settings.LOGIN_MAX_FAILURES_PER_ACCOUNT - account_failures)
+    return ThrottleState(
+        locked=False, attempts_left=settings.LOGIN_MAX_FAILURES_PER_ACCOUNT - account_failures
+    )
 
 
 def record_attempt(session: Session, *, email: str, client_ip: str, succeeded: bool) -> None:
     session.add(LoginAttempt(email=email, client_ip=client_ip, succeeded=succeeded))
     session.commit()
-

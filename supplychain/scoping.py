@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import ColumnElement, false, select, true
-from sqlmodel import SQLModel
+from sqlmodel import SQLModel, col
 
 from supplychain.models import (
     Location,
@@ -31,15 +31,19 @@ Rule = Callable[[Principal], ColumnElement[bool]]
 
 
 def _own_org(column: Any) -> Rule:
-    return lambda p: column == p.organisation_id  # type: ignore[no-any-return]
+    return lambda p: col(column) == p.organisation_id
+
+
+def _own_notifications(p: Principal) -> ColumnElement[bool]:
+    return col(Notification.user_id) == p.user_id
 
 
 def _skus_supplied_by(p: Principal) -> Any:
-    return select(PriceListEntry.sku_id).where(PriceListEntry.supplier_id == p.organisation_id)  # type: ignore[arg-type]
+    return select(col(PriceListEntry.sku_id)).where(col(PriceListEntry.supplier_id) == p.organisation_id)
 
 
 def _hq_locations() -> Any:
-    return select(Location.id).join(Organisation).where(Organisation.kind == OrgKind.HQ)  # type: ignore[arg-type]
+    return select(col(Location.id)).join(Organisation).where(col(Organisation.kind) == OrgKind.HQ)
 
 
 # model -> {organisation kind -> rule}. HQ sees everything unless a rule says otherwise; a model
@@ -50,7 +54,7 @@ RULES: dict[type[SQLModel], dict[OrgKind, Rule]] = {
         OrgKind.DISTRIBUTOR: _own_org(Organisation.id),
     },
     Location: {
-        OrgKind.SUPPLIER: lambda p: Location.id.in_(_hq_locations()),  # type: ignore[union-attr]
+        OrgKind.SUPPLIER: lambda p: col(Location.id).in_(_hq_locations()),
         OrgKind.DISTRIBUTOR: _own_org(Location.organisation_id),
     },
     User: {
@@ -58,7 +62,7 @@ RULES: dict[type[SQLModel], dict[OrgKind, Rule]] = {
         OrgKind.DISTRIBUTOR: _own_org(User.organisation_id),
     },
     Sku: {
-        OrgKind.SUPPLIER: lambda p: Sku.id.in_(_skus_supplied_by(p)),  # type: ignore[union-attr]
+        OrgKind.SUPPLIER: lambda p: col(Sku.id).in_(_skus_supplied_by(p)),
         OrgKind.DISTRIBUTOR: lambda p: true(),
     },
     PriceListEntry: {
@@ -66,17 +70,19 @@ RULES: dict[type[SQLModel], dict[OrgKind, Rule]] = {
     },
     StockBalance: {
         # Suppliers see stock of their own products in HQ locations (low-stock alerts, DESIGN 1).
-        OrgKind.SUPPLIER: lambda p: StockBalance.sku_id.in_(_skus_supplied_by(p))  # type: ignore[attr-defined]
-        & StockBalance.location_id.in_(_hq_locations()),  # type: ignore[attr-defined]
-        OrgKind.DISTRIBUTOR: lambda p: StockBalance.location_id.in_(  # type: ignore[attr-defined]
-            select(Location.id).where(Location.organisation_id == p.organisation_id)  # type: ignore[arg-type]
+        OrgKind.SUPPLIER: lambda p: (
+            col(StockBalance.sku_id).in_(_skus_supplied_by(p))
+            & col(StockBalance.location_id).in_(_hq_locations())
+        ),
+        OrgKind.DISTRIBUTOR: lambda p: col(StockBalance.location_id).in_(
+            select(col(Location.id)).where(col(Location.organisation_id) == p.organisation_id)
         ),
     },
     Notification: {
         # Notifications are personal for everyone, HQ included.
-        OrgKind.HQ: lambda p: Notification.user_id == p.user_id,  # type: ignore[arg-type]
-        OrgKind.SUPPLIER: lambda p: Notification.user_id == p.user_id,  # type: ignore[arg-type]
-        OrgKind.DISTRIBUTOR: lambda p: Notification.user_id == p.user_id,  # type: ignore[arg-type]
+        OrgKind.HQ: _own_notifications,
+        OrgKind.SUPPLIER: _own_notifications,
+        OrgKind.DISTRIBUTOR: _own_notifications,
     },
 }
 

@@ -57,7 +57,9 @@ class SecurityHeadersMiddleware:
                 seed = scope.get("state", {}).get("new_anon_seed")
                 if seed:
                     secure = settings.COOKIE_SECURE if settings.COOKIE_SECURE is not None else https
-                    cookie = f"{ANON_COOKIE}={seed}; Path=/; HttpOnly; SameSite=Lax" + ("; Secure" if secure else "")
+                    cookie = f"{ANON_COOKIE}={seed}; Path=/; HttpOnly; SameSite=Lax" + (
+                        "; Secure" if secure else ""
+                    )
                     headers.append("set-cookie", cookie)
             await send(message)
 

@@ -3,5 +3,4 @@
 from slowapi import Limiter
 from slowapi.util import get_remote_address
 
-
 limiter = Limiter(key_func=get_remote_address, default_limits=[], enabled=True)

@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from fastapi import Request, Response
 from sqlalchemy import delete, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from supplychain.models import Location, Organisation, User, UserRole, WebSession
 from supplychain.models.base import utcnow
@@ -107,7 +107,7 @@ def principal_for(session: Session, user: User) -> Principal:
     assert user.id is not None
     org = session.get(Organisation, user.organisation_id)
     assert org is not None
-    roles = session.execute(select(UserRole.role).where(UserRole.user_id == user.id)).scalars()  # type: ignore[arg-type]
+    roles = session.execute(select(col(UserRole.role)).where(col(UserRole.user_id) == user.id)).scalars()
     return Principal(
         user_id=user.id,
         email=user.email,

@@ -25,8 +25,13 @@ def portal_context(request: Request) -> dict[str, Any]:
     from web.navigation import navigation_for
 
     principal = getattr(request.state, "principal", None)
-    ctx: dict[str, Any] = {"csrf_token": csrf_token(request), "current_user": principal, "nav": [],
-                           "flashes": [], "unread_count": 0}
+    ctx: dict[str, Any] = {
+        "csrf_token": csrf_token(request),
+        "current_user": principal,
+        "nav": [],
+        "flashes": [],
+        "unread_count": 0,
+    }
     if principal is not None:
         ctx["nav"] = navigation_for(principal)
         with Session(get_engine()) as session:

@@ -50,7 +50,9 @@ class PriceListEntry(PriceListEntryBase, table=True):
         CheckConstraint("lead_time_days >= 0", name="ck_price_lead_time"),
         CheckConstraint("moq >= 1", name="ck_price_moq"),
         CheckConstraint("pack_size >= 1", name="ck_price_pack_size"),
-        CheckConstraint("valid_to IS NULL OR valid_from IS NULL OR valid_to >= valid_from", name="ck_price_validity"),
+        CheckConstraint(
+            "valid_to IS NULL OR valid_from IS NULL OR valid_to >= valid_from", name="ck_price_validity"
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import func, select
+from sqlmodel import col
 from starlette.responses import Response
 
 from supplychain import i18n
@@ -56,7 +57,7 @@ def login(
         )
         return render(request, "auth/login.html", {**ctx, "error": message}, status_code=429)
 
-    user = session.execute(select(User).where(func.lower(User.email) == email)).scalar_one_or_none()  # type: ignore[arg-type]
+    user = session.execute(select(User).where(func.lower(col(User.email)) == email)).scalar_one_or_none()
     password_ok = verify_password(user.password_hash if user else DUMMY_HASH, password)
     if user is None or not password_ok or not user.is_active:
         record_attempt(session, email=email, client_ip=ip, succeeded=False)
@@ -110,9 +111,7 @@ def change_password(
     if not verify_password(row.password_hash, current_password):
         errors["current_password"] = i18n.gettext("The current password is not correct.")
     if len(new_password) < MIN_PASSWORD_LENGTH:
-        errors["new_password"] = i18n.gettext(
-            "Use at least %(n)s characters.", n=MIN_PASSWORD_LENGTH
-        )
+        errors["new_password"] = i18n.gettext("Use at least %(n)s characters.", n=MIN_PASSWORD_LENGTH)
     elif new_password != confirm_password:
         errors["confirm_password"] = i18n.gettext("The two new passwords do not match.")
     if errors:

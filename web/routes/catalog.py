@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Request
-from sqlalchemy import or_
+from sqlalchemy import ColumnElement, or_, select
+from sqlmodel import col
 from starlette.responses import Response
 
 from supplychain.models import Location, Organisation, PriceListEntry, Sku, StockBalance
@@ -15,9 +18,9 @@ router = APIRouter()
 
 @router.get("/price-lists")
 def price_lists(request: Request, user: CurrentUser, scope: OrgScope, q: str = "", page: int = 1) -> Response:
-    stmt = scope.select(PriceListEntry).join(Sku).order_by(Sku.code, PriceListEntry.supplier_id)  # type: ignore[arg-type]
+    stmt = scope.select(PriceListEntry).join(Sku).order_by(col(Sku.code), col(PriceListEntry.supplier_id))
     if q:
-        stmt = stmt.where(or_(Sku.code.icontains(q), Sku.name.icontains(q)))  # type: ignore[attr-defined]
+        stmt = stmt.where(_sku_matches(q))
     entries = scope.page(stmt, page)
     return render(
         request,
@@ -30,35 +33,55 @@ def price_lists(request: Request, user: CurrentUser, scope: OrgScope, q: str = "
 @router.get("/price-lists/{entry_id}")
 def price_list_entry(request: Request, entry_id: int, user: CurrentUser, scope: OrgScope) -> Response:
     entry = scope.get(PriceListEntry, entry_id)
-    return render(request, "catalog/price_entry.html", {"user": user, "entry": entry, **_names(scope, [entry])})
+    return render(
+        request, "catalog/price_entry.html", {"user": user, "entry": entry, **_names(scope, [entry])}
+    )
 
 
 @router.get("/stock")
 def stock(
-    request: Request, user: CurrentUser, scope: OrgScope, q: str = "", location: int | None = None, page: int = 1
+    request: Request,
+    user: CurrentUser,
+    scope: OrgScope,
+    q: str = "",
+    location: int | None = None,
+    page: int = 1,
 ) -> Response:
-    stmt = scope.select(StockBalance).join(Sku).order_by(StockBalance.location_id, Sku.code)  # type: ignore[arg-type]
+    stmt = scope.select(StockBalance).join(Sku).order_by(col(StockBalance.location_id), col(Sku.code))
     if q:
-        stmt = stmt.where(or_(Sku.code.icontains(q), Sku.name.icontains(q)))  # type: ignore[attr-defined]
+        stmt = stmt.where(_sku_matches(q))
     if location:
-        stmt = stmt.where(StockBalance.location_id == location)  # type: ignore[arg-type]
+        stmt = stmt.where(col(StockBalance.location_id) == location)
     balances = scope.page(stmt, page, per_page=50)
-    locations = scope.session.execute(scope.select(Location).order_by(Location.code)).scalars().all()  # type: ignore[arg-type]
+    locations = scope.session.execute(scope.select(Location).order_by(col(Location.code))).scalars().all()
     return render(
         request,
         "catalog/stock.html",
-        {"user": user, "balances": balances, "q": q, "location": location, "locations": locations,
-         **_names(scope, balances)},
+        {
+            "user": user,
+            "balances": balances,
+            "q": q,
+            "location": location,
+            "locations": locations,
+            **_names(scope, balances),
+        },
         block="results",
     )
 
 
-def _names(scope: OrgScope, rows: list[PriceListEntry] | list[StockBalance]) -> dict[str, dict[int, object]]:
-    """Look-ups for the ids shown in a list, fetched in three queries instead of one per row."""
+def _sku_matches(q: str) -> ColumnElement[bool]:
+    return or_(col(Sku.code).icontains(q), col(Sku.name).icontains(q), col(Sku.name_en).icontains(q))
+
+
+def _names(
+    scope: OrgScope, rows: list[PriceListEntry] | list[StockBalance]
+) -> dict[str, dict[int | None, Any]]:
+    """Names for the ids on rows already scoped: three queries instead of one per row."""
+    session = scope.session
     sku_ids = {r.sku_id for r in rows}
-    skus = {s.id: s for s in scope.session.execute(scope.select(Sku).where(Sku.id.in_(sku_ids))).scalars()}  # type: ignore[union-attr]
     org_ids = {r.supplier_id for r in rows if isinstance(r, PriceListEntry)}
-    orgs = {o.id: o for o in scope.session.query(Organisation).filter(Organisation.id.in_(org_ids))}  # type: ignore[union-attr]
     loc_ids = {r.location_id for r in rows if isinstance(r, StockBalance)}
-    locs = {loc.id: loc for loc in scope.session.query(Location).filter(Location.id.in_(loc_ids))}  # type: ignore[union-attr]
-    return {"skus": skus, "orgs": orgs, "locs": locs}  # type: ignore[dict-item]
+    skus = session.execute(select(Sku).where(col(Sku.id).in_(sku_ids))).scalars()
+    orgs = session.execute(select(Organisation).where(col(Organisation.id).in_(org_ids))).scalars()
+    locs = session.execute(select(Location).where(col(Location.id).in_(loc_ids))).scalars()
+    return {"skus": {s.id: s for s in skus}, "orgs": {o.id: o for o in orgs}, "locs": {x.id: x for x in locs}}

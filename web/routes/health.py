@@ -43,7 +43,9 @@ async def _check_temporal(request: Request) -> Check:
         return Check("temporal", False, "not connected")
     try:
         await asyncio.wait_for(client.service_client.check_health(), timeout=3)
-        return Check("temporal", True, f"{client.service_client.config.target_host}, {settings.TEMPORAL_NAMESPACE}")
+        return Check(
+            "temporal", True, f"{client.service_client.config.target_host}, {settings.TEMPORAL_NAMESPACE}"
+        )
     except Exception as exc:
         return Check("temporal", False, type(exc).__name__)
 

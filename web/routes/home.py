@@ -30,19 +30,36 @@ class WorkQueue:
 # The business processes fill these queues as they arrive (purchase orders, transfers, inspections,
 # statements, payments); until then each card shows its empty state.
 WORK_QUEUES: tuple[WorkQueue, ...] = (
-    WorkQueue(lazy("Approvals waiting for you"), lazy("No approvals are waiting for you."),
-              frozenset({Role.APPROVER})),
-    WorkQueue(lazy("Purchase orders to follow up"), lazy("No purchase orders need your attention."),
-              frozenset({Role.BUYER})),
-    WorkQueue(lazy("Purchase orders to confirm"), lazy("No purchase orders are waiting for your confirmation."),
-              frozenset({Role.SUPPLIER})),
-    WorkQueue(lazy("My replenishment orders"), lazy("You have no open replenishment orders."),
-              frozenset({Role.STORE})),
+    WorkQueue(
+        lazy("Approvals waiting for you"),
+        lazy("No approvals are waiting for you."),
+        frozenset({Role.APPROVER}),
+    ),
+    WorkQueue(
+        lazy("Purchase orders to follow up"),
+        lazy("No purchase orders need your attention."),
+        frozenset({Role.BUYER}),
+    ),
+    WorkQueue(
+        lazy("Purchase orders to confirm"),
+        lazy("No purchase orders are waiting for your confirmation."),
+        frozenset({Role.SUPPLIER}),
+    ),
+    WorkQueue(
+        lazy("My replenishment orders"),
+        lazy("You have no open replenishment orders."),
+        frozenset({Role.STORE}),
+    ),
     WorkQueue(lazy("Shipments to receive"), lazy("No shipments are expected."), frozenset({Role.WAREHOUSE})),
-    WorkQueue(lazy("Lots to inspect"), lazy("No lots are waiting for inspection."), frozenset({Role.INSPECTOR})),
+    WorkQueue(
+        lazy("Lots to inspect"), lazy("No lots are waiting for inspection."), frozenset({Role.INSPECTOR})
+    ),
     WorkQueue(lazy("Payments due"), lazy("No payments are due."), frozenset({Role.FINANCE})),
-    WorkQueue(lazy("Users and master data"), lazy("Manage users, organisations, locations, SKUs and prices."),
-              frozenset({Role.ADMIN})),
+    WorkQueue(
+        lazy("Users and master data"),
+        lazy("Manage users, organisations, locations, SKUs and prices."),
+        frozenset({Role.ADMIN}),
+    ),
 )
 
 

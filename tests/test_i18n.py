@@ -1,0 +1,95 @@
+"""The translation catalogs: every user-facing string extracted from the code has a Chinese
+translation, placeholders survive translation, and formatting follows the locale."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from babel.messages.pofile import read_po
+
+from supplychain import i18n
+from supplychain.settings import PROJECT_ROOT
+
+PO_ZH = PROJECT_ROOT / "supplychain/locale/zh_CN/LC_MESSAGES/messages.po"
+PO_EN = PROJECT_ROOT / "supplychain/locale/en/LC_MESSAGES/messages.po"
+PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+def _extract(tmp_path: Path) -> set[str]:
+    pot = tmp_path / "messages.pot"
+    subprocess.run(
+        [sys.executable, "-m", "babel.messages.frontend", "extract", "-q", "-F", "babel.cfg",
+         "-k", "lazy", "-k", "gettext", "-k", "ngettext:1,2", "--no-location", "-o", str(pot), "."],
+        cwd=PROJECT_ROOT, check=True,
+    )  # fmt: skip
+    with pot.open("rb") as fh:
+        return {m.id if isinstance(m.id, str) else m.id[0] for m in read_po(fh) if m.id}
+
+
+def _catalog(path: Path):  # type: ignore[no-untyped-def]
+    with path.open("rb") as fh:
+        return read_po(fh, locale=path.parts[-3])
+
+
+def test_every_extracted_string_has_a_chinese_translation(tmp_path: Path) -> None:
+    extracted = _extract(tmp_path)
+    catalog = _catalog(PO_ZH)
+    missing = sorted(
+        msgid
+        for msgid in extracted
+        if msgid not in catalog or not catalog[msgid].string or catalog[msgid].fuzzy
+    )
+    assert not missing, f"untranslated (run `make messages` and translate): {missing}"
+
+
+def test_english_catalog_covers_the_same_messages(tmp_path: Path) -> None:
+    extracted = _extract(tmp_path)
+    catalog = _catalog(PO_EN)
+    assert extracted <= {m.id if isinstance(m.id, str) else m.id[0] for m in catalog if m.id}
+
+
+def test_translations_keep_their_placeholders() -> None:
+    broken = []
+    for message in _catalog(PO_ZH):
+        if not message.id or not message.string:
+            continue
+        ids = message.id if isinstance(message.id, tuple) else (message.id,)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        wanted = set(PLACEHOLDER.findall(ids[0]))
+        for text in strings:
+            if set(PLACEHOLDER.findall(text)) != wanted:
+                broken.append(message.id)
+    assert not broken
+
+
+def test_compiled_catalog_translates_at_runtime() -> None:
+    with i18n.use_locale("zh_CN"):
+        assert i18n.gettext("Log in") == "登录"
+    with i18n.use_locale("en"):
+        assert i18n.gettext("Log in") == "Log in"
+
+
+@pytest.mark.parametrize(
+    ("locale", "money", "day"),
+    [("zh_CN", "¥1,234.50", "2026年11月26日"), ("en", "CN¥1,234.50", "Nov 26, 2026")],
+)
+def test_money_and_dates_follow_the_locale(locale: str, money: str, day: str) -> None:
+    with i18n.use_locale(locale):
+        assert i18n.format_money(Decimal("1234.5")) == money
+        assert i18n.format_date(date(2026, 11, 26)) == day
+        # Timestamps are stored in UTC and shown in China time: 20:00 UTC is the next day there.
+        assert i18n.format_date(datetime(2026, 11, 25, 20, 0, tzinfo=UTC)) == day
+
+
+def test_unknown_locale_falls_back_to_chinese() -> None:
+    with i18n.use_locale("fr"):
+        assert i18n.get_locale() == "zh_CN"
+    assert i18n.normalize_locale("en-US") == "en"
+    assert i18n.normalize_locale("zh") == "zh_CN"
+    assert i18n.normalize_locale("de") is None
