@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session, SQLModel
 from starlette.testclient import TestClient
 
+from supplychain.events import timeline
 from supplychain.models import (
     Location,
     LocationKind,
@@ -533,3 +534,30 @@ def test_new_password_ends_the_users_sessions_and_empty_keeps_it(
 def test_unknown_row_is_404(world: World) -> None:
     assert world.client.get("/admin/skus/999999").status_code == 404
     assert world.post("/admin/skus/999999/deactivate", {}).status_code == 404
+
+
+def test_admin_changes_are_recorded_in_the_audit_trail(client: TestClient, session: Session) -> None:
+    hq = make_organisation(session, kind=OrgKind.HQ)
+    admin = make_user(session, organisation=hq, roles=[Role.ADMIN])
+    sku = make_sku(session)
+    old_name = sku.name
+    login(client, admin)
+    response = form_post(
+        client,
+        f"/admin/skus/{sku.id}",
+        {
+            "code": sku.code,
+            "name": "新名称",
+            "name_en": "New name",
+            "unit": sku.unit,
+            "category": sku.category,
+        },
+    )
+    assert response.status_code == 303
+    assert form_post(client, f"/admin/skus/{sku.id}/deactivate", {}).status_code == 303
+
+    entries = timeline(session, "admin.skus", str(sku.id))
+    assert [e.action for e in entries] == ["updated", "deactivated"]
+    assert all(e.actor_user_id == admin.id for e in entries)
+    assert {c.field: (c.before, c.after) for c in entries[0].changes}["name"] == (old_name, "新名称")
+    assert {c.field: (c.before, c.after) for c in entries[1].changes}["is_active"] == (True, False)

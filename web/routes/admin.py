@@ -18,7 +18,9 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from supplychain import i18n
+from supplychain.events import record_event
 from supplychain.models import Role
+from supplychain.security import new_token
 from web.admin_entities import ENTITIES, Change, Entity
 from web.admin_forms import display_value, parse_form, raw_input
 from web.deps import AdminUser, OrgScope, require_roles
@@ -157,6 +159,7 @@ def _save(request: Request, scope: OrgScope, spec: Entity, row: Any | None, form
     session = scope.session
     options = spec.options(session, row)
     current = _current_values(scope, spec, row) if row is not None else None
+    before = _audit_values(scope, spec, row) if row is not None else None
     values, errors = parse_form(spec.fields, form, options, creating=row is None, current=current)
     change = Change(
         session=session,
@@ -175,6 +178,7 @@ def _save(request: Request, scope: OrgScope, spec: Entity, row: Any | None, form
         session.add(saved)
         session.flush()
         spec.after_save(change, saved)
+        _audit(scope, spec, saved, "created" if row is None else "updated", before=before)
         session.commit()
     except IntegrityError:
         # Someone else saved the same code between our check and our write.
@@ -203,13 +207,37 @@ def _set_active(request: Request, scope: OrgScope, spec: Entity, row_id: int, *,
     if refusal:
         flash(session, request, refusal, "error")
         return RedirectResponse(f"/admin/{spec.slug}", status_code=303)
+    before = _audit_values(scope, spec, row)
     row.is_active = active
     session.add(row)
     if not active:
         spec.on_deactivate(session, row)
+    _audit(scope, spec, row, "reactivated" if active else "deactivated", before=before)
     session.commit()
     if active:
         flash(session, request, i18n.gettext("%(name)s has been reactivated.", name=name))
     else:
         flash(session, request, i18n.gettext("%(name)s has been deactivated.", name=name))
     return RedirectResponse(f"/admin/{spec.slug}", status_code=303)
+
+
+def _audit_values(scope: OrgScope, spec: Entity, row: Any) -> dict[str, Any]:
+    values = _current_values(scope, spec, row)
+    values["is_active"] = getattr(row, "is_active", None)
+    secret = {f.name for f in spec.fields if f.kind == "password"}
+    return {k: v for k, v in values.items() if k not in secret}
+
+
+def _audit(scope: OrgScope, spec: Entity, row: Any, action: str, *, before: dict[str, Any] | None) -> None:
+    """Master-data changes go into the same audit trail as documents: who, what, when, before/after."""
+    record_event(
+        scope.session,
+        document_type=f"admin.{spec.slug}",
+        document_id=str(row.id),
+        action=action,
+        # One admin request is one change: a random key, since nothing retries it.
+        idempotency_key=f"admin.{spec.slug}:{row.id}:{action}:{new_token()}",
+        actor_user_id=scope.principal.user_id,
+        before=before,
+        after=_audit_values(scope, spec, row),
+    )
