@@ -148,7 +148,7 @@ def test_every_role_has_a_demo_login_that_works(seeded: Seeded, session: Session
         assert not verify_password(user.password_hash, login.password + "x")
         roles = {r.role for r in session.execute(select(UserRole).filter_by(user_id=user.id)).scalars()}
         assert login.role in roles
-        assert session.get(Organisation, user.organisation_id).name == login.organisation  # type: ignore[union-attr]
+        assert session.get(Organisation, user.organisation_id).name == login.organisation
 
 
 def test_demo_users_sit_where_their_role_needs_them(seeded: Seeded, session: Session) -> None:
@@ -190,6 +190,6 @@ def test_opening_stock_is_posted_through_the_ledger(session: Session) -> None:
             balance.reserved,
             balance.in_transit,
         )
-    keys = session.execute(select(StockLedgerEntry.idempotency_key)).scalars().all()  # type: ignore[call-overload]
+    keys = session.execute(select(StockLedgerEntry.idempotency_key)).scalars().all()
     assert all(key.startswith("seed:opening:") for key in keys)
     assert len(keys) == len(set(keys)) == len(balances)

@@ -140,8 +140,8 @@ def balance_of(session: Session, place: Place) -> StockDelta:
 def ledger_rows(session: Session, place: Place) -> int:
     return session.execute(  # type: ignore[no-any-return]
         select(func.count()).where(
-            StockLedgerEntry.location_id == place.location_id,  # type: ignore[arg-type]
-            StockLedgerEntry.sku_id == place.sku_id,  # type: ignore[arg-type]
+            StockLedgerEntry.location_id == place.location_id,
+            StockLedgerEntry.sku_id == place.sku_id,
         )
     ).scalar_one()
 
@@ -321,9 +321,7 @@ def test_check_constraints_refuse_a_direct_negative_balance(
 
     with pytest.raises(IntegrityError):
         session.execute(
-            update(StockBalance)
-            .where(StockBalance.location_id == place.location_id)  # type: ignore[arg-type]
-            .values(**values)
+            update(StockBalance).where(StockBalance.location_id == place.location_id).values(**values)
         )
         session.flush()
     session.rollback()
@@ -403,7 +401,7 @@ def test_random_movement_sequences_keep_ledger_and_balance_in_step(engine: Engin
                     for kind in (LocationKind.REGIONAL_WAREHOUSE, LocationKind.STORE)
                 ]
                 skus: list[Sku] = [make_sku(s), make_sku(s)]
-                self.places = [Place(loc.id, sku.id) for loc in locations for sku in skus]  # type: ignore[arg-type]
+                self.places = [Place(loc.id, sku.id) for loc in locations for sku in skus]
             self.model = {i: StockDelta() for i in range(len(self.places))}
             self.accepted: dict[str, int] = {}  # idempotency key -> entry id
 
