@@ -81,7 +81,8 @@ class PurchaseOrderLine(SQLModel, table=True):
         UniqueConstraint("purchase_order_id", "line_no", name="uq_po_line_no"),
         CheckConstraint("quantity_ordered > 0", name="ck_po_line_ordered_pos"),
         CheckConstraint(
-            "quantity_confirmed IS NULL OR (quantity_confirmed >= 0 AND quantity_confirmed <= quantity_ordered)",
+            "quantity_confirmed IS NULL"
+            " OR (quantity_confirmed >= 0 AND quantity_confirmed <= quantity_ordered)",
             name="ck_po_line_confirmed_range",
         ),
         CheckConstraint("quantity_shipped >= 0", name="ck_po_line_shipped_nonneg"),
