@@ -4,6 +4,12 @@
   points at a server), migrated with Alembic; `db` wipes it for a test; `session` opens one.
 - temporal: the time-skipping test server and a real dev server, both started here.
 - web: the FastAPI test client and logging in as a user.
+- portal: the web app wired to a real dev server and the production worker (process tests).
 """
 
-pytest_plugins = ["tests.fixtures.database", "tests.fixtures.temporal", "tests.fixtures.web"]
+pytest_plugins = [
+    "tests.fixtures.database",
+    "tests.fixtures.temporal",
+    "tests.fixtures.web",
+    "tests.fixtures.portal",
+]
