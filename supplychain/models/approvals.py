@@ -45,6 +45,11 @@ class ApprovalRequest(SQLModel, table=True):
     comment: str = Field(default="", max_length=1000)
     reminded_at: datetime | None = timestamp_field()
     escalated_at: datetime | None = timestamp_field()
+    # When the current assignee got the request, and the step's SLA durations: the queue computes
+    # "on time / reminder due / escalated" from these without asking the workflow.
+    assigned_at: datetime | None = timestamp_field()
+    reminder_after_seconds: int = Field(default=8 * 3600, sa_column_kwargs={"server_default": "28800"})
+    escalation_after_seconds: int = Field(default=24 * 3600, sa_column_kwargs={"server_default": "86400"})
     created_at: datetime = created_at_field()
 
 
