@@ -9,10 +9,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from activities import events, notifications
+from activities import approval, events, notifications
 
 ACTIVITIES: list[Callable[..., Any]] = [
     events.record_event,
     notifications.notify,
     notifications.notify_role,
+    approval.resolve_approval_chain,
+    approval.open_approval_request,
+    approval.remind_approver,
+    approval.escalate_approval,
+    approval.record_approval_decision,
+    approval.cancel_approval_request,
 ]

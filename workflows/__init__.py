@@ -5,4 +5,6 @@ Each process adds its `@workflow.defn` class here when it lands (`workflows/<pro
 
 from __future__ import annotations
 
-WORKFLOWS: list[type] = []
+from workflows.approval import ApprovalWorkflow
+
+WORKFLOWS: list[type] = [ApprovalWorkflow]

@@ -1,7 +1,7 @@
 """The approval step, shared by every process that needs a decision from HQ.
 
-INTERFACE FIXED, BODY TO BE WRITTEN (issue 4): a document workflow starts `ApprovalWorkflow` as a
-child with `approval_workflow_id(<parent workflow id>, <step>)` and awaits its `ApprovalResult`.
+A document workflow starts `ApprovalWorkflow` as a child with
+`approval_workflow_id(<parent workflow id>, <step>)` and awaits its `ApprovalResult`.
 
 1. An activity resolves the approval chain from rules: approvers (role approver, active, not the
    requester) whose limit covers the amount, lowest limit first; the first is assigned, each
@@ -11,21 +11,59 @@ child with `approval_workflow_id(<parent workflow id>, <step>)` and awaits its `
    reassigns to the next level (and notifies). No level left: it stays with the last one.
 4. The decision is recorded (row, document event, notification of the requester) before the Update
    returns, so the page re-rendered after the click shows it.
+
+Nobody covers the amount (empty chain): rejected at once, with the reason recorded. The requester
+can never decide; a decided approval cannot be decided again (the decision is taken in the handler
+before its first await, so of two clicks at the same moment exactly one wins). A delegate decides
+"on behalf of" the assignee; the web route checks the delegation before calling the Update. When the
+parent cancels the step (its document was cancelled), the request is marked cancelled.
 """
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
+    from activities.approval import (
+        ApprovalRef,
+        CancelRequestInput,
+        EscalateInput,
+        OpenRequestInput,
+        RecordDecisionInput,
+        RemindInput,
+        ResolveChainInput,
+        cancel_approval_request,
+        escalate_approval,
+        open_approval_request,
+        record_approval_decision,
+        remind_approver,
+        resolve_approval_chain,
+    )
+    from supplychain.approvals import COMMENT_MAX_LENGTH, NO_APPROVER_COMMENT
+    from supplychain.i18n import lazy
     from supplychain.models.approvals import ApprovalStatus
+    from workflows.common import UpdateRejected
 
 DEFAULT_REMINDER_AFTER = timedelta(hours=8)
 DEFAULT_ESCALATION_AFTER = timedelta(hours=24)
+ACTIVITY_TIMEOUT = timedelta(seconds=30)
+ACTIVITY_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
+
+# Validator messages (message ids; the web layer translates them with rejection_message).
+ALREADY_DECIDED = lazy("This approval has already been decided.")
+CANCELLED = lazy("This approval was cancelled.")
+OWN_REQUEST = lazy("You cannot decide on your own request.")
+NOT_ASSIGNED = lazy("This approval is not assigned to you.")
+COMMENT_REQUIRED = lazy("Please give a reason for the rejection.")
+COMMENT_TOO_LONG = lazy("The comment is too long (at most %(max)s characters).")
 
 
 def approval_workflow_id(parent_workflow_id: str, step: str = "approval") -> str:
@@ -78,3 +116,209 @@ class ApprovalState:
     comment: str = ""
     reminders_sent: int = 0
     escalations: int = 0
+
+
+@workflow.defn
+class ApprovalWorkflow:
+    @workflow.init
+    def __init__(self, input: ApprovalInput) -> None:
+        self.input = input
+        self.state = ApprovalState()
+        self.lock = asyncio.Lock()  # one activity at a time on the request row
+        self.decided_at: datetime | None = None
+
+    @workflow.run
+    async def run(self, input: ApprovalInput) -> ApprovalResult:
+        try:
+            self.state.chain = await self._resolve_chain()
+            if not self.state.chain:
+                await self._reject_for_want_of_approver()
+            else:
+                await self._open_request()
+                await self._wait_for_decision()
+        except asyncio.CancelledError:
+            if self.state.status is ApprovalStatus.PENDING:
+                self.state.status = ApprovalStatus.CANCELLED
+                # Shielded: the cancellation that brought us here must not cancel the bookkeeping.
+                await asyncio.shield(asyncio.ensure_future(self._record_cancelled()))
+            raise
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return ApprovalResult(
+            approved=self.state.status is ApprovalStatus.APPROVED,
+            decided_by_user_id=self.state.decided_by_user_id,
+            on_behalf_of_user_id=self.state.on_behalf_of_user_id,
+            comment=self.state.comment,
+        )
+
+    @workflow.query
+    def get_state(self) -> ApprovalState:
+        return self.state
+
+    @workflow.update
+    async def decide(self, input: DecideInput) -> DecideResult:
+        # Validators of Updates delivered together all run before any handler: check again, and take
+        # the decision before the first await, so the second of two simultaneous clicks is refused.
+        self._check_decision(input)
+        self.state.status = ApprovalStatus.APPROVED if input.approve else ApprovalStatus.REJECTED
+        self.state.decided_by_user_id = input.actor_user_id
+        self.state.on_behalf_of_user_id = (
+            input.on_behalf_of_user_id if input.on_behalf_of_user_id != input.actor_user_id else None
+        )
+        self.state.comment = input.comment.strip()
+        self.decided_at = workflow.now()
+        async with self.lock:
+            await self._record_decision()
+        return DecideResult(status=self.state.status)
+
+    @decide.validator
+    def validate_decide(self, input: DecideInput) -> None:
+        self._check_decision(input)
+
+    # -- steps ------------------------------------------------------------------------------------
+
+    async def _resolve_chain(self) -> list[int]:
+        result = await self._activity(
+            resolve_approval_chain,
+            ResolveChainInput(amount=self.input.amount, requester_user_id=self.input.requester_user_id),
+        )
+        return list(result.chain)
+
+    async def _reject_for_want_of_approver(self) -> None:
+        self.state.status = ApprovalStatus.REJECTED
+        self.state.comment = NO_APPROVER_COMMENT
+        self.decided_at = workflow.now()
+        await self._record_decision()
+
+    async def _open_request(self) -> None:
+        assignee = self.state.chain[0]
+        await self._activity(
+            open_approval_request,
+            OpenRequestInput(
+                ref=self._ref(),
+                summary=self.input.summary,
+                assignee_user_id=assignee,
+                level=1,
+                requested_at=workflow.now(),
+                reminder_after=self.input.reminder_after,
+                escalation_after=self.input.escalation_after,
+            ),
+        )
+        # Decisions are accepted once the queue shows the request to its assignee.
+        self.state.level = 0
+        self.state.assignee_user_id = assignee
+
+    async def _wait_for_decision(self) -> None:
+        """Remind after `reminder_after`, escalate after `escalation_after`, at every level."""
+        escalate_in = max(self.input.escalation_after - self.input.reminder_after, timedelta(0))
+        while True:
+            if await self._decided_within(self.input.reminder_after):
+                return
+            await self._remind()
+            if escalate_in and await self._decided_within(escalate_in):
+                return
+            if self.state.level + 1 >= len(self.state.chain):
+                # Nobody above: it stays with the last level until someone decides.
+                await workflow.wait_condition(self._decided)
+                return
+            if not await self._escalate():
+                return
+
+    async def _decided_within(self, timeout: timedelta) -> bool:
+        try:
+            await workflow.wait_condition(self._decided, timeout=timeout)
+        except TimeoutError:
+            return False
+        return True
+
+    def _decided(self) -> bool:
+        return self.state.status is not ApprovalStatus.PENDING
+
+    async def _remind(self) -> None:
+        async with self.lock:
+            if self._decided():
+                return
+            self.state.reminders_sent += 1
+            assert self.state.assignee_user_id is not None
+            await self._activity(
+                remind_approver,
+                RemindInput(
+                    ref=self._ref(),
+                    assignee_user_id=self.state.assignee_user_id,
+                    reminder_number=self.state.reminders_sent,
+                    at=workflow.now(),
+                ),
+            )
+
+    async def _escalate(self) -> bool:
+        """Move to the next level; False when a decision came first."""
+        async with self.lock:
+            if self._decided():
+                return False
+            previous = self.state.chain[self.state.level]
+            self.state.level += 1
+            self.state.escalations += 1
+            self.state.assignee_user_id = self.state.chain[self.state.level]
+            await self._activity(
+                escalate_approval,
+                EscalateInput(
+                    ref=self._ref(),
+                    previous_assignee_user_id=previous,
+                    assignee_user_id=self.state.assignee_user_id,
+                    level=self.state.level + 1,
+                    at=workflow.now(),
+                ),
+            )
+        return True
+
+    async def _record_decision(self) -> None:
+        await self._activity(
+            record_approval_decision,
+            RecordDecisionInput(
+                ref=self._ref(),
+                status=self.state.status,
+                decided_by_user_id=self.state.decided_by_user_id,
+                on_behalf_of_user_id=self.state.on_behalf_of_user_id,
+                comment=self.state.comment,
+                at=self.decided_at or workflow.now(),
+            ),
+        )
+
+    async def _record_cancelled(self) -> None:
+        await self._activity(cancel_approval_request, CancelRequestInput(ref=self._ref(), at=workflow.now()))
+
+    async def _activity(self, activity: Any, arg: Any) -> Any:
+        # Wait for a cancelled activity to finish: the cancellation bookkeeping must come after the
+        # write it would otherwise race (these sync activities run to the end anyway).
+        return await workflow.execute_activity(
+            activity,
+            arg,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=ACTIVITY_RETRY,
+            cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+        )
+
+    # -- rules ------------------------------------------------------------------------------------
+
+    def _check_decision(self, input: DecideInput) -> None:
+        if self.state.status is ApprovalStatus.CANCELLED:
+            raise UpdateRejected(CANCELLED)
+        if self.state.status is not ApprovalStatus.PENDING:
+            raise UpdateRejected(ALREADY_DECIDED)
+        if self.input.requester_user_id in (input.actor_user_id, input.on_behalf_of_user_id):
+            raise UpdateRejected(OWN_REQUEST)
+        if self.state.assignee_user_id is None or input.on_behalf_of_user_id != self.state.assignee_user_id:
+            raise UpdateRejected(NOT_ASSIGNED)
+        if not input.approve and not input.comment.strip():
+            raise UpdateRejected(COMMENT_REQUIRED)
+        if len(input.comment.strip()) > COMMENT_MAX_LENGTH:
+            raise UpdateRejected(COMMENT_TOO_LONG, max=COMMENT_MAX_LENGTH)
+
+    def _ref(self) -> ApprovalRef:
+        return ApprovalRef(
+            workflow_id=workflow.info().workflow_id,
+            document_type=self.input.document_type,
+            document_id=self.input.document_id,
+            document_link=self.input.document_link,
+            requester_user_id=self.input.requester_user_id,
+            amount=self.input.amount,
+        )

@@ -1,0 +1,348 @@
+"""The approval step's rules and its read model (`approval_request`, `approval_delegation`).
+
+Used by the approval activities (every write here is idempotent: keyed by the approval's workflow id
+and a state check, so a retried activity changes nothing twice) and by the approval queue pages
+(who may decide what, SLA state, delegations). No function here commits: the caller's transaction
+holds the change together with its document event and notifications.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from sqlalchemy import Select, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col
+
+from supplychain.i18n import lazy
+from supplychain.models import ApprovalDelegation, ApprovalRequest, ApprovalStatus, Role, User, UserRole
+
+DOCUMENT_TYPE_LABELS: dict[str, str] = {
+    "purchase_order": lazy("Purchase order"),
+    "transfer": lazy("Transfer"),
+    "concession": lazy("Quality concession"),
+    "statement_dispute": lazy("Statement dispute"),
+    "payment": lazy("Payment"),
+}
+
+# Document event actions, marked for translation: the timeline shows `_(action)`.
+ACTION_REQUESTED = lazy("approval.requested")
+ACTION_REMINDED = lazy("approval.reminded")
+ACTION_ESCALATED = lazy("approval.escalated")
+ACTION_APPROVED = lazy("approval.approved")
+ACTION_REJECTED = lazy("approval.rejected")
+ACTION_CANCELLED = lazy("approval.cancelled")
+
+NO_APPROVER_COMMENT = lazy("No approver's limit covers this amount")
+COMMENT_MAX_LENGTH = 1000
+
+
+class SlaState(enum.StrEnum):
+    ON_TIME = "on_time"
+    REMINDED = "reminded"  # the reminder is due (or sent): the assignee is late
+    ESCALATED = "escalated"  # moved up the chain at least once
+
+
+SLA_LABELS: dict[SlaState, str] = {
+    SlaState.ON_TIME: lazy("On time"),
+    SlaState.REMINDED: lazy("Reminded"),
+    SlaState.ESCALATED: lazy("Escalated"),
+}
+
+
+# -- the chain ------------------------------------------------------------------------------------
+
+
+def approval_chain(session: Session, *, amount: Decimal, requester_user_id: int) -> list[int]:
+    """Active approvers whose limit covers `amount`, lowest limit first (then id); never the requester.
+
+    A user without a limit (NULL) cannot approve anything.
+    """
+    rows = session.execute(
+        select(col(User.id))
+        .join(UserRole, col(UserRole.user_id) == col(User.id))
+        .where(
+            col(UserRole.role) == Role.APPROVER,
+            col(User.is_active).is_(True),
+            col(User.approval_limit).is_not(None),
+            col(User.approval_limit) >= amount,
+            col(User.id) != requester_user_id,
+        )
+        .order_by(col(User.approval_limit), col(User.id))
+    )
+    return list(dict.fromkeys(rows.scalars()))
+
+
+# -- the request row --------------------------------------------------------------------------------
+
+
+def request_by_workflow(session: Session, workflow_id: str) -> ApprovalRequest | None:
+    return session.execute(
+        select(ApprovalRequest).where(col(ApprovalRequest.workflow_id) == workflow_id)
+    ).scalar_one_or_none()
+
+
+def open_request(
+    session: Session,
+    *,
+    workflow_id: str,
+    document_type: str,
+    document_id: str,
+    document_link: str,
+    summary: str,
+    amount: Decimal,
+    requester_user_id: int,
+    assignee_user_id: int,
+    level: int,
+    requested_at: datetime,
+    reminder_after: timedelta,
+    escalation_after: timedelta,
+) -> tuple[ApprovalRequest, bool]:
+    """The request row of this workflow, written once; returns (row, whether this call wrote it)."""
+    existing = request_by_workflow(session, workflow_id)
+    if existing is not None:
+        return existing, False
+    row = ApprovalRequest(
+        workflow_id=workflow_id,
+        document_type=document_type,
+        document_id=document_id,
+        document_link=document_link,
+        summary=summary[:300],
+        amount=amount,
+        requester_user_id=requester_user_id,
+        assignee_user_id=assignee_user_id,
+        level=level,
+        assigned_at=requested_at,
+        reminder_after_seconds=int(reminder_after.total_seconds()),
+        escalation_after_seconds=int(escalation_after.total_seconds()),
+        created_at=requested_at,
+    )
+    savepoint = session.begin_nested()
+    try:
+        session.add(row)
+        session.flush()
+        savepoint.commit()
+    except IntegrityError:
+        savepoint.rollback()
+        existing = request_by_workflow(session, workflow_id)
+        if existing is None:
+            raise
+        return existing, False
+    return row, True
+
+
+def mark_reminded(session: Session, *, workflow_id: str, at: datetime) -> ApprovalRequest | None:
+    row = request_by_workflow(session, workflow_id)
+    if row is not None and row.status is ApprovalStatus.PENDING:
+        row.reminded_at = at
+        session.add(row)
+        session.flush()
+    return row
+
+
+def reassign(
+    session: Session, *, workflow_id: str, assignee_user_id: int, level: int, at: datetime
+) -> ApprovalRequest | None:
+    """Escalate a pending request to `assignee_user_id` at `level` (a second call changes nothing)."""
+    row = request_by_workflow(session, workflow_id)
+    if row is None or row.status is not ApprovalStatus.PENDING or row.level >= level:
+        return row
+    row.assignee_user_id = assignee_user_id
+    row.level = level
+    row.escalated_at = at
+    row.assigned_at = at
+    row.reminded_at = None
+    session.add(row)
+    session.flush()
+    return row
+
+
+def record_decision(
+    session: Session,
+    *,
+    workflow_id: str,
+    status: ApprovalStatus,
+    decided_by_user_id: int | None,
+    on_behalf_of_user_id: int | None,
+    comment: str,
+    at: datetime,
+) -> ApprovalRequest | None:
+    """Write the workflow's decision onto its row (once: a decided row is left as it is)."""
+    row = request_by_workflow(session, workflow_id)
+    if row is not None and row.status is ApprovalStatus.PENDING:
+        row.status = status
+        row.decided_by_user_id = decided_by_user_id
+        row.on_behalf_of_user_id = on_behalf_of_user_id
+        row.comment = comment[:COMMENT_MAX_LENGTH]
+        row.decided_at = at
+        session.add(row)
+        session.flush()
+    return row
+
+
+# -- who may decide -------------------------------------------------------------------------------
+
+
+def delegators_of(delegate_user_id: int, on_date: date) -> Select[int]:
+    """Ids of the approvers who delegated to this user for `on_date` (a subquery)."""
+    return select(col(ApprovalDelegation.approver_user_id)).where(
+        col(ApprovalDelegation.delegate_user_id) == delegate_user_id,
+        col(ApprovalDelegation.is_active).is_(True),
+        col(ApprovalDelegation.start_date) <= on_date,
+        col(ApprovalDelegation.end_date) >= on_date,
+    )
+
+
+def delegation_for(session: Session, actor_user_id: int, approver_user_id: int, on_date: date) -> bool:
+    """Whether `actor` may decide for `approver` on `on_date` (an active delegation covers the day)."""
+    found = session.execute(
+        delegators_of(actor_user_id, on_date).where(
+            col(ApprovalDelegation.approver_user_id) == approver_user_id
+        )
+    ).first()
+    return found is not None
+
+
+def decidable(user_id: int, on_date: date) -> Select[ApprovalRequest]:
+    """Pending approvals this user may decide: assigned to them, or to someone who delegated to them
+    today; never their own requests. Oldest first."""
+    return (
+        select(ApprovalRequest)
+        .where(
+            col(ApprovalRequest.status) == ApprovalStatus.PENDING,
+            col(ApprovalRequest.requester_user_id) != user_id,
+            or_(
+                col(ApprovalRequest.assignee_user_id) == user_id,
+                col(ApprovalRequest.assignee_user_id).in_(delegators_of(user_id, on_date)),
+            ),
+        )
+        .order_by(col(ApprovalRequest.created_at), col(ApprovalRequest.id))
+    )
+
+
+def decided_by(user_id: int) -> Select[ApprovalRequest]:
+    """Approvals this user decided, or that were decided on their behalf; newest first."""
+    return (
+        select(ApprovalRequest)
+        .where(
+            col(ApprovalRequest.status).in_([ApprovalStatus.APPROVED, ApprovalStatus.REJECTED]),
+            or_(
+                col(ApprovalRequest.decided_by_user_id) == user_id,
+                col(ApprovalRequest.on_behalf_of_user_id) == user_id,
+            ),
+        )
+        .order_by(col(ApprovalRequest.decided_at).desc(), col(ApprovalRequest.id).desc())
+    )
+
+
+def acting_for(session: Session, user_id: int, row: ApprovalRequest, on_date: date) -> int | None:
+    """The approver this user would decide `row` for (themselves or a delegator), or None."""
+    if row.requester_user_id == user_id:
+        return None
+    if row.assignee_user_id == user_id:
+        return user_id
+    if delegation_for(session, user_id, row.assignee_user_id, on_date):
+        return row.assignee_user_id
+    return None
+
+
+def sla_state(row: ApprovalRequest, now: datetime) -> SlaState:
+    if row.escalated_at is not None or row.level > 1:
+        return SlaState.ESCALATED
+    since = row.assigned_at or row.created_at
+    if row.reminded_at is not None or now >= since + timedelta(seconds=row.reminder_after_seconds):
+        return SlaState.REMINDED
+    return SlaState.ON_TIME
+
+
+# -- delegations ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DelegationView:
+    id: int
+    approver_name: str
+    delegate_name: str
+    start_date: date
+    end_date: date
+    is_active: bool
+    mine: bool  # I delegated (else: delegated to me)
+
+
+def active_approvers(session: Session) -> list[User]:
+    return list(
+        session.execute(
+            select(User)
+            .join(UserRole, col(UserRole.user_id) == col(User.id))
+            .where(col(UserRole.role) == Role.APPROVER, col(User.is_active).is_(True))
+            .order_by(col(User.full_name), col(User.id))
+        )
+        .scalars()
+        .unique()
+    )
+
+
+def delegations_of(session: Session, user_id: int) -> list[DelegationView]:
+    """Delegations this user gave or received, latest start first."""
+    rows = list(
+        session.execute(
+            select(ApprovalDelegation)
+            .where(
+                or_(
+                    col(ApprovalDelegation.approver_user_id) == user_id,
+                    col(ApprovalDelegation.delegate_user_id) == user_id,
+                )
+            )
+            .order_by(col(ApprovalDelegation.start_date).desc(), col(ApprovalDelegation.id).desc())
+        ).scalars()
+    )
+    ids = {uid for d in rows for uid in (d.approver_user_id, d.delegate_user_id)}
+    names = user_names(session, ids)
+    return [
+        DelegationView(
+            id=d.id or 0,
+            approver_name=names.get(d.approver_user_id, ""),
+            delegate_name=names.get(d.delegate_user_id, ""),
+            start_date=d.start_date,
+            end_date=d.end_date,
+            is_active=d.is_active,
+            mine=d.approver_user_id == user_id,
+        )
+        for d in rows
+    ]
+
+
+def create_delegation(
+    session: Session, *, approver_user_id: int, delegate_user_id: int, start_date: date, end_date: date
+) -> ApprovalDelegation:
+    delegation = ApprovalDelegation(
+        approver_user_id=approver_user_id,
+        delegate_user_id=delegate_user_id,
+        start_date=start_date,
+        end_date=end_date,
+    )
+    session.add(delegation)
+    session.flush()
+    return delegation
+
+
+def end_delegation(session: Session, *, approver_user_id: int, delegation_id: int) -> bool:
+    """End one of the approver's own delegations; False when it is not theirs (or already ended)."""
+    delegation = session.get(ApprovalDelegation, delegation_id)
+    if delegation is None or delegation.approver_user_id != approver_user_id or not delegation.is_active:
+        return False
+    delegation.is_active = False
+    session.add(delegation)
+    session.flush()
+    return True
+
+
+def user_names(session: Session, user_ids: set[int] | list[int]) -> dict[int, str]:
+    ids = list(user_ids)
+    if not ids:
+        return {}
+    rows = session.execute(select(col(User.id), col(User.full_name)).where(col(User.id).in_(ids)))
+    return {row[0]: row[1] for row in rows}
