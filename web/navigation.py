@@ -21,6 +21,7 @@ HQ_BUYING = frozenset({Role.BUYER, Role.APPROVER, Role.FINANCE, Role.ADMIN})
 
 NAVIGATION: tuple[NavItem, ...] = (
     NavItem(lazy("Home"), "/"),
+    NavItem(lazy("Approvals"), "/approvals", frozenset({Role.APPROVER})),
     NavItem(lazy("Stock"), "/stock"),
     NavItem(lazy("Price lists"), "/price-lists", HQ_BUYING | {Role.SUPPLIER}),
     NavItem(lazy("Users"), "/admin/users", frozenset({Role.ADMIN}), "admin"),

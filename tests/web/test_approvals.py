@@ -1,0 +1,413 @@
+"""The approval queue and delegations through HTTP, against a real dev server and the portal's worker.
+
+Each test starts `ApprovalWorkflow`s on the app's task queue (as a document process would), waits
+for their rows, then clicks through the pages as approvers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlmodel import Session, col
+from starlette.testclient import TestClient
+from temporalio.client import Client
+
+from supplychain.approvals import request_by_workflow
+from supplychain.models import ApprovalDelegation, ApprovalRequest, ApprovalStatus, OrgKind, Role, User
+from supplychain.temporal import connect
+from tests.factories import make_organisation, make_user
+from tests.fixtures.portal import WorkerThread
+from tests.fixtures.web import ClientFactory, csrf, form_post, login
+from workflows.approval import ApprovalInput, ApprovalWorkflow, approval_workflow_id
+from workflows.common import business_date
+
+
+@dataclass
+class People:
+    requester: User
+    low: User  # limit 10,000
+    mid: User  # limit 50,000: the approver most tests log in as
+    high: User  # limit 500,000
+    buyer: User  # no approver role
+
+
+@pytest.fixture
+def people(session: Session) -> People:
+    hq = make_organisation(session, kind=OrgKind.HQ)
+
+    def approver(limit: str) -> User:
+        return make_user(
+            session, organisation=hq, roles=[Role.APPROVER], approval_limit=Decimal(limit), locale="en"
+        )
+
+    return People(
+        requester=make_user(
+            session, organisation=hq, roles=[Role.BUYER], locale="en", full_name="Rita Requester"
+        ),
+        low=approver("10000"),
+        mid=approver("50000"),
+        high=approver("500000"),
+        buyer=make_user(session, organisation=hq, roles=[Role.BUYER], locale="en"),
+    )
+
+
+@pytest.fixture
+async def temporal(portal_worker: WorkerThread) -> Client:
+    return await connect(portal_worker.address)
+
+
+async def open_approval(
+    temporal: Client, portal_worker: WorkerThread, session: Session, people: People, amount: str
+) -> ApprovalRequest:
+    """Start an approval step the way a document process does; return its queue row once written."""
+    number = f"PO-WEB-{uuid.uuid4().hex[:8].upper()}"
+    workflow_id = approval_workflow_id(f"po-{number.lower()}")
+    await temporal.start_workflow(
+        ApprovalWorkflow.run,
+        ApprovalInput(
+            document_type="purchase_order",
+            document_id=number,
+            document_link=f"/purchase-orders/{number}",
+            summary=f"Supplier S, {number}",
+            amount=Decimal(amount),
+            requester_user_id=people.requester.id,
+        ),
+        id=workflow_id,
+        task_queue=portal_worker.task_queue,
+    )
+    deadline = time.monotonic() + 20
+    while True:
+        session.expire_all()
+        row = request_by_workflow(session, workflow_id)
+        if row is not None:
+            session.commit()
+            return row
+        assert time.monotonic() < deadline, "the approval request row never appeared"
+        await asyncio.sleep(0.05)
+
+
+def status_of(session: Session, row: ApprovalRequest) -> ApprovalStatus:
+    session.expire_all()
+    fresh = session.get(ApprovalRequest, row.id)
+    assert fresh is not None
+    return fresh.status
+
+
+def htmx_post(client: TestClient, url: str, data: dict[str, Any]) -> httpx.Response:
+    token = csrf(client)
+    response: httpx.Response = client.post(
+        url, data=data, headers={"HX-Request": "true", "X-CSRF-Token": token}
+    )
+    return response
+
+
+def flashes(response: httpx.Response) -> list[str]:
+    return [
+        html.unescape(m)
+        for m in re.findall(r'class="flash flash-\w+" role="status">(.*?)</div>', response.text)
+    ]
+
+
+def approver_client(portal_client: ClientFactory, user: User) -> TestClient:
+    client = portal_client()
+    login(client, user)
+    return client
+
+
+def delegate(session: Session, approver: User, delegate: User) -> None:
+    today = business_date(datetime.now(tz=UTC))
+    session.add(
+        ApprovalDelegation(
+            approver_user_id=approver.id, delegate_user_id=delegate.id, start_date=today, end_date=today
+        )
+    )
+    session.commit()
+
+
+async def test_queue_lists_only_what_the_user_may_decide(
+    portal_client: ClientFactory,
+    portal_worker: WorkerThread,
+    temporal: Client,
+    session: Session,
+    people: People,
+) -> None:
+    mine = await open_approval(temporal, portal_worker, session, people, "20000")  # -> mid
+    delegated = await open_approval(temporal, portal_worker, session, people, "5000")  # -> low
+    others = await open_approval(temporal, portal_worker, session, people, "200000")  # -> high
+    delegate(session, people.low, people.mid)
+    client = approver_client(portal_client, people.mid)
+
+    page = client.get("/approvals")
+    assert page.status_code == 200
+    assert f'id="approval-{mine.id}"' in page.text
+    assert f'id="approval-{delegated.id}"' in page.text
+    assert f'id="approval-{others.id}"' not in page.text
+    assert page.text.index(f'id="approval-{mine.id}"') < page.text.index(f'id="approval-{delegated.id}"')
+    assert "Rita Requester" in page.text and "On time" in page.text
+    assert f"for {people.low.full_name}" in page.text
+
+    only_delegated = client.get("/approvals", params={"delegated": "1"}, headers={"HX-Request": "true"})
+    assert only_delegated.text.lstrip().startswith('<div id="results">')  # the fragment alone
+    assert f'id="approval-{delegated.id}"' in only_delegated.text
+    assert f'id="approval-{mine.id}"' not in only_delegated.text
+
+    by_amount = client.get("/approvals", params={"min_amount": "10000", "max_amount": "30000"})
+    assert f'id="approval-{mine.id}"' in by_amount.text
+    assert f'id="approval-{delegated.id}"' not in by_amount.text
+    bad_amount = client.get("/approvals", params={"min_amount": "lots"})
+    assert 'data-testid="error-min_amount"' in bad_amount.text
+
+    home = client.get("/")
+    assert re.search(r'href="/approvals" data-testid="queue-count"><strong>2</strong>', home.text)
+
+
+async def test_inline_approve_returns_the_swapped_row(
+    portal_client: ClientFactory,
+    portal_worker: WorkerThread,
+    temporal: Client,
+    session: Session,
+    people: People,
+) -> None:
+    row = await open_approval(temporal, portal_worker, session, people, "20000")
+    client = approver_client(portal_client, people.mid)
+    response = htmx_post(client, f"/approvals/{row.id}/decide", {"decision": "approve"})
+    assert response.status_code == 200
+    assert response.text.lstrip().startswith(f'<tr id="approval-{row.id}"')
+    assert 'data-testid="decision">Approved' in response.text
+    assert "<html" not in response.text
+    assert status_of(session, row) is ApprovalStatus.APPROVED
+
+
+async def test_plain_post_approve_redirects_with_a_flash(
+    portal_client: ClientFactory,
+    portal_worker: WorkerThread,
+    temporal: Client,
+    session: Session,
+    people: People,
+) -> None:
+    row = await open_approval(temporal, portal_worker, session, people, "20000")
+    client = approver_client(portal_client, people.mid)
+    response = form_post(
+        client, f"/approvals/{row.id}/decide", {"decision": "approve", f"comment-{row.id}": "ok"}
+    )
+    assert response.status_code == 303 and response.headers["location"] == "/approvals"
+    assert f"{row.document_id} approved." in flashes(client.get("/approvals"))
+    assert status_of(session, row) is ApprovalStatus.APPROVED
+    history = client.get("/approvals", params={"tab": "history"})
+    assert f'id="approval-{row.id}"' in history.text and "ok" in history.text
+
+
+async def test_reject_without_a_comment_is_refused_with_a_message(
+    portal_client: ClientFactory,
+    portal_worker: WorkerThread,
+    temporal: Client,
+    session: Session,
+    people: People,
+) -> None:
+    row = await open_approval(temporal, portal_worker, session, people, "20000")
+    client = approver_client(portal_client, people.mid)
+    response = htmx_post(
+        client, f"/approvals/{row.id}/decide", {"decision": "reject", f"comment-{row.id}": " "}
+    )
+    assert response.status_code == 200
+    assert 'data-testid="row-error">Please give a reason for the rejection.' in response.text
+    assert 'data-testid="approve"' in response.text  # still decidable
+    assert status_of(session, row) is ApprovalStatus.PENDING
+
+    response = htmx_post(
+        client, f"/approvals/{row.id}/decide", {"decision": "reject", f"comment-{row.id}": "Too expensive"}
+    )
+    assert 'data-testid="decision">Rejected' in response.text
+    assert status_of(session, row) is ApprovalStatus.REJECTED
+
+
+async def test_second_decision_shows_the_message_and_changes_nothing(
+    portal_client: ClientFactory,
+    portal_worker: WorkerThread,
+    temporal: Client,
+    session: Session,
+    people: People,
+) -> None:
+    row = await open_approval(temporal, portal_worker, session, people, "20000")
+    first = approver_client(portal_client, people.mid)
+    second = approver_client(portal_client, people.mid)  # the same approver in another browser
+    assert htmx_post(first, f"/approvals/{row.id}/decide", {"decision": "approve"}).status_code == 200
+
+    again = htmx_post(
+        second, f"/approvals/{row.id}/decide", {"decision": "reject", f"comment-{row.id}": "no"}
+    )
+    assert 'data-testid="row-error">This approval has already been decided.' in again.text
+    plain = form_post(second, f"/approvals/{row.id}/decide", {"decision": "reject", "comment": "no"})
+    assert plain.status_code == 303
+    assert f"{row.document_id}: This approval has already been decided." in flashes(second.get("/approvals"))
+    session.expire_all()
+    fresh = session.get(ApprovalRequest, row.id)
+    assert fresh.status is ApprovalStatus.APPROVED and fresh.comment == ""
+
+
+async def test_two_browsers_clicking_at_once_exactly_one_wins(
+    portal_client: ClientFactory,
+    portal_worker: WorkerThread,
+    temporal: Client,
+    session: Session,
+    people: People,
+) -> None:
+    row = await open_approval(temporal, portal_worker, session, people, "20000")
+    delegate(session, people.mid, people.low)
+    clients = [approver_client(portal_client, people.mid), approver_client(portal_client, people.low)]
+    tokens = [csrf(c) for c in clients]
+
+    def click(i: int) -> httpx.Response:
+        data = {"decision": "approve"} if i == 0 else {"decision": "reject", "comment": "delegate says no"}
+        response: httpx.Response = clients[i].post(
+            f"/approvals/{row.id}/decide",
+            data=data,
+            headers={"HX-Request": "true", "X-CSRF-Token": tokens[i]},
+        )
+        return response
+
+    responses = await asyncio.gather(*(asyncio.to_thread(click, i) for i in (0, 1)))
+    errors = [r for r in responses if 'data-testid="row-error"' in r.text]
+    assert len(errors) == 1, [r.text for r in responses]
+    assert "This approval has already been decided." in errors[0].text
+    session.expire_all()
+    fresh = session.get(ApprovalRequest, row.id)
+    assert fresh.status in (ApprovalStatus.APPROVED, ApprovalStatus.REJECTED)
+    if fresh.status is ApprovalStatus.REJECTED:
+        assert (fresh.decided_by_user_id, fresh.on_behalf_of_user_id) == (people.low.id, people.mid.id)
+
+
+async def test_bulk_approve_reports_each_row(
+    portal_client: ClientFactory,
+    portal_worker: WorkerThread,
+    temporal: Client,
+    session: Session,
+    people: People,
+) -> None:
+    first = await open_approval(temporal, portal_worker, session, people, "20000")
+    second = await open_approval(temporal, portal_worker, session, people, "30000")
+    others = await open_approval(temporal, portal_worker, session, people, "200000")  # high's
+    client = approver_client(portal_client, people.mid)
+    response = form_post(
+        client, "/approvals/bulk-approve", {"ids": [str(first.id), str(second.id), str(others.id)]}
+    )
+    assert response.status_code == 303
+    messages = flashes(client.get("/approvals"))
+    assert f"{first.document_id} approved." in messages
+    assert f"{second.document_id} approved." in messages
+    assert f"Approval {others.id} was not found." in messages
+    assert status_of(session, first) is ApprovalStatus.APPROVED
+    assert status_of(session, second) is ApprovalStatus.APPROVED
+    assert status_of(session, others) is ApprovalStatus.PENDING
+
+    again = form_post(client, "/approvals/bulk-approve", {"ids": [str(first.id)]})
+    assert again.status_code == 303
+    assert f"{first.document_id}: This approval has already been decided." in flashes(
+        client.get("/approvals")
+    )
+
+
+async def test_non_approver_gets_403_and_another_approvers_item_404(
+    portal_client: ClientFactory,
+    portal_worker: WorkerThread,
+    temporal: Client,
+    session: Session,
+    people: People,
+) -> None:
+    row = await open_approval(temporal, portal_worker, session, people, "20000")  # mid's
+    buyer = approver_client(portal_client, people.buyer)
+    assert buyer.get("/approvals").status_code == 403
+    assert form_post(buyer, f"/approvals/{row.id}/decide", {"decision": "approve"}).status_code == 403
+    assert buyer.get("/approvals/delegations").status_code == 403
+
+    high = approver_client(portal_client, people.high)
+    assert form_post(high, f"/approvals/{row.id}/decide", {"decision": "approve"}).status_code == 404
+    assert form_post(high, "/approvals/999999/decide", {"decision": "approve"}).status_code == 404
+    assert f'id="approval-{row.id}"' not in high.get("/approvals").text
+    assert status_of(session, row) is ApprovalStatus.PENDING
+
+
+def test_delegation_create_validate_and_end(
+    portal_client: ClientFactory, session: Session, people: People, portal_worker: WorkerThread
+) -> None:
+    client = approver_client(portal_client, people.mid)
+    today = business_date(datetime.now(tz=UTC))
+
+    def errors(response: httpx.Response) -> dict[str, str]:
+        return {
+            name: html.unescape(text)
+            for name, text in re.findall(r'data-testid="error-(\w+)">(.*?)</p>', response.text)
+        }
+
+    past = form_post(
+        client,
+        "/approvals/delegations",
+        {
+            "delegate_user_id": str(people.high.id),
+            "start_date": (today - timedelta(days=1)).isoformat(),
+            "end_date": today.isoformat(),
+        },
+    )
+    assert past.status_code == 400
+    assert errors(past) == {"start_date": "The date cannot be in the past."}
+
+    backwards = form_post(
+        client,
+        "/approvals/delegations",
+        {
+            "delegate_user_id": str(people.high.id),
+            "start_date": (today + timedelta(days=3)).isoformat(),
+            "end_date": (today + timedelta(days=1)).isoformat(),
+        },
+    )
+    assert errors(backwards) == {"end_date": "The end date cannot be before the start date."}
+
+    for bad_delegate in (people.mid.id, people.buyer.id, "x"):
+        response = form_post(
+            client,
+            "/approvals/delegations",
+            {"delegate_user_id": str(bad_delegate), "start_date": today.isoformat(), "end_date": "nope"},
+        )
+        assert errors(response) == {
+            "delegate_user_id": "Choose another active approver.",
+            "end_date": "Enter a date.",
+        }
+    assert session.execute(select(ApprovalDelegation)).first() is None
+
+    created = form_post(
+        client,
+        "/approvals/delegations",
+        {
+            "delegate_user_id": str(people.high.id),
+            "start_date": today.isoformat(),
+            "end_date": (today + timedelta(days=2)).isoformat(),
+        },
+    )
+    assert created.status_code == 303
+    page = client.get("/approvals/delegations")
+    assert f"{people.high.full_name} may decide for you" in flashes(page)[0]
+    delegation = session.execute(select(ApprovalDelegation)).scalar_one()
+    assert (delegation.approver_user_id, delegation.delegate_user_id) == (people.mid.id, people.high.id)
+
+    # The delegate cannot end it (not theirs); the approver can.
+    high = approver_client(portal_client, people.high)
+    assert form_post(high, f"/approvals/delegations/{delegation.id}/end").status_code == 404
+    assert form_post(client, f"/approvals/delegations/{delegation.id}/end").status_code == 303
+    session.expire_all()
+    assert (
+        session.execute(
+            select(col(ApprovalDelegation.is_active)).where(col(ApprovalDelegation.id) == delegation.id)
+        ).scalar_one()
+        is False
+    )

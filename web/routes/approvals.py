@@ -1,0 +1,392 @@
+"""The HQ approval queue and out-of-office delegations (role approver).
+
+- `/approvals`: what this user may decide (assigned to them, or to someone who delegated to them
+  today), oldest first, with filters; approve or reject inline (htmx swaps the row) or as a plain
+  POST with redirect; bulk approve of the selected rows. `?tab=history` lists what they decided.
+- `/approvals/delegations`: the delegations they gave or received; create one, end one.
+
+Routes only authorize (approver role; the user is the assignee or their delegate today, otherwise
+404) and call the approval workflow's `decide` Update; the workflow's validator decides whether the
+decision is allowed and its message is shown as it is.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy import func, select
+from sqlmodel import Session, col
+from starlette.datastructures import FormData
+from starlette.responses import Response
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.service import RPCError
+
+from supplychain import approvals, i18n
+from supplychain.models import ApprovalRequest, ApprovalStatus, Role
+from supplychain.models.base import utcnow
+from supplychain.principal import Principal
+from web.deps import Scope, SessionDep, TemporalClientDep, require_roles
+from web.flash import flash
+from web.templating import is_htmx, render
+from web.workflow_errors import rejection_message
+from workflows.approval import ALREADY_DECIDED, CANCELLED, ApprovalWorkflow, DecideInput
+from workflows.common import business_date
+
+router = APIRouter(prefix="/approvals")
+Approver = Annotated[Principal, Depends(require_roles(Role.APPROVER))]
+
+MAX_LIST = 200  # the queue shows this many rows at most (oldest first); filters narrow it down
+BULK_MAX = 100
+
+
+async def form_data(request: Request) -> FormData:
+    return await request.form()
+
+
+FormDep = Annotated[FormData, Depends(form_data)]
+
+
+@dataclass
+class QueueRow:
+    """One approval as the queue shows it."""
+
+    request: ApprovalRequest
+    requester_name: str
+    assignee_name: str
+    acting_for_name: str | None  # set when the user decides as someone's delegate
+    sla: approvals.SlaState
+    age: str
+    error: str = ""
+    notice: str = ""
+
+    @property
+    def id(self) -> int:
+        return self.request.id or 0
+
+    @property
+    def decided(self) -> bool:
+        return self.request.status is not ApprovalStatus.PENDING
+
+
+@dataclass
+class Filters:
+    document_type: str = ""
+    delegated: bool = False
+    min_amount: Decimal | None = None
+    max_amount: Decimal | None = None
+    raw_min: str = ""
+    raw_max: str = ""
+
+
+def pending_count(scope: Scope) -> int:
+    """For the approver's home card: how many approvals this user may decide now."""
+    stmt = approvals.decidable(scope.principal.user_id, today())
+    counted = select(func.count()).select_from(stmt.order_by(None).subquery())
+    return int(scope.session.execute(counted).scalar_one())
+
+
+def today() -> date:
+    return business_date(utcnow())
+
+
+# -- the queue ------------------------------------------------------------------------------------
+
+
+@router.get("")
+def queue(
+    request: Request,
+    session: SessionDep,
+    user: Approver,
+    tab: str = "pending",
+    document_type: str = "",
+    delegated: str = "",
+    min_amount: str = "",
+    max_amount: str = "",
+) -> Response:
+    filters, errors = _filters(document_type, delegated, min_amount, max_amount)
+    history = tab == "history"
+    stmt = approvals.decided_by(user.user_id) if history else approvals.decidable(user.user_id, today())
+    if filters.document_type:
+        stmt = stmt.where(col(ApprovalRequest.document_type) == filters.document_type)
+    if filters.delegated and not history:
+        stmt = stmt.where(col(ApprovalRequest.assignee_user_id) != user.user_id)
+    if filters.min_amount is not None:
+        stmt = stmt.where(col(ApprovalRequest.amount) >= filters.min_amount)
+    if filters.max_amount is not None:
+        stmt = stmt.where(col(ApprovalRequest.amount) <= filters.max_amount)
+    rows = list(session.execute(stmt.limit(MAX_LIST)).scalars())
+    return render(
+        request,
+        "approvals/queue.html",
+        {
+            "rows": _views(session, user, rows),
+            "tab": "history" if history else "pending",
+            "filters": filters,
+            "errors": errors,
+            "document_types": approvals.DOCUMENT_TYPE_LABELS,
+            "sla_labels": approvals.SLA_LABELS,
+        },
+        block="results",
+    )
+
+
+@router.post("/{approval_id:int}/decide")
+async def decide(
+    request: Request,
+    approval_id: int,
+    session: SessionDep,
+    user: Approver,
+    temporal: TemporalClientDep,
+    form: FormDep,
+) -> Response:
+    decision = str(form.get("decision", ""))
+    if decision not in ("approve", "reject"):
+        raise HTTPException(status_code=400)
+    comment = str(form.get(f"comment-{approval_id}") or form.get("comment") or "")
+    row = _authorized(session, user, approval_id)
+    error = await _decide(session, temporal, user, row, approve=decision == "approve", comment=comment)
+    session.refresh(row)
+    if is_htmx(request):
+        view = _views(session, user, [row])[0]
+        view.error = error or ""
+        view.notice = "" if error else _done_message(row)
+        return render(
+            request,
+            "approvals/_row.html",
+            {
+                "item": view,
+                "sla_labels": approvals.SLA_LABELS,
+                "document_types": approvals.DOCUMENT_TYPE_LABELS,
+            },
+        )
+    if error:
+        flash(session, request, f"{row.document_id}: {error}", "error")
+    else:
+        flash(session, request, _done_message(row))
+    return RedirectResponse("/approvals", status_code=303)
+
+
+@router.post("/bulk-approve")
+async def bulk_approve(
+    request: Request, session: SessionDep, user: Approver, temporal: TemporalClientDep, form: FormDep
+) -> Response:
+    ids = [int(value) for value in form.getlist("ids") if isinstance(value, str) and value.isdigit()]
+    ids = list(dict.fromkeys(ids))[:BULK_MAX]
+    if not ids:
+        flash(session, request, i18n.gettext("Select the approvals to approve first."), "warning")
+        return RedirectResponse("/approvals", status_code=303)
+    reports: list[tuple[str, str]] = []
+    for approval_id in ids:
+        try:
+            row = _authorized(session, user, approval_id)
+        except HTTPException:
+            reports.append(("error", i18n.gettext("Approval %(id)s was not found.", id=approval_id)))
+            continue
+        error = await _decide(session, temporal, user, row, approve=True, comment="")
+        session.refresh(row)
+        if error:
+            reports.append(("error", f"{row.document_id}: {error}"))
+        else:
+            reports.append(("success", _done_message(row)))
+    for level, message in reports:
+        flash(session, request, message, level)  # type: ignore[arg-type]
+    return RedirectResponse("/approvals", status_code=303)
+
+
+# -- delegations ----------------------------------------------------------------------------------
+
+
+@router.get("/delegations")
+def delegations(request: Request, session: SessionDep, user: Approver) -> Response:
+    return _delegation_page(request, session, user, {}, {})
+
+
+@router.post("/delegations")
+def create_delegation(request: Request, session: SessionDep, user: Approver, form: FormDep) -> Response:
+    raw = {key: str(form.get(key, "")).strip() for key in ("delegate_user_id", "start_date", "end_date")}
+    errors: dict[str, str] = {}
+    colleagues = {u.id: u for u in _colleagues(session, user)}
+    delegate_id = int(raw["delegate_user_id"]) if raw["delegate_user_id"].isdigit() else None
+    if delegate_id is None or delegate_id not in colleagues:
+        errors["delegate_user_id"] = i18n.gettext("Choose another active approver.")
+    start = _parse_date(raw["start_date"])
+    end = _parse_date(raw["end_date"])
+    if start is None:
+        errors["start_date"] = i18n.gettext("Enter a date.")
+    elif start < today():
+        errors["start_date"] = i18n.gettext("The date cannot be in the past.")
+    if end is None:
+        errors["end_date"] = i18n.gettext("Enter a date.")
+    elif start is not None and end < start:
+        errors["end_date"] = i18n.gettext("The end date cannot be before the start date.")
+    if errors or delegate_id is None or start is None or end is None:
+        return _delegation_page(request, session, user, raw, errors, status_code=400)
+    approvals.create_delegation(
+        session, approver_user_id=user.user_id, delegate_user_id=delegate_id, start_date=start, end_date=end
+    )
+    session.commit()
+    flash(
+        session,
+        request,
+        i18n.gettext(
+            "%(name)s may decide for you from %(start)s to %(end)s.",
+            name=colleagues[delegate_id].full_name,
+            start=i18n.format_date(start),
+            end=i18n.format_date(end),
+        ),
+    )
+    return RedirectResponse("/approvals/delegations", status_code=303)
+
+
+@router.post("/delegations/{delegation_id:int}/end")
+def end_delegation(request: Request, delegation_id: int, session: SessionDep, user: Approver) -> Response:
+    if not approvals.end_delegation(session, approver_user_id=user.user_id, delegation_id=delegation_id):
+        raise HTTPException(status_code=404)
+    session.commit()
+    flash(session, request, i18n.gettext("The delegation has ended."))
+    return RedirectResponse("/approvals/delegations", status_code=303)
+
+
+# -- helpers --------------------------------------------------------------------------------------
+
+
+def _authorized(session: Session, user: Principal, approval_id: int) -> ApprovalRequest:
+    """The approval if this user may decide it (or took part in deciding it); 404 otherwise."""
+    row = session.get(ApprovalRequest, approval_id)
+    if row is None:
+        raise HTTPException(status_code=404)
+    involved = user.user_id in (row.decided_by_user_id, row.on_behalf_of_user_id)
+    if not involved and approvals.acting_for(session, user.user_id, row, today()) is None:
+        raise HTTPException(status_code=404)
+    return row
+
+
+async def _decide(
+    session: Session, temporal: Client, user: Principal, row: ApprovalRequest, *, approve: bool, comment: str
+) -> str | None:
+    """Call the workflow's Update; returns the message to show when it was refused."""
+    if row.status is not ApprovalStatus.PENDING:
+        # The step has finished (its workflow too): answer from the row, as its validator would.
+        return _closed_message(row)
+    on_behalf_of = approvals.acting_for(session, user.user_id, row, today())
+    if on_behalf_of is None:
+        return i18n.gettext("This approval is not assigned to you.")
+    workflow_id = row.workflow_id
+    session.commit()  # end the read transaction: the row is read again after the Update
+    try:
+        await temporal.get_workflow_handle(workflow_id).execute_update(
+            ApprovalWorkflow.decide,
+            DecideInput(
+                actor_user_id=user.user_id,
+                on_behalf_of_user_id=on_behalf_of,
+                approve=approve,
+                comment=comment.strip(),
+            ),
+        )
+    except WorkflowUpdateFailedError as exc:
+        return rejection_message(exc)
+    except RPCError:
+        # The workflow finished between our read and the Update: someone else decided just now.
+        session.refresh(row)
+        if row.status is not ApprovalStatus.PENDING:
+            return _closed_message(row)
+        return i18n.gettext("This could not be done right now. Please try again.")
+    return None
+
+
+def _closed_message(row: ApprovalRequest) -> str:
+    return i18n.gettext(CANCELLED if row.status is ApprovalStatus.CANCELLED else ALREADY_DECIDED)
+
+
+def _done_message(row: ApprovalRequest) -> str:
+    if row.status is ApprovalStatus.APPROVED:
+        return i18n.gettext("%(document)s approved.", document=row.document_id)
+    return i18n.gettext("%(document)s rejected.", document=row.document_id)
+
+
+def _views(session: Session, user: Principal, rows: list[ApprovalRequest]) -> list[QueueRow]:
+    ids = {uid for r in rows for uid in (r.requester_user_id, r.assignee_user_id)}
+    names = approvals.user_names(session, ids)
+    now = utcnow()
+    return [
+        QueueRow(
+            request=r,
+            requester_name=names.get(r.requester_user_id, ""),
+            assignee_name=names.get(r.assignee_user_id, ""),
+            acting_for_name=names.get(r.assignee_user_id) if r.assignee_user_id != user.user_id else None,
+            sla=approvals.sla_state(r, now),
+            age=_age(r.created_at, now),
+        )
+        for r in rows
+    ]
+
+
+def _age(since: datetime, now: datetime) -> str:
+    hours = max(0, int((now - since).total_seconds() // 3600))
+    if hours < 24:
+        return i18n.ngettext("%(num)s hour", "%(num)s hours", hours)
+    return i18n.ngettext("%(num)s day", "%(num)s days", hours // 24)
+
+
+def _filters(
+    document_type: str, delegated: str, min_amount: str, max_amount: str
+) -> tuple[Filters, dict[str, str]]:
+    errors: dict[str, str] = {}
+    filters = Filters(
+        document_type=document_type if document_type in approvals.DOCUMENT_TYPE_LABELS else "",
+        delegated=delegated in ("1", "on", "true"),
+        raw_min=min_amount.strip()[:20],
+        raw_max=max_amount.strip()[:20],
+    )
+    for name, raw in (("min_amount", filters.raw_min), ("max_amount", filters.raw_max)):
+        if not raw:
+            continue
+        try:
+            value = Decimal(raw.replace(",", ""))
+        except InvalidOperation:
+            errors[name] = i18n.gettext("Enter an amount.")
+            continue
+        if not value.is_finite() or value < 0:
+            errors[name] = i18n.gettext("Enter an amount.")
+            continue
+        setattr(filters, name, value)
+    return filters, errors
+
+
+def _parse_date(raw: str) -> date | None:
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        return None
+
+
+def _colleagues(session: Session, user: Principal) -> list[Any]:
+    return [u for u in approvals.active_approvers(session) if u.id != user.user_id]
+
+
+def _delegation_page(
+    request: Request,
+    session: Session,
+    user: Principal,
+    raw: dict[str, str],
+    errors: dict[str, str],
+    *,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "approvals/delegations.html",
+        {
+            "delegations": approvals.delegations_of(session, user.user_id),
+            "colleagues": _colleagues(session, user),
+            "raw": raw,
+            "errors": errors,
+            "today": today(),
+        },
+        status_code=status_code,
+    )
