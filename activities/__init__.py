@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from activities import approval, events, notifications
+from activities import approval, events, notifications, replenishment
 
 ACTIVITIES: list[Callable[..., Any]] = [
     events.record_event,
@@ -21,4 +21,10 @@ ACTIVITIES: list[Callable[..., Any]] = [
     approval.escalate_approval,
     approval.record_approval_decision,
     approval.cancel_approval_request,
+    replenishment.record_purchase_order,
+    replenishment.update_purchase_order,
+    replenishment.record_shipment,
+    replenishment.record_shipment_receipt,
+    replenishment.post_receipt_to_stock,
+    replenishment.notify_purchase_order,
 ]

@@ -6,5 +6,6 @@ Each process adds its `@workflow.defn` class here when it lands (`workflows/<pro
 from __future__ import annotations
 
 from workflows.approval import ApprovalWorkflow
+from workflows.replenishment import ReplenishmentWorkflow
 
-WORKFLOWS: list[type] = [ApprovalWorkflow]
+WORKFLOWS: list[type] = [ApprovalWorkflow, ReplenishmentWorkflow]

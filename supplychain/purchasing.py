@@ -1,0 +1,371 @@
+"""Writing the purchase-order read model: the service behind activities/replenishment.py.
+
+ReplenishmentWorkflow owns the process and its state; these functions write what it decided, in the
+caller's transaction (none of them commits). Every write is safe to repeat: a PO and a shipment are
+created once per number, line quantities are written as absolute values from the workflow's state
+(never incremented), and each step's document event carries the workflow's idempotency key.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col
+
+from supplychain.events import record_event
+from supplychain.models import (
+    Location,
+    Organisation,
+    OrgKind,
+    POLineStatus,
+    POStatus,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    Role,
+    Shipment,
+    ShipmentLine,
+    ShipmentStatus,
+    User,
+)
+from supplychain.models.base import utcnow
+from supplychain.notifications import users_with_role
+from supplychain.rules.money import line_net, line_tax
+
+DOCUMENT_TYPE = "purchase_order"
+LINE_FIELDS = ("status", "quantity_confirmed", "promised_date", "quantity_shipped", "quantity_received")
+
+
+def po_link(number: str) -> str:
+    """Where a person reads the purchase order (notifications, the approval queue)."""
+    return f"/purchase-orders/{number}"
+
+
+# --- inputs ---------------------------------------------------------------------------------------
+
+
+@dataclass
+class NewLine:
+    line_no: int
+    sku_id: int
+    quantity_requested: int
+    quantity_ordered: int
+    unit_price: Decimal
+    tax_rate: Decimal
+
+
+@dataclass
+class LineSnapshot:
+    """A line's quantities and status as the workflow holds them (written as absolute values)."""
+
+    line_no: int
+    status: POLineStatus
+    quantity_confirmed: int | None
+    promised_date: date | None
+    quantity_shipped: int
+    quantity_received: int
+
+
+class Audience(enum.StrEnum):
+    """Who a purchase-order notification goes to, resolved from the PO row."""
+
+    SUPPLIER = "supplier"  # the supplier organisation's users (role supplier)
+    BUYERS = "buyers"  # HQ buyers
+    REQUESTER = "requester"  # the store user who asked
+    WAREHOUSE = "warehouse"  # warehouse users of the ship-to location
+
+
+# --- purchase order -------------------------------------------------------------------------------
+
+
+def get_po(session: Session, number: str) -> PurchaseOrder | None:
+    return session.execute(
+        select(PurchaseOrder).where(col(PurchaseOrder.number) == number)
+    ).scalar_one_or_none()
+
+
+def require_po(session: Session, number: str) -> PurchaseOrder:
+    po = get_po(session, number)
+    if po is None:
+        raise LookupError(f"purchase order {number} is not recorded")
+    return po
+
+
+def po_lines(session: Session, po: PurchaseOrder) -> dict[int, PurchaseOrderLine]:
+    rows = session.execute(
+        select(PurchaseOrderLine)
+        .where(col(PurchaseOrderLine.purchase_order_id) == po.id)
+        .order_by(col(PurchaseOrderLine.line_no))
+    ).scalars()
+    return {row.line_no: row for row in rows}
+
+
+def create_purchase_order(
+    session: Session,
+    *,
+    number: str,
+    workflow_id: str,
+    supplier_id: int,
+    requester_user_id: int,
+    requester_org_id: int,
+    requested_for_location_id: int,
+    ship_to_location_id: int,
+    status: POStatus,
+    needs_approval: bool,
+    note: str,
+    lines: Sequence[NewLine],
+    idempotency_key: str,
+    occurred_at: datetime | None = None,
+) -> tuple[PurchaseOrder, bool]:
+    """The PO, its lines (amounts rounded per line) and its "created" event; once per number."""
+    existing = get_po(session, number)
+    if existing is not None:
+        return existing, False
+    nets = [line_net(line.unit_price, line.quantity_ordered) for line in lines]
+    taxes = [line_tax(net, line.tax_rate) for net, line in zip(nets, lines, strict=True)]
+    net_amount = sum(nets, Decimal("0.00"))
+    tax_amount = sum(taxes, Decimal("0.00"))
+    po = PurchaseOrder(
+        number=number,
+        workflow_id=workflow_id,
+        supplier_id=supplier_id,
+        requester_user_id=requester_user_id,
+        requester_org_id=requester_org_id,
+        requested_for_location_id=requested_for_location_id,
+        ship_to_location_id=ship_to_location_id,
+        status=status,
+        net_amount=net_amount,
+        tax_amount=tax_amount,
+        total_amount=net_amount + tax_amount,
+        needs_approval=needs_approval,
+        note=note,
+    )
+    savepoint = session.begin_nested()
+    try:
+        session.add(po)
+        session.flush()
+        assert po.id is not None
+        for line, net in zip(lines, nets, strict=True):
+            session.add(
+                PurchaseOrderLine(
+                    purchase_order_id=po.id,
+                    line_no=line.line_no,
+                    sku_id=line.sku_id,
+                    quantity_requested=line.quantity_requested,
+                    quantity_ordered=line.quantity_ordered,
+                    unit_price=line.unit_price,
+                    tax_rate=line.tax_rate,
+                    line_amount=net,
+                )
+            )
+        session.flush()
+        savepoint.commit()
+    except IntegrityError:
+        savepoint.rollback()
+        existing = get_po(session, number)
+        if existing is None:  # not a duplicate number: a real violation (unknown SKU, ...)
+            raise
+        return existing, False
+    record_event(
+        session,
+        document_type=DOCUMENT_TYPE,
+        document_id=number,
+        action="created",
+        idempotency_key=idempotency_key,
+        actor_user_id=requester_user_id,
+        after={
+            "status": status,
+            "lines": len(lines),
+            "total_amount": po.total_amount,
+        },
+        occurred_at=occurred_at,
+    )
+    return po, True
+
+
+def apply_state(
+    session: Session,
+    po: PurchaseOrder,
+    *,
+    status: POStatus,
+    lines: Sequence[LineSnapshot] = (),
+    status_reason: str | None = None,
+    at: datetime | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Write the workflow's status and line snapshots; returns (before, after) of what changed."""
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+
+    def change(key: str, old: Any, new: Any) -> None:
+        if old != new:
+            before[key] = old
+            after[key] = new
+
+    change("status", po.status, status)
+    po.status = status
+    if status_reason is not None:
+        change("status_reason", po.status_reason, status_reason)
+        po.status_reason = status_reason
+    rows = po_lines(session, po)
+    for snapshot in lines:
+        row = rows[snapshot.line_no]
+        prefix = f"line_{snapshot.line_no}."
+        for field in LINE_FIELDS:
+            new = getattr(snapshot, field)
+            change(prefix + field, getattr(row, field), new)
+            setattr(row, field, new)
+        session.add(row)
+    now = at or utcnow()
+    po.updated_at = now
+    if status.is_final and po.closed_at is None:
+        po.closed_at = now
+    session.add(po)
+    session.flush()
+    return before, after
+
+
+def record_po_event(
+    session: Session,
+    po: PurchaseOrder,
+    *,
+    action: str,
+    idempotency_key: str,
+    actor_user_id: int | None = None,
+    before: Mapping[str, Any] | None = None,
+    after: Mapping[str, Any] | None = None,
+    note: str = "",
+    occurred_at: datetime | None = None,
+) -> None:
+    record_event(
+        session,
+        document_type=DOCUMENT_TYPE,
+        document_id=po.number,
+        action=action,
+        idempotency_key=idempotency_key,
+        actor_user_id=actor_user_id,
+        before=before or None,
+        after=after or None,
+        note=note,
+        occurred_at=occurred_at,
+    )
+
+
+# --- shipments ------------------------------------------------------------------------------------
+
+
+def get_shipment(session: Session, number: str) -> Shipment | None:
+    return session.execute(select(Shipment).where(col(Shipment.number) == number)).scalar_one_or_none()
+
+
+def create_shipment(
+    session: Session,
+    po: PurchaseOrder,
+    *,
+    number: str,
+    carrier: str,
+    tracking_number: str,
+    eta: date,
+    created_by_user_id: int,
+    quantities: Mapping[int, int],  # line_no -> quantity shipped
+) -> tuple[Shipment, bool]:
+    """The ASN and its lines; once per shipment number."""
+    existing = get_shipment(session, number)
+    if existing is not None:
+        return existing, False
+    rows = po_lines(session, po)
+    assert po.id is not None
+    shipment = Shipment(
+        number=number,
+        purchase_order_id=po.id,
+        carrier=carrier,
+        tracking_number=tracking_number,
+        eta=eta,
+        created_by_user_id=created_by_user_id,
+    )
+    savepoint = session.begin_nested()
+    try:
+        session.add(shipment)
+        session.flush()
+        assert shipment.id is not None
+        for line_no, quantity in quantities.items():
+            po_line_id = rows[line_no].id
+            assert po_line_id is not None
+            session.add(
+                ShipmentLine(shipment_id=shipment.id, po_line_id=po_line_id, quantity_shipped=quantity)
+            )
+        session.flush()
+        savepoint.commit()
+    except IntegrityError:
+        savepoint.rollback()
+        existing = get_shipment(session, number)
+        if existing is None:
+            raise
+        return existing, False
+    return shipment, True
+
+
+def receive_shipment(
+    session: Session,
+    po: PurchaseOrder,
+    shipment: Shipment,
+    *,
+    counted: Mapping[int, int],  # line_no -> quantity counted
+    received_by_user_id: int,
+    at: datetime | None = None,
+) -> dict[str, Any]:
+    """Write the counted quantities (over/short kept as counted); returns per-line shipped/received."""
+    line_no_by_id = {row.id: line_no for line_no, row in po_lines(session, po).items()}
+    details: dict[str, Any] = {"shipment": shipment.number}
+    shipment_lines = session.execute(
+        select(ShipmentLine).where(col(ShipmentLine.shipment_id) == shipment.id)
+    ).scalars()
+    for row in shipment_lines:
+        line_no = line_no_by_id[row.po_line_id]
+        row.quantity_received = counted[line_no]
+        session.add(row)
+        prefix = f"line_{line_no}."
+        details[prefix + "shipped"] = row.quantity_shipped
+        details[prefix + "received"] = row.quantity_received
+        details[prefix + "over_short"] = row.quantity_received - row.quantity_shipped
+    if shipment.status is not ShipmentStatus.RECEIVED:
+        shipment.status = ShipmentStatus.RECEIVED
+        shipment.received_by_user_id = received_by_user_id
+        shipment.received_at = at or utcnow()
+        session.add(shipment)
+    session.flush()
+    return details
+
+
+# --- who hears about it ---------------------------------------------------------------------------
+
+
+def recipients(session: Session, po: PurchaseOrder, audience: Audience) -> list[int]:
+    """The active users a notification about `po` goes to."""
+    if audience is Audience.SUPPLIER:
+        return users_with_role(session, Role.SUPPLIER, po.supplier_id)
+    if audience is Audience.REQUESTER:
+        requester = session.get(User, po.requester_user_id)
+        return [po.requester_user_id] if requester is not None and requester.is_active else []
+    if audience is Audience.BUYERS:
+        hq_ids = session.execute(
+            select(col(Organisation.id)).where(col(Organisation.kind) == OrgKind.HQ)
+        ).scalars()
+        return [uid for org_id in hq_ids for uid in users_with_role(session, Role.BUYER, org_id)]
+    # Warehouse staff working at the ship-to location; else every warehouse user of its organisation.
+    location = session.get(Location, po.ship_to_location_id)
+    assert location is not None
+    staff = users_with_role(session, Role.WAREHOUSE, location.organisation_id)
+    at_location = set(
+        session.execute(
+            select(col(User.id)).where(
+                col(User.id).in_(staff), col(User.location_id) == po.ship_to_location_id
+            )
+        ).scalars()
+    )
+    return [uid for uid in staff if uid in at_location] or staff

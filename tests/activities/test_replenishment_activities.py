@@ -1,0 +1,135 @@
+"""The replenishment activities called directly, twice, as a retry after a crash would call them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import Engine, func, select
+from sqlmodel import Session, col
+
+from activities.replenishment import (
+    PostReceiptInput,
+    RecordPOInput,
+    RecordShipmentInput,
+    ShippedLine,
+    post_receipt_to_stock,
+    record_purchase_order,
+    record_shipment,
+)
+from supplychain.models import (
+    DocumentEvent,
+    LocationKind,
+    OrgKind,
+    POLineStatus,
+    POStatus,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    Role,
+    Shipment,
+    StockLedgerEntry,
+)
+from supplychain.purchasing import LineSnapshot, NewLine
+from supplychain.stock import get_balance
+from tests.factories import make_location, make_organisation, make_sku, make_user
+
+
+def _count(db: Engine, model: type, *where: object) -> int:
+    with Session(db) as session:
+        return int(session.execute(select(func.count()).select_from(model).where(*where)).scalar_one())
+
+
+def _record_po_input(session: Session) -> RecordPOInput:
+    hq = make_organisation(session, kind=OrgKind.HQ)
+    supplier = make_organisation(session, kind=OrgKind.SUPPLIER)
+    store = make_location(session, organisation=hq, kind=LocationKind.STORE)
+    warehouse = make_location(session, organisation=hq, kind=LocationKind.REGIONAL_WAREHOUSE)
+    requester = make_user(session, organisation=hq, roles=[Role.STORE], location=store)
+    sku = make_sku(session)
+    number = f"PO-A-{uuid.uuid4().hex[:8].upper()}"
+    return RecordPOInput(
+        number=number,
+        workflow_id=number.lower(),
+        supplier_id=supplier.id,
+        requester_user_id=requester.id,
+        requester_org_id=hq.id,
+        requested_for_location_id=store.id,
+        ship_to_location_id=warehouse.id,
+        status=POStatus.SENT,
+        needs_approval=False,
+        lines=[NewLine(1, sku.id, 7, 12, Decimal("3.3350"), Decimal("0.13"))],
+        idempotency_key=f"{number.lower()}:created:1",
+    )
+
+
+def test_recording_the_po_twice_writes_one_po_one_line_and_one_event(session: Session, db: Engine) -> None:
+    input = _record_po_input(session)
+
+    first = record_purchase_order(input)
+    second = record_purchase_order(input)
+
+    assert (first.created, second.created) == (True, False)
+    assert first.purchase_order_id == second.purchase_order_id
+    assert first.total_amount == Decimal("45.22")  # 12 x 3.335 = 40.02 net (half-up), + 5.20 VAT
+    assert _count(db, PurchaseOrder, col(PurchaseOrder.number) == input.number) == 1
+    assert (
+        _count(db, PurchaseOrderLine, col(PurchaseOrderLine.purchase_order_id) == first.purchase_order_id)
+        == 1
+    )
+    assert _count(db, DocumentEvent, col(DocumentEvent.document_id) == input.number) == 1
+
+
+def test_recording_a_shipment_twice_writes_one_shipment(session: Session, db: Engine) -> None:
+    po_input = _record_po_input(session)
+    record_purchase_order(po_input)
+    line = LineSnapshot(1, POLineStatus.OPEN, 12, None, 5, 0)
+    input = RecordShipmentInput(
+        number=po_input.number,
+        shipment_number=f"SHP-A-{uuid.uuid4().hex[:8].upper()}",
+        carrier="SF",
+        tracking_number="SF1",
+        eta=date(2030, 1, 1),
+        actor_user_id=po_input.requester_user_id,
+        lines=[ShippedLine(1, 5)],
+        status=POStatus.IN_DELIVERY,
+        line_snapshots=[line],
+        idempotency_key=f"{po_input.workflow_id}:shipment:2",
+    )
+
+    record_shipment(input)
+    record_shipment(input)
+
+    assert _count(db, Shipment, col(Shipment.number) == input.shipment_number) == 1
+    with Session(db) as session:
+        row = session.execute(
+            select(PurchaseOrderLine).where(col(PurchaseOrderLine.line_no) == 1)
+        ).scalar_one()
+        assert row.quantity_shipped == 5  # written as the workflow's absolute value, never added twice
+    assert _count(db, DocumentEvent, col(DocumentEvent.action) == "shipment_created") == 1
+
+
+def test_posting_a_receipt_twice_with_the_same_key_writes_one_ledger_row(
+    session: Session, db: Engine
+) -> None:
+    hq = make_organisation(session, kind=OrgKind.HQ)
+    warehouse = make_location(session, organisation=hq, kind=LocationKind.REGIONAL_WAREHOUSE)
+    sku = make_sku(session)
+    input = PostReceiptInput(
+        idempotency_key="po-2026-000001:receipt:SHP-2026-000001:1",
+        location_id=warehouse.id,
+        sku_id=sku.id,
+        quantity=42,
+        po_number="PO-2026-000001",
+        shipment_number="SHP-2026-000001",
+    )
+
+    first = post_receipt_to_stock(input)
+    second = post_receipt_to_stock(input)
+
+    assert (first.created, second.created) == (True, False)
+    assert first.entry_id == second.entry_id
+    assert _count(db, StockLedgerEntry, col(StockLedgerEntry.idempotency_key) == input.idempotency_key) == 1
+    with Session(db) as check:
+        balance = get_balance(check, warehouse.id, sku.id)
+        assert balance is not None and balance.on_hand == 42
