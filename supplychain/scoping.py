@@ -3,8 +3,10 @@
 Every query for something a user may or may not see goes through `visible` (via the web layer's
 `OrgScope` dependency). HQ users see the whole chain; a supplier sees its own organisation, its own
 price lists and stock of the SKUs it supplies; a distributor sees its own organisation and
-locations. Anything not visible answers 404, so another organisation's documents are not even
-confirmed to exist.
+locations. Purchase orders: HQ purchasing roles see all, an HQ store sees the orders requested for
+its own location, a supplier the orders placed with it, a distributor the orders it placed; lines
+and shipments follow their order. Anything not visible answers 404, so another organisation's
+documents are not even confirmed to exist.
 """
 
 from __future__ import annotations
@@ -21,6 +23,11 @@ from supplychain.models import (
     Organisation,
     OrgKind,
     PriceListEntry,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    Role,
+    Shipment,
+    ShipmentLine,
     Sku,
     StockBalance,
     User,
@@ -44,6 +51,42 @@ def _skus_supplied_by(p: Principal) -> Any:
 
 def _hq_locations() -> Any:
     return select(col(Location.id)).join(Organisation).where(col(Organisation.kind) == OrgKind.HQ)
+
+
+# HQ roles that work on every purchase order; an HQ user with none of them (a store manager) sees
+# only the orders requested for their own store.
+HQ_PURCHASING_ROLES = frozenset(
+    {Role.BUYER, Role.APPROVER, Role.WAREHOUSE, Role.INSPECTOR, Role.FINANCE, Role.ADMIN}
+)
+
+
+def _hq_purchase_orders(p: Principal) -> ColumnElement[bool]:
+    if p.roles & HQ_PURCHASING_ROLES:
+        return true()
+    if p.location_id is None:
+        return false()
+    return col(PurchaseOrder.requested_for_location_id) == p.location_id
+
+
+_PO_RULES: dict[OrgKind, Rule] = {
+    OrgKind.HQ: _hq_purchase_orders,
+    OrgKind.SUPPLIER: _own_org(PurchaseOrder.supplier_id),
+    OrgKind.DISTRIBUTOR: _own_org(PurchaseOrder.requester_org_id),
+}
+
+
+def _visible_po_ids(p: Principal) -> Any:
+    return select(col(PurchaseOrder.id)).where(_PO_RULES[p.org_kind](p))
+
+
+def _through_po(column: Any) -> Rule:
+    """Lines and shipments are visible exactly when their purchase order is."""
+    return lambda p: col(column).in_(_visible_po_ids(p))
+
+
+def _shipment_lines(p: Principal) -> ColumnElement[bool]:
+    shipments = select(col(Shipment.id)).where(col(Shipment.purchase_order_id).in_(_visible_po_ids(p)))
+    return col(ShipmentLine.shipment_id).in_(shipments)
 
 
 # model -> {organisation kind -> rule}. HQ sees everything unless a rule says otherwise; a model
@@ -78,6 +121,10 @@ RULES: dict[type[SQLModel], dict[OrgKind, Rule]] = {
             select(col(Location.id)).where(col(Location.organisation_id) == p.organisation_id)
         ),
     },
+    PurchaseOrder: _PO_RULES,
+    PurchaseOrderLine: {kind: _through_po(PurchaseOrderLine.purchase_order_id) for kind in OrgKind},
+    Shipment: {kind: _through_po(Shipment.purchase_order_id) for kind in OrgKind},
+    ShipmentLine: dict.fromkeys(OrgKind, _shipment_lines),
     Notification: {
         # Notifications are personal for everyone, HQ included.
         OrgKind.HQ: _own_notifications,

@@ -23,7 +23,7 @@ from web.csrf import verify_csrf
 from web.deps import LoginRequired, optional_user
 from web.middleware import LocaleMiddleware, SecurityHeadersMiddleware
 from web.ratelimit import limiter
-from web.routes import admin, approvals, auth, catalog, health, home, locale
+from web.routes import admin, approvals, auth, catalog, health, home, locale, purchase_orders, shipments
 from web.templating import render
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,7 @@ def create_app() -> FastAPI:
     app.add_middleware(LocaleMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, home, locale, health, catalog, admin, approvals):
+    for module in (auth, home, locale, health, catalog, admin, approvals, purchase_orders, shipments):
         app.include_router(module.router)
     _install_error_handlers(app)
     return app

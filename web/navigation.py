@@ -22,6 +22,12 @@ HQ_BUYING = frozenset({Role.BUYER, Role.APPROVER, Role.FINANCE, Role.ADMIN})
 NAVIGATION: tuple[NavItem, ...] = (
     NavItem(lazy("Home"), "/"),
     NavItem(lazy("Approvals"), "/approvals", frozenset({Role.APPROVER})),
+    NavItem(lazy("Order replenishment"), "/replenishment/new", frozenset({Role.STORE})),
+    NavItem(lazy("My orders"), "/replenishment", frozenset({Role.STORE})),
+    NavItem(lazy("Purchase orders"), "/purchase-orders", HQ_BUYING),
+    NavItem(lazy("Purchase orders"), "/supplier/purchase-orders", frozenset({Role.SUPPLIER})),
+    NavItem(lazy("Shipments"), "/supplier/shipments", frozenset({Role.SUPPLIER})),
+    NavItem(lazy("Expected receipts"), "/warehouse/receipts", frozenset({Role.WAREHOUSE})),
     NavItem(lazy("Stock"), "/stock"),
     NavItem(lazy("Price lists"), "/price-lists", HQ_BUYING | {Role.SUPPLIER}),
     NavItem(lazy("Users"), "/admin/users", frozenset({Role.ADMIN}), "admin"),

@@ -17,7 +17,11 @@ from web.app import create_app
 from web.deps import AdminUser
 
 MAIN_FOR_EVERYONE = ["/", "/stock"]
-HQ_BUYING = ["/", "/stock", "/price-lists"]
+HQ_BUYING = ["/", "/purchase-orders", "/stock", "/price-lists"]
+SUPPLIER_MAIN = ["/", "/supplier/purchase-orders", "/supplier/shipments", "/stock", "/price-lists"]
+STORE_MAIN = ["/", "/replenishment/new", "/replenishment", "/stock"]
+WAREHOUSE_MAIN = ["/", "/warehouse/receipts", "/stock"]
+APPROVER_MAIN = ["/", "/approvals", "/purchase-orders", "/stock", "/price-lists"]
 ADMIN_SECTION = [
     "/admin/users",
     "/admin/organisations",
@@ -29,11 +33,11 @@ ADMIN_SECTION = [
 
 # role -> (main navigation, admin navigation), spelled out so a change to web/navigation.py shows here.
 NAV_BY_ROLE: dict[Role, tuple[list[str], list[str]]] = {
-    Role.SUPPLIER: (HQ_BUYING, []),
-    Role.STORE: (MAIN_FOR_EVERYONE, []),
+    Role.SUPPLIER: (SUPPLIER_MAIN, []),
+    Role.STORE: (STORE_MAIN, []),
     Role.BUYER: (HQ_BUYING, []),
-    Role.APPROVER: (HQ_BUYING, []),
-    Role.WAREHOUSE: (MAIN_FOR_EVERYONE, []),
+    Role.APPROVER: (APPROVER_MAIN, []),
+    Role.WAREHOUSE: (WAREHOUSE_MAIN, []),
     Role.INSPECTOR: (MAIN_FOR_EVERYONE, []),
     Role.FINANCE: (HQ_BUYING, []),
     Role.ADMIN: (HQ_BUYING, ADMIN_SECTION),
@@ -103,7 +107,7 @@ def test_user_with_two_roles_sees_both_roles_queues_and_entries(client: TestClie
     login(client, user_with(session, Role.APPROVER, Role.ADMIN))
     html = client.get("/").text
     assert queue_cards(html) == QUEUES_BY_ROLE[Role.APPROVER] + QUEUES_BY_ROLE[Role.ADMIN]
-    assert nav_links(html) == (HQ_BUYING, ADMIN_SECTION)
+    assert nav_links(html) == (APPROVER_MAIN, ADMIN_SECTION)
 
 
 def test_current_page_is_marked_in_the_navigation(client: TestClient, session: Session) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
@@ -12,7 +13,10 @@ from supplychain import notifications
 from supplychain.i18n import lazy
 from supplychain.models import Role
 from supplychain.principal import Principal
-from web.deps import CurrentUser, SessionDep
+from web.deps import CurrentUser, OrgScope, Scope, SessionDep
+from web.routes import approvals
+from web.routes.purchase_orders import open_orders_count, to_confirm_count
+from web.routes.shipments import expected_receipts_count
 from web.templating import render
 
 router = APIRouter()
@@ -25,32 +29,48 @@ class WorkQueue:
     title: str
     empty: str
     roles: frozenset[Role]
+    href: str | None = None  # the list behind the card
+    count: Callable[[Scope], int] | None = None  # how many items wait; None: no count yet
 
 
 # The business processes fill these queues as they arrive (purchase orders, transfers, inspections,
-# statements, payments); until then each card shows its empty state.
+# statements, payments); a card without a count shows its empty state.
 WORK_QUEUES: tuple[WorkQueue, ...] = (
     WorkQueue(
         lazy("Approvals waiting for you"),
         lazy("No approvals are waiting for you."),
         frozenset({Role.APPROVER}),
+        href="/approvals",
+        count=approvals.pending_count,
     ),
     WorkQueue(
         lazy("Purchase orders to follow up"),
         lazy("No purchase orders need your attention."),
         frozenset({Role.BUYER}),
+        href="/purchase-orders?status=open",
+        count=open_orders_count,
     ),
     WorkQueue(
         lazy("Purchase orders to confirm"),
         lazy("No purchase orders are waiting for your confirmation."),
         frozenset({Role.SUPPLIER}),
+        href="/supplier/purchase-orders?status=sent",
+        count=to_confirm_count,
     ),
     WorkQueue(
         lazy("My replenishment orders"),
         lazy("You have no open replenishment orders."),
         frozenset({Role.STORE}),
+        href="/replenishment?status=open",
+        count=open_orders_count,
     ),
-    WorkQueue(lazy("Shipments to receive"), lazy("No shipments are expected."), frozenset({Role.WAREHOUSE})),
+    WorkQueue(
+        lazy("Shipments to receive"),
+        lazy("No shipments are expected."),
+        frozenset({Role.WAREHOUSE}),
+        href="/warehouse/receipts",
+        count=expected_receipts_count,
+    ),
     WorkQueue(
         lazy("Lots to inspect"), lazy("No lots are waiting for inspection."), frozenset({Role.INSPECTOR})
     ),
@@ -68,13 +88,15 @@ def queues_for(user: Principal) -> list[WorkQueue]:
 
 
 @router.get("/")
-def home(request: Request, session: SessionDep, user: CurrentUser) -> Response:
+def home(request: Request, session: SessionDep, user: CurrentUser, scope: OrgScope) -> Response:
+    queues = queues_for(user)
     return render(
         request,
         "home/index.html",
         {
             "user": user,
-            "queues": queues_for(user),
+            "queues": queues,
+            "counts": {queue.title: queue.count(scope) for queue in queues if queue.count is not None},
             "notifications": notifications.recent(session, user.user_id, limit=10),
         },
     )

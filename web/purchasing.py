@@ -1,0 +1,251 @@
+"""Pieces shared by the purchase-order and shipment pages: labels, lookups, parsing, Update calls.
+
+The routes in `web.routes.purchase_orders` and `web.routes.shipments` stay thin: they find the
+document through the user's scope (404 for anyone else's), parse the form with the helpers here,
+call the workflow Update through `run_update` and show its refusal, if any, on the page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from fastapi import HTTPException, Request
+from sqlalchemy import select
+from sqlmodel import Session, col
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from supplychain import i18n
+from supplychain.i18n import lazy
+from supplychain.models import (
+    Location,
+    Organisation,
+    POLineStatus,
+    POStatus,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    Shipment,
+    ShipmentLine,
+    ShipmentStatus,
+    Sku,
+    User,
+)
+from web.deps import Scope
+from web.workflow_errors import rejection_message
+from workflows.common import BUSINESS_TIMEZONE
+
+log = logging.getLogger(__name__)
+
+# The document page shows the DB state at once when the workflow does not answer in time.
+QUERY_TIMEOUT_SECONDS = 3.0
+# A quantity nobody means: refuses typos like 10000000 before anything starts.
+MAX_QUANTITY = 1_000_000
+_WHOLE_NUMBER = re.compile(r"^[+-]?\d+$", re.ASCII)
+
+PO_STATUS_LABELS: dict[POStatus, str] = {
+    POStatus.PENDING_APPROVAL: lazy("Waiting for approval"),
+    POStatus.APPROVAL_REJECTED: lazy("Approval rejected"),
+    POStatus.SENT: lazy("Waiting for supplier confirmation"),
+    POStatus.CONFIRMED: lazy("Confirmed by supplier"),
+    POStatus.SUPPLIER_REJECTED: lazy("Rejected by supplier"),
+    POStatus.IN_DELIVERY: lazy("In delivery"),
+    POStatus.CLOSED: lazy("Closed"),
+    POStatus.CANCELLED: lazy("Cancelled"),
+}
+LINE_STATUS_LABELS: dict[POLineStatus, str] = {
+    POLineStatus.OPEN: lazy("Open"),
+    POLineStatus.SHORT_CLOSED: lazy("Short-closed"),
+    POLineStatus.CANCELLED: lazy("Cancelled"),
+    POLineStatus.RECEIVED: lazy("Received"),
+}
+SHIPMENT_STATUS_LABELS: dict[ShipmentStatus, str] = {
+    ShipmentStatus.IN_TRANSIT: lazy("In transit"),
+    ShipmentStatus.RECEIVED: lazy("Received"),
+}
+OPEN_PO_STATUSES = frozenset(s for s in POStatus if not s.is_final)
+
+
+def labels() -> dict[str, Any]:
+    """Status labels for the templates (message ids; templates translate them)."""
+    return {
+        "po_status_labels": PO_STATUS_LABELS,
+        "line_status_labels": LINE_STATUS_LABELS,
+        "shipment_status_labels": SHIPMENT_STATUS_LABELS,
+    }
+
+
+def business_today() -> date:
+    return datetime.now(BUSINESS_TIMEZONE).date()
+
+
+# --- finding documents ---------------------------------------------------------------------------
+
+
+def po_or_404(scope: Scope, number: str) -> PurchaseOrder:
+    """The purchase order if this user may see it; 404 otherwise (whether or not it exists)."""
+    po: PurchaseOrder | None = scope.session.execute(
+        scope.select(PurchaseOrder).where(col(PurchaseOrder.number) == number)
+    ).scalar_one_or_none()
+    if po is None:
+        raise HTTPException(status_code=404)
+    return po
+
+
+def shipment_or_404(scope: Scope, number: str) -> tuple[Shipment, PurchaseOrder]:
+    shipment: Shipment | None = scope.session.execute(
+        scope.select(Shipment).where(col(Shipment.number) == number)
+    ).scalar_one_or_none()
+    if shipment is None:
+        raise HTTPException(status_code=404)
+    return shipment, scope.get(PurchaseOrder, shipment.purchase_order_id)
+
+
+def po_lines(session: Session, po: PurchaseOrder) -> list[PurchaseOrderLine]:
+    return list(
+        session.execute(
+            select(PurchaseOrderLine)
+            .where(col(PurchaseOrderLine.purchase_order_id) == po.id)
+            .order_by(col(PurchaseOrderLine.line_no))
+        ).scalars()
+    )
+
+
+@dataclass(frozen=True)
+class ShipmentView:
+    shipment: Shipment
+    lines: list[tuple[ShipmentLine, PurchaseOrderLine]]
+
+    @property
+    def total_shipped(self) -> int:
+        return sum(sl.quantity_shipped for sl, _ in self.lines)
+
+
+def po_shipments(session: Session, po: PurchaseOrder) -> list[ShipmentView]:
+    shipments = list(
+        session.execute(
+            select(Shipment)
+            .where(col(Shipment.purchase_order_id) == po.id)
+            .order_by(col(Shipment.created_at), col(Shipment.id))
+        ).scalars()
+    )
+    return [shipment_view(session, s) for s in shipments]
+
+
+def shipment_view(session: Session, shipment: Shipment) -> ShipmentView:
+    rows = session.execute(
+        select(ShipmentLine, PurchaseOrderLine)
+        .join(PurchaseOrderLine, col(ShipmentLine.po_line_id) == col(PurchaseOrderLine.id))
+        .where(col(ShipmentLine.shipment_id) == shipment.id)
+        .order_by(col(PurchaseOrderLine.line_no))
+    ).all()
+    return ShipmentView(shipment=shipment, lines=[(sl, pl) for sl, pl in rows])
+
+
+def names_for(
+    session: Session,
+    *,
+    org_ids: Iterable[int | None] = (),
+    location_ids: Iterable[int | None] = (),
+    user_ids: Iterable[int | None] = (),
+    sku_ids: Iterable[int | None] = (),
+) -> dict[str, dict[int, Any]]:
+    """Rows for the ids on documents already scoped: one query per kind instead of one per row."""
+
+    def load(model: Any, ids: Iterable[int | None]) -> dict[int, Any]:
+        wanted = {i for i in ids if i is not None}
+        if not wanted:
+            return {}
+        return {r.id: r for r in session.execute(select(model).where(col(model.id).in_(wanted))).scalars()}
+
+    return {
+        "orgs": load(Organisation, org_ids),
+        "locs": load(Location, location_ids),
+        "users": load(User, user_ids),
+        "skus": load(Sku, sku_ids),
+    }
+
+
+def sku_label(sku: Sku | None) -> str:
+    if sku is None:
+        return ""
+    name = sku.name if i18n.get_locale() == "zh_CN" or not sku.name_en else sku.name_en
+    return f"{sku.code} {name}"
+
+
+# --- parsing form input --------------------------------------------------------------------------
+
+
+def parse_quantity(text: str, *, allow_zero: bool = True) -> tuple[int | None, str]:
+    """A whole number typed by a person: (value, "") or (None, a message to show beside the field)."""
+    text = text.strip().replace(",", "")
+    if not _WHOLE_NUMBER.match(text):
+        return None, i18n.gettext("Enter a whole number, for example 12.")
+    value = int(text)
+    if value < 0:
+        return None, i18n.gettext("The quantity cannot be negative.")
+    if value == 0 and not allow_zero:
+        return None, i18n.gettext("Enter a quantity of at least 1.")
+    if value > MAX_QUANTITY:
+        return None, i18n.gettext("Enter at most %(max)s.", max=i18n.format_decimal(MAX_QUANTITY, places=0))
+    return value, ""
+
+
+def parse_date(text: str) -> tuple[date | None, str]:
+    text = text.strip()
+    try:
+        return date.fromisoformat(text), ""
+    except ValueError:
+        return None, i18n.gettext("Enter a date as YYYY-MM-DD, for example 2026-03-31.")
+
+
+def form_text(form: Any, name: str, max_length: int = 1000) -> str:
+    value = form.get(name, "")
+    return (value if isinstance(value, str) else "").strip()[:max_length]
+
+
+# --- talking to the workflow ---------------------------------------------------------------------
+
+
+async def temporal_client(request: Request) -> Client | None:
+    """The app's Temporal client, or None when the server cannot be reached."""
+    client: Client | None = await request.app.state.temporal.get()
+    return client
+
+
+async def run_update(request: Request, workflow_id: str, update: Any, arg: Any) -> str | None:
+    """Run a workflow Update: None when it was done, otherwise the message to show the user."""
+    client = await temporal_client(request)
+    if client is None:
+        return i18n.gettext(
+            "The order process cannot be reached right now. Nothing was changed; please try again."
+        )
+    try:
+        await client.get_workflow_handle(workflow_id).execute_update(update, arg)
+    except WorkflowUpdateFailedError as err:
+        return rejection_message(err)
+    except RPCError as err:
+        if err.status == RPCStatusCode.NOT_FOUND:  # the process has finished: nothing can change
+            return i18n.gettext("This purchase order is finished; nothing can be changed any more.")
+        log.error("Update %s on %s failed: %s", getattr(update, "__name__", update), workflow_id, err)
+        return i18n.gettext("This could not be done right now. Please try again.")
+    return None
+
+
+async def query_state(request: Request, workflow_id: str, query: Any) -> Any | None:
+    """The workflow's live state, best effort: None when Temporal is unreachable or slow."""
+    client = await temporal_client(request)
+    if client is None:
+        return None
+    try:
+        return await asyncio.wait_for(
+            client.get_workflow_handle(workflow_id).query(query), timeout=QUERY_TIMEOUT_SECONDS
+        )
+    except Exception as exc:  # the page falls back to the recorded state
+        log.warning("Query of %s failed: %r", workflow_id, exc)
+        return None

@@ -1,0 +1,341 @@
+"""Shipment pages of replenishment (DESIGN 4.1): the supplier's ASNs and the warehouse's receipts.
+
+- Supplier: `/supplier/shipments`, and a new shipment (ASN) for a confirmed purchase order
+  `/purchase-orders/{number}/shipments/new` (carrier, tracking number, ETA, quantity per line up to
+  what is confirmed and not yet shipped; the shipment number is reserved here).
+- Warehouse: expected receipts by ETA `/warehouse/receipts`, and receiving one shipment
+  `/warehouse/receipts/{shipment}` (counted quantity per line; over/short shown as typed).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy import func, select
+from sqlmodel import col
+from starlette.responses import Response
+
+from supplychain import i18n
+from supplychain.models import (
+    Location,
+    LocationKind,
+    POLineStatus,
+    POStatus,
+    PurchaseOrder,
+    Role,
+    Shipment,
+    ShipmentStatus,
+)
+from supplychain.numbering import reserve_number
+from supplychain.principal import Principal
+from web.deps import OrgScope, Scope, require_roles
+from web.flash import flash
+from web.purchasing import (
+    ShipmentView,
+    form_text,
+    labels,
+    names_for,
+    parse_date,
+    parse_quantity,
+    po_lines,
+    po_or_404,
+    run_update,
+    shipment_or_404,
+    shipment_view,
+)
+from web.templating import render
+from workflows.common import BUSINESS_TIMEZONE
+from workflows.replenishment import (
+    CreateShipmentInput,
+    ReceiptLineInput,
+    RecordReceiptInput,
+    ReplenishmentWorkflow,
+    ShipmentLineInput,
+)
+
+router = APIRouter()
+
+SupplierUser = Annotated[Principal, Depends(require_roles(Role.SUPPLIER))]
+WarehouseUser = Annotated[Principal, Depends(require_roles(Role.WAREHOUSE))]
+PER_PAGE = 25
+SHIPPABLE = frozenset({POStatus.CONFIRMED, POStatus.IN_DELIVERY})
+
+
+# --- supplier: shipments and a new ASN ---------------------------------------------------------------
+
+
+@router.get("/supplier/shipments")
+def supplier_shipments(
+    request: Request, user: SupplierUser, scope: OrgScope, status: str = "all", page: int = 1
+) -> Response:
+    stmt = scope.select(Shipment).order_by(col(Shipment.created_at).desc(), col(Shipment.id).desc())
+    if status in {s.value for s in ShipmentStatus}:
+        stmt = stmt.where(col(Shipment.status) == ShipmentStatus(status))
+    shipments = scope.page(stmt, page, per_page=PER_PAGE)
+    ctx = {
+        "user": user,
+        "shipments": shipments,
+        "status": status,
+        "query": "&" + urlencode({"status": status}),
+        "pos": _pos_of(scope, shipments),
+        **labels(),
+    }
+    return render(request, "shipments/list.html", ctx, block="results")
+
+
+def _pos_of(scope: Scope, shipments: list[Shipment]) -> dict[int, PurchaseOrder]:
+    ids = {s.purchase_order_id for s in shipments}
+    if not ids:
+        return {}
+    rows = scope.session.execute(scope.select(PurchaseOrder).where(col(PurchaseOrder.id).in_(ids))).scalars()
+    return {po.id: po for po in rows if po.id is not None}
+
+
+def _shippable_po(scope: Scope, number: str) -> PurchaseOrder:
+    return po_or_404(scope, number)
+
+
+def _asn_context(user: Principal, scope: Scope, po: PurchaseOrder, **extra: Any) -> dict[str, Any]:
+    lines = [
+        line
+        for line in po_lines(scope.session, po)
+        if line.status == POLineStatus.OPEN and (line.quantity_confirmed or 0) > line.quantity_shipped
+    ]
+    return {
+        "user": user,
+        "po": po,
+        "lines": lines,
+        "open_for_shipping": po.status in SHIPPABLE and bool(lines),
+        "form": {},
+        "errors": {},
+        "error": "",
+        **labels(),
+        **names_for(
+            scope.session,
+            location_ids={po.ship_to_location_id},
+            sku_ids={line.sku_id for line in lines},
+        ),
+        **extra,
+    }
+
+
+@router.get("/purchase-orders/{number}/shipments/new")
+def new_shipment(request: Request, number: str, user: SupplierUser, scope: OrgScope) -> Response:
+    po = _shippable_po(scope, number)
+    return render(request, "shipments/new.html", _asn_context(user, scope, po))
+
+
+@router.post("/purchase-orders/{number}/shipments/new")
+async def create_shipment(request: Request, number: str, user: SupplierUser, scope: OrgScope) -> Response:
+    po = _shippable_po(scope, number)
+    raw = await request.form()
+    form = {k: v for k, v in raw.items() if isinstance(v, str) and k != "csrf_token"}
+    ctx = _asn_context(user, scope, po, form=form)
+    errors: dict[str, str] = {}
+    carrier = form_text(form, "carrier", 100)
+    tracking = form_text(form, "tracking_number", 100)
+    if not carrier:
+        errors["carrier"] = i18n.gettext("This field is required.")
+    if not tracking:
+        errors["tracking_number"] = i18n.gettext("This field is required.")
+    eta, eta_error = parse_date(form.get("eta", ""))
+    if eta_error:
+        errors["eta"] = eta_error
+    lines: list[ShipmentLineInput] = []
+    for line in ctx["lines"]:
+        text = form.get(f"quantity-{line.line_no}", "").strip()
+        if not text:
+            continue
+        quantity, error = parse_quantity(text)
+        if error:
+            errors[f"quantity-{line.line_no}"] = error
+        elif quantity:
+            lines.append(ShipmentLineInput(line_no=line.line_no, quantity=quantity))
+    if not lines and not errors:
+        ctx["error"] = i18n.gettext("Enter the quantity shipped for at least one line.")
+    if errors or ctx["error"]:
+        ctx["errors"] = errors
+        return render(request, "shipments/new.html", ctx, status_code=400)
+    if po.status.is_final:
+        ctx["error"] = i18n.gettext("This purchase order is finished; nothing can be changed any more.")
+        return render(request, "shipments/new.html", ctx, status_code=400)
+
+    assert eta is not None
+    shipment_number = reserve_number(scope.session, "SHP", datetime.now(BUSINESS_TIMEZONE).year)
+    refused = await run_update(
+        request,
+        po.workflow_id,
+        ReplenishmentWorkflow.create_shipment,
+        CreateShipmentInput(
+            actor_user_id=user.user_id,
+            shipment_number=shipment_number,
+            carrier=carrier,
+            tracking_number=tracking,
+            eta=eta,
+            lines=lines,
+        ),
+    )
+    if refused:
+        ctx["error"] = refused
+        return render(request, "shipments/new.html", ctx, status_code=400)
+    flash(
+        scope.session,
+        request,
+        i18n.gettext("Shipment %(number)s was sent to the warehouse.", number=shipment_number),
+    )
+    return RedirectResponse(f"/purchase-orders/{po.number}", status_code=303)
+
+
+# --- warehouse: expected receipts and receiving -------------------------------------------------------
+
+
+@router.get("/warehouse/receipts")
+def expected_receipts(
+    request: Request, user: WarehouseUser, scope: OrgScope, location: str = "", page: int = 1
+) -> Response:
+    """Shipments in transit, by ETA; to the user's own warehouse unless another one is chosen."""
+    chosen = location or (str(user.location_id) if user.location_id else "all")
+    stmt = (
+        scope.select(Shipment)
+        .join(PurchaseOrder, col(Shipment.purchase_order_id) == col(PurchaseOrder.id))
+        .where(col(Shipment.status) == ShipmentStatus.IN_TRANSIT)
+        .order_by(col(Shipment.eta), col(Shipment.number))
+    )
+    if chosen.isdigit():
+        stmt = stmt.where(col(PurchaseOrder.ship_to_location_id) == int(chosen))
+    shipments = scope.page(stmt, page, per_page=PER_PAGE)
+    pos = _pos_of(scope, shipments)
+    warehouses = (
+        scope.session.execute(
+            scope.select(Location)
+            .where(col(Location.kind) != LocationKind.STORE, col(Location.is_active))
+            .order_by(col(Location.code))
+        )
+        .scalars()
+        .all()
+    )
+    ctx = {
+        "user": user,
+        "shipments": shipments,
+        "pos": pos,
+        "location": chosen,
+        "warehouses": warehouses,
+        "query": "&" + urlencode({"location": chosen}),
+        **labels(),
+        **names_for(
+            scope.session,
+            org_ids={po.supplier_id for po in pos.values()},
+            location_ids={po.ship_to_location_id for po in pos.values()},
+        ),
+    }
+    return render(request, "shipments/receipts.html", ctx, block="results")
+
+
+def expected_receipts_count(scope: Scope) -> int:
+    stmt = (
+        scope.select(Shipment)
+        .join(PurchaseOrder, col(Shipment.purchase_order_id) == col(PurchaseOrder.id))
+        .where(col(Shipment.status) == ShipmentStatus.IN_TRANSIT)
+    )
+    if scope.principal.location_id is not None:
+        stmt = stmt.where(col(PurchaseOrder.ship_to_location_id) == scope.principal.location_id)
+    return int(scope.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one())
+
+
+def _receive_context(
+    user: Principal, scope: Scope, view: ShipmentView, po: PurchaseOrder, form: dict[str, str]
+) -> dict[str, Any]:
+    counted: dict[int, int | None] = {}
+    errors: dict[str, str] = {}
+    for shipped, line in view.lines:
+        text = form.get(f"received-{line.line_no}")
+        if text is None:
+            counted[line.line_no] = shipped.quantity_received
+            continue
+        value, error = (
+            parse_quantity(text) if text.strip() else (None, i18n.gettext("This field is required."))
+        )
+        counted[line.line_no] = value
+        if error:
+            errors[f"received-{line.line_no}"] = error
+    return {
+        "user": user,
+        "view": view,
+        "shipment": view.shipment,
+        "po": po,
+        "counted": counted,
+        "receivable": view.shipment.status == ShipmentStatus.IN_TRANSIT and not po.status.is_final,
+        "form": form,
+        "errors": errors,
+        "error": "",
+        **labels(),
+        **names_for(
+            scope.session,
+            org_ids={po.supplier_id},
+            location_ids={po.ship_to_location_id},
+            sku_ids={line.sku_id for _, line in view.lines},
+        ),
+    }
+
+
+def _receivable(scope: Scope, number: str) -> tuple[ShipmentView, PurchaseOrder]:
+    if not scope.principal.is_hq:
+        raise HTTPException(status_code=404)
+    shipment, po = shipment_or_404(scope, number)
+    return shipment_view(scope.session, shipment), po
+
+
+@router.get("/warehouse/receipts/{number}")
+def receive_form(request: Request, number: str, user: WarehouseUser, scope: OrgScope) -> Response:
+    view, po = _receivable(scope, number)
+    return render(request, "shipments/receive.html", _receive_context(user, scope, view, po, {}))
+
+
+@router.post("/warehouse/receipts/{number}/preview")
+async def receive_preview(request: Request, number: str, user: WarehouseUser, scope: OrgScope) -> Response:
+    """htmx: the lines with over/short for the quantities counted so far."""
+    view, po = _receivable(scope, number)
+    raw = await request.form()
+    form = {k: v for k, v in raw.items() if isinstance(v, str) and k != "csrf_token"}
+    ctx = _receive_context(user, scope, view, po, form)
+    ctx["errors"] = {}  # while typing, an empty field is not yet a mistake
+    return render(request, "shipments/receive.html", ctx, block="receive_lines")
+
+
+@router.post("/warehouse/receipts/{number}")
+async def record_receipt(request: Request, number: str, user: WarehouseUser, scope: OrgScope) -> Response:
+    view, po = _receivable(scope, number)
+    raw = await request.form()
+    form = {k: v for k, v in raw.items() if isinstance(v, str) and k != "csrf_token"}
+    for _shipped, line in view.lines:
+        form.setdefault(f"received-{line.line_no}", "")
+    ctx = _receive_context(user, scope, view, po, form)
+    if ctx["errors"]:
+        return render(request, "shipments/receive.html", ctx, status_code=400)
+    if view.shipment.status == ShipmentStatus.RECEIVED or po.status.is_final:
+        ctx["error"] = i18n.gettext("This shipment has already been received.")
+        return render(request, "shipments/receive.html", ctx, status_code=400)
+    error = await run_update(
+        request,
+        po.workflow_id,
+        ReplenishmentWorkflow.record_receipt,
+        RecordReceiptInput(
+            actor_user_id=user.user_id,
+            shipment_number=view.shipment.number,
+            lines=[
+                ReceiptLineInput(line_no=line.line_no, quantity_received=ctx["counted"][line.line_no] or 0)
+                for _shipped, line in view.lines
+            ],
+        ),
+    )
+    if error:
+        ctx["error"] = error
+        return render(request, "shipments/receive.html", ctx, status_code=400)
+    flash(
+        scope.session, request, i18n.gettext("Shipment %(number)s was received.", number=view.shipment.number)
+    )
+    return RedirectResponse(f"/purchase-orders/{po.number}", status_code=303)
