@@ -50,7 +50,10 @@ class EchoMoneyWorkflow:
         return await workflow.execute_activity(double, money, start_to_close_timeout=timedelta(seconds=30))
 
 
-def test_build_worker_registers_every_workflow_and_activity(time_skipping_env: WorkflowEnvironment) -> None:
+# async: building a worker validates each workflow in the sandbox, which needs a running event loop.
+async def test_build_worker_registers_every_workflow_and_activity(
+    time_skipping_env: WorkflowEnvironment,
+) -> None:
     worker = build_worker(time_skipping_env.client, "q")
 
     assert worker.task_queue == "q"
