@@ -13,3 +13,9 @@ pytest_plugins = [
     "tests.fixtures.web",
     "tests.fixtures.portal",
 ]
+
+
+def pytest_collection_modifyitems(config: object, items: list[object]) -> None:
+    """Browser tests run last: Playwright's sync API keeps an event loop running in the main thread
+    until the end of the session, after which pytest-asyncio cannot set up its async fixtures."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)  # type: ignore[attr-defined]

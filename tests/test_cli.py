@@ -140,6 +140,10 @@ def test_dev_starts_everything_and_stops_on_ctrl_c(
             pass
         assert time.monotonic() < deadline, f"/healthz did not answer within 60 s:\n{log.read_text()}"
         time.sleep(0.5)
+    # The banner follows portal dev's own check that the web port is up, a moment after ours.
+    while f"http://127.0.0.1:{ports['WEB_PORT']}/" not in log.read_text():
+        assert time.monotonic() < deadline, f"no banner within 60 s:\n{log.read_text()}"
+        time.sleep(0.2)
     children = child_pids(process.pid)
     assert len(children) == 3, f"expected temporal, worker and web, got {children}"
     assert accepts_connections(ports["TEMPORAL_DEV_PORT"])

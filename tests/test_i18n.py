@@ -24,7 +24,7 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 def _extract(tmp_path: Path) -> set[str]:
     pot = tmp_path / "messages.pot"
     subprocess.run(
-        [sys.executable, "-m", "babel.messages.frontend", "extract", "-q", "-F", "babel.cfg",
+        [sys.executable, "-m", "babel.messages.frontend", "-q", "extract", "-F", "babel.cfg",
          "-k", "lazy", "-k", "gettext", "-k", "ngettext:1,2", "--no-location", "-o", str(pot), "."],
         cwd=PROJECT_ROOT, check=True,
     )  # fmt: skip
