@@ -360,7 +360,7 @@ USERS = Entity(
 
 
 def _org_check(change: Change) -> None:
-    _unique_code("Another organisation already uses the code %(code)s.")(change, Organisation.code)
+    _unique_code(lazy("Another organisation already uses the code %(code)s."))(change, Organisation.code)
     row, kind = change.row, change.values.get("kind")
     if row is not None and row.kind is OrgKind.SUPPLIER and kind and kind != OrgKind.SUPPLIER.value:
         session = change.session
@@ -461,7 +461,7 @@ LOCATIONS = Entity(
         "orgs": _rows_by_id(session, Organisation, {r.organisation_id for r in rows}),
         "regions": _rows_by_id(session, Region, {r.region_id for r in rows}),
     },
-    check=lambda change: _unique_code("Another location already uses the code %(code)s.")(
+    check=lambda change: _unique_code(lazy("Another location already uses the code %(code)s."))(
         change, Location.code
     ),
 )
@@ -494,7 +494,7 @@ SKUS = Entity(
     order_by=lambda: (Sku.code,),
     search=_contains(Sku.code, Sku.name, Sku.name_en, Sku.category),
     name_of=lambda r: r.code,
-    check=lambda change: _unique_code("Another SKU already uses the code %(code)s.")(change, Sku.code),
+    check=lambda change: _unique_code(lazy("Another SKU already uses the code %(code)s."))(change, Sku.code),
     initial={"unit": "pcs"},
 )
 

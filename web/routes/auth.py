@@ -11,7 +11,7 @@ from sqlmodel import col
 from starlette.responses import Response
 
 from supplychain import i18n
-from supplychain.login_throttle import record_attempt, throttle_state
+from supplychain.login_throttle import ThrottleState, record_attempt, throttle_state
 from supplychain.models import User
 from supplychain.security import DUMMY_HASH, MIN_PASSWORD_LENGTH, hash_password, needs_rehash, verify_password
 from web.deps import CurrentUser, OptionalUser, SessionDep
@@ -52,10 +52,7 @@ def login(
     ctx = {"next": safe_next(next), "email": email}
     state = throttle_state(session, email=email, client_ip=ip)
     if state.locked:
-        message = i18n.gettext(
-            "Too many failed logins. Try again in %(minutes)s minutes.", minutes=state.minutes_left
-        )
-        return render(request, "auth/login.html", {**ctx, "error": message}, status_code=429)
+        return render(request, "auth/login.html", {**ctx, "error": _locked_message(state)}, status_code=429)
 
     user = session.execute(select(User).where(func.lower(col(User.email)) == email)).scalar_one_or_none()
     password_ok = verify_password(user.password_hash if user else DUMMY_HASH, password)
@@ -63,13 +60,12 @@ def login(
         record_attempt(session, email=email, client_ip=ip, succeeded=False)
         left = state.attempts_left - 1
         if left <= 0:
-            message = i18n.gettext(
-                "Too many failed logins. Try again in %(minutes)s minutes.",
-                minutes=throttle_state(session, email=email, client_ip=ip).minutes_left,
-            )
+            message = _locked_message(throttle_state(session, email=email, client_ip=ip))
         else:
-            message = i18n.gettext(
-                "Wrong e-mail or password. %(left)s attempts left before logins are paused.", left=left
+            message = i18n.ngettext(
+                "Wrong e-mail or password. %(num)s attempt left before logins are paused.",
+                "Wrong e-mail or password. %(num)s attempts left before logins are paused.",
+                left,
             )
         return render(request, "auth/login.html", {**ctx, "error": message}, status_code=400)
 
@@ -81,6 +77,14 @@ def login(
     start_session(session, request, response, user)
     session.commit()
     return response
+
+
+def _locked_message(state: ThrottleState) -> str:
+    return i18n.ngettext(
+        "Too many failed logins. Try again in %(num)s minute.",
+        "Too many failed logins. Try again in %(num)s minutes.",
+        state.minutes_left,
+    )
 
 
 @router.post("/logout")
