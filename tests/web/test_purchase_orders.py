@@ -652,3 +652,80 @@ def test_document_page_shows_lines_and_actions_per_role(
     store_page = as_user(make_client, world.store_a_user).get(f"/purchase-orders/{po.number}").text
     assert '<form method="post" action="/purchase-orders' not in store_page
     assert lines[0].status == POLineStatus.OPEN
+
+
+def test_shipment_form_refuses_bad_input_and_more_than_confirmed(
+    portal_client: ClientFactory, world: World, session: Session, fresh_numbers: None
+) -> None:
+    store = as_user(portal_client, world.store_a_user)
+    po = next(
+        p
+        for p in (load_po(session, n) for n in submit_request(store, world))
+        if p.supplier_id == world.supplier_a.id
+    )
+    supplier = as_user(portal_client, world.supplier_a_user)
+    response = form_post(
+        supplier, f"/purchase-orders/{po.number}/confirm", {"quantity-1": "6", "promised_date-1": tomorrow()}
+    )
+    assert response.status_code == 303, response.text
+    url = f"/purchase-orders/{po.number}/shipments/new"
+    good = {"carrier": "SF Express", "tracking_number": "SF1", "eta": tomorrow()}
+
+    response = form_post(supplier, url, {**good, "carrier": "", "quantity-1": "abc"})
+    assert response.status_code == 400
+    assert 'data-testid="error-carrier"' in response.text
+    assert 'data-testid="error-quantity-1">Enter a whole number, for example 12.<' in response.text
+
+    response = form_post(supplier, url, {**good, "quantity-1": "7"})  # 6 confirmed (a backorder of 6 open)
+    assert response.status_code == 400
+    assert "Quantity for line 1 cannot exceed the 6 confirmed and not yet shipped." in response.text
+    session.expire_all()
+    assert session.execute(select(func.count()).select_from(Shipment)).scalar_one() == 0
+    assert [line.quantity_shipped for line in load_lines(session, po)] == [0]
+
+
+def test_supplier_rejects_with_a_reason_the_store_then_sees(
+    portal_client: ClientFactory, world: World, session: Session, fresh_numbers: None
+) -> None:
+    store = as_user(portal_client, world.store_a_user)
+    po = next(
+        p
+        for p in (load_po(session, n) for n in submit_request(store, world))
+        if p.supplier_id == world.supplier_b.id
+    )
+    supplier = as_user(portal_client, world.supplier_b_user)
+    response = form_post(supplier, f"/purchase-orders/{po.number}/reject", {"reason": "  "})
+    assert response.status_code == 400 and "Give a reason for rejecting the order." in response.text
+    response = form_post(
+        supplier, f"/purchase-orders/{po.number}/reject", {"reason": "Out of stock until May"}
+    )
+    assert response.status_code == 303, response.text
+    assert load_po(session, po.number).status == POStatus.SUPPLIER_REJECTED
+    page = store.get(f"/purchase-orders/{po.number}").text
+    assert 'data-testid="status-reason">Out of stock until May<' in page
+    assert 'data-testid="po-status">Rejected by supplier<' in page
+
+
+def test_pages_render_in_chinese_for_every_role(
+    make_client: ClientFactory, world: World, session: Session
+) -> None:
+    po = make_po(session, world, status=POStatus.CONFIRMED)
+    users_and_pages = [
+        (world.store_a_user, ["/replenishment/new", "/replenishment", f"/purchase-orders/{po.number}"]),
+        (
+            world.supplier_a_user,
+            ["/supplier/purchase-orders", "/supplier/shipments", f"/purchase-orders/{po.number}"],
+        ),
+        (world.buyer, ["/purchase-orders", f"/purchase-orders/{po.number}"]),
+        (world.warehouse_user, ["/warehouse/receipts", f"/purchase-orders/{po.number}"]),
+    ]
+    for user, pages in users_and_pages:
+        user.locale = "zh_CN"
+        session.add(user)
+        session.commit()
+        client = as_user(make_client, user)
+        for url in pages:
+            response = client.get(url)
+            assert response.status_code == 200, url
+            assert '<html lang="zh-CN">' in response.text, url
+    assert "采购订单" in client.get(f"/purchase-orders/{po.number}").text
