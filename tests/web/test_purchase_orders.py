@@ -729,3 +729,51 @@ def test_pages_render_in_chinese_for_every_role(
             assert response.status_code == 200, url
             assert '<html lang="zh-CN">' in response.text, url
     assert "采购订单" in client.get(f"/purchase-orders/{po.number}").text
+
+
+def test_buyer_short_closes_a_backorder_and_the_order_closes(
+    portal_client: ClientFactory, world: World, session: Session, fresh_numbers: None
+) -> None:
+    store = as_user(portal_client, world.store_a_user)
+    po = next(
+        p
+        for p in (load_po(session, n) for n in submit_request(store, world))
+        if p.supplier_id == world.supplier_a.id
+    )
+    supplier = as_user(portal_client, world.supplier_a_user)
+    assert (
+        form_post(
+            supplier,
+            f"/purchase-orders/{po.number}/confirm",
+            {"quantity-1": "6", "promised_date-1": tomorrow()},
+        ).status_code
+        == 303
+    )
+    buyer = as_user(portal_client, world.buyer)
+    response = form_post(
+        supplier,
+        f"/purchase-orders/{po.number}/shipments/new",
+        {"carrier": "SF", "tracking_number": "SF9", "eta": tomorrow(), "quantity-1": "6"},
+    )
+    assert response.status_code == 303, response.text
+    # Goods of the line are in transit: the workflow refuses, the page says why.
+    response = form_post(
+        buyer, f"/purchase-orders/{po.number}/lines/1/short-close", {"reason": "rest not needed"}
+    )
+    assert response.status_code == 400
+    assert "Line 1 cannot be short-closed while goods of it are in transit." in response.text
+    shipment = session.execute(select(Shipment).where(col(Shipment.purchase_order_id) == po.id)).scalar_one()
+    warehouse = as_user(portal_client, world.warehouse_user)
+    assert (
+        form_post(warehouse, f"/warehouse/receipts/{shipment.number}", {"received-1": "6"}).status_code == 303
+    )
+    assert load_po(session, po.number).status == POStatus.IN_DELIVERY  # a backorder of 6 is still open
+
+    response = form_post(
+        buyer, f"/purchase-orders/{po.number}/lines/1/short-close", {"reason": "rest not needed"}
+    )
+    assert response.status_code == 303, response.text
+    assert "Line 1 was short-closed." in flash_text(buyer.get(f"/purchase-orders/{po.number}").text)
+    po = load_po(session, po.number)
+    assert po.status == POStatus.CLOSED
+    assert [line.status for line in load_lines(session, po)] == [POLineStatus.SHORT_CLOSED]
