@@ -66,14 +66,22 @@ def translations(locale: str) -> NullTranslations:
     return Translations.load(str(LOCALE_DIR), [locale], domain="messages")
 
 
+def translate(message: str) -> str:
+    """The translation alone, placeholders untouched (Jinja's i18n extension fills them in)."""
+    return translations(get_locale()).gettext(message)
+
+
+def translate_plural(singular: str, plural: str, n: int) -> str:
+    return translations(get_locale()).ngettext(singular, plural, n)
+
+
 def gettext(message: str, **params: object) -> str:
-    text = translations(get_locale()).gettext(message)
+    text = translate(message)
     return text % params if params else text
 
 
 def ngettext(singular: str, plural: str, n: int, **params: object) -> str:
-    text = translations(get_locale()).ngettext(singular, plural, n)
-    return text % {"num": n, **params}
+    return translate_plural(singular, plural, n) % {"num": n, **params}
 
 
 def lazy(message: str) -> str:

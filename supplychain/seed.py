@@ -395,7 +395,8 @@ USERS: list[tuple[Role, str, str, str, str, str | None, str | None, str]] = [
     (Role.BUYER, "buyer", "demo-buyer-2026", "王采购", HQ_CODE, None, None, "zh_CN"),
     (Role.APPROVER, "approver", "demo-approver-2026", "李经理", HQ_CODE, None, "50000.00", "zh_CN"),
     (Role.APPROVER, "director", "demo-director-2026", "赵总监", HQ_CODE, None, "500000.00", "zh_CN"),
-    (Role.WAREHOUSE, "warehouse", "demo-warehouse-2026", "陈仓管", HQ_CODE, "CW-SH", None, "zh_CN"),
+    # The warehouse login works where the demo store's orders arrive: the East regional warehouse.
+    (Role.WAREHOUSE, "warehouse", "demo-warehouse-2026", "陈仓管", HQ_CODE, "RW-HZ", None, "zh_CN"),
     (Role.INSPECTOR, "inspector", "demo-inspector-2026", "刘质检", HQ_CODE, None, None, "zh_CN"),
     (Role.FINANCE, "finance", "demo-finance-2026", "孙会计", HQ_CODE, None, None, "zh_CN"),
     (Role.STORE, "store", "demo-store-2026", "周店长", HQ_CODE, "ST-SH01", None, "zh_CN"),

@@ -166,7 +166,9 @@ def test_demo_users_sit_where_their_role_needs_them(seeded: Seeded, session: Ses
     approvers = [user(n) for n, login in logins.items() if login.role == Role.APPROVER]
     limits = sorted(u.approval_limit for u in approvers if u.approval_limit is not None)
     assert len(limits) == 2 and limits[0] < limits[1]
-    assert location(user("warehouse")).kind == LocationKind.CENTRAL_WAREHOUSE
+    # Store orders ship to the regional warehouse of the store's region, where the warehouse user works.
+    assert location(user("warehouse")).code == "RW-HZ"
+    assert location(user("store")).region_id == location(user("warehouse")).region_id
     assert location(user("store")).kind == LocationKind.STORE
     assert organisation(user("store")).kind == OrgKind.HQ
     distributor = user("distributor")

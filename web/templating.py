@@ -44,10 +44,9 @@ def portal_context(request: Request) -> dict[str, Any]:
 templates = Jinja2Blocks(directory=str(PROJECT_ROOT / "templates"), context_processors=[portal_context])
 env = templates.env
 env.add_extension("jinja2.ext.i18n")
+# Newstyle gettext: the extension substitutes the %(name)s placeholders itself (escaping them).
 env.install_gettext_callables(  # type: ignore[attr-defined]
-    gettext=lambda message, **kw: i18n.gettext(message, **kw),
-    ngettext=lambda s, p, n, **kw: i18n.ngettext(s, p, n, **kw),
-    newstyle=True,
+    gettext=i18n.translate, ngettext=i18n.translate_plural, newstyle=True
 )
 env.globals.update(
     format_money=i18n.format_money,

@@ -138,3 +138,16 @@ class ShipmentLine(SQLModel, table=True):
     po_line_id: int = Field(foreign_key="purchase_order_line.id", index=True)
     quantity_shipped: int
     quantity_received: int | None = None  # counted at the warehouse; over/short = received - shipped
+
+
+class RequestSubmission(SQLModel, table=True):
+    """One sent replenishment form. Its token is minted when the form is shown; claiming it under a
+    unique constraint makes a double click (or a retried POST) start the purchase orders only once."""
+
+    __tablename__ = "request_submission"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token: str = Field(max_length=64, unique=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    po_numbers: str = Field(default="", max_length=1000)  # comma-separated, once started
+    created_at: datetime = created_at_field()

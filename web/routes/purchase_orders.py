@@ -14,6 +14,7 @@ call the workflow; the workflow's validators decide what the current state allow
 from __future__ import annotations
 
 import logging
+import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -24,6 +25,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 from starlette.responses import Response
 from temporalio.client import Client, WorkflowUpdateFailedError
@@ -43,6 +45,7 @@ from supplychain.models import (
     PriceListEntry,
     PurchaseOrder,
     PurchaseOrderLine,
+    RequestSubmission,
     Role,
     Sku,
 )
@@ -56,6 +59,7 @@ from supplychain.rules.ordering import (
     preferred_offer,
     split_by_supplier,
 )
+from supplychain.security import new_token
 from supplychain.settings import settings
 from web.deps import CurrentUser, OrgScope, Scope, SessionDep, require_roles
 from web.flash import flash
@@ -165,14 +169,25 @@ class RequestForm:
     errors: dict[int, str]  # sku id -> message beside that line
     general_errors: list[str]
     requests: list[tuple[SupplierOffer, int]]
+    submission_token: str = ""
 
     @property
     def ok(self) -> bool:
         return not self.errors and not self.general_errors and bool(self.requests)
 
 
+SUBMISSION_FIELD = "submission_token"
+SUBMISSION_TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
+
+
 def parse_request(session: Session, form: Any, items: dict[int, CatalogueItem]) -> RequestForm:
     parsed = RequestForm(values={}, errors={}, general_errors=[], requests=[])
+    parsed.submission_token = form_text(form, SUBMISSION_FIELD, 64)
+    if not SUBMISSION_TOKEN.fullmatch(parsed.submission_token):
+        parsed.submission_token = new_token()
+        parsed.general_errors.append(
+            i18n.gettext("This form has expired. Please check the quantities and send it again.")
+        )
     for key in form:
         if not key.startswith(QTY_FIELD):
             continue
@@ -217,6 +232,18 @@ def rounding_note(quantity: OrderQuantity, offer: SupplierOffer) -> str:
     return ""
 
 
+def claim_submission(session: Session, *, token: str, user_id: int) -> RequestSubmission | None:
+    """Claim a form's token; None when it was claimed before (double click, resent POST)."""
+    submission = RequestSubmission(token=token, user_id=user_id)
+    session.add(submission)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        return None
+    return submission
+
+
 def _request_context(
     session: Session, user: Principal, items: dict[int, CatalogueItem], parsed: RequestForm | None
 ) -> dict[str, Any]:
@@ -234,6 +261,8 @@ def _request_context(
         "user": user,
         "items": list(items.values()),
         "form": parsed,
+        # Kept across a re-rendered form, so correcting a mistake and sending again still works.
+        "submission_token": parsed.submission_token if parsed else new_token(),
         "plan": plan,
         "notes": notes,
         "approvals": {o.supplier_id: needs_approval(o.total_amount, user.approval_limit) for o in plan},
@@ -278,7 +307,14 @@ async def submit_request(request: Request, user: StoreUser, session: SessionDep)
         ctx = _request_context(session, user, items, parsed)
         return render(request, "purchase_orders/new.html", ctx, status_code=400)
 
+    submission = claim_submission(session, token=parsed.submission_token, user_id=user.user_id)
+    if submission is None:
+        flash(session, request, i18n.gettext("This request was already sent; here are your orders."), "info")
+        return RedirectResponse("/replenishment", status_code=303)
     numbers, failed = await _start_orders(session, client, user, ship_to, split_by_supplier(parsed.requests))
+    submission.po_numbers = ",".join(numbers)
+    session.add(submission)
+    session.commit()
     if numbers:
         flash(
             session,
