@@ -2,8 +2,9 @@
 
 `portal dev` is the one-machine setup: it migrates the SQLite database, loads the demo data, starts
 the Temporal dev server (unless TEMPORAL_ADDRESS points at a cluster), a worker and the web app as
-child processes, and stops them all together. `migrate`, `seed`, `web` and `worker` are the pieces a
-production deployment runs separately (see docker-compose.yml).
+child processes, creates a few demo purchase orders through the worker (`demo-orders`), and stops
+them all together. `migrate`, `seed`, `web` and `worker` are the pieces a production deployment runs
+separately (see docker-compose.yml).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ app = typer.Typer(
 )
 
 TEMPORAL_START_TIMEOUT_S = 20.0
+DEMO_ORDERS_TIMEOUT_S = 120.0
 WEB_START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 25.0  # longer than the worker's graceful shutdown for running activities
 POLL_INTERVAL_S = 0.2
@@ -73,6 +75,30 @@ def migrate() -> None:
 def seed() -> None:
     """Load the demo organisations, users and data (safe to repeat) and print one login per role."""
     _print_logins(_seed_demo())
+
+
+@app.command("demo-orders")
+def demo_orders() -> None:
+    """Create a few demo purchase orders in different states through the running worker (safe to repeat)."""
+    from supplychain.demo_orders import seed_demo_orders
+    from supplychain.settings import settings
+    from supplychain.temporal import connect_with_retry
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+    async def run() -> list[str]:
+        client = await connect_with_retry(timeout=30)
+        return await seed_demo_orders(client, settings.TEMPORAL_TASK_QUEUE)
+
+    try:
+        created = asyncio.run(run())
+    except Exception as exc:
+        typer.echo(f"Demo purchase orders failed: {exc!r}", err=True)
+        raise typer.Exit(1) from exc
+    if created:
+        typer.echo(f"Demo purchase orders created: {', '.join(created)}")
+    else:
+        typer.echo("Demo purchase orders are in place already.")
 
 
 def _seed_demo() -> list[Login]:
@@ -192,6 +218,7 @@ def dev() -> None:
         supervisor.start("worker", [sys.executable, "-m", "cli", "worker"], stop_first=True)
         supervisor.start("web", [sys.executable, "-m", "cli", "web"], stop_first=True)
         supervisor.wait_for_port(web_host, settings.WEB_PORT, WEB_START_TIMEOUT_S, what="the web app")
+        _create_demo_orders()
         _print_banner(settings, web_host, logins)
         exit_code = supervisor.watch()
     except KeyboardInterrupt:
@@ -204,6 +231,31 @@ def dev() -> None:
     if exit_code == 0:
         typer.echo("Stopped.")
     raise typer.Exit(exit_code)
+
+
+def _create_demo_orders() -> None:
+    """`portal demo-orders` in a short-lived process, once the worker is running; a failure is
+    reported and `portal dev` carries on (the portal works without the demo orders)."""
+    typer.echo("Creating demo purchase orders ...")
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "cli", "demo-orders"],
+            stdin=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            timeout=DEMO_ORDERS_TIMEOUT_S,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        typer.echo(
+            f"Warning: the demo purchase orders took longer than {DEMO_ORDERS_TIMEOUT_S:.0f} s; skipped. "
+            "Try `portal demo-orders` later.",
+            err=True,
+        )
+        return
+    if result.returncode != 0:
+        typer.echo(
+            "Warning: the demo purchase orders could not be created (see above); continuing.", err=True
+        )
 
 
 def _start_temporal_dev_server(supervisor: _Supervisor, settings: Settings) -> None:
