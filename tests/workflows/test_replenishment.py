@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -878,25 +879,26 @@ async def test_recorded_happy_path_history_replays_against_the_current_code() ->
     """Catches a determinism break across code changes: the file was recorded from a happy-path run.
 
     To record it again after an intended, versioned change, run
-    `RECORD_HISTORIES=1 pytest tests/workflows/test_replenishment.py -k record_history`.
+    `RECORD_HISTORIES=1 pytest tests/workflows/test_replenishment.py -k recorded`.
     """
     history = json.loads(HAPPY_PATH_HISTORY.read_text())
     replayer = Replayer(workflows=WORKFLOWS, data_converter=DATA_CONVERTER)
     await replayer.replay_workflow(WorkflowHistory.from_json(history["workflow_id"], history["history"]))
 
 
-@pytest.mark.skipif(
-    "not __import__('os').environ.get('RECORD_HISTORIES')", reason="records the history file on request"
-)
-async def test_record_history_of_the_happy_path(
+async def test_happy_path_history_replays_and_can_be_recorded(
     time_skipping_env: WorkflowEnvironment, task_queue: str, world: World, db: Engine
 ) -> None:
+    """A fresh happy-path history replays against the current code; with RECORD_HISTORIES=1 it also
+    replaces the committed file (after an intended, versioned change of the workflow)."""
     client = time_skipping_env.client
     async with running_worker(client, task_queue):
         handle = await _run_happy_path(time_skipping_env, task_queue, world, db)
         await handle.result()
         history = await handle.fetch_history()
-    HISTORIES.mkdir(exist_ok=True)
-    HAPPY_PATH_HISTORY.write_text(
-        json.dumps({"workflow_id": handle.id, "history": json.loads(history.to_json())}, indent=1) + "\n"
-    )
+    await Replayer(workflows=WORKFLOWS, data_converter=DATA_CONVERTER).replay_workflow(history)
+    if os.environ.get("RECORD_HISTORIES"):
+        HISTORIES.mkdir(exist_ok=True)
+        HAPPY_PATH_HISTORY.write_text(
+            json.dumps({"workflow_id": handle.id, "history": json.loads(history.to_json())}, indent=1) + "\n"
+        )
