@@ -5,8 +5,11 @@
   computed with the app's own `navigation_for` / `queues_for`.
 - `live_server`: uvicorn serving `web.app:app` in a background thread on a free 127.0.0.1 port, up
   until the last test of this package. The thread shares the process's settings and database engine.
+- `portal_live_server`: the same, but a fresh app wired to the session's Temporal dev server and the
+  production worker (`tests.fixtures.portal`), for tests that click through a whole process.
 - `open_page(viewport)`: a page in a new browser context (one browser per run, a context per page);
   console errors, uncaught page errors and CSP violations on any page fail the test at teardown.
+  `open_portal_page(viewport)` opens one on `portal_live_server`.
 - Screenshots go to test-artifacts/screenshots/ (git-ignored).
 
 The browser is `/usr/bin/chromium` (`apt-get install -y chromium`): Playwright's own download is
@@ -15,13 +18,17 @@ blocked here, so `playwright install` is never used. A missing Chromium fails th
 
 from __future__ import annotations
 
+import itertools
+import random
 import re
 import socket
 import threading
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +39,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from tests.fixtures.database import wipe_database
+from tests.fixtures.portal import WorkerThread
 
 CHROMIUM = Path("/usr/bin/chromium")
 # We run as root in a closed network: no sandbox, no GPU, no background calls home.
@@ -176,6 +184,49 @@ def live_server(demo_accounts: dict[str, DemoAccount]) -> Iterator[str]:
     """Base URL of the portal served by uvicorn in a background thread, over the seeded database."""
     from web.app import app
 
+    with _serve(app) as url:
+        yield url
+
+
+@pytest.fixture
+def portal_live_server(
+    demo_accounts: dict[str, DemoAccount],
+    engine: Engine,
+    portal_worker: WorkerThread,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[str]:
+    """Like `live_server`, but a new app instance that starts workflows on the portal worker's task
+    queue of the session's dev server: its lifespan connects after the settings are patched. Document
+    numbers start from a fresh block (see `fresh_document_numbers`)."""
+    from supplychain.settings import settings
+    from web.app import create_app
+
+    monkeypatch.setattr(settings, "TEMPORAL_ADDRESS", portal_worker.address)
+    monkeypatch.setattr(settings, "TEMPORAL_TASK_QUEUE", portal_worker.task_queue)
+    fresh_document_numbers(engine)
+    with _serve(create_app()) as url:
+        yield url
+
+
+# The dev server outlives every wipe of the database, and a PO's workflow id comes from its number:
+# each test that starts processes numbers its documents from a block nobody else used in this run.
+_number_blocks = itertools.count(random.randrange(900, 950) * 1000, 1000)
+
+
+def fresh_document_numbers(engine: Engine) -> None:
+    from supplychain.models import DocumentSequence
+    from workflows.common import BUSINESS_TIMEZONE
+
+    base = next(_number_blocks)
+    year = datetime.now(BUSINESS_TIMEZONE).year
+    with Session(engine) as session:
+        for prefix in ("PO", "SHP"):
+            session.merge(DocumentSequence(prefix=prefix, year=year, last_value=base))
+        session.commit()
+
+
+@contextmanager
+def _serve(app: Any) -> Iterator[str]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))  # the server listens on this very socket: no race for the port
     port = sock.getsockname()[1]
@@ -254,10 +305,28 @@ OpenPage = Callable[[Viewport], Page]
 @pytest.fixture
 def open_page(browser: Browser, live_server: str, browser_problems: BrowserProblems) -> Iterator[OpenPage]:
     """`open_page(viewport)`: a page in a brand-new context (no cookies), watched for problems."""
+    with _page_opener(browser, live_server, browser_problems) as open_:
+        yield open_
+
+
+@pytest.fixture
+def open_portal_page(
+    portal_worker: WorkerThread, browser: Browser, portal_live_server: str, browser_problems: BrowserProblems
+) -> Iterator[OpenPage]:
+    """`open_page`, on the server wired to Temporal and the worker (`portal_live_server`).
+
+    `portal_worker` comes before `browser` on purpose: its dev server is an async fixture, which
+    pytest-asyncio can no longer set up once Playwright's sync API runs its loop in this thread."""
+    with _page_opener(browser, portal_live_server, browser_problems) as open_:
+        yield open_
+
+
+@contextmanager
+def _page_opener(browser: Browser, base_url: str, browser_problems: BrowserProblems) -> Iterator[OpenPage]:
     contexts: list[BrowserContext] = []
 
     def open_(viewport: Viewport) -> Page:
-        context = browser.new_context(base_url=live_server, **viewport.context_args())
+        context = browser.new_context(base_url=base_url, **viewport.context_args())
         contexts.append(context)
         context.set_default_timeout(10_000)
         context.expose_function("__reportCspViolation", browser_problems.on_csp_violation)
