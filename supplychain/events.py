@@ -145,6 +145,15 @@ def timeline(session: Session, document_type: str, document_id: str) -> list[Tim
         ).scalars()
     )
     user_ids = {uid for e in events for uid in (e.actor_user_id, e.on_behalf_of_user_id) if uid is not None}
+    changes = {e.id: changed_fields(e.before, e.after) for e in events}
+    user_ids |= {
+        v
+        for cs in changes.values()
+        for c in cs
+        if _is_user_field(c.field)
+        for v in (c.before, c.after)
+        if isinstance(v, int)
+    }
     names = _user_names(session, user_ids)
     return [
         TimelineEntry(
@@ -158,7 +167,7 @@ def timeline(session: Session, document_type: str, document_id: str) -> list[Tim
                 names.get(event.on_behalf_of_user_id) if event.on_behalf_of_user_id is not None else None
             ),
             note=event.note,
-            changes=changed_fields(event.before, event.after),
+            changes=[_with_user_names(change, names) for change in changes[event.id]],
         )
         for event in events
     ]
@@ -177,6 +186,21 @@ def changed_fields(before: Mapping[str, Any] | None, after: Mapping[str, Any] | 
         for key in keys
         if before.get(key) != after.get(key)
     ]
+
+
+def _is_user_field(field: str) -> bool:
+    return field.endswith("user_id")
+
+
+def _with_user_names(change: FieldChange, names: Mapping[int, str]) -> FieldChange:
+    """People are recorded by id; the timeline names them."""
+    if not _is_user_field(change.field):
+        return change
+
+    def name(value: Any) -> Any:
+        return names.get(value, value) if isinstance(value, int) else value
+
+    return FieldChange(field=change.field, before=name(change.before), after=name(change.after))
 
 
 def check_idempotency_key(key: str) -> None:

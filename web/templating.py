@@ -16,6 +16,7 @@ from starlette.responses import Response
 from supplychain import i18n, notifications
 from supplychain.db import get_engine
 from supplychain.settings import PROJECT_ROOT
+from web import timeline
 
 
 def portal_context(request: Request) -> dict[str, Any]:
@@ -49,6 +50,9 @@ env.install_gettext_callables(  # type: ignore[attr-defined]
     gettext=i18n.translate, ngettext=i18n.translate_plural, newstyle=True
 )
 env.globals.update(
+    action_label=timeline.action_label,
+    field_label=timeline.field_label,
+    value_label=timeline.value_label,
     format_money=i18n.format_money,
     format_decimal=i18n.format_decimal,
     format_percent=i18n.format_percent,

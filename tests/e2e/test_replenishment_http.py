@@ -30,6 +30,7 @@ from supplychain.stock import post_movement
 from tests.e2e.conftest import WorkerProcesses, World, on_hand, po_actions, until
 from tests.factories import make_price, make_sku
 from tests.fixtures.web import ClientFactory, login
+from web.timeline import action_label
 from workflows.common import BUSINESS_TIMEZONE
 
 PO_NUMBER = re.compile(r"PO-\d{4}-\d{6}")
@@ -138,7 +139,7 @@ def _tomorrow() -> str:
 def _label(action: str) -> str:
     """A timeline step as an English page names it."""
     with i18n.use_locale("en"):
-        return i18n.translate(action)
+        return action_label(action)
 
 
 # --- the test ---------------------------------------------------------------------------------------

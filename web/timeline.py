@@ -1,0 +1,117 @@
+"""How the timeline names what happened: readable, translated labels for event actions, fields and
+values. The events store stable identifiers (`shipment_created`, `line_2.quantity_confirmed`,
+`pending_approval`); the page shows "Shipment notified (ASN)", "Line 2 · Confirmed quantity",
+"Waiting for approval" in the reader's language. Each process adds its words here."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from supplychain import i18n
+from supplychain.i18n import lazy
+from web.purchasing import LINE_STATUS_LABELS, PO_STATUS_LABELS
+
+ACTION_LABELS: dict[str, str] = {
+    # master data (admin pages)
+    "created": lazy("Record created"),
+    "updated": lazy("Updated"),
+    "deactivated": lazy("Deactivated"),
+    "reactivated": lazy("Reactivated"),
+    # the approval step
+    "approval.requested": lazy("Approval requested"),
+    "approval.reminded": lazy("Approver reminded"),
+    "approval.escalated": lazy("Approval escalated to the next level"),
+    "approval.approved": lazy("Approved"),
+    "approval.rejected": lazy("Approval rejected"),
+    "approval.cancelled": lazy("Approval cancelled"),
+    # replenishment
+    "sent": lazy("Sent to the supplier"),
+    "approval_rejected": lazy("Not approved"),
+    "confirmation_reminder_sent": lazy("Supplier reminded to confirm"),
+    "confirmation_escalated": lazy("Unconfirmed order escalated to the buyers"),
+    "confirmed": lazy("Confirmed by the supplier"),
+    "rejected_by_supplier": lazy("Rejected by the supplier"),
+    "shipment_created": lazy("Shipment notified (ASN)"),
+    "shipment_received": lazy("Shipment received"),
+    "line_overdue": lazy("Line overdue"),
+    "line_short_closed": lazy("Line short-closed"),
+    "closed": lazy("Closed"),
+    "cancelled": lazy("Cancelled"),
+}
+
+FIELD_LABELS: dict[str, str] = {
+    "status": lazy("Status"),
+    "status_reason": lazy("Reason"),
+    "lines": lazy("Lines"),
+    "total_amount": lazy("Total"),
+    "amount": lazy("Amount"),
+    "approval": lazy("Approval"),
+    "assignee_user_id": lazy("Approver"),
+    "level": lazy("Level"),
+    "quantity_confirmed": lazy("Confirmed quantity"),
+    "promised_date": lazy("Promised date"),
+    "quantity_shipped": lazy("Shipped"),
+    "quantity_received": lazy("Received"),
+    "shipment_quantity": lazy("Shipped"),
+    "shipped": lazy("Shipped"),
+    "received": lazy("Received"),
+    "over_short": lazy("Over (+) / short (−)"),
+    "shipment": lazy("Shipment"),
+    "carrier": lazy("Carrier"),
+    "tracking_number": lazy("Tracking number"),
+    "eta": lazy("ETA"),
+    "hours": lazy("Hours"),
+    "line": lazy("Line"),
+    "is_active": lazy("Active"),
+}
+
+VALUE_LABELS: dict[str, Mapping[str, str]] = {
+    "status": {str(k): v for k, v in [*PO_STATUS_LABELS.items(), *LINE_STATUS_LABELS.items()]},
+    "approval": {
+        "pending": lazy("Pending"),
+        "approved": lazy("Approved"),
+        "rejected": lazy("Rejected"),
+        "cancelled": lazy("Cancelled"),
+    },
+}
+
+LINE_FIELD = re.compile(r"line_(\d+)\.(\w+)")
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def action_label(action: str) -> str:
+    return i18n.translate(ACTION_LABELS.get(action, action))
+
+
+def field_label(key: str) -> str:
+    line = LINE_FIELD.fullmatch(key)
+    if line:
+        return i18n.gettext("Line %(line)s · %(field)s", line=line.group(1), field=field_label(line.group(2)))
+    return i18n.translate(FIELD_LABELS.get(key, key))
+
+
+def value_label(key: str, value: Any) -> str:
+    """A value as a person reads it: status names translated, dates and amounts per locale."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return i18n.gettext("Yes") if value else i18n.gettext("No")
+    field = LINE_FIELD.fullmatch(key)
+    name = field.group(2) if field else key
+    labels = VALUE_LABELS.get(name)
+    if labels is not None and str(value) in labels:
+        return i18n.translate(labels[str(value)])
+    if isinstance(value, datetime | date):
+        return i18n.format_date(value)
+    if isinstance(value, str) and ISO_DATE.fullmatch(value):
+        return i18n.format_date(date.fromisoformat(value))
+    if isinstance(value, Decimal) or name in {"total_amount", "amount"}:
+        try:
+            return i18n.format_money(Decimal(str(value)))
+        except ArithmeticError:
+            return str(value)
+    return str(value)
