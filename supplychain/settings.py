@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     LOGIN_LOCK_MINUTES: int = Field(default=15, ge=1)
     LOGIN_RATE_LIMIT: str = "30/minute"
 
+    # Process SLAs (hours): reminders and escalations are durable Temporal timers, set per document
+    # when its workflow starts.
+    PO_CONFIRM_REMINDER_HOURS: float = Field(default=24, gt=0)
+    PO_CONFIRM_ESCALATION_HOURS: float = Field(default=48, gt=0)
+    APPROVAL_REMINDER_HOURS: float = Field(default=8, gt=0)
+    APPROVAL_ESCALATION_HOURS: float = Field(default=24, gt=0)
+
     # Mail: SMTP_HOST unset keeps notifications in-app and in the log.
     SMTP_HOST: str | None = None
     SMTP_PORT: int = 587
@@ -58,6 +65,10 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _fill_defaults(self) -> Settings:
+        if self.PO_CONFIRM_ESCALATION_HOURS <= self.PO_CONFIRM_REMINDER_HOURS:
+            raise ValueError("PO_CONFIRM_ESCALATION_HOURS must be later than PO_CONFIRM_REMINDER_HOURS")
+        if self.APPROVAL_ESCALATION_HOURS <= self.APPROVAL_REMINDER_HOURS:
+            raise ValueError("APPROVAL_ESCALATION_HOURS must be later than APPROVAL_REMINDER_HOURS")
         if not self.DATABASE_URL:
             self.DATABASE_URL = f"sqlite:///{self.VAR_DIR / 'portal.db'}"
         if not self.SECRET_KEY:

@@ -142,3 +142,48 @@ def test_the_test_run_uses_its_own_database_and_var_dir() -> None:
     assert settings.ENVIRONMENT == "test"
     assert settings.DATABASE_URL == DATABASE_URL
     assert "scp-test-" in str(settings.VAR_DIR)
+
+
+def test_sla_hours_are_settings_and_escalation_must_come_after_the_reminder(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("PO_CONFIRM_REMINDER_HOURS", "12")
+    monkeypatch.setenv("PO_CONFIRM_ESCALATION_HOURS", "36")
+    configured = Settings()
+    assert (configured.PO_CONFIRM_REMINDER_HOURS, configured.PO_CONFIRM_ESCALATION_HOURS) == (12, 36)
+    monkeypatch.setenv("PO_CONFIRM_ESCALATION_HOURS", "6")
+    with pytest.raises(ValidationError, match="PO_CONFIRM_ESCALATION_HOURS"):
+        Settings()
+
+
+def test_purchase_orders_start_with_the_configured_sla_timers(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from supplychain.models import Location, LocationKind, OrgKind, Role
+    from supplychain.principal import Principal
+    from supplychain.rules.ordering import SupplierOffer, split_by_supplier
+    from supplychain.settings import settings
+    from web.routes.purchase_orders import replenishment_input
+
+    monkeypatch.setattr(settings, "PO_CONFIRM_REMINDER_HOURS", 6.0)
+    monkeypatch.setattr(settings, "PO_CONFIRM_ESCALATION_HOURS", 30.0)
+    monkeypatch.setattr(settings, "APPROVAL_REMINDER_HOURS", 2.0)
+    monkeypatch.setattr(settings, "APPROVAL_ESCALATION_HOURS", 4.0)
+    offer = SupplierOffer(
+        supplier_id=7, sku_id=3, unit_price=Decimal("2.50"), tax_rate=Decimal("0.13"),
+        moq=1, pack_size=1, lead_time_days=3,
+    )  # fmt: skip
+    [planned] = split_by_supplier([(offer, 4)])
+    store = Principal(
+        user_id=1, email="s@x", full_name="S", organisation_id=1, organisation_name="HQ",
+        org_kind=OrgKind.HQ, roles=frozenset({Role.STORE}), location_id=5, locale="en",
+        approval_limit=Decimal("0"),
+    )  # fmt: skip
+    warehouse = Location(id=9, code="RW", name="RW", kind=LocationKind.REGIONAL_WAREHOUSE, organisation_id=1)
+    started = replenishment_input("PO-2026-000001", planned, store, warehouse)
+    assert started.confirm_reminder_after == timedelta(hours=6)
+    assert started.confirm_escalation_after == timedelta(hours=30)
+    assert started.approval_reminder_after == timedelta(hours=2)
+    assert started.approval_escalation_after == timedelta(hours=4)
+    assert started.needs_approval

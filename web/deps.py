@@ -97,11 +97,16 @@ class Scope:
         return row
 
     def page(self, stmt: Select[M], page: int, per_page: int = 25) -> Page[M]:
-        counted = select(func.count()).select_from(stmt.order_by(None).subquery())
-        total = self.session.execute(counted).scalar_one()
-        page = max(1, page)
-        rows = list(self.session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).scalars())
-        return Page(items=rows, page=page, per_page=per_page, total=int(total))
+        return paginate(self.session, stmt, page, per_page)
+
+
+def paginate(session: Session, stmt: Select[M], page: int, per_page: int = 25) -> Page[M]:
+    """One page of `stmt`'s rows plus the total, for the `pagination` macro."""
+    counted = select(func.count()).select_from(stmt.order_by(None).subquery())
+    total = session.execute(counted).scalar_one()
+    page = max(1, page)
+    rows = list(session.execute(stmt.limit(per_page).offset((page - 1) * per_page)).scalars())
+    return Page(items=rows, page=page, per_page=per_page, total=int(total))
 
 
 class Page(list[M]):

@@ -411,3 +411,30 @@ def test_delegation_create_validate_and_end(
         ).scalar_one()
         is False
     )
+
+
+def test_queue_paginates_oldest_first_and_keeps_its_filters(
+    client: TestClient, session: Session, people: People
+) -> None:
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    for n in range(30):
+        session.add(
+            ApprovalRequest(
+                workflow_id=f"po-2026-{n:06d}:approval",
+                document_type="purchase_order",
+                document_id=f"PO-2026-{n:06d}",
+                document_link=f"/purchase-orders/PO-2026-{n:06d}",
+                amount=Decimal("20000.00"),
+                requester_user_id=people.requester.id,
+                assignee_user_id=people.mid.id,
+                created_at=start + timedelta(hours=n),
+                assigned_at=start + timedelta(hours=n),
+            )
+        )
+    session.commit()
+    login(client, people.mid)
+    first = client.get("/approvals?document_type=purchase_order").text
+    assert "PO-2026-000000" in first and "PO-2026-000024" in first and "PO-2026-000025" not in first
+    assert 'href="/approvals?page=2&amp;tab=pending&amp;document_type=purchase_order"' in first
+    second = client.get("/approvals?page=2&tab=pending&document_type=purchase_order").text
+    assert "PO-2026-000025" in second and "PO-2026-000029" in second and "PO-2026-000024" not in second

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse
@@ -30,7 +31,7 @@ from supplychain import approvals, i18n
 from supplychain.models import ApprovalRequest, ApprovalStatus, Role
 from supplychain.models.base import utcnow
 from supplychain.principal import Principal
-from web.deps import Scope, SessionDep, TemporalClientDep, require_roles
+from web.deps import Scope, SessionDep, TemporalClientDep, paginate, require_roles
 from web.flash import flash
 from web.templating import is_htmx, render
 from web.workflow_errors import rejection_message
@@ -40,7 +41,7 @@ from workflows.common import business_date
 router = APIRouter(prefix="/approvals")
 Approver = Annotated[Principal, Depends(require_roles(Role.APPROVER))]
 
-MAX_LIST = 200  # the queue shows this many rows at most (oldest first); filters narrow it down
+PER_PAGE = 25  # oldest first
 BULK_MAX = 100
 
 
@@ -107,6 +108,7 @@ def queue(
     delegated: str = "",
     min_amount: str = "",
     max_amount: str = "",
+    page: int = 1,
 ) -> Response:
     filters, errors = _filters(document_type, delegated, min_amount, max_amount)
     history = tab == "history"
@@ -119,12 +121,21 @@ def queue(
         stmt = stmt.where(col(ApprovalRequest.amount) >= filters.min_amount)
     if filters.max_amount is not None:
         stmt = stmt.where(col(ApprovalRequest.amount) <= filters.max_amount)
-    rows = list(session.execute(stmt.limit(MAX_LIST)).scalars())
+    paged = paginate(session, stmt, page, PER_PAGE)
+    query = {
+        "tab": "history" if history else "pending",
+        "document_type": filters.document_type,
+        "delegated": "1" if filters.delegated else "",
+        "min_amount": filters.raw_min,
+        "max_amount": filters.raw_max,
+    }
     return render(
         request,
         "approvals/queue.html",
         {
-            "rows": _views(session, user, rows),
+            "rows": _views(session, user, list(paged)),
+            "paged": paged,
+            "page_params": "&" + urlencode({k: v for k, v in query.items() if v}),
             "tab": "history" if history else "pending",
             "filters": filters,
             "errors": errors,

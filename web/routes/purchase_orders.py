@@ -391,6 +391,10 @@ def replenishment_input(
             for line in planned.lines
         ],
         needs_approval=needs_approval(planned.total_amount, user.approval_limit),
+        confirm_reminder_after=timedelta(hours=settings.PO_CONFIRM_REMINDER_HOURS),
+        confirm_escalation_after=timedelta(hours=settings.PO_CONFIRM_ESCALATION_HOURS),
+        approval_reminder_after=timedelta(hours=settings.APPROVAL_REMINDER_HOURS),
+        approval_escalation_after=timedelta(hours=settings.APPROVAL_ESCALATION_HOURS),
     )
 
 
