@@ -1,0 +1,220 @@
+"""Sampling plans against every cell of ISO 2859-1 / MIL-STD-105E Tables I, II-A and II-B.
+
+The expected values come from the cell-by-cell transcriptions in tests/rules/data/ (see its
+README for sources), resolved by this module's own arrow-following helper.
+"""
+
+from __future__ import annotations
+
+import csv
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from supplychain.rules.sampling import (
+    AQL_VALUES,
+    INSPECTION_LEVELS,
+    SamplingPlan,
+    code_letter,
+    plan_for_code_letter,
+    single_sampling_plan,
+    tighter_accept_number,
+)
+
+DATA = Path(__file__).parent / "data"
+
+
+def read_csv(name: str) -> list[dict[str, str]]:
+    with (DATA / name).open(encoding="utf-8", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+TABLE_I = read_csv("table_I.csv")
+TABLE_II_A = read_csv("table_II_A.csv")
+TABLE_II_B = read_csv("table_II_B.csv")
+TABLE_I_LETTERS = "ABCDEFGHJKLMNPQR"
+
+
+def resolve(table: list[dict[str, str]], letter: str, aql: str) -> tuple[str, int, int, int]:
+    """Follow the printed arrows: ↓ = first plan below in the column, ↑ = first plan above."""
+    row = [r["code_letter"] for r in table].index(letter)
+    cell = table[row][aql]
+    while cell in ("↓", "↑"):
+        row += 1 if cell == "↓" else -1
+        if row < 0:
+            # II-A, A/10: the up arrow has no row above; use row A's own 0/1 plan (see data/README).
+            return table[0]["code_letter"], int(table[0]["sample_size"]), 0, 1
+        assert row < len(table), f"arrow leaves the table at {letter}/{aql}"
+        cell = table[row][aql]
+    assert cell, f"arrow from {letter}/{aql} ends on an empty cell"
+    accept, reject = (int(x) for x in cell.split("/"))
+    return table[row]["code_letter"], int(table[row]["sample_size"]), accept, reject
+
+
+def test_transcriptions_have_the_standards_shape() -> None:
+    assert [r["code_letter"] for r in TABLE_II_A] == list(TABLE_I_LETTERS)
+    assert [r["code_letter"] for r in TABLE_II_B] == [*TABLE_I_LETTERS, "S"]
+    for table in (TABLE_II_A, TABLE_II_B):
+        assert tuple(table[0])[2:] == AQL_VALUES
+    assert tuple(TABLE_I[0])[2:] == INSPECTION_LEVELS
+    assert len(TABLE_I) == 15
+
+
+# --- Table I ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("band", TABLE_I, ids=lambda b: f"{b['lot_min']}-{b['lot_max'] or 'over'}")
+@pytest.mark.parametrize("level", INSPECTION_LEVELS)
+def test_table_I_every_cell(band: dict[str, str], level: str) -> None:
+    low = int(band["lot_min"])
+    high = int(band["lot_max"]) if band["lot_max"] else 10_000_000
+    for lot_size in {low, (low + high) // 2, high}:
+        assert code_letter(lot_size, level) == band[level], (lot_size, level)
+
+
+def test_lot_of_one_uses_the_first_band_and_is_inspected_whole() -> None:
+    assert code_letter(1, "II") == "A"
+    plan = single_sampling_plan(1, "II", "6.5")
+    assert plan == SamplingPlan("A", 1, 0, 1, hundred_percent=True)
+
+
+# --- Tables II-A and II-B: every code letter x every AQL -------------------------------------------
+
+
+@pytest.mark.parametrize("letter", TABLE_I_LETTERS)
+@pytest.mark.parametrize("aql", AQL_VALUES)
+def test_table_II_A_every_cell(letter: str, aql: str) -> None:
+    assert plan_for_code_letter(letter, aql, "normal") == resolve(TABLE_II_A, letter, aql)
+
+
+@pytest.mark.parametrize("letter", TABLE_I_LETTERS)
+@pytest.mark.parametrize("aql", AQL_VALUES)
+def test_table_II_B_every_cell(letter: str, aql: str) -> None:
+    assert plan_for_code_letter(letter, aql, "tightened") == resolve(TABLE_II_B, letter, aql)
+
+
+@pytest.mark.parametrize(
+    ("letter", "aql", "severity", "expected"),
+    [
+        ("J", "1.0", "normal", ("J", 80, 2, 3)),  # a plain cell
+        ("A", "0.65", "normal", ("F", 20, 0, 1)),  # ↓: the plan below brings its sample size
+        ("B", "6.5", "normal", ("A", 2, 0, 1)),  # ↑ next to the 0/1 diagonal
+        ("C", "6.5", "normal", ("D", 8, 1, 2)),  # ↓ right after ↑
+        ("M", "6.5", "normal", ("L", 200, 21, 22)),  # ↑ past the last plan of a row
+        ("C", "1000", "normal", ("B", 3, 44, 45)),
+        ("R", "0.010", "normal", ("Q", 1250, 0, 1)),
+        ("R", "0.015", "normal", ("P", 800, 0, 1)),  # no row below R: the up arrow
+        ("A", "10", "normal", ("A", 2, 0, 1)),  # no row above A: row A's own 0/1
+        ("J", "1.0", "tightened", ("J", 80, 1, 2)),
+        ("A", "10", "tightened", ("D", 8, 1, 2)),  # row A has no 0/1 in II-B
+        ("R", "0.015", "tightened", ("S", 3150, 1, 2)),  # code letter S exists only in II-B
+        ("R", "0.025", "tightened", ("S", 3150, 1, 2)),
+        ("E", "250", "tightened", ("E", 13, 41, 42)),
+    ],
+)
+def test_worked_examples(letter: str, aql: str, severity: str, expected: tuple[str, int, int, int]) -> None:
+    assert plan_for_code_letter(letter, aql, severity) == expected
+
+
+def test_single_sampling_plan_combines_table_I_and_the_master_table() -> None:
+    assert single_sampling_plan(1000, "II", "1.0") == SamplingPlan("J", 80, 2, 3, hundred_percent=False)
+    assert single_sampling_plan(1000, "II", "1.0", "tightened") == SamplingPlan("J", 80, 1, 2, False)
+    assert single_sampling_plan(2400, "II", "2.5") == SamplingPlan("K", 125, 7, 8, False)
+    # S-1 on a big lot: D (8) at AQL 0.65 points down to F (20).
+    assert single_sampling_plan(200_000, "S-1", "0.65") == SamplingPlan("F", 20, 0, 1, False)
+
+
+@pytest.mark.parametrize("band", TABLE_I, ids=lambda b: b["lot_min"])
+@pytest.mark.parametrize("aql", AQL_VALUES)
+def test_every_band_at_level_II_through_the_public_function(band: dict[str, str], aql: str) -> None:
+    lot_size = int(band["lot_max"] or 600_000)
+    letter, n, accept, reject = resolve(TABLE_II_A, band["II"], aql)
+    plan = single_sampling_plan(lot_size, "II", aql)
+    assert (plan.code_letter, plan.accept, plan.reject) == (letter, accept, reject)
+    assert plan.sample_size == min(n, lot_size)
+    assert plan.hundred_percent == (n >= lot_size)
+
+
+# --- 100 % inspection ------------------------------------------------------------------------------
+
+
+def test_sample_size_reaching_the_lot_size_means_inspecting_the_whole_lot() -> None:
+    # Lot 10, level II -> B; AQL 0.65 points down to F (n=20) > 10 units.
+    assert single_sampling_plan(10, "II", "0.65") == SamplingPlan("F", 10, 0, 1, hundred_percent=True)
+    # Lot 8, level II -> A (n=2) at AQL 6.5: a normal sample.
+    assert single_sampling_plan(8, "II", "6.5") == SamplingPlan("A", 2, 0, 1, hundred_percent=False)
+    # Lot 2 at level III -> B (n=3) >= 2 units.
+    assert single_sampling_plan(2, "III", "4.0") == SamplingPlan("B", 2, 0, 1, hundred_percent=True)
+    # Sample size exactly the lot size is 100 % too.
+    assert single_sampling_plan(20, "II", "0.65").hundred_percent  # C -> ↓ -> F, n=20
+
+
+# --- AQL input -------------------------------------------------------------------------------------
+
+
+def test_aql_accepts_strings_and_decimals_in_any_spelling() -> None:
+    expected = single_sampling_plan(1000, "II", "1.0")
+    assert single_sampling_plan(1000, "II", "1") == expected
+    assert single_sampling_plan(1000, "II", Decimal("1.00")) == expected
+    assert single_sampling_plan(1000, "II", " 0.01 ") == single_sampling_plan(1000, "II", "0.010")
+
+
+@pytest.mark.parametrize("aql", ["0.02", "3", "2000", "abc", "", "-1"])
+def test_unknown_aql_is_refused(aql: str) -> None:
+    with pytest.raises(ValueError, match="AQL"):
+        single_sampling_plan(1000, "II", aql)
+
+
+def test_float_aql_is_refused() -> None:
+    with pytest.raises(ValueError, match="string or Decimal"):
+        single_sampling_plan(1000, "II", 0.65)
+
+
+# --- Bad input -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("lot_size", [0, -5, 1.5, True, "100"])
+def test_lot_size_below_one_or_not_a_whole_number_is_refused(lot_size: object) -> None:
+    with pytest.raises(ValueError, match="Lot size"):
+        code_letter(lot_size, "II")
+    with pytest.raises(ValueError, match="Lot size"):
+        single_sampling_plan(lot_size, "II", "1.0")
+
+
+@pytest.mark.parametrize("level", ["IV", "ii", "S1", "", "S-5"])
+def test_unknown_inspection_level_is_refused(level: str) -> None:
+    with pytest.raises(ValueError, match="inspection level"):
+        single_sampling_plan(1000, level, "1.0")
+
+
+def test_unknown_severity_and_code_letter_are_refused() -> None:
+    with pytest.raises(ValueError, match="severity"):
+        single_sampling_plan(1000, "II", "1.0", "lenient")
+    with pytest.raises(ValueError, match="code letter"):
+        plan_for_code_letter("I", "1.0")
+
+
+def test_reduced_inspection_is_not_available_yet() -> None:
+    with pytest.raises(NotImplementedError, match="Table II-C"):
+        single_sampling_plan(1000, "II", "1.0", "reduced")
+
+
+# --- Verdicts and the switching-score helper --------------------------------------------------------
+
+
+def test_verdict_follows_accept_and_reject_numbers() -> None:
+    plan = SamplingPlan("J", 80, 2, 3, hundred_percent=False)
+    assert [plan.verdict(d) for d in (0, 2, 3, 80)] == ["accept", "accept", "reject", "reject"]
+    gap = SamplingPlan("K", 50, 1, 3, hundred_percent=False)  # a reduced plan with a gap
+    assert gap.verdict(2) == "accept_reinstate_normal"
+    for bad in (-1, 81):
+        with pytest.raises(ValueError, match="Defects"):
+            plan.verdict(bad)
+
+
+def test_tighter_accept_number_reads_one_aql_column_left_in_the_same_row() -> None:
+    assert tighter_accept_number("K", "2.5") == 5  # 7/8 -> 5/6 at AQL 1.5, n=125
+    assert tighter_accept_number("J", "1.0") == 1  # 2/3 -> 1/2 at 0.65
+    assert tighter_accept_number("K", "0.10") is None  # 0/1; 0.065 points to another sample size
+    assert tighter_accept_number("Q", "0.010") is None  # no tighter column
