@@ -25,6 +25,7 @@ from supplychain.models import (
     PriceListEntry,
     PurchaseOrder,
     PurchaseOrderLine,
+    QualityCertificate,
     Role,
     Shipment,
     ShipmentLine,
@@ -73,6 +74,14 @@ _PO_RULES: dict[OrgKind, Rule] = {
     OrgKind.SUPPLIER: _own_org(PurchaseOrder.supplier_id),
     OrgKind.DISTRIBUTOR: _own_org(PurchaseOrder.requester_org_id),
 }
+
+
+# HQ roles that work with supplier quality certificates; other HQ users (stores, finance) see none.
+HQ_QUALITY_ROLES = frozenset({Role.BUYER, Role.INSPECTOR, Role.APPROVER, Role.WAREHOUSE, Role.ADMIN})
+
+
+def _hq_certificates(p: Principal) -> ColumnElement[bool]:
+    return true() if p.roles & HQ_QUALITY_ROLES else false()
 
 
 def _visible_po_ids(p: Principal) -> Any:
@@ -125,6 +134,10 @@ RULES: dict[type[SQLModel], dict[OrgKind, Rule]] = {
     PurchaseOrderLine: {kind: _through_po(PurchaseOrderLine.purchase_order_id) for kind in OrgKind},
     Shipment: {kind: _through_po(Shipment.purchase_order_id) for kind in OrgKind},
     ShipmentLine: dict.fromkeys(OrgKind, _shipment_lines),
+    QualityCertificate: {
+        OrgKind.HQ: _hq_certificates,
+        OrgKind.SUPPLIER: _own_org(QualityCertificate.supplier_id),
+    },
     Notification: {
         # Notifications are personal for everyone, HQ included.
         OrgKind.HQ: _own_notifications,

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     LOGIN_MAX_FAILURES_PER_CLIENT: int = Field(default=20, ge=1)
     LOGIN_LOCK_MINUTES: int = Field(default=15, ge=1)
     LOGIN_RATE_LIMIT: str = "30/minute"
+    # Uploaded files (quality certificates) live here, outside the web root; None: VAR_DIR/uploads.
+    UPLOAD_DIR: Path | None = None
+    CERTIFICATE_MAX_BYTES: int = Field(default=10 * 1024 * 1024, ge=1)
 
     # Process SLAs (hours): reminders and escalations are durable Temporal timers, set per document
     # when its workflow starts.
@@ -69,6 +72,8 @@ class Settings(BaseSettings):
             raise ValueError("PO_CONFIRM_ESCALATION_HOURS must be later than PO_CONFIRM_REMINDER_HOURS")
         if self.APPROVAL_ESCALATION_HOURS <= self.APPROVAL_REMINDER_HOURS:
             raise ValueError("APPROVAL_ESCALATION_HOURS must be later than APPROVAL_REMINDER_HOURS")
+        if self.UPLOAD_DIR is None:
+            self.UPLOAD_DIR = self.VAR_DIR / "uploads"
         if not self.DATABASE_URL:
             self.DATABASE_URL = f"sqlite:///{self.VAR_DIR / 'portal.db'}"
         if not self.SECRET_KEY:

@@ -23,7 +23,18 @@ from web.csrf import verify_csrf
 from web.deps import LoginRequired, optional_user
 from web.middleware import LocaleMiddleware, SecurityHeadersMiddleware
 from web.ratelimit import limiter
-from web.routes import admin, approvals, auth, catalog, health, home, locale, purchase_orders, shipments
+from web.routes import (
+    admin,
+    approvals,
+    auth,
+    catalog,
+    certificates,
+    health,
+    home,
+    locale,
+    purchase_orders,
+    shipments,
+)
 from web.templating import render
 
 log = logging.getLogger(__name__)
@@ -78,6 +89,7 @@ def create_app() -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (auth, home, locale, health, catalog, admin, approvals, purchase_orders, shipments):
         app.include_router(module.router)
+    app.include_router(certificates.router)
     _install_error_handlers(app)
     return app
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from supplychain.i18n import lazy
 from supplychain.models import Role
 from supplychain.principal import Principal
+from supplychain.scoping import HQ_QUALITY_ROLES
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,8 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem(lazy("Expected receipts"), "/warehouse/receipts", frozenset({Role.WAREHOUSE})),
     NavItem(lazy("Stock"), "/stock"),
     NavItem(lazy("Price lists"), "/price-lists", HQ_BUYING | {Role.SUPPLIER}),
+    NavItem(lazy("Certificates"), "/certificates", HQ_QUALITY_ROLES),
+    NavItem(lazy("Certificates"), "/supplier/certificates", frozenset({Role.SUPPLIER})),
     NavItem(lazy("Users"), "/admin/users", frozenset({Role.ADMIN}), "admin"),
     NavItem(lazy("Organisations"), "/admin/organisations", frozenset({Role.ADMIN}), "admin"),
     NavItem(lazy("Locations"), "/admin/locations", frozenset({Role.ADMIN}), "admin"),

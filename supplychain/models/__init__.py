@@ -15,6 +15,7 @@ from supplychain.models.purchasing import (
     ShipmentLine,
     ShipmentStatus,
 )
+from supplychain.models.quality import CertificateType, QualityCertificate
 from supplychain.models.sequences import DocumentSequence
 from supplychain.models.stock import MovementType, StockBalance, StockLedgerEntry
 from supplychain.models.users import Role, User, UserRole
@@ -23,6 +24,7 @@ __all__ = [
     "ApprovalDelegation",
     "ApprovalRequest",
     "ApprovalStatus",
+    "CertificateType",
     "DocumentEvent",
     "DocumentSequence",
     "Location",
@@ -37,6 +39,7 @@ __all__ = [
     "PriceListEntry",
     "PurchaseOrder",
     "PurchaseOrderLine",
+    "QualityCertificate",
     "Region",
     "RequestSubmission",
     "Role",

@@ -18,10 +18,19 @@ from web.deps import AdminUser
 
 MAIN_FOR_EVERYONE = ["/", "/stock"]
 HQ_BUYING = ["/", "/purchase-orders", "/stock", "/price-lists"]
-SUPPLIER_MAIN = ["/", "/supplier/purchase-orders", "/supplier/shipments", "/stock", "/price-lists"]
+HQ_BUYING_QUALITY = [*HQ_BUYING, "/certificates"]
+SUPPLIER_MAIN = [
+    "/",
+    "/supplier/purchase-orders",
+    "/supplier/shipments",
+    "/stock",
+    "/price-lists",
+    "/supplier/certificates",
+]
 STORE_MAIN = ["/", "/replenishment/new", "/replenishment", "/stock"]
-WAREHOUSE_MAIN = ["/", "/warehouse/receipts", "/stock"]
-APPROVER_MAIN = ["/", "/approvals", "/purchase-orders", "/stock", "/price-lists"]
+WAREHOUSE_MAIN = ["/", "/warehouse/receipts", "/stock", "/certificates"]
+INSPECTOR_MAIN = [*MAIN_FOR_EVERYONE, "/certificates"]
+APPROVER_MAIN = ["/", "/approvals", "/purchase-orders", "/stock", "/price-lists", "/certificates"]
 ADMIN_SECTION = [
     "/admin/users",
     "/admin/organisations",
@@ -35,12 +44,12 @@ ADMIN_SECTION = [
 NAV_BY_ROLE: dict[Role, tuple[list[str], list[str]]] = {
     Role.SUPPLIER: (SUPPLIER_MAIN, []),
     Role.STORE: (STORE_MAIN, []),
-    Role.BUYER: (HQ_BUYING, []),
+    Role.BUYER: (HQ_BUYING_QUALITY, []),
     Role.APPROVER: (APPROVER_MAIN, []),
     Role.WAREHOUSE: (WAREHOUSE_MAIN, []),
-    Role.INSPECTOR: (MAIN_FOR_EVERYONE, []),
+    Role.INSPECTOR: (INSPECTOR_MAIN, []),
     Role.FINANCE: (HQ_BUYING, []),
-    Role.ADMIN: (HQ_BUYING, ADMIN_SECTION),
+    Role.ADMIN: (HQ_BUYING_QUALITY, ADMIN_SECTION),
 }
 
 # role -> the work-queue cards on its home page: (title, empty state).
