@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     # Uploaded files (quality certificates) live here, outside the web root; None: VAR_DIR/uploads.
     UPLOAD_DIR: Path | None = None
     CERTIFICATE_MAX_BYTES: int = Field(default=10 * 1024 * 1024, ge=1)
+    # Any request body above this is refused with 413 before it is read (uploads plus form overhead).
+    MAX_REQUEST_BYTES: int = Field(default=12 * 1024 * 1024, ge=1024)
 
     # Process SLAs (hours): reminders and escalations are durable Temporal timers, set per document
     # when its workflow starts.
@@ -70,6 +72,8 @@ class Settings(BaseSettings):
     def _fill_defaults(self) -> Settings:
         if self.PO_CONFIRM_ESCALATION_HOURS <= self.PO_CONFIRM_REMINDER_HOURS:
             raise ValueError("PO_CONFIRM_ESCALATION_HOURS must be later than PO_CONFIRM_REMINDER_HOURS")
+        if self.MAX_REQUEST_BYTES <= self.CERTIFICATE_MAX_BYTES:
+            raise ValueError("MAX_REQUEST_BYTES must be larger than CERTIFICATE_MAX_BYTES")
         if self.APPROVAL_ESCALATION_HOURS <= self.APPROVAL_REMINDER_HOURS:
             raise ValueError("APPROVAL_ESCALATION_HOURS must be later than APPROVAL_REMINDER_HOURS")
         if self.UPLOAD_DIR is None:

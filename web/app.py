@@ -18,10 +18,10 @@ from starlette.responses import Response
 from temporalio.client import Client
 
 from supplychain import i18n
-from supplychain.settings import PROJECT_ROOT
+from supplychain.settings import PROJECT_ROOT, settings
 from web.csrf import verify_csrf
 from web.deps import LoginRequired, optional_user
-from web.middleware import LocaleMiddleware, SecurityHeadersMiddleware
+from web.middleware import BodySizeLimitMiddleware, LocaleMiddleware, SecurityHeadersMiddleware
 from web.ratelimit import limiter
 from web.routes import (
     admin,
@@ -85,7 +85,8 @@ def create_app() -> FastAPI:
     )
     app.state.limiter = limiter
     app.add_middleware(LocaleMiddleware)
-    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.MAX_REQUEST_BYTES)
+    app.add_middleware(SecurityHeadersMiddleware)  # last added = outermost: every answer gets the headers
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (auth, home, locale, health, catalog, admin, approvals, purchase_orders, shipments):
         app.include_router(module.router)
@@ -99,6 +100,7 @@ ERROR_TITLES = {
     403: i18n.lazy("You do not have permission to do this."),
     404: i18n.lazy("We could not find that page."),
     405: i18n.lazy("This action is not allowed here."),
+    413: i18n.lazy("The upload is too large."),
     422: i18n.lazy("Some of the information sent was not valid."),
     429: i18n.lazy("Too many attempts. Please wait a moment and try again."),
     500: i18n.lazy("Something went wrong on our side. Please try again."),
