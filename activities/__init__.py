@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from activities import approval, events, notifications, replenishment
+from activities import approval, events, inspection, notifications, replenishment
 
 ACTIVITIES: list[Callable[..., Any]] = [
     events.record_event,
@@ -27,4 +27,7 @@ ACTIVITIES: list[Callable[..., Any]] = [
     replenishment.record_shipment_receipt,
     replenishment.post_receipt_to_stock,
     replenishment.notify_purchase_order,
+    inspection.record_inspection,
+    inspection.record_inspection_verdict,
+    inspection.notify_inspection,
 ]

@@ -6,6 +6,7 @@ Each process adds its `@workflow.defn` class here when it lands (`workflows/<pro
 from __future__ import annotations
 
 from workflows.approval import ApprovalWorkflow
+from workflows.inspection import InspectionWorkflow
 from workflows.replenishment import ReplenishmentWorkflow
 
-WORKFLOWS: list[type] = [ApprovalWorkflow, ReplenishmentWorkflow]
+WORKFLOWS: list[type] = [ApprovalWorkflow, ReplenishmentWorkflow, InspectionWorkflow]

@@ -4,6 +4,7 @@ from supplychain.models.approvals import ApprovalDelegation, ApprovalRequest, Ap
 from supplychain.models.auth import LoginAttempt, WebSession
 from supplychain.models.catalog import PriceListEntry, Sku
 from supplychain.models.events import DocumentEvent, Notification
+from supplychain.models.inspection import Inspection, InspectionSeverity, InspectionVerdict
 from supplychain.models.org import Location, LocationKind, Organisation, OrgKind, Region
 from supplychain.models.purchasing import (
     POLineStatus,
@@ -27,6 +28,9 @@ __all__ = [
     "CertificateType",
     "DocumentEvent",
     "DocumentSequence",
+    "Inspection",
+    "InspectionSeverity",
+    "InspectionVerdict",
     "Location",
     "LocationKind",
     "LoginAttempt",
