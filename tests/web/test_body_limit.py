@@ -26,6 +26,7 @@ def test_a_body_over_the_declared_limit_is_refused_up_front(small_limit_client: 
 
 def test_a_chunked_body_is_cut_off_once_it_passes_the_limit(small_limit_client: ClientFactory) -> None:
     client = small_limit_client()
+    client.cookies.set("scp_lang", "en")
 
     def chunks() -> Iterator[bytes]:
         for _ in range(8):
