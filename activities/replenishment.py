@@ -19,7 +19,7 @@ from temporalio import activity
 from supplychain import notifications, purchasing
 from supplychain.db import session_scope
 from supplychain.models import MovementType, Organisation, POStatus
-from supplychain.purchasing import Audience, LineSnapshot, NewLine
+from supplychain.purchasing import Audience, LineInspection, LineSnapshot, NewLine
 from supplychain.rules.stock import StockDelta
 from supplychain.stock import post_movement
 
@@ -194,8 +194,18 @@ class RecordShipmentReceiptInput:
     occurred_at: datetime | None = None
 
 
+@dataclass
+class RecordShipmentReceiptResult:
+    # Per counted line, whether and how its lot is inspected before posting (the SKU's settings).
+    inspections: list[LineInspection]
+
+
 @activity.defn
-def record_shipment_receipt(input: RecordShipmentReceiptInput) -> None:
+def record_shipment_receipt(input: RecordShipmentReceiptInput) -> RecordShipmentReceiptResult | None:
+    """Record the counted quantities; return what the inspection step needs per line.
+
+    (`| None`: histories recorded before the inspection step carry a null result here.)
+    """
     with session_scope() as session:
         po = purchasing.require_po(session, input.number)
         shipment = purchasing.get_shipment(session, input.shipment_number)
@@ -222,6 +232,8 @@ def record_shipment_receipt(input: RecordShipmentReceiptInput) -> None:
             after={**after, **details},
             occurred_at=input.occurred_at,
         )
+        counted = {line.line_no: line.quantity_received for line in input.lines}
+        return RecordShipmentReceiptResult(inspections=purchasing.receipt_inspections(session, po, counted))
 
 
 @dataclass

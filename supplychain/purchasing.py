@@ -35,6 +35,7 @@ from supplychain.models import (
     User,
 )
 from supplychain.models.base import utcnow
+from supplychain.models.catalog import InspectionMode, Sku
 from supplychain.notifications import users_with_role
 from supplychain.rules.money import line_net, line_tax
 
@@ -340,6 +341,47 @@ def receive_shipment(
         session.add(shipment)
     session.flush()
     return details
+
+
+@dataclass
+class LineInspection:
+    """How one counted receipt line is inspected before posting (its SKU's settings), if at all."""
+
+    line_no: int
+    sku_id: int
+    inspect: bool
+    inspection_level: str
+    aql_critical: str
+    aql_major: str
+    aql_minor: str
+
+
+def receipt_inspections(
+    session: Session, po: PurchaseOrder, counted: Mapping[int, int]
+) -> list[LineInspection]:
+    """Per counted line: whether its lot is inspected, from the SKU's `inspection_mode`.
+
+    ALWAYS inspects every lot; NEVER none. SKIP_LOT (for trusted suppliers) inspects every lot too
+    for now: the skip-lot rule (how many accepted lots let a supplier skip, which lots are still
+    drawn) is not decided yet. A line counted 0 has no lot to inspect.
+    """
+    lines = po_lines(session, po)
+    result: list[LineInspection] = []
+    for line_no in sorted(counted):
+        sku = session.get(Sku, lines[line_no].sku_id)
+        assert sku is not None and sku.id is not None
+        result.append(
+            LineInspection(
+                line_no=line_no,
+                sku_id=sku.id,
+                inspect=counted[line_no] > 0 and sku.inspection_mode is not InspectionMode.NEVER,
+                inspection_level=sku.inspection_level,
+                aql_critical=sku.aql_critical,
+                aql_major=sku.aql_major,
+                aql_minor=sku.aql_minor,
+            )
+        )
+    return result
 
 
 # --- who hears about it ---------------------------------------------------------------------------

@@ -12,12 +12,18 @@ One `ReplenishmentWorkflow` per purchase order, workflow id
    or `reject_po` with a reason -> SUPPLIER_REJECTED. A line confirmed short keeps the rest as a
    backorder (the supplier may confirm more later) until the buyer short-closes it.
 5. `create_shipment` (ASN: carrier, tracking number, ETA, quantities up to confirmed-not-yet-shipped).
-6. `record_receipt` for a shipment: counted quantity per line (over/short recorded), then the
-   quality-inspection seam (issue 5 puts InspectionWorkflow there), then the accepted quantity is
-   posted to the stock ledger at the ship-to warehouse (idempotent per shipment line).
-7. Closes when every line is received, short-closed or cancelled. `cancel_po` (buyer, with reason)
-   is possible until the first shipment and releases what the PO held (an open approval step,
-   timers). Promised-date overdue alert to the buyers for lines not delivered by their date.
+6. `record_receipt` for a shipment: counted quantity per line (over/short recorded). A line whose
+   SKU needs inspection (`Sku.inspection_mode` always or skip_lot) starts a child InspectionWorkflow
+   (the lot = the counted quantity; ISO 2859-1 sampling) and the Update returns: the warehouse
+   user's click does not wait for the inspector. Other lines are posted to stock at once. When an
+   inspection ends, its accepted quantity is posted to the stock ledger at the ship-to warehouse
+   (idempotent per shipment line) and the rejected quantity is recorded (`inspection_finished`
+   on the timeline, `LineState.quantity_rejected`): it is not posted; what happens to it is the
+   inspection's HQ decision (the `_decide_rejected_lot` seam of workflows/inspection.py).
+7. Closes when every line is received, short-closed or cancelled and no inspection is pending.
+   `cancel_po` (buyer, with reason) is possible until the first shipment and releases what the PO
+   held (an open approval step, timers). Promised-date overdue alert to the buyers for lines not
+   delivered by their date.
 
 Rules, in detail (the pure ones live in `supplychain.rules.purchase_order`):
 
@@ -31,8 +37,14 @@ Rules, in detail (the pure ones live in `supplychain.rules.purchase_order`):
   what has been received.
 - The PO is finished when no line is open: CLOSED if anything was received, else CANCELLED (every
   line cancelled or short-closed before any delivery, including a supplier confirming 0 for all).
-- The counted quantity is what the receipt records; what `_inspect_received` accepts (today: all
-  of it) is what is posted to stock, under the key `<workflow id>:receipt:<shipment>:<line no>`.
+- The counted quantity is what the receipt records; what inspection accepts (all of it for a SKU
+  not inspected) is what is posted to stock, under the key `<workflow id>:receipt:<shipment>:<line
+  no>`. A rejected lot does not hold the PO open: it closes once every inspection has ended (when
+  HQ's decision on rejected lots lands in the inspection child, the PO waits for that too).
+- Versioning: `workflow.patched(INSPECTION_PATCH)` guards the inspection step, so receipts in
+  histories recorded before it (the committed happy path, POs running at deployment) replay as
+  they ran: everything counted posted at once. The inspection child answers late clicks only for
+  `inspection_answer_late_clicks_for` (10 minutes) so it does not hold the PO.
 - Overdue: a line not fully received by the end of its promised date (China time) alerts the
   buyers once per promised date.
 - Every Update refuses with a message a person can act on (validator), re-checks under the lock
@@ -57,6 +69,12 @@ from temporalio.exceptions import ChildWorkflowError
 
 from workflows.approval import ApprovalInput, ApprovalResult, ApprovalWorkflow, approval_workflow_id
 from workflows.common import UpdateRejected, business_date
+from workflows.inspection import (
+    InspectionInput,
+    InspectionResult,
+    InspectionWorkflow,
+    inspection_workflow_id,
+)
 
 with workflow.unsafe.imports_passed_through():
     from activities.replenishment import (
@@ -66,6 +84,7 @@ with workflow.unsafe.imports_passed_through():
         RecordPOInput,
         RecordShipmentInput,
         RecordShipmentReceiptInput,
+        RecordShipmentReceiptResult,
         ShippedLine,
         UpdatePOInput,
         notify_purchase_order,
@@ -76,14 +95,20 @@ with workflow.unsafe.imports_passed_through():
         update_purchase_order,
     )
     from supplychain.i18n import lazy
+    from supplychain.models.inspection import InspectionSeverity
     from supplychain.models.purchasing import POLineStatus, POStatus
-    from supplychain.purchasing import Audience, LineSnapshot, NewLine, po_link
+    from supplychain.purchasing import Audience, LineInspection, LineSnapshot, NewLine, po_link
     from supplychain.rules.purchase_order import finished_status, overdue_from, settle_line
 
 CONFIRM_REMINDER_AFTER = timedelta(hours=24)
 CONFIRM_ESCALATION_AFTER = timedelta(hours=48)
 # After the PO is finished, a click from a page opened earlier still gets a clear refusal this long.
 ANSWER_LATE_CLICKS_FOR = timedelta(days=1)
+# An inspection started by the PO answers late inspector clicks only briefly: the PO waits for its
+# result before it closes.
+INSPECTION_ANSWER_LATE_CLICKS_FOR = timedelta(minutes=10)
+# Workflow versioning: receipts recorded before this change post everything counted at once.
+INSPECTION_PATCH = "inspection-before-posting"
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 # Database activities retry until the database is back; a bug shows up as retries in the UI.
 ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
@@ -122,6 +147,7 @@ class ReplenishmentInput:
     approval_reminder_after: timedelta | None = None  # None: the approval step's defaults
     approval_escalation_after: timedelta | None = None
     answer_late_clicks_for: timedelta = ANSWER_LATE_CLICKS_FOR
+    inspection_answer_late_clicks_for: timedelta = INSPECTION_ANSWER_LATE_CLICKS_FOR
 
 
 @dataclass
@@ -218,6 +244,8 @@ class LineState:
     quantity_received: int = 0
     status: POLineStatus = POLineStatus.OPEN
     overdue_alerted_for: date | None = None  # the promised date the buyers were alerted about
+    quantity_inspecting: int = 0  # received, waiting for its inspection verdict (not in stock yet)
+    quantity_rejected: int = 0  # rejected by inspection: not posted (HQ's decision comes later)
 
 
 @dataclass
@@ -229,6 +257,17 @@ class ShipmentState:
 
 
 @dataclass
+class PendingInspection:
+    """An inspection child started for a receipt line; its accepted quantity is posted when it ends."""
+
+    workflow_id: str
+    shipment_number: str
+    line_no: int
+    lot_size: int
+    actor_user_id: int  # who recorded the receipt: the stock posting is in their name
+
+
+@dataclass
 class PurchaseOrderState:
     number: str
     status: POStatus
@@ -237,6 +276,7 @@ class PurchaseOrderState:
     recorded: bool = False
     approval_workflow_id: str | None = None
     status_reason: str = ""
+    inspections: list[PendingInspection] = field(default_factory=list)  # not finished yet
 
 
 # --- the process -------------------------------------------------------------------------------
@@ -266,6 +306,8 @@ class ReplenishmentWorkflow:
         self._approval_requested = False
         self._approval_settled = False
         self._cancelling = False
+        # Inspection children by workflow id, until their result is posted.
+        self._inspections: dict[str, workflow.ChildWorkflowHandle[Any, InspectionResult]] = {}
 
     @workflow.run
     async def run(self, input: ReplenishmentInput) -> ReplenishmentResult:
@@ -410,11 +452,14 @@ class ReplenishmentWorkflow:
     async def _follow_deliveries(self) -> None:
         """Until the PO is finished: alert the buyers once per line whose promised date has passed."""
         while not self._state.status.is_final:
+            await self._post_finished_inspections()
+            if self._state.status.is_final:
+                break
             revision = self._revision
             due = self._next_overdue_moment()
 
             def changed(seen: int = revision) -> bool:
-                return self._state.status.is_final or self._revision != seen
+                return self._state.status.is_final or self._revision != seen or self._inspection_done()
 
             if due is None:
                 await workflow.wait_condition(changed)
@@ -589,7 +634,7 @@ class ReplenishmentWorkflow:
                 for line in self._state.lines
                 if line.line_no in counted
             ]
-            await self._activity(
+            recorded = await self._activity(
                 record_shipment_receipt,
                 RecordShipmentReceiptInput(
                     number=self._state.number,
@@ -604,9 +649,22 @@ class ReplenishmentWorkflow:
             )
             shipment.received = counted
             self._apply(changed, self._state.status)
-            for line in changed:
-                accepted = await self._inspect_received(shipment.number, line, counted[line.line_no])
-                await self._post_to_stock(shipment.number, line, accepted, input.actor_user_id)
+            if workflow.patched(INSPECTION_PATCH):
+                # Lines to inspect start their inspection child and are posted when it ends (in
+                # the main loop): the warehouse user's click returns once the receipt is recorded.
+                assert isinstance(recorded, RecordShipmentReceiptResult)
+                inspections = {i.line_no: i for i in recorded.inspections}
+                for line in changed:
+                    inspection = inspections.get(line.line_no)
+                    quantity = counted[line.line_no]
+                    if inspection is not None and inspection.inspect:
+                        await self._start_inspection(shipment.number, line, quantity, inspection, input)
+                    else:
+                        await self._post_to_stock(shipment.number, line, quantity, input.actor_user_id)
+            else:  # recorded before the inspection step: everything counted is posted at once
+                for line in changed:
+                    accepted = await self._inspect_received(shipment.number, line, counted[line.line_no])
+                    await self._post_to_stock(shipment.number, line, accepted, input.actor_user_id)
             await self._finish_if_done(actor=input.actor_user_id)
             return POUpdateResult(status=self._state.status)
 
@@ -834,12 +892,81 @@ class ReplenishmentWorkflow:
     # --- helpers ---------------------------------------------------------------------------------
 
     async def _inspect_received(self, shipment_number: str, line: LineState, counted: int) -> int:
-        """The quality-inspection seam: returns the quantity accepted into stock.
-
-        Today everything counted is accepted. Issue 5 starts InspectionWorkflow here (a child per
-        shipment line, ISO 2859-1 sampling) and posts only what it accepts.
-        """
+        """Receipts recorded before the inspection step (not `patched(INSPECTION_PATCH)`): all accepted."""
         return counted
+
+    async def _start_inspection(
+        self,
+        shipment_number: str,
+        line: LineState,
+        lot_size: int,
+        inspection: LineInspection,
+        receipt: RecordReceiptInput,
+    ) -> None:
+        """Start the line's InspectionWorkflow (the lot = the counted quantity); posting waits for it."""
+        input = self._input
+        child_id = inspection_workflow_id(workflow.info().workflow_id, shipment_number, line.line_no)
+        handle = await workflow.start_child_workflow(
+            InspectionWorkflow.run,
+            InspectionInput(
+                po_number=self._state.number,
+                shipment_number=shipment_number,
+                line_no=line.line_no,
+                sku_id=line.sku_id,
+                supplier_id=input.supplier_id,
+                location_id=input.ship_to_location_id,
+                lot_size=lot_size,
+                inspection_level=inspection.inspection_level,
+                severity=InspectionSeverity.NORMAL,  # switching rules (tightened/reduced) come later
+                aql_critical=inspection.aql_critical,
+                aql_major=inspection.aql_major,
+                aql_minor=inspection.aql_minor,
+                answer_late_clicks_for=input.inspection_answer_late_clicks_for,
+            ),
+            id=child_id,
+        )
+        self._inspections[child_id] = handle
+        self._state.inspections.append(
+            PendingInspection(
+                workflow_id=child_id,
+                shipment_number=shipment_number,
+                line_no=line.line_no,
+                lot_size=lot_size,
+                actor_user_id=receipt.actor_user_id,
+            )
+        )
+        self._line(line.line_no).quantity_inspecting += lot_size
+        self._changed()
+
+    def _inspection_done(self) -> bool:
+        return any(handle.done() for handle in self._inspections.values())
+
+    async def _post_finished_inspections(self) -> None:
+        """Post what each finished inspection accepted, record what it rejected, close when done."""
+        for pending in list(self._state.inspections):
+            handle = self._inspections[pending.workflow_id]
+            if not handle.done():
+                continue
+            async with self._lock:
+                result = await handle  # a failed or terminated inspection fails here: look at it
+                line = self._line(pending.line_no)
+                await self._post_to_stock(
+                    pending.shipment_number, line, result.accepted_quantity, pending.actor_user_id
+                )
+                line.quantity_inspecting -= pending.lot_size
+                line.quantity_rejected += result.rejected_quantity
+                await self._record_only(
+                    "inspection_finished",
+                    shipment=pending.shipment_number,
+                    line=line.line_no,
+                    verdict=result.verdict.value,
+                    quantity_accepted=result.accepted_quantity,
+                    quantity_rejected=result.rejected_quantity,
+                )
+                self._state.inspections.remove(pending)
+                del self._inspections[pending.workflow_id]
+                self._changed()
+                await self._finish_if_done(actor=None)
 
     async def _post_to_stock(self, shipment_number: str, line: LineState, quantity: int, actor: int) -> None:
         if quantity <= 0:
@@ -858,7 +985,9 @@ class ReplenishmentWorkflow:
         )
 
     async def _finish_if_done(self, *, actor: int | None) -> None:
-        """Close (or cancel, when nothing arrived) once no line is open any more."""
+        """Close (or cancel, when nothing arrived) once no line is open and no inspection is pending."""
+        if self._state.inspections:
+            return
         status = finished_status(
             (line.status for line in self._state.lines),
             received_any=any(line.quantity_received > 0 for line in self._state.lines),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -9,6 +10,19 @@ from sqlalchemy import CheckConstraint, Numeric, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from supplychain.models.base import created_at_field
+from supplychain.models.org import enum_column
+
+
+class InspectionMode(enum.StrEnum):
+    """Whether a received lot of the SKU is inspected before it is posted to stock (issue 5).
+
+    SKIP_LOT is meant for trusted suppliers; until a skip-lot rule exists it inspects every lot,
+    like ALWAYS (see `supplychain.purchasing.receipt_inspections`).
+    """
+
+    NEVER = "never"
+    ALWAYS = "always"
+    SKIP_LOT = "skip_lot"
 
 
 class SkuBase(SQLModel):
@@ -18,6 +32,17 @@ class SkuBase(SQLModel):
     unit: str = Field(default="pcs", max_length=16)
     category: str = Field(default="", max_length=64)
     is_active: bool = True
+    # Receiving inspection (ISO 2859-1 single sampling). Existing SKUs stay "never".
+    inspection_mode: InspectionMode = Field(
+        default=InspectionMode.NEVER,
+        sa_type=enum_column(InspectionMode, "inspection_mode"),
+        sa_column_kwargs={"server_default": "never"},
+    )
+    inspection_level: str = Field(default="II", max_length=8, sa_column_kwargs={"server_default": "II"})
+    # AQL per defect category as the standard prints it; "0" is zero tolerance.
+    aql_critical: str = Field(default="0", max_length=8, sa_column_kwargs={"server_default": "0"})
+    aql_major: str = Field(default="2.5", max_length=8, sa_column_kwargs={"server_default": "2.5"})
+    aql_minor: str = Field(default="4.0", max_length=8, sa_column_kwargs={"server_default": "4.0"})
 
 
 class Sku(SkuBase, table=True):
