@@ -5,8 +5,9 @@ Every query for something a user may or may not see goes through `visible` (via 
 price lists and stock of the SKUs it supplies; a distributor sees its own organisation and
 locations. Purchase orders: HQ purchasing roles see all, an HQ store sees the orders requested for
 its own location, a supplier the orders placed with it, a distributor the orders it placed; lines
-and shipments follow their order. Anything not visible answers 404, so another organisation's
-documents are not even confirmed to exist.
+and shipments follow their order. Inspections: HQ sees all, a supplier those of its own lots.
+Anything not visible answers 404, so another organisation's documents are not even confirmed to
+exist.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy import ColumnElement, false, select, true
 from sqlmodel import SQLModel, col
 
 from supplychain.models import (
+    Inspection,
     Location,
     Notification,
     Organisation,
@@ -137,6 +139,10 @@ RULES: dict[type[SQLModel], dict[OrgKind, Rule]] = {
     QualityCertificate: {
         OrgKind.HQ: _hq_certificates,
         OrgKind.SUPPLIER: _own_org(QualityCertificate.supplier_id),
+    },
+    Inspection: {
+        # HQ sees every inspection; a supplier the inspections of its own lots; distributors none.
+        OrgKind.SUPPLIER: _own_org(Inspection.supplier_id),
     },
     Notification: {
         # Notifications are personal for everyone, HQ included.

@@ -31,6 +31,7 @@ from web.routes import (
     certificates,
     health,
     home,
+    inspections,
     locale,
     purchase_orders,
     shipments,
@@ -91,6 +92,7 @@ def create_app() -> FastAPI:
     for module in (auth, home, locale, health, catalog, admin, approvals, purchase_orders, shipments):
         app.include_router(module.router)
     app.include_router(certificates.router)
+    app.include_router(inspections.router)
     _install_error_handlers(app)
     return app
 

@@ -33,6 +33,8 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem(lazy("Price lists"), "/price-lists", HQ_BUYING | {Role.SUPPLIER}),
     NavItem(lazy("Certificates"), "/certificates", HQ_QUALITY_ROLES),
     NavItem(lazy("Certificates"), "/supplier/certificates", frozenset({Role.SUPPLIER})),
+    NavItem(lazy("Inspections"), "/inspections", frozenset({Role.INSPECTOR, Role.APPROVER, Role.ADMIN})),
+    NavItem(lazy("Inspections"), "/supplier/inspections", frozenset({Role.SUPPLIER})),
     NavItem(lazy("Users"), "/admin/users", frozenset({Role.ADMIN}), "admin"),
     NavItem(lazy("Organisations"), "/admin/organisations", frozenset({Role.ADMIN}), "admin"),
     NavItem(lazy("Locations"), "/admin/locations", frozenset({Role.ADMIN}), "admin"),

@@ -41,6 +41,9 @@ ACTION_LABELS: dict[str, str] = {
     "line_short_closed": lazy("Line short-closed"),
     "closed": lazy("Closed"),
     "cancelled": lazy("Cancelled"),
+    # inspection of a received lot ("created" above: the lot is waiting for inspection)
+    "accepted": lazy("Lot accepted"),
+    "rejected": lazy("Lot rejected"),
 }
 
 FIELD_LABELS: dict[str, str] = {
@@ -67,6 +70,18 @@ FIELD_LABELS: dict[str, str] = {
     "hours": lazy("Hours"),
     "line": lazy("Line"),
     "is_active": lazy("Active"),
+    # inspection
+    "verdict": lazy("Verdict"),
+    "po_number": lazy("Purchase order"),
+    "shipment_number": lazy("Shipment"),
+    "line_no": lazy("Line"),
+    "lot_size": lazy("Lot size"),
+    "sample_size": lazy("Sample size"),
+    "critical_defects": lazy("Critical defects"),
+    "major_defects": lazy("Major defects"),
+    "minor_defects": lazy("Minor defects"),
+    "accepted_quantity": lazy("Accepted quantity"),
+    "rejected_quantity": lazy("Rejected quantity"),
 }
 
 VALUE_LABELS: dict[str, Mapping[str, str]] = {
@@ -76,6 +91,11 @@ VALUE_LABELS: dict[str, Mapping[str, str]] = {
         "approved": lazy("Approved"),
         "rejected": lazy("Rejected"),
         "cancelled": lazy("Cancelled"),
+    },
+    "verdict": {
+        "pending": lazy("Waiting for inspection"),
+        "accepted": lazy("Accepted"),
+        "rejected": lazy("Rejected"),
     },
 }
 

@@ -26,11 +26,21 @@ SUPPLIER_MAIN = [
     "/stock",
     "/price-lists",
     "/supplier/certificates",
+    "/supplier/inspections",
 ]
 STORE_MAIN = ["/", "/replenishment/new", "/replenishment", "/stock"]
 WAREHOUSE_MAIN = ["/", "/warehouse/receipts", "/stock", "/certificates"]
-INSPECTOR_MAIN = [*MAIN_FOR_EVERYONE, "/certificates"]
-APPROVER_MAIN = ["/", "/approvals", "/purchase-orders", "/stock", "/price-lists", "/certificates"]
+INSPECTOR_MAIN = [*MAIN_FOR_EVERYONE, "/certificates", "/inspections"]
+APPROVER_MAIN = [
+    "/",
+    "/approvals",
+    "/purchase-orders",
+    "/stock",
+    "/price-lists",
+    "/certificates",
+    "/inspections",
+]
+ADMIN_MAIN = [*HQ_BUYING_QUALITY, "/inspections"]
 ADMIN_SECTION = [
     "/admin/users",
     "/admin/organisations",
@@ -49,7 +59,7 @@ NAV_BY_ROLE: dict[Role, tuple[list[str], list[str]]] = {
     Role.WAREHOUSE: (WAREHOUSE_MAIN, []),
     Role.INSPECTOR: (INSPECTOR_MAIN, []),
     Role.FINANCE: (HQ_BUYING, []),
-    Role.ADMIN: (HQ_BUYING_QUALITY, ADMIN_SECTION),
+    Role.ADMIN: (ADMIN_MAIN, ADMIN_SECTION),
 }
 
 # role -> the work-queue cards on its home page: (title, empty state).

@@ -14,7 +14,7 @@ from supplychain.i18n import lazy
 from supplychain.models import Role
 from supplychain.principal import Principal
 from web.deps import CurrentUser, OrgScope, Scope, SessionDep
-from web.routes import approvals
+from web.routes import approvals, inspections
 from web.routes.purchase_orders import open_orders_count, to_confirm_count
 from web.routes.shipments import expected_receipts_count
 from web.templating import render
@@ -72,7 +72,11 @@ WORK_QUEUES: tuple[WorkQueue, ...] = (
         count=expected_receipts_count,
     ),
     WorkQueue(
-        lazy("Lots to inspect"), lazy("No lots are waiting for inspection."), frozenset({Role.INSPECTOR})
+        lazy("Lots to inspect"),
+        lazy("No lots are waiting for inspection."),
+        frozenset({Role.INSPECTOR}),
+        href="/inspections",
+        count=inspections.pending_count,
     ),
     WorkQueue(lazy("Payments due"), lazy("No payments are due."), frozenset({Role.FINANCE})),
     WorkQueue(

@@ -1,0 +1,373 @@
+"""The inspection pages through HTTP, against a real dev server and the portal's worker.
+
+Each test starts `InspectionWorkflow`s on the app's task queue (as the replenishment process will),
+waits for their rows, then works through the pages. Every lot is 500 units, level II, normal:
+code letter H, sample 50; critical AQL 0 -> Ac 0 Re 1, major 2.5 -> Ac 3 Re 4, minor 4.0 -> Ac 5 Re 6.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import re
+import time
+import uuid
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from sqlmodel import Session
+from starlette.testclient import TestClient
+from temporalio.client import Client
+
+from supplychain.inspection import inspection_for_workflow
+from supplychain.models import (
+    Inspection,
+    InspectionSeverity,
+    InspectionVerdict,
+    LocationKind,
+    OrgKind,
+    Role,
+    User,
+)
+from supplychain.temporal import connect
+from tests.factories import make_location, make_organisation, make_sku, make_user
+from tests.fixtures.portal import WorkerThread
+from tests.fixtures.web import ClientFactory, form_post, login
+from workflows.inspection import InspectionInput, InspectionState, InspectionWorkflow, inspection_workflow_id
+
+LOT_SIZE = 500
+
+
+@dataclass
+class World:
+    inspector: User
+    approver: User
+    store: User
+    distributor: User
+    supplier_a: User
+    supplier_b: User
+    supplier_a_id: int
+    supplier_b_id: int
+    location_id: int
+    sku_id: int
+
+
+@pytest.fixture
+def world(session: Session) -> World:
+    hq = make_organisation(session, kind=OrgKind.HQ)
+    warehouse = make_location(session, organisation=hq, kind=LocationKind.REGIONAL_WAREHOUSE)
+    store = make_location(session, organisation=hq, kind=LocationKind.STORE)
+    distributor = make_organisation(session, kind=OrgKind.DISTRIBUTOR)
+    org_a = make_organisation(session, kind=OrgKind.SUPPLIER, name="Supplier Alpha")
+    org_b = make_organisation(session, kind=OrgKind.SUPPLIER, name="Supplier Beta")
+    sku = make_sku(session)
+    assert org_a.id and org_b.id and warehouse.id and sku.id
+    return World(
+        inspector=make_user(
+            session, organisation=hq, roles=[Role.INSPECTOR], location=warehouse, locale="en"
+        ),
+        approver=make_user(session, organisation=hq, roles=[Role.APPROVER], locale="en"),
+        store=make_user(session, organisation=hq, roles=[Role.STORE], location=store, locale="en"),
+        distributor=make_user(session, organisation=distributor, roles=[Role.STORE], locale="en"),
+        supplier_a=make_user(session, organisation=org_a, roles=[Role.SUPPLIER], locale="en"),
+        supplier_b=make_user(session, organisation=org_b, roles=[Role.SUPPLIER], locale="en"),
+        supplier_a_id=org_a.id,
+        supplier_b_id=org_b.id,
+        location_id=warehouse.id,
+        sku_id=sku.id,
+    )
+
+
+@pytest.fixture
+async def temporal(portal_worker: WorkerThread) -> Client:
+    return await connect(portal_worker.address)
+
+
+async def start_inspection(
+    temporal: Client, portal_worker: WorkerThread, session: Session, world: World, supplier_id: int
+) -> Inspection:
+    """Start the inspection of one received lot; return its row once the plan is recorded."""
+    suffix = uuid.uuid4().hex[:8].upper()
+    input = InspectionInput(
+        po_number=f"PO-W-{suffix}",
+        shipment_number=f"SHP-W-{suffix}",
+        line_no=1,
+        sku_id=world.sku_id,
+        supplier_id=supplier_id,
+        location_id=world.location_id,
+        lot_size=LOT_SIZE,
+        inspection_level="II",
+        severity=InspectionSeverity.NORMAL,
+        aql_critical="0",
+        aql_major="2.5",
+        aql_minor="4.0",
+    )
+    workflow_id = inspection_workflow_id(input.po_number.lower(), input.shipment_number, input.line_no)
+    await temporal.start_workflow(
+        InspectionWorkflow.run, input, id=workflow_id, task_queue=portal_worker.task_queue
+    )
+    deadline = time.monotonic() + 20
+    while True:
+        session.expire_all()
+        row = inspection_for_workflow(session, workflow_id)
+        if row is not None:
+            session.commit()
+            return row
+        assert time.monotonic() < deadline, "the inspection row never appeared"
+        await asyncio.sleep(0.05)
+
+
+def fresh(session: Session, row: Inspection) -> Inspection:
+    session.expire_all()
+    found = session.get(Inspection, row.id)
+    assert found is not None
+    session.commit()
+    return found
+
+
+async def workflow_state(temporal: Client, row: Inspection) -> InspectionState:
+    return await temporal.get_workflow_handle(row.workflow_id).query(InspectionWorkflow.get_state)
+
+
+def logged_in(factory: ClientFactory, user: User) -> TestClient:
+    client = factory()
+    login(client, user)
+    return client
+
+
+def record(client: TestClient, row: Inspection, critical: str, major: str, minor: str) -> httpx.Response:
+    data = {"critical": critical, "major": major, "minor": minor, "notes": "scratched housing"}
+    return form_post(client, f"/inspections/{row.number}", data)
+
+
+def action_error(response: httpx.Response) -> str:
+    found = re.search(r'data-testid="action-error">([^<]*)<', response.text)
+    return html.unescape(found.group(1)) if found else ""
+
+
+def flashes(response: httpx.Response) -> list[str]:
+    return [
+        html.unescape(m)
+        for m in re.findall(r'class="flash flash-\w+" role="status">(.*?)</div>', response.text)
+    ]
+
+
+def assert_unchanged(session: Session, row: Inspection) -> None:
+    now = fresh(session, row)
+    assert now.verdict is InspectionVerdict.PENDING
+    assert (now.critical_defects, now.major_defects, now.minor_defects) == (None, None, None)
+    assert now.accepted_quantity is None and now.rejected_quantity is None
+
+
+# --- the queue --------------------------------------------------------------------------------------
+
+
+async def test_queue_lists_pending_lots_oldest_first_with_their_plan(
+    portal_client: ClientFactory,
+    portal_worker: WorkerThread,
+    temporal: Client,
+    session: Session,
+    world: World,
+) -> None:
+    first = await start_inspection(temporal, portal_worker, session, world, world.supplier_a_id)
+    second = await start_inspection(temporal, portal_worker, session, world, world.supplier_b_id)
+    client = logged_in(portal_client, world.inspector)
+
+    page = client.get("/inspections")
+    assert page.status_code == 200
+    assert page.text.index(first.number) < page.text.index(second.number)
+    row_html = re.search(rf'<tr id="inspection-{first.id}".*?</tr>', page.text, re.S)
+    assert row_html
+    cells = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row_html.group(0)))
+    assert first.po_number in cells and first.shipment_number in cells and "Line 1" in cells
+    assert "Supplier Alpha" in cells and " 500 " in cells and " II " in cells
+    assert "0 / 2.5 / 4.0" in cells and " H " in cells and " 50 " in cells
+    assert "0/1 · 3/4 · 5/6" in cells and "Waiting for inspection" in cells
+
+    by_supplier = client.get(
+        "/inspections", params={"supplier": str(world.supplier_b_id)}, headers={"HX-Request": "true"}
+    )
+    assert by_supplier.text.lstrip().startswith('<div id="results">')  # the fragment alone
+    assert second.number in by_supplier.text and first.number not in by_supplier.text
+    assert first.number not in client.get("/inspections", params={"status": "decided"}).text
+
+    home = client.get("/")
+    assert re.search(r'href="/inspections" data-testid="queue-count">2 ', home.text)
+
+
+async def test_store_and_distributor_get_403(client: TestClient, session: Session, world: World) -> None:
+    for user in (world.store, world.distributor):
+        login(client, user)
+        assert client.get("/inspections").status_code == 403
+        assert client.get("/inspections/INS-2026-000001").status_code == 403
+        assert client.get("/supplier/inspections").status_code == 403
+        assert form_post(client, "/inspections/INS-2026-000001", {"critical": "0"}).status_code == 403
+        client.cookies.clear()
+
+
+async def test_approver_reads_the_queue_but_cannot_record(
+    portal_client: ClientFactory,
+    portal_worker: WorkerThread,
+    temporal: Client,
+    session: Session,
+    world: World,
+) -> None:
+    row = await start_inspection(temporal, portal_worker, session, world, world.supplier_a_id)
+    client = logged_in(portal_client, world.approver)
+    assert row.number in client.get("/inspections").text
+    page = client.get(f"/inspections/{row.number}")
+    assert page.status_code == 200 and 'data-testid="defects-form"' not in page.text
+    assert record(client, row, "0", "0", "0").status_code == 403
+    assert_unchanged(session, row)
+
+
+# --- recording defects ------------------------------------------------------------------------------
+
+
+async def test_defects_within_the_plan_accept_the_lot(
+    portal_client: ClientFactory,
+    portal_worker: WorkerThread,
+    temporal: Client,
+    session: Session,
+    world: World,
+) -> None:
+    row = await start_inspection(temporal, portal_worker, session, world, world.supplier_a_id)
+    client = logged_in(portal_client, world.inspector)
+    form = client.get(f"/inspections/{row.number}")
+    assert 'data-testid="defects-form"' in form.text
+    assert 'data-testid="sample-size">50' in form.text and 'data-testid="lot-size">500' in form.text
+
+    response = record(client, row, "0", "3", "5")
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/inspections/{row.number}"
+    page = client.get(response.headers["location"])
+    assert flashes(page) == [f"Inspection {row.number} recorded: the lot is accepted."]
+    assert 'data-testid="verdict">Accepted' in page.text
+    assert 'data-testid="defects-form"' not in page.text
+    assert "Lot accepted" in page.text and "Major defects: 3" in page.text  # the timeline
+
+    done = fresh(session, row)
+    assert done.verdict is InspectionVerdict.ACCEPTED
+    assert (done.critical_defects, done.major_defects, done.minor_defects) == (0, 3, 5)
+    assert (done.accepted_quantity, done.rejected_quantity) == (LOT_SIZE, 0)
+    assert done.inspector_user_id == world.inspector.id and done.notes == "scratched housing"
+    assert row.number in client.get("/inspections", params={"status": "decided"}).text
+    assert row.number not in client.get("/inspections").text
+
+
+async def test_defects_at_the_rejection_number_reject_the_lot(
+    portal_client: ClientFactory,
+    portal_worker: WorkerThread,
+    temporal: Client,
+    session: Session,
+    world: World,
+) -> None:
+    row = await start_inspection(temporal, portal_worker, session, world, world.supplier_a_id)
+    client = logged_in(portal_client, world.inspector)
+    response = record(client, row, "0", "4", "0")
+    assert response.status_code == 303
+    page = client.get(response.headers["location"])
+    assert flashes(page) == [f"Inspection {row.number} recorded: the lot is rejected."]
+    assert 'data-testid="verdict">Rejected' in page.text and "Lot rejected" in page.text
+    done = fresh(session, row)
+    assert done.verdict is InspectionVerdict.REJECTED
+    assert (done.accepted_quantity, done.rejected_quantity) == (0, LOT_SIZE)
+
+
+@pytest.mark.parametrize(
+    ("counts", "message"),
+    [
+        (("0", "-1", "0"), "The number of major defects cannot be negative."),
+        (("0", "0", "51"), "Minor defects cannot exceed the 50 units inspected for them."),
+    ],
+)
+async def test_refused_defects_show_the_reason_and_change_nothing(
+    portal_client: ClientFactory,
+    portal_worker: WorkerThread,
+    temporal: Client,
+    session: Session,
+    world: World,
+    counts: tuple[str, str, str],
+    message: str,
+) -> None:
+    row = await start_inspection(temporal, portal_worker, session, world, world.supplier_a_id)
+    client = logged_in(portal_client, world.inspector)
+    response = record(client, row, *counts)
+    assert response.status_code == 400
+    assert action_error(response) == message
+    assert 'data-testid="defects-form"' in response.text and f'value="{counts[1]}"' in response.text
+    assert_unchanged(session, row)
+    assert (await workflow_state(temporal, row)).verdict is InspectionVerdict.PENDING
+
+
+async def test_non_numeric_counts_get_a_message_without_asking_the_workflow(
+    portal_client: ClientFactory,
+    portal_worker: WorkerThread,
+    temporal: Client,
+    session: Session,
+    world: World,
+) -> None:
+    row = await start_inspection(temporal, portal_worker, session, world, world.supplier_a_id)
+    client = logged_in(portal_client, world.inspector)
+    for critical in ("abc", "1.5", "", "1234567890"):
+        response = record(client, row, critical, "0", "0")
+        assert response.status_code == 400
+        assert re.search(
+            r'data-testid="error-critical">Enter the number of critical defects as a whole number',
+            response.text,
+        )
+        assert action_error(response) == ""
+    assert_unchanged(session, row)
+    assert (await workflow_state(temporal, row)).verdict is InspectionVerdict.PENDING
+
+
+async def test_second_submission_after_the_decision_changes_nothing(
+    portal_client: ClientFactory,
+    portal_worker: WorkerThread,
+    temporal: Client,
+    session: Session,
+    world: World,
+) -> None:
+    row = await start_inspection(temporal, portal_worker, session, world, world.supplier_a_id)
+    client = logged_in(portal_client, world.inspector)
+    assert record(client, row, "0", "1", "0").status_code == 303
+    again = record(client, row, "1", "0", "0")
+    assert again.status_code == 400
+    assert action_error(again) == "This inspection has already been decided."
+    done = fresh(session, row)
+    assert done.verdict is InspectionVerdict.ACCEPTED
+    assert (done.critical_defects, done.major_defects, done.minor_defects) == (0, 1, 0)
+    state = await workflow_state(temporal, row)
+    assert state.verdict is InspectionVerdict.ACCEPTED and state.defects is not None
+    assert state.defects.critical == 0
+
+
+# --- the supplier's view ----------------------------------------------------------------------------
+
+
+async def test_supplier_sees_its_own_lots_and_not_anothers(
+    portal_client: ClientFactory,
+    portal_worker: WorkerThread,
+    temporal: Client,
+    session: Session,
+    world: World,
+) -> None:
+    own = await start_inspection(temporal, portal_worker, session, world, world.supplier_a_id)
+    other = await start_inspection(temporal, portal_worker, session, world, world.supplier_b_id)
+    inspector = logged_in(portal_client, world.inspector)
+    assert record(inspector, own, "0", "4", "0").status_code == 303
+    assert record(inspector, other, "0", "0", "0").status_code == 303
+
+    client = logged_in(portal_client, world.supplier_a)
+    listing = client.get("/supplier/inspections")
+    assert listing.status_code == 200
+    assert own.number in listing.text and other.number not in listing.text
+    assert "Rejected" in listing.text
+    page = client.get(f"/inspections/{own.number}")
+    assert page.status_code == 200
+    assert 'data-testid="verdict">Rejected' in page.text and 'data-testid="found-major">4' in page.text
+    assert 'data-testid="defects-form"' not in page.text
+    assert client.get(f"/inspections/{other.number}").status_code == 404
+    assert client.get("/inspections").status_code == 403
+    assert record(client, own, "0", "0", "0").status_code == 403
