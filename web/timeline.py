@@ -40,6 +40,7 @@ ACTION_LABELS: dict[str, str] = {
     "line_overdue": lazy("Line overdue"),
     "line_short_closed": lazy("Line short-closed"),
     "closed": lazy("Closed"),
+    "inspection_finished": lazy("Inspection finished"),
     "cancelled": lazy("Cancelled"),
     # inspection of a received lot ("created" above: the lot is waiting for inspection)
     "accepted": lazy("Lot accepted"),
@@ -72,6 +73,8 @@ FIELD_LABELS: dict[str, str] = {
     "is_active": lazy("Active"),
     # inspection
     "verdict": lazy("Verdict"),
+    "quantity_accepted": lazy("Accepted quantity"),
+    "quantity_rejected": lazy("Rejected quantity"),
     "po_number": lazy("Purchase order"),
     "shipment_number": lazy("Shipment"),
     "line_no": lazy("Line"),
