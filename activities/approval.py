@@ -15,6 +15,7 @@ from decimal import Decimal
 from sqlmodel import Session
 from temporalio import activity
 
+from activities.notifications import email_after_commit
 from supplychain import approvals, notifications
 from supplychain.db import session_scope
 from supplychain.events import record_event
@@ -141,7 +142,7 @@ def open_approval_request(input: OpenRequestInput) -> OpenRequestResult:
         sent = _notify(session, ref, [input.assignee_user_id], MSG_ASSIGNED, "assigned:1")
         assert row.id is not None
         request_id = row.id
-    _email(sent)
+    email_after_commit(sent)
     return OpenRequestResult(request_id=request_id)
 
 
@@ -162,7 +163,7 @@ def remind_approver(input: RemindInput) -> None:
         sent = _notify(
             session, ref, [input.assignee_user_id], MSG_REMINDER, f"reminder:{input.reminder_number}"
         )
-    _email(sent)
+    email_after_commit(sent)
 
 
 @activity.defn
@@ -187,7 +188,7 @@ def escalate_approval(input: EscalateInput) -> None:
             occurred_at=input.at,
         )
         sent = _notify(session, ref, [input.assignee_user_id], MSG_ESCALATED, f"escalated:{input.level}")
-    _email(sent)
+    email_after_commit(sent)
 
 
 @activity.defn
@@ -226,7 +227,7 @@ def record_approval_decision(input: RecordDecisionInput) -> None:
             link=ref.document_link,
             comment=input.comment,
         )
-    _email(sent)
+    email_after_commit(sent)
 
 
 @activity.defn
@@ -272,10 +273,3 @@ def _notify(
         document_id=ref.document_id,
     )
     return [row.id for row in rows if row.id is not None]
-
-
-def _email(notification_ids: list[int]) -> None:
-    # After the commit: an SMTP outage never holds back the row change or the in-app notification.
-    if notification_ids:
-        with session_scope() as session:
-            notifications.deliver_emails(session, notification_ids)

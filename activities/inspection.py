@@ -17,6 +17,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.notifications import email_after_commit
 from supplychain import inspection, notifications
 from supplychain.db import session_scope
 from supplychain.inspection import DefectCounts, InspectionAudience, InspectionPlan
@@ -152,8 +153,4 @@ def notify_inspection(input: NotifyInspectionInput) -> NotifyInspectionResult:
         )
         ids = [r.id for r in rows if r.id is not None]
         user_ids = [r.user_id for r in rows]
-    emailed = 0
-    if ids:  # after the commit: an SMTP outage never holds back the in-app notification
-        with session_scope() as session:
-            emailed = notifications.deliver_emails(session, ids)
-    return NotifyInspectionResult(user_ids=user_ids, emailed=emailed)
+    return NotifyInspectionResult(user_ids=user_ids, emailed=email_after_commit(ids))

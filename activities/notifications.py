@@ -8,6 +8,7 @@ written (same keys) and sends only the e-mails still pending (`emailed_at` unset
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,8 +90,15 @@ def notify_role(input: NotifyRoleInput) -> NotifyResult:
 
 
 def _with_emails(notification_ids: list[int], user_ids: list[int], send_email: bool) -> NotifyResult:
-    emailed = 0
-    if send_email and notification_ids:
-        with session_scope() as session:
-            emailed = notifications.deliver_emails(session, notification_ids)
+    emailed = email_after_commit(notification_ids) if send_email else 0
     return NotifyResult(notification_ids=notification_ids, user_ids=user_ids, emailed=emailed)
+
+
+def email_after_commit(notification_ids: Sequence[int]) -> int:
+    """E-mail notifications whose rows are already committed, in a transaction of its own: an SMTP
+    outage never holds back the in-app notification or the change that caused it. Every activity
+    that notifies calls this after its `session_scope` has committed."""
+    if not notification_ids:
+        return 0
+    with session_scope() as session:
+        return notifications.deliver_emails(session, notification_ids)

@@ -16,6 +16,7 @@ from typing import Any
 
 from temporalio import activity
 
+from activities.notifications import email_after_commit
 from supplychain import notifications, purchasing
 from supplychain.db import session_scope
 from supplychain.models import MovementType, Organisation, POStatus
@@ -302,8 +303,4 @@ def notify_purchase_order(input: NotifyPOInput) -> NotifyPOResult:
         )
         ids = [row.id for row in rows if row.id is not None]
         user_ids = [row.user_id for row in rows]
-    emailed = 0
-    if ids:  # after the commit: an SMTP outage never holds back the in-app notification
-        with session_scope() as session:
-            emailed = notifications.deliver_emails(session, ids)
-    return NotifyPOResult(user_ids=user_ids, emailed=emailed)
+    return NotifyPOResult(user_ids=user_ids, emailed=email_after_commit(ids))

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy import Select, func, select
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session, SQLModel, col
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 
 from supplychain import i18n
 from supplychain.db import get_engine
-from supplychain.models import Role, WebSession
+from supplychain.models import Location, Organisation, Role, Sku, User, WebSession
 from supplychain.principal import Principal
 from supplychain.scoping import visible
 from web.sessions import SESSION_COOKIE, load_principal
@@ -127,6 +127,30 @@ class Page(list[M]):
     @property
     def has_next(self) -> bool:
         return self.page < self.pages
+
+
+def names_for(
+    session: Session,
+    *,
+    org_ids: Iterable[int | None] = (),
+    location_ids: Iterable[int | None] = (),
+    user_ids: Iterable[int | None] = (),
+    sku_ids: Iterable[int | None] = (),
+) -> dict[str, dict[int, Any]]:
+    """Rows for the ids on documents already scoped: one query per kind instead of one per row."""
+
+    def load(model: Any, ids: Iterable[int | None]) -> dict[int, Any]:
+        wanted = {i for i in ids if i is not None}
+        if not wanted:
+            return {}
+        return {r.id: r for r in session.execute(select(model).where(col(model.id).in_(wanted))).scalars()}
+
+    return {
+        "orgs": load(Organisation, org_ids),
+        "locs": load(Location, location_ids),
+        "users": load(User, user_ids),
+        "skus": load(Sku, sku_ids),
+    }
 
 
 def get_scope(session: SessionDep, user: CurrentUser) -> Scope:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -24,8 +23,6 @@ from temporalio.service import RPCError, RPCStatusCode
 from supplychain import i18n
 from supplychain.i18n import lazy
 from supplychain.models import (
-    Location,
-    Organisation,
     POLineStatus,
     POStatus,
     PurchaseOrder,
@@ -34,7 +31,6 @@ from supplychain.models import (
     ShipmentLine,
     ShipmentStatus,
     Sku,
-    User,
 )
 from web.deps import Scope
 from web.workflow_errors import rejection_message
@@ -145,30 +141,6 @@ def shipment_view(session: Session, shipment: Shipment) -> ShipmentView:
         .order_by(col(PurchaseOrderLine.line_no))
     ).all()
     return ShipmentView(shipment=shipment, lines=[(sl, pl) for sl, pl in rows])
-
-
-def names_for(
-    session: Session,
-    *,
-    org_ids: Iterable[int | None] = (),
-    location_ids: Iterable[int | None] = (),
-    user_ids: Iterable[int | None] = (),
-    sku_ids: Iterable[int | None] = (),
-) -> dict[str, dict[int, Any]]:
-    """Rows for the ids on documents already scoped: one query per kind instead of one per row."""
-
-    def load(model: Any, ids: Iterable[int | None]) -> dict[int, Any]:
-        wanted = {i for i in ids if i is not None}
-        if not wanted:
-            return {}
-        return {r.id: r for r in session.execute(select(model).where(col(model.id).in_(wanted))).scalars()}
-
-    return {
-        "orgs": load(Organisation, org_ids),
-        "locs": load(Location, location_ids),
-        "users": load(User, user_ids),
-        "skus": load(Sku, sku_ids),
-    }
 
 
 def sku_label(sku: Sku | None) -> str:

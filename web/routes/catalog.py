@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, or_
 from sqlmodel import col
 from starlette.responses import Response
 
-from supplychain.models import Location, Organisation, PriceListEntry, Sku, StockBalance
-from web.deps import CurrentUser, OrgScope
+from supplychain.models import Location, PriceListEntry, Sku, StockBalance
+from web.deps import CurrentUser, OrgScope, names_for
 from web.templating import render
 
 router = APIRouter()
@@ -73,15 +73,10 @@ def _sku_matches(q: str) -> ColumnElement[bool]:
     return or_(col(Sku.code).icontains(q), col(Sku.name).icontains(q), col(Sku.name_en).icontains(q))
 
 
-def _names(
-    scope: OrgScope, rows: list[PriceListEntry] | list[StockBalance]
-) -> dict[str, dict[int | None, Any]]:
-    """Names for the ids on rows already scoped: three queries instead of one per row."""
-    session = scope.session
-    sku_ids = {r.sku_id for r in rows}
-    org_ids = {r.supplier_id for r in rows if isinstance(r, PriceListEntry)}
-    loc_ids = {r.location_id for r in rows if isinstance(r, StockBalance)}
-    skus = session.execute(select(Sku).where(col(Sku.id).in_(sku_ids))).scalars()
-    orgs = session.execute(select(Organisation).where(col(Organisation.id).in_(org_ids))).scalars()
-    locs = session.execute(select(Location).where(col(Location.id).in_(loc_ids))).scalars()
-    return {"skus": {s.id: s for s in skus}, "orgs": {o.id: o for o in orgs}, "locs": {x.id: x for x in locs}}
+def _names(scope: OrgScope, rows: list[PriceListEntry] | list[StockBalance]) -> dict[str, dict[int, Any]]:
+    return names_for(
+        scope.session,
+        sku_ids=(r.sku_id for r in rows),
+        org_ids=(r.supplier_id for r in rows if isinstance(r, PriceListEntry)),
+        location_ids=(r.location_id for r in rows if isinstance(r, StockBalance)),
+    )

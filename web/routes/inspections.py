@@ -33,9 +33,9 @@ from supplychain.i18n import lazy
 from supplychain.inspection import CATEGORIES, DOCUMENT_TYPE, NOTES_MAX_LENGTH
 from supplychain.models import Inspection, InspectionVerdict, Organisation, OrgKind, Role
 from supplychain.principal import Principal
-from web.deps import OrgScope, Scope, paginate, require_roles
+from web.deps import OrgScope, Scope, names_for, paginate, require_roles
 from web.flash import flash
-from web.purchasing import names_for, sku_label, temporal_client
+from web.purchasing import sku_label, temporal_client
 from web.templating import render
 from web.workflow_errors import rejection_message
 from workflows.inspection import ALREADY_DECIDED, InspectionWorkflow, RecordDefectsInput

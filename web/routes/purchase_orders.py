@@ -61,14 +61,13 @@ from supplychain.rules.ordering import (
 )
 from supplychain.security import new_token
 from supplychain.settings import settings
-from web.deps import CurrentUser, OrgScope, Scope, SessionDep, require_roles
+from web.deps import CurrentUser, OrgScope, Scope, SessionDep, names_for, require_roles
 from web.flash import flash
 from web.purchasing import (
     OPEN_PO_STATUSES,
     business_today,
     form_text,
     labels,
-    names_for,
     parse_date,
     parse_quantity,
     po_lines,

@@ -32,13 +32,12 @@ from supplychain.models import (
 )
 from supplychain.numbering import reserve_number
 from supplychain.principal import Principal
-from web.deps import OrgScope, Scope, require_roles
+from web.deps import OrgScope, Scope, names_for, require_roles
 from web.flash import flash
 from web.purchasing import (
     ShipmentView,
     form_text,
     labels,
-    names_for,
     parse_date,
     parse_quantity,
     po_lines,
