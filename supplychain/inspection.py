@@ -90,9 +90,13 @@ def inspection_plan(
     aql_minor: str,
 ) -> InspectionPlan:
     """The plan per category; ValueError for an unknown level or AQL, or when every AQL is "0"."""
-    if severity is InspectionSeverity.REDUCED:
-        raise ValueError("Reduced inspection (Table II-C) is not available yet; use normal or tightened.")
-    table_severity: Severity = "tightened" if severity is InspectionSeverity.TIGHTENED else "normal"
+    table_severity: Severity = (
+        "tightened"
+        if severity is InspectionSeverity.TIGHTENED
+        else "reduced"
+        if severity is InspectionSeverity.REDUCED
+        else "normal"
+    )
     letter = code_letter(lot_size, level)
     aqls = {"critical": aql_critical, "major": aql_major, "minor": aql_minor}
     tabled = {

@@ -1,12 +1,18 @@
 """Single sampling plans by attributes: ISO 2859-1 / ANSI/ASQ Z1.4 / MIL-STD-105E.
 
-The three documents print the same tables; the numbers below follow MIL-STD-105E (10 May 1989):
+The three documents print the same tables for normal and tightened inspection; the numbers below
+follow MIL-STD-105E (10 May 1989):
 
 - Table I   -- sample size code letters, from the lot size and the inspection level
   (special levels S-1 to S-4, general levels I, II, III).
 - Table II-A -- single sampling plans for normal inspection (master table).
 - Table II-B -- single sampling plans for tightened inspection (master table).
-- Table II-C -- single sampling plans for reduced inspection: NOT transcribed yet (see below).
+- Table II-C -- single sampling plans for reduced inspection (master table), in the edition of
+  MIL-STD-105E Table II-C = ANSI/ASQ Z1.4 Table II-C, *with* the reduced-inspection gap between Ac
+  and Re (0/2, 1/3, 1/4, 2/5, 3/6, 5/8, 7/10, 10/13, 14/17, 21/24). ISO 2859-1:1999 Table 2-C has
+  no such gap (Re = Ac + 1) and is NOT what is implemented here. The gap is what the switching
+  rules' reduced -> normal condition (`switching.LotResult.exceeded_accept`, MIL-STD-105E 4.7.4 /
+  Z1.4 8.3.4) and `SamplingPlan.verdict`'s "accept_reinstate_normal" rely on.
 
 How a plan is read (MIL-STD-105E 4.9.3, 4.9.4 and the table notes):
 
@@ -30,11 +36,17 @@ of MIL-STD-105E Tables I and II-A (scribd "Tablas", document 563507790); NIBS/FM
 Rule manual (edge cells of rows Q, R, S); wisetool.com's Table I; and the PyPI package
 `garment-aql-calculator` 1.0.0 (Table I, all seven levels; its arrow handling is wrong, see README).
 
-Table II-C (reduced inspection) is deliberately absent: no two independent sources for its cells
-(with the Ac/Re gaps of reduced inspection) could be found in the time available, and a half
-remembered table is worse than none. ``single_sampling_plan(..., severity="reduced")`` raises
-NotImplementedError until it is transcribed; the switching rules already handle the reduced-
-inspection gap (accepted with more than Ac defects) from the counts the caller records.
+Table II-C rests on ONE source only: the R package AQLSchemes 1.7-2 (CRAN, John Lawson; file
+R/AAZ14Single.R, read through its public copy github.com/fjgonzalezmgt/AQLSchemesCust), which
+stores Z1.4 / MIL-STD-105E Table II-C already resolved (sample size, Ac, Re for every code letter
+and AQL). No second independent transcription of Table II-C with its gaps could be found in the
+time available (the ones found were either the ISO 1999 edition without gaps or demonstrably
+wrong, see the README), so the reduced plans are NOT cross-checked. Rows D-R follow a regular
+diagonal in that source (0/1, up arrow, down arrow, then the gap series); rows A, B and C (all
+sample size 2) do not, and are taken cell by cell from it. Because A, B and C share one sample size,
+the source cannot tell whether such a cell is that row's own plan or an arrow to another of the
+three rows: they are read as the row's own plans (same sample size, Ac and Re either way; only the
+reported code letter could differ).
 """
 
 from __future__ import annotations
@@ -97,6 +109,32 @@ _UP: Final = "↑"
 _Cell = tuple[int, int] | str | None  # (Ac, Re), an arrow, or None where the table prints nothing
 _Grid = tuple[tuple[_Cell, ...], ...]
 
+# --- Table II-C (reduced; MIL-STD-105E / ANSI/ASQ Z1.4 edition, with the Ac/Re gap) ----------------
+
+_REDUCED_LETTERS: Final = _NORMAL_LETTERS
+_REDUCED_SAMPLE_SIZES: Final = (2, 2, 2, 3, 5, 8, 13, 20, 32, 50, 80, 125, 200, 315, 500, 800)
+#: The Ac/Re pairs that follow the 0/1 plan, an up arrow and a down arrow along rows D-R.
+_REDUCED_SERIES: Final = (
+    (0, 2), (1, 3), (1, 4), (2, 5), (3, 6), (5, 8), (7, 10), (10, 13), (14, 17), (21, 24),
+)  # fmt: skip
+#: Rows A, B and C (sample size 2 each) from AQL 2.5 to 1000, as AQLSchemes 1.7-2 gives them; every
+#: column left of 2.5 points down. They break the diagonal of rows D-R (see the module docstring).
+_REDUCED_TOP_ROWS: Final[tuple[tuple[_Cell, ...], ...]] = (
+    (
+        (0, 1), (0, 1), (0, 1), (0, 2), (0, 2), (1, 2), (2, 3), (3, 4), (5, 6), (7, 8),
+        (10, 11), (14, 15), (21, 22), (30, 31),
+    ),
+    (
+        (0, 1), (0, 1), (0, 1), (0, 2), (0, 2), (1, 3), (2, 4), (3, 5), (5, 6), (7, 8),
+        (10, 11), (14, 15), (21, 22), (30, 31),
+    ),
+    (
+        (0, 1), (0, 1), "↓", (0, 2), (1, 3), (1, 4), (2, 5), (3, 6), (5, 8), (7, 10),
+        (10, 13), (14, 17), (21, 24), (30, 31),
+    ),
+)  # fmt: skip
+_REDUCED_TOP_FIRST_COLUMN: Final = 12  # AQL 2.5
+
 
 def _normal_cell(row: int, col: int) -> _Cell:
     """Table II-A. Row `row` (A=0) has 0/1 at column 14 - row, then ↑, ↓ and the series.
@@ -140,6 +178,30 @@ def _tightened_cell(row: int, col: int) -> _Cell:
     return _TIGHTENED_SERIES[k - 3] if k - 3 <= last else _UP
 
 
+def _reduced_cell(row: int, col: int) -> _Cell:
+    """Table II-C. Rows D-R: 0/1 at column 14 - row (as in II-A), then ↑, ↓ and the gap series.
+
+    Rows D and E run to 21/24; rows F-R stop at 10/13 and point up after. Row R, AQL 0.015 has no
+    row below: it points up like II-A's R/0.015 (AQLSchemes resolves it to P's 0/1, n = 315).
+    Rows A-C are tabled explicitly (`_REDUCED_TOP_ROWS`).
+    """
+    if row < len(_REDUCED_TOP_ROWS):
+        if col < _REDUCED_TOP_FIRST_COLUMN:
+            return _DOWN
+        return _REDUCED_TOP_ROWS[row][col - _REDUCED_TOP_FIRST_COLUMN]
+    k = col - (14 - row)
+    if k < 0:
+        return _DOWN
+    if k == 0:
+        return (0, 1)
+    if k == 1:
+        return _UP
+    if k == 2:
+        return _UP if row == len(_REDUCED_LETTERS) - 1 else _DOWN
+    last = len(_REDUCED_SERIES) - 1 if row <= 4 else _REDUCED_SERIES.index((10, 13))
+    return _REDUCED_SERIES[k - 3] if k - 3 <= last else _UP
+
+
 def _build(letters: str, cell: Callable[[int, int], _Cell]) -> _Grid:
     return tuple(tuple(cell(r, c) for c in range(len(AQL_VALUES))) for r in range(len(letters)))
 
@@ -158,6 +220,9 @@ _MASTER_TABLES: Final[dict[str, _MasterTable]] = {
     ),
     "tightened": _MasterTable(
         "Table II-B", _TIGHTENED_LETTERS, _TIGHTENED_SAMPLE_SIZES, _build(_TIGHTENED_LETTERS, _tightened_cell)
+    ),
+    "reduced": _MasterTable(
+        "Table II-C", _REDUCED_LETTERS, _REDUCED_SAMPLE_SIZES, _build(_REDUCED_LETTERS, _reduced_cell)
     ),
 }
 
@@ -223,7 +288,7 @@ def code_letter(lot_size: int, level: str) -> str:
 def plan_for_code_letter(
     letter: str, aql: str | Decimal, severity: Severity = "normal"
 ) -> tuple[str, int, int, int]:
-    """Read Table II-A/II-B at (code letter, AQL), following arrows: (letter, sample size, Ac, Re)."""
+    """Read Table II-A/II-B/II-C at (code letter, AQL), following arrows: (letter, sample size, Ac, Re)."""
     table = _master_table(severity)
     column = AQL_VALUES.index(normalize_aql(aql))
     if letter not in table.letters:
@@ -253,7 +318,8 @@ def plan_for_code_letter(
 def single_sampling_plan(
     lot_size: int, level: str, aql: str | Decimal, severity: Severity = "normal"
 ) -> SamplingPlan:
-    """The single sampling plan for a lot: Table I, then Table II-A (normal) or II-B (tightened)."""
+    """The single sampling plan for a lot: Table I, then Table II-A (normal), II-B (tightened) or II-C
+    (reduced, with the MIL-STD-105E / Z1.4 gap between Ac and Re)."""
     letter = code_letter(lot_size, level)
     plan_letter, sample_size, accept, reject = plan_for_code_letter(letter, aql, severity)
     if sample_size >= lot_size:
@@ -278,10 +344,6 @@ def tighter_accept_number(letter: str, aql: str | Decimal) -> int | None:
 
 
 def _master_table(severity: str) -> _MasterTable:
-    if severity == "reduced":
-        raise NotImplementedError(
-            "Reduced inspection (Table II-C) is not transcribed yet; inspect with the normal plan."
-        )
     table = _MASTER_TABLES.get(severity)
     if table is None:
         raise ValueError(f"Unknown severity {severity!r}: use one of {', '.join(SEVERITIES)}.")

@@ -1,4 +1,4 @@
-"""Sampling plans against every cell of ISO 2859-1 / MIL-STD-105E Tables I, II-A and II-B.
+"""Sampling plans against every cell of ISO 2859-1 / MIL-STD-105E Tables I, II-A, II-B and II-C.
 
 The expected values come from the cell-by-cell transcriptions in tests/rules/data/ (see its
 README for sources), resolved by this module's own arrow-following helper.
@@ -33,6 +33,7 @@ def read_csv(name: str) -> list[dict[str, str]]:
 TABLE_I = read_csv("table_I.csv")
 TABLE_II_A = read_csv("table_II_A.csv")
 TABLE_II_B = read_csv("table_II_B.csv")
+TABLE_II_C = read_csv("table_II_C.csv")
 TABLE_I_LETTERS = "ABCDEFGHJKLMNPQR"
 
 
@@ -55,7 +56,26 @@ def resolve(table: list[dict[str, str]], letter: str, aql: str) -> tuple[str, in
 def test_transcriptions_have_the_standards_shape() -> None:
     assert [r["code_letter"] for r in TABLE_II_A] == list(TABLE_I_LETTERS)
     assert [r["code_letter"] for r in TABLE_II_B] == [*TABLE_I_LETTERS, "S"]
-    for table in (TABLE_II_A, TABLE_II_B):
+    assert [r["code_letter"] for r in TABLE_II_C] == list(TABLE_I_LETTERS)
+    assert [int(r["sample_size"]) for r in TABLE_II_C] == [
+        2,
+        2,
+        2,
+        3,
+        5,
+        8,
+        13,
+        20,
+        32,
+        50,
+        80,
+        125,
+        200,
+        315,
+        500,
+        800,
+    ]
+    for table in (TABLE_II_A, TABLE_II_B, TABLE_II_C):
         assert tuple(table[0])[2:] == AQL_VALUES
     assert tuple(TABLE_I[0])[2:] == INSPECTION_LEVELS
     assert len(TABLE_I) == 15
@@ -94,6 +114,24 @@ def test_table_II_B_every_cell(letter: str, aql: str) -> None:
     assert plan_for_code_letter(letter, aql, "tightened") == resolve(TABLE_II_B, letter, aql)
 
 
+@pytest.mark.parametrize("letter", TABLE_I_LETTERS)
+@pytest.mark.parametrize("aql", AQL_VALUES)
+def test_table_II_C_every_cell(letter: str, aql: str) -> None:
+    assert plan_for_code_letter(letter, aql, "reduced") == resolve(TABLE_II_C, letter, aql)
+
+
+def test_table_II_C_has_the_mil_std_gap_between_ac_and_re() -> None:
+    gaps = {
+        (accept, reject)
+        for row in TABLE_II_C
+        for aql in AQL_VALUES
+        if "/" in row[aql]
+        for accept, reject in [map(int, row[aql].split("/"))]
+        if reject > accept + 1
+    }
+    assert {(0, 2), (1, 3), (1, 4), (2, 5), (3, 6), (5, 8), (7, 10), (10, 13), (14, 17), (21, 24)} <= gaps
+
+
 @pytest.mark.parametrize(
     ("letter", "aql", "severity", "expected"),
     [
@@ -111,6 +149,13 @@ def test_table_II_B_every_cell(letter: str, aql: str) -> None:
         ("R", "0.015", "tightened", ("S", 3150, 1, 2)),  # code letter S exists only in II-B
         ("R", "0.025", "tightened", ("S", 3150, 1, 2)),
         ("E", "250", "tightened", ("E", 13, 41, 42)),
+        ("J", "1.0", "reduced", ("J", 32, 1, 3)),  # the reduced gap: Ac 1, Re 3
+        ("K", "0.25", "reduced", ("L", 80, 0, 2)),  # ↓ brings L's sample size
+        ("K", "0.15", "reduced", ("J", 32, 0, 1)),  # ↑ beside the 0/1 diagonal
+        ("K", "15", "reduced", ("J", 32, 10, 13)),  # ↑ past the last plan of a row
+        ("R", "0.010", "reduced", ("Q", 500, 0, 1)),
+        ("R", "0.015", "reduced", ("P", 315, 0, 1)),  # no row below R: the up arrow
+        ("C", "6.5", "reduced", ("D", 3, 0, 2)),
     ],
 )
 def test_worked_examples(letter: str, aql: str, severity: str, expected: tuple[str, int, int, int]) -> None:
@@ -195,9 +240,19 @@ def test_unknown_severity_and_code_letter_are_refused() -> None:
         plan_for_code_letter("I", "1.0")
 
 
-def test_reduced_inspection_is_not_available_yet() -> None:
-    with pytest.raises(NotImplementedError, match="Table II-C"):
-        single_sampling_plan(1000, "II", "1.0", "reduced")
+def test_reduced_inspection_reads_table_II_C() -> None:
+    # Lot 1000, level II -> J; reduced J at AQL 1.5 is n=32, Ac 1, Re 4.
+    plan = single_sampling_plan(1000, "II", "1.5", "reduced")
+    assert plan == SamplingPlan("J", 32, 1, 4, hundred_percent=False)
+    assert [plan.verdict(d) for d in (1, 2, 3, 4)] == ["accept", *["accept_reinstate_normal"] * 2, "reject"]
+    # Lot 3, level II -> A; reduced n=2 < 3 units.
+    assert single_sampling_plan(3, "II", "6.5", "reduced") == SamplingPlan(
+        "A", 2, 0, 1, hundred_percent=False
+    )
+    # Lot 10, level II -> B; AQL 0.65 points down to F (n=8) < 10 units.
+    assert single_sampling_plan(10, "II", "0.65", "reduced") == SamplingPlan(
+        "F", 8, 0, 1, hundred_percent=False
+    )
 
 
 # --- Verdicts and the switching-score helper --------------------------------------------------------
