@@ -57,6 +57,7 @@ def post_movement(
             delta_on_hand=delta.on_hand,
             delta_reserved=delta.reserved,
             delta_in_transit=delta.in_transit,
+            delta_quarantine=delta.quarantine,
             source_document_type=source_document_type,
             source_document_id=source_document_id,
             idempotency_key=idempotency_key,
@@ -74,6 +75,7 @@ def post_movement(
                 on_hand=StockBalance.on_hand + delta.on_hand,
                 reserved=StockBalance.reserved + delta.reserved,
                 in_transit=StockBalance.in_transit + delta.in_transit,
+                quarantine=StockBalance.quarantine + delta.quarantine,
             )
         )
         savepoint.commit()
@@ -105,9 +107,12 @@ def ledger_totals(session: Session, location_id: int, sku_id: int) -> StockDelta
             func.coalesce(func.sum(StockLedgerEntry.delta_on_hand), 0),
             func.coalesce(func.sum(StockLedgerEntry.delta_reserved), 0),
             func.coalesce(func.sum(StockLedgerEntry.delta_in_transit), 0),
+            func.coalesce(func.sum(StockLedgerEntry.delta_quarantine), 0),
         ).where(StockLedgerEntry.location_id == location_id, StockLedgerEntry.sku_id == sku_id)  # type: ignore[arg-type]
     ).one()
-    return StockDelta(on_hand=int(row[0]), reserved=int(row[1]), in_transit=int(row[2]))
+    return StockDelta(
+        on_hand=int(row[0]), reserved=int(row[1]), in_transit=int(row[2]), quarantine=int(row[3])
+    )
 
 
 def _entry_by_key(session: Session, idempotency_key: str) -> int | None:

@@ -8,7 +8,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 from hypothesis import HealthCheck, event, settings
@@ -31,6 +31,7 @@ from supplychain.rules.stock import (
     MOVEMENT_RULES,
     NEGATIVE,
     POSITIVE,
+    SAME_AMOUNT_ON_HAND_AND_QUARANTINE,
     InvalidMovement,
     StockDelta,
     check_movement,
@@ -134,7 +135,9 @@ def post(
 
 def balance_of(session: Session, place: Place) -> StockDelta:
     row = get_balance(session, place.location_id, place.sku_id)
-    return StockDelta() if row is None else StockDelta(row.on_hand, row.reserved, row.in_transit)
+    return (
+        StockDelta() if row is None else StockDelta(row.on_hand, row.reserved, row.in_transit, row.quarantine)
+    )
 
 
 def ledger_rows(session: Session, place: Place) -> int:
@@ -362,10 +365,14 @@ def movements(draw: st.DrawFn) -> tuple[MovementType, StockDelta]:
             buckets[bucket] = draw(st.sampled_from([1, -1])) * size
     if movement_type is MovementType.DISPATCH and draw(st.booleans()):
         buckets["reserved"] = buckets["on_hand"]  # the usual dispatch: exactly what was reserved
+    if movement_type in SAME_AMOUNT_ON_HAND_AND_QUARANTINE:
+        buckets["quarantine"] = buckets["on_hand"]
     delta = StockDelta(**buckets)
     if delta.is_zero():
         bucket, sign = next(iter(MOVEMENT_RULES[movement_type].items()))
         delta = StockDelta(**{bucket: -1 if sign == NEGATIVE else 1})
+    if movement_type in SAME_AMOUNT_ON_HAND_AND_QUARANTINE:  # the lot enters or leaves while held
+        delta = replace(delta, quarantine=delta.on_hand)
     return movement_type, delta
 
 
@@ -374,13 +381,14 @@ def apply(balance: StockDelta, delta: StockDelta) -> StockDelta:
         balance.on_hand + delta.on_hand,
         balance.reserved + delta.reserved,
         balance.in_transit + delta.in_transit,
+        balance.quarantine + delta.quarantine,
     )
 
 
 def is_valid(balance: StockDelta) -> bool:
     return (
-        min(balance.on_hand, balance.reserved, balance.in_transit) >= 0
-        and balance.reserved <= balance.on_hand
+        min(balance.on_hand, balance.reserved, balance.in_transit, balance.quarantine) >= 0
+        and balance.reserved + balance.quarantine <= balance.on_hand
     )
 
 
@@ -455,7 +463,7 @@ def test_random_movement_sequences_keep_ledger_and_balance_in_step(engine: Engin
             ledger = col(StockLedgerEntry.location_id), col(StockLedgerEntry.sku_id)
             with Session(engine) as s:
                 balances = {
-                    (b.location_id, b.sku_id): StockDelta(b.on_hand, b.reserved, b.in_transit)
+                    (b.location_id, b.sku_id): StockDelta(b.on_hand, b.reserved, b.in_transit, b.quarantine)
                     for b in s.execute(
                         select(StockBalance).where(col(StockBalance.location_id).in_(location_ids))
                     ).scalars()
@@ -466,12 +474,15 @@ def test_random_movement_sequences_keep_ledger_and_balance_in_step(engine: Engin
                         func.sum(StockLedgerEntry.delta_on_hand),
                         func.sum(StockLedgerEntry.delta_reserved),
                         func.sum(StockLedgerEntry.delta_in_transit),
+                        func.sum(StockLedgerEntry.delta_quarantine),
                         func.count(),
                     )
                     .where(ledger[0].in_(location_ids))
                     .group_by(*ledger)
                 ).all()
-            totals = {(loc, sku): StockDelta(int(a), int(b), int(c)) for loc, sku, a, b, c, _ in sums}
+            totals = {
+                (loc, sku): StockDelta(int(a), int(b), int(c), int(d)) for loc, sku, a, b, c, d, _ in sums
+            }
             assert sum(row[-1] for row in sums) == len(self.accepted)
             for i, where in enumerate(self.places):
                 key = (where.location_id, where.sku_id)

@@ -4,19 +4,37 @@ from supplychain.models.approvals import ApprovalDelegation, ApprovalRequest, Ap
 from supplychain.models.auth import LoginAttempt, WebSession
 from supplychain.models.catalog import PriceListEntry, Sku
 from supplychain.models.events import DocumentEvent, Notification
-from supplychain.models.inspection import Inspection, InspectionSeverity, InspectionVerdict
+from supplychain.models.inspection import (
+    Disposition,
+    Inspection,
+    InspectionPhoto,
+    InspectionSeverity,
+    InspectionStage,
+    InspectionSwitching,
+    InspectionVerdict,
+    SwitchingSeverity,
+)
 from supplychain.models.org import Location, LocationKind, Organisation, OrgKind, Region
 from supplychain.models.purchasing import (
     POLineStatus,
     POStatus,
     PurchaseOrder,
     PurchaseOrderLine,
+    ReceiptLot,
     RequestSubmission,
     Shipment,
     ShipmentLine,
+    ShipmentLineBatch,
     ShipmentStatus,
 )
 from supplychain.models.quality import CertificateType, QualityCertificate
+from supplychain.models.returns import (
+    DebitNote,
+    DebitNoteKind,
+    DebitNoteStatus,
+    ReturnStatus,
+    ReturnToVendor,
+)
 from supplychain.models.sequences import DocumentSequence
 from supplychain.models.stock import MovementType, StockBalance, StockLedgerEntry
 from supplychain.models.users import Role, User, UserRole
@@ -26,10 +44,17 @@ __all__ = [
     "ApprovalRequest",
     "ApprovalStatus",
     "CertificateType",
+    "DebitNote",
+    "DebitNoteKind",
+    "DebitNoteStatus",
+    "Disposition",
     "DocumentEvent",
     "DocumentSequence",
     "Inspection",
+    "InspectionPhoto",
     "InspectionSeverity",
+    "InspectionStage",
+    "InspectionSwitching",
     "InspectionVerdict",
     "Location",
     "LocationKind",
@@ -44,15 +69,20 @@ __all__ = [
     "PurchaseOrder",
     "PurchaseOrderLine",
     "QualityCertificate",
+    "ReceiptLot",
     "Region",
     "RequestSubmission",
+    "ReturnStatus",
+    "ReturnToVendor",
     "Role",
     "Shipment",
     "ShipmentLine",
+    "ShipmentLineBatch",
     "ShipmentStatus",
     "Sku",
     "StockBalance",
     "StockLedgerEntry",
+    "SwitchingSeverity",
     "User",
     "UserRole",
     "WebSession",

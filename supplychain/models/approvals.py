@@ -9,7 +9,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, Index
 from sqlmodel import Field, SQLModel
 
-from supplychain.models.base import created_at_field, money_field, timestamp_field
+from supplychain.models.base import blank_text_field, created_at_field, money_field, timestamp_field
 from supplychain.models.org import enum_column
 
 
@@ -51,6 +51,11 @@ class ApprovalRequest(SQLModel, table=True):
     reminder_after_seconds: int = Field(default=8 * 3600, sa_column_kwargs={"server_default": "28800"})
     escalation_after_seconds: int = Field(default=24 * 3600, sa_column_kwargs={"server_default": "86400"})
     created_at: datetime = created_at_field()
+    # A step that decides between options instead of approve/reject (e.g. a rejected lot:
+    # concession, sorting, return to vendor): the options offered, the one chosen and its details.
+    choices: str = blank_text_field(max_length=200)
+    choice: str = blank_text_field(max_length=32)
+    choice_details: str = blank_text_field(max_length=500)
 
 
 class ApprovalDelegation(SQLModel, table=True):

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import DateTime, Numeric
+from sqlalchemy import DateTime, Numeric, text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field
@@ -46,3 +46,8 @@ def timestamp_field(*, nullable: bool = True) -> Any:
 def money_field(*, default: Decimal | None = None, nullable: bool = False, scale: int = 2) -> Any:
     """Money is Decimal in Python and NUMERIC in the database, never float."""
     return Field(default=default, sa_type=Numeric(18, scale, asdecimal=True), nullable=nullable)
+
+
+def blank_text_field(*, max_length: int) -> Any:
+    """A text column that defaults to "" in Python and in the database (for columns added later)."""
+    return Field(default="", max_length=max_length, sa_column_kwargs={"server_default": text("''")})

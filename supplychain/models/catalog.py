@@ -6,18 +6,18 @@ import enum
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Numeric, UniqueConstraint
+from sqlalchemy import CheckConstraint, Numeric, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
-from supplychain.models.base import created_at_field
+from supplychain.models.base import blank_text_field, created_at_field
 from supplychain.models.org import enum_column
 
 
 class InspectionMode(enum.StrEnum):
     """Whether a received lot of the SKU is inspected before it is posted to stock (issue 5).
 
-    SKIP_LOT is meant for trusted suppliers; until a skip-lot rule exists it inspects every lot,
-    like ALWAYS (see `supplychain.purchasing.receipt_inspections`).
+    SKIP_LOT inspects every lot until the supplier qualifies for skip-lot on this SKU, then only
+    one lot in a few (`supplychain.rules.skip_lot`); the others are accepted without inspection.
     """
 
     NEVER = "never"
@@ -43,6 +43,10 @@ class SkuBase(SQLModel):
     aql_critical: str = Field(default="0", max_length=8, sa_column_kwargs={"server_default": "0"})
     aql_major: str = Field(default="2.5", max_length=8, sa_column_kwargs={"server_default": "2.5"})
     aql_minor: str = Field(default="4.0", max_length=8, sa_column_kwargs={"server_default": "4.0"})
+    # Batch/lot number and expiry date required on ASN and receipt lines (food, cosmetics, drugs).
+    batch_tracked: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    # Certificate types (comma-separated CertificateType values) a lot needs before it is accepted.
+    required_certificates: str = blank_text_field(max_length=200)
 
 
 class Sku(SkuBase, table=True):

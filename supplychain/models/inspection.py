@@ -9,12 +9,13 @@ quantities). The CHECK constraints hold the plan's arithmetic, so a bad write fa
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
-from sqlalchemy import CheckConstraint
+from sqlalchemy import CheckConstraint, Numeric, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
-from supplychain.models.base import created_at_field, timestamp_field
+from supplychain.models.base import blank_text_field, created_at_field, timestamp_field
 from supplychain.models.org import enum_column
 
 
@@ -22,6 +23,26 @@ class InspectionVerdict(enum.StrEnum):
     PENDING = "pending"
     ACCEPTED = "accepted"
     REJECTED = "rejected"
+    SKIPPED = "skipped"  # skip-lot: accepted without inspection (supplier qualified for this SKU)
+
+
+class InspectionStage(enum.StrEnum):
+    """Where the lot is in its inspection; what the queues filter on."""
+
+    AWAITING_INSPECTION = "awaiting_inspection"
+    AWAITING_DECISION = "awaiting_decision"  # rejected: HQ quality approver decides
+    SORTING = "sorting"  # 100% inspection of the lot after the decision "sorting"
+    AWAITING_RETURN = "awaiting_return"  # RTV: waiting for the supplier's acknowledgement
+    ON_HOLD = "on_hold"  # accepted by the plan, blocked by a missing or expired certificate
+    DONE = "done"
+
+
+class Disposition(enum.StrEnum):
+    """HQ's decision on a rejected lot."""
+
+    CONCESSION = "concession"  # 让步接收: accepted with a price deduction (a debit note)
+    SORTING = "sorting"  # 100% inspection; good units accepted, the rest returned
+    RETURN_TO_VENDOR = "return_to_vendor"  # the whole lot goes back (RTV + debit note)
 
 
 class InspectionSeverity(enum.StrEnum):
@@ -59,14 +80,30 @@ class Inspection(SQLModel, table=True):
         *_category_checks("major"),
         *_category_checks("minor"),
         # Pending: nothing found yet. Decided: every count recorded and the whole lot accounted for.
+        # Skipped (skip-lot): no counts, the whole lot accepted.
         CheckConstraint(
             "(verdict = 'pending' AND critical_defects IS NULL AND major_defects IS NULL"
             " AND minor_defects IS NULL AND accepted_quantity IS NULL AND rejected_quantity IS NULL"
             " AND decided_at IS NULL)"
-            " OR (verdict <> 'pending' AND critical_defects IS NOT NULL AND major_defects IS NOT NULL"
-            " AND minor_defects IS NOT NULL AND accepted_quantity >= 0 AND rejected_quantity >= 0"
-            " AND accepted_quantity + rejected_quantity = lot_size AND decided_at IS NOT NULL)",
+            " OR (verdict IN ('accepted', 'rejected') AND critical_defects IS NOT NULL"
+            " AND major_defects IS NOT NULL AND minor_defects IS NOT NULL AND accepted_quantity >= 0"
+            " AND rejected_quantity >= 0 AND accepted_quantity + rejected_quantity = lot_size"
+            " AND decided_at IS NOT NULL)"
+            " OR (verdict = 'skipped' AND critical_defects IS NULL AND major_defects IS NULL"
+            " AND minor_defects IS NULL AND accepted_quantity = lot_size AND rejected_quantity = 0"
+            " AND decided_at IS NOT NULL)",
             name="ck_inspection_decided",
+        ),
+        CheckConstraint("lot_no > 0", name="ck_inspection_lot_no_pos"),
+        CheckConstraint(
+            "price_deduction_percent IS NULL"
+            " OR (price_deduction_percent > 0 AND price_deduction_percent < 100)",
+            name="ck_inspection_deduction",
+        ),
+        CheckConstraint(
+            "sorted_good_quantity IS NULL"
+            " OR (sorted_good_quantity >= 0 AND sorted_good_quantity <= lot_size)",
+            name="ck_inspection_sorted",
         ),
     )
 
@@ -77,6 +114,10 @@ class Inspection(SQLModel, table=True):
     po_number: str = Field(max_length=32, index=True)
     shipment_number: str = Field(max_length=32, index=True)
     line_no: int
+    # One receipt line may be inspected as several lots: one per batch, or in tranches.
+    lot_no: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    batch_no: str = blank_text_field(max_length=64)
+    expiry_date: date | None = None
     sku_id: int = Field(foreign_key="sku.id", index=True)
     supplier_id: int = Field(foreign_key="organisation.id", index=True)
     location_id: int = Field(foreign_key="location.id", index=True)  # where the lot waits
@@ -114,3 +155,81 @@ class Inspection(SQLModel, table=True):
     inspector_user_id: int | None = Field(default=None, foreign_key="app_user.id")
     created_at: datetime = created_at_field()
     decided_at: datetime | None = timestamp_field()
+    # After the verdict: where the lot is, HQ's decision on a rejected lot, and what it set.
+    stage: InspectionStage = Field(
+        default=InspectionStage.AWAITING_INSPECTION,
+        sa_type=enum_column(InspectionStage, "inspection_stage"),
+        sa_column_kwargs={"server_default": "awaiting_inspection"},
+        index=True,
+    )
+    disposition: Disposition | None = Field(default=None, sa_type=enum_column(Disposition, "disposition"))
+    price_deduction_percent: Decimal | None = Field(default=None, sa_type=Numeric(5, 2, asdecimal=True))
+    sorted_good_quantity: int | None = None
+    decided_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
+    # Messages (ids) of the certificate check that holds an accepted lot; "" when clear.
+    hold_reason: str = blank_text_field(max_length=1000)
+    # The lot's result has been fed into the supplier+SKU switching state (once per lot).
+    switching_applied: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
+    # Unit price of the PO line (net, CNY): the basis of concession deductions and debit notes.
+    unit_price: Decimal | None = Field(default=None, sa_type=Numeric(18, 4, asdecimal=True))
+    tax_rate: Decimal | None = Field(default=None, sa_type=Numeric(5, 4, asdecimal=True))
+
+
+class InspectionPhoto(SQLModel, table=True):
+    """A photo of what the inspector found; the file lives under UPLOAD_DIR/inspection-photos."""
+
+    __tablename__ = "inspection_photo"
+    __table_args__ = (CheckConstraint("size_bytes > 0", name="ck_inspection_photo_size_pos"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    inspection_id: int = Field(foreign_key="inspection.id", index=True)
+    original_filename: str = Field(max_length=255)
+    stored_name: str = Field(max_length=64, unique=True)
+    content_type: str = Field(max_length=64)
+    size_bytes: int
+    sha256: str = Field(max_length=64)
+    caption: str = Field(default="", max_length=200)
+    uploaded_by_user_id: int = Field(foreign_key="app_user.id")
+    created_at: datetime = created_at_field()
+
+
+class SwitchingSeverity(enum.StrEnum):
+    NORMAL = "normal"
+    TIGHTENED = "tightened"
+    REDUCED = "reduced"
+    DISCONTINUED = "discontinued"  # ISO 2859-1 9.4: until the supplier's corrective action
+
+
+class InspectionSwitching(SQLModel, table=True):
+    """ISO 2859-1 switching state and skip-lot standing of one supplier for one SKU.
+
+    Mirrors `supplychain.rules.switching.SwitchingState` and `supplychain.rules.skip_lot.SkipLotState`;
+    written only by the inspection activities, one lot at a time (`Inspection.switching_applied`).
+    """
+
+    __tablename__ = "inspection_switching"
+    __table_args__ = (
+        UniqueConstraint("supplier_id", "sku_id", name="uq_inspection_switching_supplier_sku"),
+        CheckConstraint("switching_score >= 0", name="ck_switching_score_nonneg"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    supplier_id: int = Field(foreign_key="organisation.id", index=True)
+    sku_id: int = Field(foreign_key="sku.id", index=True)
+    severity: SwitchingSeverity = Field(
+        default=SwitchingSeverity.NORMAL, sa_type=enum_column(SwitchingSeverity, "switching_severity")
+    )
+    # Last lots on normal inspection, oldest first: "1" not accepted, "0" accepted (at most 4).
+    recent_normal_rejections: str = Field(default="", max_length=8)
+    switching_score: int = 0
+    consecutive_accepted_tightened: int = 0
+    rejected_on_tightened: int = 0
+    # The responsible authority (HQ quality) allows reduced inspection once the score reaches 30.
+    reduced_approved: bool = False
+    # Skip-lot standing (SKUs with inspection mode skip_lot).
+    skip_consecutive_accepted: int = 0
+    skip_qualified: bool = False
+    skip_lots_since_qualified: int = 0
+    lots_inspected: int = 0
+    lots_skipped: int = 0
+    updated_at: datetime = created_at_field()

@@ -140,6 +140,43 @@ class ShipmentLine(SQLModel, table=True):
     quantity_received: int | None = None  # counted at the warehouse; over/short = received - shipped
 
 
+class ShipmentLineBatch(SQLModel, table=True):
+    """A batch (lot number, expiry date) of a shipment line, as the ASN announced it."""
+
+    __tablename__ = "shipment_line_batch"
+    __table_args__ = (
+        UniqueConstraint("shipment_line_id", "batch_no", name="uq_shipment_line_batch"),
+        CheckConstraint("quantity > 0", name="ck_shipment_line_batch_qty_pos"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    shipment_line_id: int = Field(foreign_key="shipment_line.id", index=True)
+    batch_no: str = Field(max_length=64)
+    expiry_date: date | None = None
+    quantity: int
+
+
+class ReceiptLot(SQLModel, table=True):
+    """A lot of a received shipment line: one batch, or one tranche of it, counted on its own.
+
+    Each lot of an inspected SKU is inspected on its own (its own verdict and disposition).
+    """
+
+    __tablename__ = "receipt_lot"
+    __table_args__ = (
+        UniqueConstraint("shipment_line_id", "lot_no", name="uq_receipt_lot"),
+        CheckConstraint("quantity > 0", name="ck_receipt_lot_qty_pos"),
+        CheckConstraint("lot_no > 0", name="ck_receipt_lot_no_pos"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    shipment_line_id: int = Field(foreign_key="shipment_line.id", index=True)
+    lot_no: int
+    batch_no: str = Field(default="", max_length=64)
+    expiry_date: date | None = None
+    quantity: int
+
+
 class RequestSubmission(SQLModel, table=True):
     """One sent replenishment form. Its token is minted when the form is shown; claiming it under a
     unique constraint makes a double click (or a retried POST) start the purchase orders only once."""

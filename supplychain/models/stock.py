@@ -28,6 +28,10 @@ class MovementType(enum.StrEnum):
     TRANSIT_IN = "transit_in"  # goods on their way to the destination location
     TRANSIT_RECEIPT = "transit_receipt"  # goods in transit arrive into on hand
     TRANSIT_LOSS = "transit_loss"  # goods lost or damaged in transit
+    # Receiving inspection: a lot waits in quarantine (on hand, not available) until its disposition.
+    QUARANTINE_RECEIPT = "quarantine_receipt"  # received into on hand, held in quarantine
+    QUARANTINE_RELEASE = "quarantine_release"  # accepted (or conceded): quarantine -> available
+    RETURN_TO_VENDOR = "return_to_vendor"  # a rejected lot handed back to the supplier
 
 
 class StockBalance(SQLModel, table=True):
@@ -38,6 +42,8 @@ class StockBalance(SQLModel, table=True):
         CheckConstraint("reserved >= 0", name="ck_stock_reserved_nonneg"),
         CheckConstraint("in_transit >= 0", name="ck_stock_in_transit_nonneg"),
         CheckConstraint("reserved <= on_hand", name="ck_stock_reserved_le_on_hand"),
+        CheckConstraint("quarantine >= 0", name="ck_stock_quarantine_nonneg"),
+        CheckConstraint("reserved + quarantine <= on_hand", name="ck_stock_held_le_on_hand"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -46,10 +52,12 @@ class StockBalance(SQLModel, table=True):
     on_hand: int = 0
     reserved: int = 0
     in_transit: int = 0
+    # Part of on hand held by receiving inspection: counted in stock, not available to reserve.
+    quarantine: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
     @property
     def available(self) -> int:
-        return self.on_hand - self.reserved
+        return self.on_hand - self.reserved - self.quarantine
 
 
 class StockLedgerEntry(SQLModel, table=True):
@@ -57,7 +65,7 @@ class StockLedgerEntry(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("idempotency_key", name="uq_stock_ledger_idempotency_key"),
         CheckConstraint(
-            "delta_on_hand <> 0 OR delta_reserved <> 0 OR delta_in_transit <> 0",
+            "delta_on_hand <> 0 OR delta_reserved <> 0 OR delta_in_transit <> 0 OR delta_quarantine <> 0",
             name="ck_stock_ledger_moves_something",
         ),
     )
@@ -69,6 +77,7 @@ class StockLedgerEntry(SQLModel, table=True):
     delta_on_hand: int = 0
     delta_reserved: int = 0
     delta_in_transit: int = 0
+    delta_quarantine: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     source_document_type: str = Field(max_length=32)
     source_document_id: str = Field(max_length=64, index=True)
     idempotency_key: str = Field(max_length=200)

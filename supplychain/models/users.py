@@ -20,6 +20,7 @@ class Role(enum.StrEnum):
     APPROVER = "approver"
     WAREHOUSE = "warehouse"
     INSPECTOR = "inspector"
+    QUALITY_APPROVER = "quality_approver"  # HQ: decides what happens to a lot that failed inspection
     FINANCE = "finance"
     ADMIN = "admin"
 
