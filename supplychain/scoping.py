@@ -5,7 +5,8 @@ Every query for something a user may or may not see goes through `visible` (via 
 price lists and stock of the SKUs it supplies; a distributor sees its own organisation and
 locations. Purchase orders: HQ purchasing roles see all, an HQ store sees the orders requested for
 its own location, a supplier the orders placed with it, a distributor the orders it placed; lines
-and shipments follow their order. Inspections: HQ sees all, a supplier those of its own lots.
+and shipments follow their order. Inspections (and their photos, returns to vendor, debit notes and
+the switching state): HQ sees all, a supplier those of its own lots.
 Anything not visible answers 404, so another organisation's documents are not even confirmed to
 exist.
 """
@@ -19,7 +20,10 @@ from sqlalchemy import ColumnElement, false, select, true
 from sqlmodel import SQLModel, col
 
 from supplychain.models import (
+    DebitNote,
     Inspection,
+    InspectionPhoto,
+    InspectionSwitching,
     Location,
     Notification,
     Organisation,
@@ -28,6 +32,7 @@ from supplychain.models import (
     PurchaseOrder,
     PurchaseOrderLine,
     QualityCertificate,
+    ReturnToVendor,
     Role,
     Shipment,
     ShipmentLine,
@@ -59,7 +64,15 @@ def _hq_locations() -> Any:
 # HQ roles that work on every purchase order; an HQ user with none of them (a store manager) sees
 # only the orders requested for their own store.
 HQ_PURCHASING_ROLES = frozenset(
-    {Role.BUYER, Role.APPROVER, Role.WAREHOUSE, Role.INSPECTOR, Role.FINANCE, Role.ADMIN}
+    {
+        Role.BUYER,
+        Role.APPROVER,
+        Role.QUALITY_APPROVER,
+        Role.WAREHOUSE,
+        Role.INSPECTOR,
+        Role.FINANCE,
+        Role.ADMIN,
+    }
 )
 
 
@@ -79,7 +92,9 @@ _PO_RULES: dict[OrgKind, Rule] = {
 
 
 # HQ roles that work with supplier quality certificates; other HQ users (stores, finance) see none.
-HQ_QUALITY_ROLES = frozenset({Role.BUYER, Role.INSPECTOR, Role.APPROVER, Role.WAREHOUSE, Role.ADMIN})
+HQ_QUALITY_ROLES = frozenset(
+    {Role.BUYER, Role.INSPECTOR, Role.APPROVER, Role.QUALITY_APPROVER, Role.WAREHOUSE, Role.ADMIN}
+)
 
 
 def _hq_certificates(p: Principal) -> ColumnElement[bool]:
@@ -143,6 +158,22 @@ RULES: dict[type[SQLModel], dict[OrgKind, Rule]] = {
     Inspection: {
         # HQ sees every inspection; a supplier the inspections of its own lots; distributors none.
         OrgKind.SUPPLIER: _own_org(Inspection.supplier_id),
+    },
+    InspectionPhoto: {
+        # A photo is visible exactly when its inspection is.
+        OrgKind.SUPPLIER: lambda p: col(InspectionPhoto.inspection_id).in_(
+            select(col(Inspection.id)).where(col(Inspection.supplier_id) == p.organisation_id)
+        ),
+    },
+    InspectionSwitching: {
+        # The quality standing of a supplier: HQ sees all, a supplier its own (its scorecard).
+        OrgKind.SUPPLIER: _own_org(InspectionSwitching.supplier_id),
+    },
+    ReturnToVendor: {
+        OrgKind.SUPPLIER: _own_org(ReturnToVendor.supplier_id),
+    },
+    DebitNote: {
+        OrgKind.SUPPLIER: _own_org(DebitNote.supplier_id),
     },
     Notification: {
         # Notifications are personal for everyone, HQ included.
