@@ -22,7 +22,7 @@ HQ_BUYING = frozenset({Role.BUYER, Role.APPROVER, Role.FINANCE, Role.ADMIN})
 
 NAVIGATION: tuple[NavItem, ...] = (
     NavItem(lazy("Home"), "/"),
-    NavItem(lazy("Approvals"), "/approvals", frozenset({Role.APPROVER})),
+    NavItem(lazy("Approvals"), "/approvals", frozenset({Role.APPROVER, Role.QUALITY_APPROVER})),
     NavItem(lazy("Order replenishment"), "/replenishment/new", frozenset({Role.STORE})),
     NavItem(lazy("My orders"), "/replenishment", frozenset({Role.STORE})),
     NavItem(lazy("Purchase orders"), "/purchase-orders", HQ_BUYING),
