@@ -8,7 +8,7 @@ twice. E-mail goes out after the commit, as in activities/notifications.py.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
@@ -20,7 +20,7 @@ from supplychain import approvals, notifications
 from supplychain.db import session_scope
 from supplychain.events import record_event
 from supplychain.i18n import lazy
-from supplychain.models import ApprovalStatus
+from supplychain.models import ApprovalStatus, Role
 
 MSG_ASSIGNED = lazy("%(document)s is waiting for your approval (%(amount)s CNY).")
 MSG_REMINDER = lazy("Reminder: %(document)s is still waiting for your approval.")
@@ -45,6 +45,7 @@ class ApprovalRef:
 class ResolveChainInput:
     amount: Decimal
     requester_user_id: int
+    approver_role: str = "approver"
 
 
 @dataclass
@@ -61,6 +62,7 @@ class OpenRequestInput:
     requested_at: datetime
     reminder_after: timedelta
     escalation_after: timedelta
+    choices: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -93,6 +95,8 @@ class RecordDecisionInput:
     on_behalf_of_user_id: int | None
     comment: str
     at: datetime
+    choice: str = ""
+    details: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -105,7 +109,10 @@ class CancelRequestInput:
 def resolve_approval_chain(input: ResolveChainInput) -> ResolveChainResult:
     with session_scope() as session:
         chain = approvals.approval_chain(
-            session, amount=input.amount, requester_user_id=input.requester_user_id
+            session,
+            amount=input.amount,
+            requester_user_id=input.requester_user_id,
+            role=Role(input.approver_role),
         )
     return ResolveChainResult(chain=chain)
 
@@ -128,6 +135,7 @@ def open_approval_request(input: OpenRequestInput) -> OpenRequestResult:
             requested_at=input.requested_at,
             reminder_after=input.reminder_after,
             escalation_after=input.escalation_after,
+            choices=input.choices,
         )
         record_event(
             session,
@@ -204,7 +212,12 @@ def record_approval_decision(input: RecordDecisionInput) -> None:
             on_behalf_of_user_id=input.on_behalf_of_user_id,
             comment=input.comment,
             at=input.at,
+            choice=input.choice,
+            details=input.details,
         )
+        after: dict[str, object] = {"approval": input.status}
+        if input.choice:
+            after = {**after, "choice": input.choice, **input.details}
         record_event(
             session,
             document_type=ref.document_type,
@@ -214,7 +227,7 @@ def record_approval_decision(input: RecordDecisionInput) -> None:
             actor_user_id=input.decided_by_user_id,
             on_behalf_of_user_id=input.on_behalf_of_user_id,
             before={"approval": ApprovalStatus.PENDING},
-            after={"approval": input.status},
+            after=after,
             note=input.comment,
             occurred_at=input.at,
         )

@@ -9,6 +9,7 @@ holds the change together with its document event and notifications.
 from __future__ import annotations
 
 import enum
+import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -56,24 +57,27 @@ SLA_LABELS: dict[SlaState, str] = {
 # -- the chain ------------------------------------------------------------------------------------
 
 
-def approval_chain(session: Session, *, amount: Decimal, requester_user_id: int) -> list[int]:
-    """Active approvers whose limit covers `amount`, lowest limit first (then id); never the requester.
+def approval_chain(
+    session: Session, *, amount: Decimal, requester_user_id: int, role: Role = Role.APPROVER
+) -> list[int]:
+    """Who decides, first assignee first; never the requester.
 
-    A user without a limit (NULL) cannot approve anything.
+    Role approver: active approvers whose limit covers `amount`, lowest limit first (then id); a user
+    without a limit (NULL) cannot approve anything. Any other role (a quality approver deciding on a
+    rejected lot): its active users, by id; the amount is for information only.
     """
-    rows = session.execute(
+    statement = (
         select(col(User.id))
         .join(UserRole, col(UserRole.user_id) == col(User.id))
-        .where(
-            col(UserRole.role) == Role.APPROVER,
-            col(User.is_active).is_(True),
-            col(User.approval_limit).is_not(None),
-            col(User.approval_limit) >= amount,
-            col(User.id) != requester_user_id,
-        )
-        .order_by(col(User.approval_limit), col(User.id))
+        .where(col(UserRole.role) == role, col(User.is_active).is_(True), col(User.id) != requester_user_id)
     )
-    return list(dict.fromkeys(rows.scalars()))
+    if role is Role.APPROVER:
+        statement = statement.where(
+            col(User.approval_limit).is_not(None), col(User.approval_limit) >= amount
+        ).order_by(col(User.approval_limit), col(User.id))
+    else:
+        statement = statement.order_by(col(User.id))
+    return list(dict.fromkeys(session.execute(statement).scalars()))
 
 
 # -- the request row --------------------------------------------------------------------------------
@@ -100,6 +104,7 @@ def open_request(
     requested_at: datetime,
     reminder_after: timedelta,
     escalation_after: timedelta,
+    choices: list[str] | None = None,
 ) -> tuple[ApprovalRequest, bool]:
     """The request row of this workflow, written once; returns (row, whether this call wrote it)."""
     existing = request_by_workflow(session, workflow_id)
@@ -119,6 +124,7 @@ def open_request(
         reminder_after_seconds=int(reminder_after.total_seconds()),
         escalation_after_seconds=int(escalation_after.total_seconds()),
         created_at=requested_at,
+        choices=",".join(choices or []),
     )
     savepoint = session.begin_nested()
     try:
@@ -169,6 +175,8 @@ def record_decision(
     on_behalf_of_user_id: int | None,
     comment: str,
     at: datetime,
+    choice: str = "",
+    details: dict[str, str] | None = None,
 ) -> ApprovalRequest | None:
     """Write the workflow's decision onto its row (once: a decided row is left as it is)."""
     row = request_by_workflow(session, workflow_id)
@@ -178,6 +186,8 @@ def record_decision(
         row.on_behalf_of_user_id = on_behalf_of_user_id
         row.comment = comment[:COMMENT_MAX_LENGTH]
         row.decided_at = at
+        row.choice = choice
+        row.choice_details = json.dumps(details, sort_keys=True) if details else ""
         session.add(row)
         session.flush()
     return row

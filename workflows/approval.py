@@ -12,6 +12,10 @@ A document workflow starts `ApprovalWorkflow` as a child with
 4. The decision is recorded (row, document event, notification of the requester) before the Update
    returns, so the page re-rendered after the click shows it.
 
+A step may offer choices instead of approve/reject (`ApprovalInput.choices`, e.g. a rejected lot:
+concession, sorting or return to vendor, decided by a quality approver): the decision is then one
+choice with its details, checked by `supplychain.rules.decisions`, and returned to the parent.
+
 Nobody covers the amount (empty chain): rejected at once, with the reason recorded. The requester
 can never decide; a decided approval cannot be decided again (the decision is taken in the handler
 before its first await, so of two clicks at the same moment exactly one wins). A delegate decides
@@ -50,6 +54,7 @@ with workflow.unsafe.imports_passed_through():
     from supplychain.approvals import COMMENT_MAX_LENGTH, NO_APPROVER_COMMENT
     from supplychain.i18n import lazy
     from supplychain.models.approvals import ApprovalStatus
+    from supplychain.rules.decisions import choice_problem
     from workflows.common import UpdateRejected
 
 DEFAULT_REMINDER_AFTER = timedelta(hours=8)
@@ -63,6 +68,7 @@ CANCELLED = lazy("This approval was cancelled.")
 OWN_REQUEST = lazy("You cannot decide on your own request.")
 NOT_ASSIGNED = lazy("This approval is not assigned to you.")
 COMMENT_REQUIRED = lazy("Please give a reason for the rejection.")
+CHOOSE_AN_OPTION = lazy("This decision is made by choosing one of its options, not by rejecting it.")
 COMMENT_TOO_LONG = lazy("The comment is too long (at most %(max)s characters).")
 
 
@@ -80,6 +86,11 @@ class ApprovalInput:
     requester_user_id: int
     reminder_after: timedelta = DEFAULT_REMINDER_AFTER
     escalation_after: timedelta = DEFAULT_ESCALATION_AFTER
+    # Who decides: "approver" (limit covers the amount) or another role (e.g. "quality_approver").
+    approver_role: str = "approver"
+    # Options to decide between instead of approve/reject (supplychain.rules.decisions); the
+    # decision is then `approve=True` with one `choice` and its details.
+    choices: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -88,6 +99,8 @@ class ApprovalResult:
     decided_by_user_id: int | None
     on_behalf_of_user_id: int | None
     comment: str
+    choice: str = ""
+    details: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -98,6 +111,8 @@ class DecideInput:
     on_behalf_of_user_id: int
     approve: bool
     comment: str = ""
+    choice: str = ""  # one of ApprovalInput.choices, for a step with choices
+    details: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -116,6 +131,8 @@ class ApprovalState:
     comment: str = ""
     reminders_sent: int = 0
     escalations: int = 0
+    choice: str = ""
+    details: dict[str, str] = field(default_factory=dict)
 
 
 @workflow.defn
@@ -148,6 +165,8 @@ class ApprovalWorkflow:
             decided_by_user_id=self.state.decided_by_user_id,
             on_behalf_of_user_id=self.state.on_behalf_of_user_id,
             comment=self.state.comment,
+            choice=self.state.choice,
+            details=dict(self.state.details),
         )
 
     @workflow.query
@@ -165,6 +184,9 @@ class ApprovalWorkflow:
             input.on_behalf_of_user_id if input.on_behalf_of_user_id != input.actor_user_id else None
         )
         self.state.comment = input.comment.strip()
+        if self.input.choices:
+            self.state.choice = input.choice
+            self.state.details = dict(input.details)
         self.decided_at = workflow.now()
         async with self.lock:
             await self._record_decision()
@@ -179,7 +201,11 @@ class ApprovalWorkflow:
     async def _resolve_chain(self) -> list[int]:
         result = await self._activity(
             resolve_approval_chain,
-            ResolveChainInput(amount=self.input.amount, requester_user_id=self.input.requester_user_id),
+            ResolveChainInput(
+                amount=self.input.amount,
+                requester_user_id=self.input.requester_user_id,
+                approver_role=self.input.approver_role,
+            ),
         )
         return list(result.chain)
 
@@ -201,6 +227,7 @@ class ApprovalWorkflow:
                 requested_at=workflow.now(),
                 reminder_after=self.input.reminder_after,
                 escalation_after=self.input.escalation_after,
+                choices=list(self.input.choices),
             ),
         )
         # Decisions are accepted once the queue shows the request to its assignee.
@@ -280,6 +307,8 @@ class ApprovalWorkflow:
                 on_behalf_of_user_id=self.state.on_behalf_of_user_id,
                 comment=self.state.comment,
                 at=self.decided_at or workflow.now(),
+                choice=self.state.choice,
+                details=dict(self.state.details),
             ),
         )
 
@@ -308,6 +337,12 @@ class ApprovalWorkflow:
             raise UpdateRejected(OWN_REQUEST)
         if self.state.assignee_user_id is None or input.on_behalf_of_user_id != self.state.assignee_user_id:
             raise UpdateRejected(NOT_ASSIGNED)
+        if self.input.choices:
+            if not input.approve:
+                raise UpdateRejected(CHOOSE_AN_OPTION)
+            problem = choice_problem(self.input.choices, input.choice, input.details)
+            if problem is not None:
+                raise UpdateRejected(problem.message, **problem.params)
         if not input.approve and not input.comment.strip():
             raise UpdateRejected(COMMENT_REQUIRED)
         if len(input.comment.strip()) > COMMENT_MAX_LENGTH:

@@ -368,22 +368,21 @@ class ReplenishmentWorkflow:
     async def _get_approval(self) -> None:
         """The shared approval step as a child workflow; a cancelled PO cancels it."""
         input = self._input
-        timers: dict[str, timedelta] = {}
+        approval = ApprovalInput(
+            document_type="purchase_order",
+            document_id=input.number,
+            document_link=po_link(input.number),
+            summary=f"{self._supplier_name} · {len(input.lines)}",
+            amount=self._total_amount,
+            requester_user_id=input.requester_user_id,
+        )
         if input.approval_reminder_after is not None:
-            timers["reminder_after"] = input.approval_reminder_after
+            approval.reminder_after = input.approval_reminder_after
         if input.approval_escalation_after is not None:
-            timers["escalation_after"] = input.approval_escalation_after
+            approval.escalation_after = input.approval_escalation_after
         self._approval = await workflow.start_child_workflow(
             ApprovalWorkflow.run,
-            ApprovalInput(
-                document_type="purchase_order",
-                document_id=input.number,
-                document_link=po_link(input.number),
-                summary=f"{self._supplier_name} · {len(input.lines)}",
-                amount=self._total_amount,
-                requester_user_id=input.requester_user_id,
-                **timers,
-            ),
+            approval,
             id=approval_workflow_id(workflow.info().workflow_id),
             cancellation_type=workflow.ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
         )
