@@ -1,10 +1,10 @@
 """Side effects of ReplenishmentWorkflow: the purchase-order read model, stock, notifications.
 
 Sync activities on the worker's thread pool (see activities/events.py). Each one is one transaction
-and safe to retry: the PO and each shipment are created once per number, quantities are written as
-absolute values from the workflow's state, each step's event carries the workflow's key
-(`<workflow id>:<step>`), and the stock posting carries `<workflow id>:receipt:<shipment>:<line>`
-under the ledger's unique key.
+and safe to retry: the PO and each shipment (with its ASN batches) are created once per number,
+quantities and a receipt's lots (by lot number) are written as absolute values from the workflow's
+state, each step's event carries the workflow's key (`<workflow id>:<step>`), and the stock posting
+carries `<workflow id>:receipt:<shipment>:<line>` under the ledger's unique key.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from activities.notifications import email_after_commit
 from supplychain import notifications, purchasing
 from supplychain.db import session_scope
 from supplychain.models import MovementType, Organisation, POStatus
-from supplychain.purchasing import Audience, LineInspection, LineSnapshot, NewLine
+from supplychain.purchasing import Audience, Batch, LineInspection, LineSnapshot, NewLine
 from supplychain.rules.stock import StockDelta
 from supplychain.stock import post_movement
 
@@ -124,6 +124,7 @@ def update_purchase_order(input: UpdatePOInput) -> None:
 class ShippedLine:
     line_no: int
     quantity: int
+    batches: list[Batch] = field(default_factory=list)  # as the ASN announced them; [] if none
 
 
 @dataclass
@@ -154,6 +155,7 @@ def record_shipment(input: RecordShipmentInput) -> None:
             eta=input.eta,
             created_by_user_id=input.actor_user_id,
             quantities={line.line_no: line.quantity for line in input.lines},
+            batches={line.line_no: line.batches for line in input.lines if line.batches},
         )
         before, after = purchasing.apply_state(
             session, po, status=input.status, lines=input.line_snapshots, at=input.occurred_at
@@ -181,6 +183,7 @@ def record_shipment(input: RecordShipmentInput) -> None:
 class CountedLine:
     line_no: int
     quantity_received: int
+    lots: list[Batch] = field(default_factory=list)  # the counted split; [] = one lot of everything
 
 
 @dataclass
@@ -217,6 +220,7 @@ def record_shipment_receipt(input: RecordShipmentReceiptInput) -> RecordShipment
             po,
             shipment,
             counted={line.line_no: line.quantity_received for line in input.lines},
+            lots={line.line_no: line.lots for line in input.lines if line.lots},
             received_by_user_id=input.actor_user_id,
             at=input.occurred_at,
         )

@@ -9,7 +9,7 @@ created once per number, line quantities are written as absolute values from the
 from __future__ import annotations
 
 import enum
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -28,9 +28,11 @@ from supplychain.models import (
     POStatus,
     PurchaseOrder,
     PurchaseOrderLine,
+    ReceiptLot,
     Role,
     Shipment,
     ShipmentLine,
+    ShipmentLineBatch,
     ShipmentStatus,
     User,
 )
@@ -59,6 +61,18 @@ class NewLine:
     quantity_ordered: int
     unit_price: Decimal
     tax_rate: Decimal
+
+
+@dataclass
+class Batch:
+    """A batch of a shipment line as the ASN announces it, or a lot of a receipt line as counted.
+
+    A receipt lot of a SKU that is not batch-tracked is a tranche: a quantity without a batch number.
+    """
+
+    batch_no: str = ""
+    expiry_date: date | None = None
+    quantity: int = 0
 
 
 @dataclass
@@ -274,8 +288,9 @@ def create_shipment(
     eta: date,
     created_by_user_id: int,
     quantities: Mapping[int, int],  # line_no -> quantity shipped
+    batches: Mapping[int, Sequence[Batch]] | None = None,  # line_no -> its batches, if announced
 ) -> tuple[Shipment, bool]:
-    """The ASN and its lines; once per shipment number."""
+    """The ASN, its lines and their batches; once per shipment number."""
     existing = get_shipment(session, number)
     if existing is not None:
         return existing, False
@@ -297,9 +312,19 @@ def create_shipment(
         for line_no, quantity in quantities.items():
             po_line_id = rows[line_no].id
             assert po_line_id is not None
-            session.add(
-                ShipmentLine(shipment_id=shipment.id, po_line_id=po_line_id, quantity_shipped=quantity)
-            )
+            line = ShipmentLine(shipment_id=shipment.id, po_line_id=po_line_id, quantity_shipped=quantity)
+            session.add(line)
+            session.flush()
+            assert line.id is not None
+            for batch in (batches or {}).get(line_no, ()):
+                session.add(
+                    ShipmentLineBatch(
+                        shipment_line_id=line.id,
+                        batch_no=batch.batch_no,
+                        expiry_date=batch.expiry_date,
+                        quantity=batch.quantity,
+                    )
+                )
         session.flush()
         savepoint.commit()
     except IntegrityError:
@@ -318,9 +343,13 @@ def receive_shipment(
     *,
     counted: Mapping[int, int],  # line_no -> quantity counted
     received_by_user_id: int,
+    lots: Mapping[int, Sequence[Batch]] | None = None,  # line_no -> its lots as counted, if split
     at: datetime | None = None,
 ) -> dict[str, Any]:
-    """Write the counted quantities (over/short kept as counted); returns per-line shipped/received."""
+    """Write the counted quantities (over/short kept as counted) and each line's receipt lots.
+
+    Returns per-line shipped/received/over-short for the timeline.
+    """
     line_no_by_id = {row.id: line_no for line_no, row in po_lines(session, po).items()}
     details: dict[str, Any] = {"shipment": shipment.number}
     shipment_lines = session.execute(
@@ -330,6 +359,7 @@ def receive_shipment(
         line_no = line_no_by_id[row.po_line_id]
         row.quantity_received = counted[line_no]
         session.add(row)
+        _write_lots(session, row, (lots or {}).get(line_no, ()))
         prefix = f"line_{line_no}."
         details[prefix + "shipped"] = row.quantity_shipped
         details[prefix + "received"] = row.quantity_received
@@ -341,6 +371,64 @@ def receive_shipment(
         session.add(shipment)
     session.flush()
     return details
+
+
+def _write_lots(session: Session, line: ShipmentLine, lots: Sequence[Batch]) -> None:
+    """The line's receipt lots, numbered 1.. in the order counted, written as absolute values.
+
+    A line counted without a split is one lot of everything counted (the ASN's batch, when it
+    announced exactly one); a line counted 0 has none. Repeating the call rewrites the same rows.
+    """
+    assert line.id is not None
+    if not lots and line.quantity_received:
+        announced = shipment_batches(session, [line.id]).get(line.id, [])
+        only = announced[0] if len(announced) == 1 else None
+        lots = [
+            Batch(
+                batch_no=only.batch_no if only else "",
+                expiry_date=only.expiry_date if only else None,
+                quantity=line.quantity_received,
+            )
+        ]
+    existing = {lot.lot_no: lot for lot in receipt_lots(session, [line.id]).get(line.id, [])}
+    for lot_no, lot in enumerate(lots, start=1):
+        row = existing.pop(lot_no, None) or ReceiptLot(shipment_line_id=line.id, lot_no=lot_no, quantity=0)
+        row.batch_no = lot.batch_no
+        row.expiry_date = lot.expiry_date
+        row.quantity = lot.quantity
+        session.add(row)
+    for stale in existing.values():
+        session.delete(stale)
+
+
+def shipment_batches(session: Session, line_ids: Iterable[int]) -> dict[int, list[ShipmentLineBatch]]:
+    """The batches each shipment line's ASN announced, by shipment line id (in the order announced)."""
+    ids = set(line_ids)
+    result: dict[int, list[ShipmentLineBatch]] = {}
+    if not ids:
+        return result
+    rows = session.execute(
+        select(ShipmentLineBatch)
+        .where(col(ShipmentLineBatch.shipment_line_id).in_(ids))
+        .order_by(col(ShipmentLineBatch.id))
+    ).scalars()
+    for row in rows:
+        result.setdefault(row.shipment_line_id, []).append(row)
+    return result
+
+
+def receipt_lots(session: Session, line_ids: Iterable[int]) -> dict[int, list[ReceiptLot]]:
+    """The lots each shipment line was received in, by shipment line id (by lot number)."""
+    ids = set(line_ids)
+    result: dict[int, list[ReceiptLot]] = {}
+    if not ids:
+        return result
+    rows = session.execute(
+        select(ReceiptLot).where(col(ReceiptLot.shipment_line_id).in_(ids)).order_by(col(ReceiptLot.lot_no))
+    ).scalars()
+    for row in rows:
+        result.setdefault(row.shipment_line_id, []).append(row)
+    return result
 
 
 @dataclass

@@ -10,13 +10,16 @@ from sqlalchemy import Engine, func, select
 from sqlmodel import Session, col
 
 from activities.replenishment import (
+    CountedLine,
     PostReceiptInput,
     RecordPOInput,
     RecordShipmentInput,
+    RecordShipmentReceiptInput,
     ShippedLine,
     post_receipt_to_stock,
     record_purchase_order,
     record_shipment,
+    record_shipment_receipt,
 )
 from supplychain.models import (
     DocumentEvent,
@@ -26,11 +29,13 @@ from supplychain.models import (
     POStatus,
     PurchaseOrder,
     PurchaseOrderLine,
+    ReceiptLot,
     Role,
     Shipment,
+    ShipmentLineBatch,
     StockLedgerEntry,
 )
-from supplychain.purchasing import LineSnapshot, NewLine
+from supplychain.purchasing import Batch, LineSnapshot, NewLine
 from supplychain.stock import get_balance
 from tests.factories import make_location, make_organisation, make_sku, make_user
 
@@ -133,3 +138,95 @@ def test_posting_a_receipt_twice_with_the_same_key_writes_one_ledger_row(
     with Session(db) as check:
         balance = get_balance(check, warehouse.id, sku.id)
         assert balance is not None and balance.on_hand == 42
+
+
+def _shipment_input(po_input: RecordPOInput, *lines: ShippedLine) -> RecordShipmentInput:
+    shipped = sum(line.quantity for line in lines)
+    return RecordShipmentInput(
+        number=po_input.number,
+        shipment_number=f"SHP-A-{uuid.uuid4().hex[:8].upper()}",
+        carrier="SF",
+        tracking_number="SF1",
+        eta=date(2030, 1, 1),
+        actor_user_id=po_input.requester_user_id,
+        lines=list(lines),
+        status=POStatus.IN_DELIVERY,
+        line_snapshots=[LineSnapshot(1, POLineStatus.OPEN, 12, None, shipped, 0)],
+        idempotency_key=f"{po_input.workflow_id}:shipment:{uuid.uuid4().hex[:6]}",
+    )
+
+
+def _receipt_input(shipment: RecordShipmentInput, *lines: CountedLine) -> RecordShipmentReceiptInput:
+    return RecordShipmentReceiptInput(
+        number=shipment.number,
+        shipment_number=shipment.shipment_number,
+        actor_user_id=shipment.actor_user_id,
+        lines=list(lines),
+        status=POStatus.IN_DELIVERY,
+        line_snapshots=[],
+        idempotency_key=f"{shipment.number.lower()}:receipt:{shipment.shipment_number}",
+    )
+
+
+def _lots(db: Engine) -> list[tuple[int, str, date | None, int]]:
+    with Session(db) as session:
+        rows = session.execute(select(ReceiptLot).order_by(col(ReceiptLot.lot_no))).scalars()
+        return [(r.lot_no, r.batch_no, r.expiry_date, r.quantity) for r in rows]
+
+
+def test_recording_a_shipment_with_two_batches_twice_writes_two_batch_rows(
+    session: Session, db: Engine
+) -> None:
+    po_input = _record_po_input(session)
+    record_purchase_order(po_input)
+    batches = [Batch("B-1", date(2031, 1, 31), 7), Batch("B-2", date(2031, 6, 30), 5)]
+    input = _shipment_input(po_input, ShippedLine(1, 12, batches=batches))
+
+    record_shipment(input)
+    record_shipment(input)
+
+    with Session(db) as check:
+        rows = check.execute(select(ShipmentLineBatch).order_by(col(ShipmentLineBatch.id))).scalars().all()
+        assert [(r.batch_no, r.expiry_date, r.quantity) for r in rows] == [
+            ("B-1", date(2031, 1, 31), 7),
+            ("B-2", date(2031, 6, 30), 5),
+        ]
+
+
+def test_recording_a_receipt_with_two_lots_twice_writes_two_lot_rows(session: Session, db: Engine) -> None:
+    po_input = _record_po_input(session)
+    record_purchase_order(po_input)
+    shipment = _shipment_input(po_input, ShippedLine(1, 12))
+    record_shipment(shipment)
+    lots = [Batch("", None, 8), Batch("", None, 4)]  # two tranches of a SKU that is not batch-tracked
+    input = _receipt_input(shipment, CountedLine(1, 12, lots=lots))
+
+    record_shipment_receipt(input)
+    record_shipment_receipt(input)
+
+    assert _lots(db) == [(1, "", None, 8), (2, "", None, 4)]
+    assert _count(db, DocumentEvent, col(DocumentEvent.action) == "shipment_received") == 1
+
+
+def test_a_receipt_without_a_split_is_one_lot_carrying_the_asns_only_batch(
+    session: Session, db: Engine
+) -> None:
+    po_input = _record_po_input(session)
+    record_purchase_order(po_input)
+    shipment = _shipment_input(po_input, ShippedLine(1, 12, batches=[Batch("B-9", date(2031, 3, 1), 12)]))
+    record_shipment(shipment)
+
+    record_shipment_receipt(_receipt_input(shipment, CountedLine(1, 11)))
+
+    assert _lots(db) == [(1, "B-9", date(2031, 3, 1), 11)]
+
+
+def test_a_line_counted_zero_has_no_lot(session: Session, db: Engine) -> None:
+    po_input = _record_po_input(session)
+    record_purchase_order(po_input)
+    shipment = _shipment_input(po_input, ShippedLine(1, 12))
+    record_shipment(shipment)
+
+    record_shipment_receipt(_receipt_input(shipment, CountedLine(1, 0)))
+
+    assert _lots(db) == []
