@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import json
 import re
 import time
 import uuid
@@ -24,7 +25,17 @@ from starlette.testclient import TestClient
 from temporalio.client import Client
 
 from supplychain.approvals import request_by_workflow
-from supplychain.models import ApprovalDelegation, ApprovalRequest, ApprovalStatus, OrgKind, Role, User
+from supplychain.models import (
+    ApprovalDelegation,
+    ApprovalRequest,
+    ApprovalStatus,
+    Organisation,
+    OrgKind,
+    Role,
+    User,
+    UserRole,
+)
+from supplychain.rules.decisions import REJECTED_LOT_CHOICES
 from supplychain.temporal import connect
 from tests.factories import make_organisation, make_user
 from tests.fixtures.portal import WorkerThread
@@ -438,3 +449,306 @@ def test_queue_paginates_oldest_first_and_keeps_its_filters(
     assert 'href="/approvals?page=2&amp;tab=pending&amp;document_type=purchase_order"' in first
     second = client.get("/approvals?page=2&tab=pending&document_type=purchase_order").text
     assert "PO-2026-000025" in second and "PO-2026-000029" in second and "PO-2026-000024" not in second
+
+
+# -- steps with choices (a rejected lot: concession, sorting or return to vendor) -------------------
+
+
+@pytest.fixture
+def quality_approver(session: Session, people: People) -> User:
+    hq = session.get(Organisation, people.mid.organisation_id)
+    assert hq is not None
+    return make_user(
+        session, organisation=hq, roles=[Role.QUALITY_APPROVER], locale="en", full_name="Quinn Quality"
+    )
+
+
+async def open_lot_decision(
+    temporal: Client, portal_worker: WorkerThread, session: Session, people: People
+) -> ApprovalRequest:
+    """Start the decision on a rejected lot the way the inspection process does; return its row."""
+    number = f"INS-WEB-{uuid.uuid4().hex[:8].upper()}"
+    workflow_id = approval_workflow_id(f"inspection-{number.lower()}", "disposition")
+    await temporal.start_workflow(
+        ApprovalWorkflow.run,
+        ApprovalInput(
+            document_type="inspection",
+            document_id=number,
+            document_link=f"/inspections/{number}",
+            summary=f"Supplier S, {number}: rejected",
+            amount=Decimal("1200"),
+            requester_user_id=people.requester.id,
+            approver_role=Role.QUALITY_APPROVER.value,
+            choices=list(REJECTED_LOT_CHOICES),
+        ),
+        id=workflow_id,
+        task_queue=portal_worker.task_queue,
+    )
+    deadline = time.monotonic() + 20
+    while True:
+        session.expire_all()
+        row = request_by_workflow(session, workflow_id)
+        if row is not None:
+            session.commit()
+            return row
+        assert time.monotonic() < deadline, "the approval request row never appeared"
+        await asyncio.sleep(0.05)
+
+
+def lot_decision_row(session: Session, people: People, assignee: User, number: str) -> ApprovalRequest:
+    """A decision row alone, without a workflow behind it: any call to the workflow would fail."""
+    now = datetime.now(tz=UTC)
+    row = ApprovalRequest(
+        workflow_id=f"inspection-{number.lower()}:disposition",
+        document_type="inspection",
+        document_id=number,
+        document_link=f"/inspections/{number}",
+        amount=Decimal("1200.00"),
+        requester_user_id=people.requester.id,
+        assignee_user_id=assignee.id,
+        created_at=now,
+        assigned_at=now,
+        choices=",".join(REJECTED_LOT_CHOICES),
+    )
+    session.add(row)
+    session.commit()
+    return row
+
+
+def po_row(session: Session, people: People, assignee: User, number: str) -> ApprovalRequest:
+    now = datetime.now(tz=UTC)
+    row = ApprovalRequest(
+        workflow_id=f"po-{number.lower()}:approval",
+        document_type="purchase_order",
+        document_id=number,
+        document_link=f"/purchase-orders/{number}",
+        amount=Decimal("20000.00"),
+        requester_user_id=people.requester.id,
+        assignee_user_id=assignee.id,
+        created_at=now,
+        assigned_at=now,
+    )
+    session.add(row)
+    session.commit()
+    return row
+
+
+def row_html(page: str, row: ApprovalRequest) -> str:
+    match = re.search(rf'<tr id="approval-{row.id}".*?</tr>', page, re.DOTALL)
+    assert match is not None, f"row {row.id} is not on the page"
+    return match.group(0)
+
+
+def fresh(session: Session, row: ApprovalRequest) -> ApprovalRequest:
+    session.expire_all()
+    found = session.get(ApprovalRequest, row.id)
+    assert found is not None
+    return found
+
+
+def test_choice_row_shows_the_options_and_a_purchase_order_still_approve_and_reject(
+    client: TestClient, session: Session, people: People, quality_approver: User
+) -> None:
+    # One user holding both roles sees both kinds of step in one queue.
+    session.add(UserRole(user_id=quality_approver.id, role=Role.APPROVER))
+    session.commit()
+    lot = lot_decision_row(session, people, quality_approver, "INS-2026-000001")
+    po = po_row(session, people, quality_approver, "PO-2026-000001")
+    login(client, quality_approver)
+    page = client.get("/approvals").text
+
+    choice = row_html(page, lot)
+    for value in REJECTED_LOT_CHOICES:
+        assert f'type="radio" name="choice-{lot.id}" value="{value}"' in choice
+    assert "Concession (accept with a price deduction)" in choice
+    assert "Sorting (100% inspection, accept the good units)" in choice
+    assert "Return to vendor" in choice
+    assert f'name="deduction-{lot.id}"' in choice and 'data-testid="decide"' in choice
+    assert f'hx-target="#approval-{lot.id}" hx-swap="outerHTML"' in choice
+    assert 'data-testid="approve"' not in choice and 'data-testid="reject"' not in choice
+    assert 'name="ids"' not in choice  # never part of a bulk approval
+    assert 'data-testid="bulk-note"' in page
+
+    plain = row_html(page, po)
+    assert 'data-testid="approve"' in plain and 'data-testid="reject"' in plain
+    assert 'type="radio"' not in plain and f'name="ids" value="{po.id}"' in plain
+
+    inspections_only = client.get("/approvals", params={"document_type": "inspection"}).text
+    assert f'id="approval-{lot.id}"' in inspections_only
+    assert f'id="approval-{po.id}"' not in inspections_only
+    orders_only = client.get("/approvals", params={"document_type": "purchase_order"}).text
+    assert f'id="approval-{po.id}"' in orders_only and f'id="approval-{lot.id}"' not in orders_only
+
+
+def test_quality_approver_reaches_the_queue_but_not_delegations(
+    client: TestClient, session: Session, people: People, quality_approver: User
+) -> None:
+    lot = lot_decision_row(session, people, quality_approver, "INS-2026-000002")
+    login(client, quality_approver)
+    home = client.get("/")
+    assert 'href="/approvals"' in home.text  # the navigation entry
+    page = client.get("/approvals")
+    assert page.status_code == 200 and f'id="approval-{lot.id}"' in page.text
+    assert 'href="/approvals/delegations"' not in page.text
+    assert client.get("/approvals/delegations").status_code == 403
+
+
+async def test_concession_without_a_valid_deduction_is_refused_before_the_workflow_is_asked(
+    portal_client: ClientFactory, session: Session, people: People, quality_approver: User
+) -> None:
+    # No workflow runs behind this row: had the route asked it, the answer would be another message.
+    lot = lot_decision_row(session, people, quality_approver, "INS-2026-000003")
+    client = approver_client(portal_client, quality_approver)
+
+    missing = form_post(
+        client, f"/approvals/{lot.id}/decide", {"decision": "choose", f"choice-{lot.id}": "concession"}
+    )
+    assert missing.status_code == 400
+    assert (
+        'data-testid="refused">INS-2026-000003: A concession needs a price deduction in percent.'
+        in missing.text
+    )
+    assert 'data-testid="row-error">A concession needs a price deduction in percent.' in row_html(
+        missing.text, lot
+    )
+
+    for bad in ("lots", "0", "100", "-5", "12.345", "NaN"):
+        response = form_post(
+            client,
+            f"/approvals/{lot.id}/decide",
+            {"decision": "choose", f"choice-{lot.id}": "concession", f"deduction-{lot.id}": bad},
+        )
+        assert response.status_code == 400, bad
+        assert "The price deduction must be a number above 0 and below 100 (percent)." in response.text
+
+    inline = htmx_post(
+        client,
+        f"/approvals/{lot.id}/decide",
+        {"decision": "choose", f"choice-{lot.id}": "concession", f"deduction-{lot.id}": "abc"},
+    )
+    assert inline.text.lstrip().startswith(f'<tr id="approval-{lot.id}"')
+    assert 'data-testid="row-error">The price deduction must be a number above 0' in inline.text
+    assert 'value="concession" form="approval-form" checked' in inline.text  # the choice is kept
+    assert 'value="abc"' in inline.text
+
+    row = fresh(session, lot)
+    assert row.status is ApprovalStatus.PENDING and row.choice == "" and row.choice_details == ""
+
+
+async def test_sorting_decides_the_step_inline(
+    portal_client: ClientFactory,
+    portal_worker: WorkerThread,
+    temporal: Client,
+    session: Session,
+    people: People,
+    quality_approver: User,
+) -> None:
+    lot = await open_lot_decision(temporal, portal_worker, session, people)
+    assert lot.assignee_user_id == quality_approver.id and lot.choices
+    client = approver_client(portal_client, quality_approver)
+    response = htmx_post(
+        client,
+        f"/approvals/{lot.id}/decide",
+        {"decision": "choose", f"choice-{lot.id}": "sorting", f"deduction-{lot.id}": "ignored"},
+    )
+    assert response.status_code == 200
+    assert response.text.lstrip().startswith(f'<tr id="approval-{lot.id}"')
+    assert 'data-testid="decision">Sorting (100% inspection, accept the good units)' in response.text
+    assert f"{lot.document_id} decided: Sorting" in response.text
+    row = fresh(session, lot)
+    assert row.status is ApprovalStatus.APPROVED
+    assert (row.choice, row.choice_details, row.decided_by_user_id) == ("sorting", "", quality_approver.id)
+
+
+async def test_concession_with_a_deduction_decides_and_the_history_shows_it(
+    portal_client: ClientFactory,
+    portal_worker: WorkerThread,
+    temporal: Client,
+    session: Session,
+    people: People,
+    quality_approver: User,
+) -> None:
+    lot = await open_lot_decision(temporal, portal_worker, session, people)
+    client = approver_client(portal_client, quality_approver)
+    response = form_post(
+        client,
+        f"/approvals/{lot.id}/decide",
+        {
+            "decision": "choose",
+            f"choice-{lot.id}": "concession",
+            f"deduction-{lot.id}": " 7.5 % ",
+            f"comment-{lot.id}": "usable for the outlet stores",
+        },
+    )
+    assert response.status_code == 303 and response.headers["location"] == "/approvals"
+    assert f"{lot.document_id} decided: Concession (accept with a price deduction)." in flashes(
+        client.get("/approvals")
+    )
+    row = fresh(session, lot)
+    assert (row.status, row.choice) == (ApprovalStatus.APPROVED, "concession")
+    assert json.loads(row.choice_details) == {"deduction_percent": "7.5"}
+    assert row.comment == "usable for the outlet stores"
+
+    history = client.get("/approvals", params={"tab": "history", "document_type": "inspection"}).text
+    decided = row_html(history, lot)
+    assert 'data-testid="decision">Concession (accept with a price deduction)' in decided
+    assert 'data-testid="choice-detail">Price deduction: 7.5%' in decided
+
+
+async def test_the_workflows_refusal_of_a_missing_choice_or_a_rejection_is_shown(
+    portal_client: ClientFactory,
+    portal_worker: WorkerThread,
+    temporal: Client,
+    session: Session,
+    people: People,
+    quality_approver: User,
+) -> None:
+    lot = await open_lot_decision(temporal, portal_worker, session, people)
+    client = approver_client(portal_client, quality_approver)
+
+    no_choice = htmx_post(client, f"/approvals/{lot.id}/decide", {"decision": "choose"})
+    assert 'data-testid="row-error">Please choose one of the options.' in no_choice.text
+    assert 'data-testid="choices"' in no_choice.text  # still decidable
+
+    unknown = htmx_post(
+        client, f"/approvals/{lot.id}/decide", {"decision": "choose", f"choice-{lot.id}": "scrap"}
+    )
+    assert 'data-testid="row-error">This option is not offered for this decision.' in unknown.text
+
+    rejected = htmx_post(
+        client, f"/approvals/{lot.id}/decide", {"decision": "reject", f"comment-{lot.id}": "no"}
+    )
+    assert (
+        'data-testid="row-error">This decision is made by choosing one of its options, not by rejecting it.'
+        in rejected.text
+    )
+    assert fresh(session, lot).status is ApprovalStatus.PENDING
+
+
+async def test_bulk_approve_skips_steps_with_choices(
+    portal_client: ClientFactory,
+    portal_worker: WorkerThread,
+    temporal: Client,
+    session: Session,
+    people: People,
+    quality_approver: User,
+) -> None:
+    lot = await open_lot_decision(temporal, portal_worker, session, people)
+    client = approver_client(portal_client, quality_approver)
+    response = form_post(client, "/approvals/bulk-approve", {"ids": [str(lot.id)]})
+    assert response.status_code == 303
+    assert f"{lot.document_id} needs a choice of its own: decide it in its row." in flashes(
+        client.get("/approvals")
+    )
+    row = fresh(session, lot)
+    assert row.status is ApprovalStatus.PENDING and row.choice == ""
+
+
+def test_decide_with_choose_on_a_plain_approval_is_a_bad_request(
+    portal_client: ClientFactory, session: Session, people: People
+) -> None:
+    po = po_row(session, people, people.mid, "PO-2026-000002")
+    client = approver_client(portal_client, people.mid)
+    response = form_post(client, f"/approvals/{po.id}/decide", {"decision": "choose", "choice": "sorting"})
+    assert response.status_code == 400
+    assert fresh(session, po).status is ApprovalStatus.PENDING

@@ -1,18 +1,22 @@
-"""The HQ approval queue and out-of-office delegations (role approver).
+"""The HQ approval queue and out-of-office delegations (roles approver and quality approver).
 
 - `/approvals`: what this user may decide (assigned to them, or to someone who delegated to them
   today), oldest first, with filters; approve or reject inline (htmx swaps the row) or as a plain
   POST with redirect; bulk approve of the selected rows. `?tab=history` lists what they decided.
-- `/approvals/delegations`: the delegations they gave or received; create one, end one.
+  A step with choices (a rejected lot: concession, sorting or return to vendor) is decided by
+  picking one option (a concession with its price deduction); bulk approve skips such steps.
+- `/approvals/delegations`: the delegations they gave or received; create one, end one (approvers).
 
-Routes only authorize (approver role; the user is the assignee or their delegate today, otherwise
-404) and call the approval workflow's `decide` Update; the workflow's validator decides whether the
-decision is allowed and its message is shown as it is.
+Routes only authorize (the user is the assignee or their delegate today, otherwise 404), parse the
+form (a concession's deduction is checked here first: 400, nothing asked) and call the approval
+workflow's `decide` Update; the workflow's validator decides whether the decision is allowed and its
+message is shown as it is.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
@@ -28,9 +32,19 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
 from supplychain import approvals, i18n
+from supplychain.i18n import lazy
 from supplychain.models import ApprovalRequest, ApprovalStatus, Role
 from supplychain.models.base import utcnow
 from supplychain.principal import Principal
+from supplychain.rules.decisions import (
+    CONCESSION,
+    DEDUCTION_PERCENT,
+    DEDUCTION_RANGE,
+    DEDUCTION_REQUIRED,
+    RETURN_TO_VENDOR,
+    SORTING,
+    deduction_percent,
+)
 from web.deps import Scope, SessionDep, TemporalClientDep, paginate, require_roles
 from web.flash import flash
 from web.templating import is_htmx, render
@@ -39,10 +53,26 @@ from workflows.approval import ALREADY_DECIDED, CANCELLED, ApprovalWorkflow, Dec
 from workflows.common import business_date
 
 router = APIRouter(prefix="/approvals")
+# The queue is for everyone an approval step can be assigned to; delegations are among approvers.
+Decider = Annotated[Principal, Depends(require_roles(Role.APPROVER, Role.QUALITY_APPROVER))]
 Approver = Annotated[Principal, Depends(require_roles(Role.APPROVER))]
 
 PER_PAGE = 25  # oldest first
 BULK_MAX = 100
+DEDUCTION_MAX_LENGTH = 20
+
+# The filter offers every document type an approval step is opened for; the shared labels win.
+DOCUMENT_TYPES: dict[str, str] = {
+    "inspection": lazy("Inspection decision"),
+    **approvals.DOCUMENT_TYPE_LABELS,
+}
+
+# What each option of a step with choices is called in the queue.
+CHOICE_LABELS: dict[str, str] = {
+    CONCESSION: lazy("Concession (accept with a price deduction)"),
+    SORTING: lazy("Sorting (100% inspection, accept the good units)"),
+    RETURN_TO_VENDOR: lazy("Return to vendor"),
+}
 
 
 async def form_data(request: Request) -> FormData:
@@ -64,6 +94,8 @@ class QueueRow:
     age: str
     error: str = ""
     notice: str = ""
+    # What the user entered in a step with choices, shown again beside a refusal.
+    entered: dict[str, str] = field(default_factory=dict)
 
     @property
     def id(self) -> int:
@@ -72,6 +104,38 @@ class QueueRow:
     @property
     def decided(self) -> bool:
         return self.request.status is not ApprovalStatus.PENDING
+
+    @property
+    def has_choices(self) -> bool:
+        return bool(self.request.choices)
+
+    @property
+    def options(self) -> list[tuple[str, str]]:
+        """The step's choices as (value, label), in the order the step offers them."""
+        return [(value, choice_label(value)) for value in _split(self.request.choices)]
+
+    @property
+    def chosen(self) -> str:
+        return choice_label(self.request.choice) if self.request.choice else ""
+
+    @property
+    def chosen_details(self) -> list[str]:
+        """The chosen option's details as lines to show (a concession: its price deduction)."""
+        try:
+            details = json.loads(self.request.choice_details) if self.request.choice_details else {}
+        except ValueError:
+            return []
+        if not isinstance(details, dict):
+            return []
+        lines = []
+        for key, value in sorted(details.items()):
+            deduction = deduction_percent({key: str(value)}) if key == DEDUCTION_PERCENT else None
+            if deduction is not None:
+                percent = i18n.format_percent(deduction / 100)
+                lines.append(i18n.gettext("Price deduction: %(percent)s", percent=percent))
+            else:
+                lines.append(f"{key}: {value}")
+        return lines
 
 
 @dataclass
@@ -82,6 +146,11 @@ class Filters:
     max_amount: Decimal | None = None
     raw_min: str = ""
     raw_max: str = ""
+
+
+def choice_label(value: str) -> str:
+    label = CHOICE_LABELS.get(value)
+    return i18n.gettext(label) if label else value
 
 
 def pending_count(scope: Scope) -> int:
@@ -102,7 +171,7 @@ def today() -> date:
 def queue(
     request: Request,
     session: SessionDep,
-    user: Approver,
+    user: Decider,
     tab: str = "pending",
     document_type: str = "",
     delegated: str = "",
@@ -111,39 +180,7 @@ def queue(
     page: int = 1,
 ) -> Response:
     filters, errors = _filters(document_type, delegated, min_amount, max_amount)
-    history = tab == "history"
-    stmt = approvals.decided_by(user.user_id) if history else approvals.decidable(user.user_id, today())
-    if filters.document_type:
-        stmt = stmt.where(col(ApprovalRequest.document_type) == filters.document_type)
-    if filters.delegated and not history:
-        stmt = stmt.where(col(ApprovalRequest.assignee_user_id) != user.user_id)
-    if filters.min_amount is not None:
-        stmt = stmt.where(col(ApprovalRequest.amount) >= filters.min_amount)
-    if filters.max_amount is not None:
-        stmt = stmt.where(col(ApprovalRequest.amount) <= filters.max_amount)
-    paged = paginate(session, stmt, page, PER_PAGE)
-    query = {
-        "tab": "history" if history else "pending",
-        "document_type": filters.document_type,
-        "delegated": "1" if filters.delegated else "",
-        "min_amount": filters.raw_min,
-        "max_amount": filters.raw_max,
-    }
-    return render(
-        request,
-        "approvals/queue.html",
-        {
-            "rows": _views(session, user, list(paged)),
-            "paged": paged,
-            "page_params": "&" + urlencode({k: v for k, v in query.items() if v}),
-            "tab": "history" if history else "pending",
-            "filters": filters,
-            "errors": errors,
-            "document_types": approvals.DOCUMENT_TYPE_LABELS,
-            "sla_labels": approvals.SLA_LABELS,
-        },
-        block="results",
-    )
+    return _queue_page(request, session, user, filters, errors, history=tab == "history", page=page)
 
 
 @router.post("/{approval_id:int}/decide")
@@ -151,30 +188,46 @@ async def decide(
     request: Request,
     approval_id: int,
     session: SessionDep,
-    user: Approver,
+    user: Decider,
     temporal: TemporalClientDep,
     form: FormDep,
 ) -> Response:
     decision = str(form.get("decision", ""))
-    if decision not in ("approve", "reject"):
+    if decision not in ("approve", "reject", "choose"):
         raise HTTPException(status_code=400)
     comment = str(form.get(f"comment-{approval_id}") or form.get("comment") or "")
     row = _authorized(session, user, approval_id)
-    error = await _decide(session, temporal, user, row, approve=decision == "approve", comment=comment)
+    choice = ""
+    details: dict[str, str] = {}
+    entered: dict[str, str] = {}
+    if decision == "choose":
+        if not row.choices:
+            raise HTTPException(status_code=400)
+        choice = str(form.get(f"choice-{approval_id}") or form.get("choice") or "").strip()
+        raw_deduction = str(form.get(f"deduction-{approval_id}") or form.get(DEDUCTION_PERCENT) or "")
+        entered = {"choice": choice, "deduction": raw_deduction[:DEDUCTION_MAX_LENGTH], "comment": comment}
+        if choice == CONCESSION:
+            problem = _deduction_problem(raw_deduction)
+            if problem:
+                return _refused(request, session, user, row, problem, entered)
+            details = {DEDUCTION_PERCENT: _percent_text(raw_deduction)}
+    error = await _decide(
+        session,
+        temporal,
+        user,
+        row,
+        approve=decision != "reject",
+        comment=comment,
+        choice=choice,
+        details=details,
+    )
     session.refresh(row)
     if is_htmx(request):
         view = _views(session, user, [row])[0]
         view.error = error or ""
         view.notice = "" if error else _done_message(row)
-        return render(
-            request,
-            "approvals/_row.html",
-            {
-                "item": view,
-                "sla_labels": approvals.SLA_LABELS,
-                "document_types": approvals.DOCUMENT_TYPE_LABELS,
-            },
-        )
+        view.entered = entered if error else {}
+        return _row(request, view)
     if error:
         flash(session, request, f"{row.document_id}: {error}", "error")
     else:
@@ -184,7 +237,7 @@ async def decide(
 
 @router.post("/bulk-approve")
 async def bulk_approve(
-    request: Request, session: SessionDep, user: Approver, temporal: TemporalClientDep, form: FormDep
+    request: Request, session: SessionDep, user: Decider, temporal: TemporalClientDep, form: FormDep
 ) -> Response:
     ids = [int(value) for value in form.getlist("ids") if isinstance(value, str) and value.isdigit()]
     ids = list(dict.fromkeys(ids))[:BULK_MAX]
@@ -197,6 +250,13 @@ async def bulk_approve(
             row = _authorized(session, user, approval_id)
         except HTTPException:
             reports.append(("error", i18n.gettext("Approval %(id)s was not found.", id=approval_id)))
+            continue
+        if row.choices and row.status is ApprovalStatus.PENDING:
+            # One of several options, with its details: never chosen in bulk.
+            message = i18n.gettext(
+                "%(document)s needs a choice of its own: decide it in its row.", document=row.document_id
+            )
+            reports.append(("warning", message))
             continue
         error = await _decide(session, temporal, user, row, approve=True, comment="")
         session.refresh(row)
@@ -278,7 +338,15 @@ def _authorized(session: Session, user: Principal, approval_id: int) -> Approval
 
 
 async def _decide(
-    session: Session, temporal: Client, user: Principal, row: ApprovalRequest, *, approve: bool, comment: str
+    session: Session,
+    temporal: Client,
+    user: Principal,
+    row: ApprovalRequest,
+    *,
+    approve: bool,
+    comment: str,
+    choice: str = "",
+    details: dict[str, str] | None = None,
 ) -> str | None:
     """Call the workflow's Update; returns the message to show when it was refused."""
     if row.status is not ApprovalStatus.PENDING:
@@ -297,6 +365,8 @@ async def _decide(
                 on_behalf_of_user_id=on_behalf_of,
                 approve=approve,
                 comment=comment.strip(),
+                choice=choice,
+                details=dict(details or {}),
             ),
         )
     except WorkflowUpdateFailedError as exc:
@@ -315,6 +385,10 @@ def _closed_message(row: ApprovalRequest) -> str:
 
 
 def _done_message(row: ApprovalRequest) -> str:
+    if row.choice:
+        return i18n.gettext(
+            "%(document)s decided: %(choice)s.", document=row.document_id, choice=choice_label(row.choice)
+        )
     if row.status is ApprovalStatus.APPROVED:
         return i18n.gettext("%(document)s approved.", document=row.document_id)
     return i18n.gettext("%(document)s rejected.", document=row.document_id)
@@ -349,7 +423,7 @@ def _filters(
 ) -> tuple[Filters, dict[str, str]]:
     errors: dict[str, str] = {}
     filters = Filters(
-        document_type=document_type if document_type in approvals.DOCUMENT_TYPE_LABELS else "",
+        document_type=document_type if document_type in DOCUMENT_TYPES else "",
         delegated=delegated in ("1", "on", "true"),
         raw_min=min_amount.strip()[:20],
         raw_max=max_amount.strip()[:20],
@@ -401,3 +475,103 @@ def _delegation_page(
         },
         status_code=status_code,
     )
+
+
+def _queue_page(
+    request: Request,
+    session: Session,
+    user: Principal,
+    filters: Filters,
+    errors: dict[str, str],
+    *,
+    history: bool,
+    page: int,
+    refused: QueueRow | None = None,
+    status_code: int = 200,
+) -> Response:
+    """The queue (or the history tab); `refused`: a row whose decision was refused, shown with it."""
+    stmt = approvals.decided_by(user.user_id) if history else approvals.decidable(user.user_id, today())
+    if filters.document_type:
+        stmt = stmt.where(col(ApprovalRequest.document_type) == filters.document_type)
+    if filters.delegated and not history:
+        stmt = stmt.where(col(ApprovalRequest.assignee_user_id) != user.user_id)
+    if filters.min_amount is not None:
+        stmt = stmt.where(col(ApprovalRequest.amount) >= filters.min_amount)
+    if filters.max_amount is not None:
+        stmt = stmt.where(col(ApprovalRequest.amount) <= filters.max_amount)
+    paged = paginate(session, stmt, page, PER_PAGE)
+    rows = _views(session, user, list(paged))
+    if refused is not None:
+        rows = [refused if r.id == refused.id else r for r in rows]
+    query = {
+        "tab": "history" if history else "pending",
+        "document_type": filters.document_type,
+        "delegated": "1" if filters.delegated else "",
+        "min_amount": filters.raw_min,
+        "max_amount": filters.raw_max,
+    }
+    return render(
+        request,
+        "approvals/queue.html",
+        {
+            "rows": rows,
+            "paged": paged,
+            "page_params": "&" + urlencode({k: v for k, v in query.items() if v}),
+            "tab": "history" if history else "pending",
+            "filters": filters,
+            "errors": errors,
+            "refused": refused,
+            "can_delegate": user.has_role(Role.APPROVER),
+            "document_types": DOCUMENT_TYPES,
+            "sla_labels": approvals.SLA_LABELS,
+        },
+        block="results",
+        status_code=status_code,
+    )
+
+
+def _row(request: Request, view: QueueRow) -> Response:
+    return render(
+        request,
+        "approvals/_row.html",
+        {"item": view, "sla_labels": approvals.SLA_LABELS, "document_types": DOCUMENT_TYPES},
+    )
+
+
+def _refused(
+    request: Request,
+    session: Session,
+    user: Principal,
+    row: ApprovalRequest,
+    message: str,
+    entered: dict[str, str],
+) -> Response:
+    """A decision the route refused before asking the workflow: the row (htmx) or the queue again."""
+    view = _views(session, user, [row])[0]
+    view.error = message
+    view.entered = entered
+    if is_htmx(request):
+        # htmx swaps only 2xx answers by default: the refused row comes back like a validator's refusal.
+        return _row(request, view)
+    filters = Filters()
+    return _queue_page(
+        request, session, user, filters, {}, history=False, page=1, refused=view, status_code=400
+    )
+
+
+def _deduction_problem(raw: str) -> str:
+    """Why `raw` is not a concession's price deduction (0 < d < 100, percent); "" when it is."""
+    if not raw.strip():
+        return i18n.gettext(DEDUCTION_REQUIRED)
+    if len(raw) > DEDUCTION_MAX_LENGTH or deduction_percent({DEDUCTION_PERCENT: _percent_text(raw)}) is None:
+        return i18n.gettext(DEDUCTION_RANGE)
+    return ""
+
+
+def _percent_text(raw: str) -> str:
+    """The deduction as the workflow expects it: a plain decimal ("5", "12.5"); a "%" is allowed."""
+    return raw.strip().removesuffix("%").strip()
+
+
+def _split(choices: str) -> list[str]:
+    return [value.strip() for value in choices.split(",") if value.strip()]
