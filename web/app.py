@@ -34,6 +34,8 @@ from web.routes import (
     inspections,
     locale,
     purchase_orders,
+    quality,
+    returns,
     shipments,
 )
 from web.templating import render
@@ -93,6 +95,8 @@ def create_app() -> FastAPI:
         app.include_router(module.router)
     app.include_router(certificates.router)
     app.include_router(inspections.router)
+    app.include_router(returns.router)
+    app.include_router(quality.router)
     _install_error_handlers(app)
     return app
 

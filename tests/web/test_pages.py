@@ -9,8 +9,10 @@ from fastapi import FastAPI
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
-from supplychain.models import LocationKind, Notification, OrgKind, Role, User
+from supplychain.models import LocationKind, MovementType, Notification, OrgKind, Role, User
 from supplychain.notifications import notify
+from supplychain.rules.stock import StockDelta
+from supplychain.stock import post_movement
 from tests.factories import make_location, make_organisation, make_price, make_sku, make_user
 from tests.fixtures.web import ClientFactory, form_post, login
 from web.app import create_app
@@ -19,6 +21,7 @@ from web.deps import AdminUser
 MAIN_FOR_EVERYONE = ["/", "/stock"]
 HQ_BUYING = ["/", "/purchase-orders", "/stock", "/price-lists"]
 HQ_BUYING_QUALITY = [*HQ_BUYING, "/certificates"]
+SCORECARD = "/quality/scorecard"
 SUPPLIER_MAIN = [
     "/",
     "/supplier/purchase-orders",
@@ -27,10 +30,12 @@ SUPPLIER_MAIN = [
     "/price-lists",
     "/supplier/certificates",
     "/supplier/inspections",
+    SCORECARD,
 ]
 STORE_MAIN = ["/", "/replenishment/new", "/replenishment", "/stock"]
-WAREHOUSE_MAIN = ["/", "/warehouse/receipts", "/stock", "/certificates"]
-INSPECTOR_MAIN = [*MAIN_FOR_EVERYONE, "/certificates", "/inspections"]
+WAREHOUSE_MAIN = ["/", "/warehouse/receipts", "/stock", "/certificates", SCORECARD]
+INSPECTOR_MAIN = [*MAIN_FOR_EVERYONE, "/certificates", "/inspections", SCORECARD]
+QUALITY_APPROVER_MAIN = ["/", "/approvals", "/stock", "/certificates", SCORECARD]
 APPROVER_MAIN = [
     "/",
     "/approvals",
@@ -39,8 +44,9 @@ APPROVER_MAIN = [
     "/price-lists",
     "/certificates",
     "/inspections",
+    SCORECARD,
 ]
-ADMIN_MAIN = [*HQ_BUYING_QUALITY, "/inspections"]
+ADMIN_MAIN = [*HQ_BUYING_QUALITY, "/inspections", SCORECARD]
 ADMIN_SECTION = [
     "/admin/users",
     "/admin/organisations",
@@ -54,10 +60,11 @@ ADMIN_SECTION = [
 NAV_BY_ROLE: dict[Role, tuple[list[str], list[str]]] = {
     Role.SUPPLIER: (SUPPLIER_MAIN, []),
     Role.STORE: (STORE_MAIN, []),
-    Role.BUYER: (HQ_BUYING_QUALITY, []),
+    Role.BUYER: ([*HQ_BUYING_QUALITY, SCORECARD], []),
     Role.APPROVER: (APPROVER_MAIN, []),
     Role.WAREHOUSE: (WAREHOUSE_MAIN, []),
     Role.INSPECTOR: (INSPECTOR_MAIN, []),
+    Role.QUALITY_APPROVER: (QUALITY_APPROVER_MAIN, []),
     Role.FINANCE: (HQ_BUYING, []),
     Role.ADMIN: (ADMIN_MAIN, ADMIN_SECTION),
 }
@@ -175,6 +182,42 @@ def test_htmx_search_returns_only_the_results_fragment(
     assert response.status_code == 200
     assert response.text.lstrip().startswith('<div id="results">')
     assert "<html" not in response.text
+
+
+def test_stock_shows_quarantine_and_available_net_of_reserved_and_quarantine(
+    client: TestClient, session: Session
+) -> None:
+    hq = make_organisation(session, kind=OrgKind.HQ)
+    warehouse = make_location(session, organisation=hq, kind=LocationKind.CENTRAL_WAREHOUSE)
+    buyer = make_user(session, organisation=hq, roles=[Role.BUYER], locale="en")
+    sku = make_sku(session)
+    assert warehouse.id and sku.id
+    for key, movement, delta in [
+        ("open", MovementType.OPENING, StockDelta(on_hand=1000)),
+        ("reserve", MovementType.RESERVE, StockDelta(reserved=100)),
+        ("lot", MovementType.QUARANTINE_RECEIPT, StockDelta(on_hand=250, quarantine=250)),
+    ]:
+        post_movement(
+            session,
+            idempotency_key=f"test:{sku.code}:{key}",
+            location_id=warehouse.id,
+            sku_id=sku.id,
+            movement_type=movement,
+            delta=delta,
+            source_document_type="test",
+            source_document_id="stock-page",
+        )
+    session.commit()
+    login(client, buyer)
+
+    page = client.get("/stock", params={"q": sku.code}).text
+
+    assert '<th class="num">Quarantine</th>' in page
+    row = re.search(r'<tr id="stock-\d+">.*?</tr>', page, re.S)
+    assert row, "no stock row"
+    numbers = re.findall(r'<td class="num"[^>]*>([^<]*)</td>', row.group(0))
+    # on hand, reserved, quarantine, available, in transit
+    assert numbers == ["1,250", "100", "250", "900", "0"]
 
 
 # -- error pages ---------------------------------------------------------------------------------------------
