@@ -13,27 +13,41 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
-from sqlmodel import Session
+from sqlalchemy import update
+from sqlmodel import Session, col
 from starlette.testclient import TestClient
 from temporalio.client import Client
 
+from supplychain import i18n
 from supplychain.inspection import inspection_for_workflow
 from supplychain.models import (
+    Disposition,
     Inspection,
     InspectionSeverity,
+    InspectionStage,
     InspectionVerdict,
     LocationKind,
+    Organisation,
     OrgKind,
+    ReturnToVendor,
     Role,
+    Sku,
     User,
 )
+from supplychain.settings import settings
 from supplychain.temporal import connect
-from tests.factories import make_location, make_organisation, make_sku, make_user
+from tests.factories import make_location, make_organisation, make_price, make_sku, make_user, unique_code
 from tests.fixtures.portal import WorkerThread
-from tests.fixtures.web import ClientFactory, form_post, login
+from tests.fixtures.web import ClientFactory, csrf, form_post, login
+from tests.test_certificates import PDF
+from tests.test_inspection_photos import make_inspection
 from workflows.inspection import InspectionInput, InspectionState, InspectionWorkflow, inspection_workflow_id
 
 LOT_SIZE = 500
@@ -371,3 +385,275 @@ async def test_supplier_sees_its_own_lots_and_not_anothers(
     assert client.get(f"/inspections/{other.number}").status_code == 404
     assert client.get("/inspections").status_code == 403
     assert record(client, own, "0", "0", "0").status_code == 403
+
+
+# --- stages, holds and dispositions (rows as the workflow writes them) -------------------------------
+
+
+def db_lot(session: Session, world: World, supplier_id: int, **fields: Any) -> Inspection:
+    org = session.get(Organisation, supplier_id)
+    assert org is not None
+    stage = fields.pop("stage", InspectionStage.AWAITING_INSPECTION)
+    verdict = fields.pop(
+        "verdict",
+        InspectionVerdict.PENDING
+        if stage is InspectionStage.AWAITING_INSPECTION
+        else InspectionVerdict.ACCEPTED
+        if stage is InspectionStage.ON_HOLD
+        else InspectionVerdict.REJECTED,
+    )
+    return make_inspection(
+        session,
+        supplier=org,
+        stage=stage,
+        verdict=verdict,
+        sku_id=world.sku_id,
+        location_id=world.location_id,
+        **fields,
+    )
+
+
+def text_of(response: httpx.Response, testid: str) -> str:
+    found = re.search(rf'data-testid="{testid}"[^>]*>(.*?)</', response.text, re.S)
+    return html.unescape(re.sub(r"\s+", " ", found.group(1)).strip()) if found else ""
+
+
+HOLD_REASONS = (
+    "The required certificate of analysis (COA) is missing.",
+    "The health certificate has expired.",
+)
+
+
+def test_detail_shows_stage_batch_expiry_lot_and_each_hold_reason_translated(
+    make_client: ClientFactory, session: Session, world: World
+) -> None:
+    row = db_lot(
+        session,
+        world,
+        world.supplier_a_id,
+        stage=InspectionStage.ON_HOLD,
+        hold_reason="\n".join(HOLD_REASONS),
+        lot_no=2,
+        batch_no="B-2027-01",
+        expiry_date=date(2027, 3, 1),
+    )
+    page = logged_in(make_client, world.inspector).get(f"/inspections/{row.number}")
+    assert page.status_code == 200
+    assert text_of(page, "stage") == "On hold"
+    assert text_of(page, "lot-no") == "Lot 2"
+    assert text_of(page, "batch-no") == "B-2027-01" and text_of(page, "expiry-date") == "Mar 1, 2027"
+    reasons = re.search(r'data-testid="hold-reasons">(.*?)</ul>', page.text, re.S)
+    assert reasons and [html.unescape(r) for r in re.findall(r"<li>(.*?)</li>", reasons.group(1))] == list(
+        HOLD_REASONS
+    )
+    assert 'data-testid="recheck-form"' in page.text
+
+    session.execute(update(User).where(col(User.id) == world.supplier_a.id).values(locale="zh_CN"))
+    session.commit()
+    chinese = logged_in(make_client, world.supplier_a).get(f"/inspections/{row.number}")
+    with i18n.use_locale("zh_CN"):
+        translated = [i18n.gettext(reason) for reason in HOLD_REASONS]
+    assert translated != list(HOLD_REASONS)
+    assert all(html.escape(t) in chinese.text for t in translated)
+    assert 'data-testid="recheck-form"' not in chinese.text  # the supplier reads, the inspector acts
+
+
+def test_first_lot_shows_no_lot_number_and_a_concession_shows_its_deduction(
+    make_client: ClientFactory, session: Session, world: World
+) -> None:
+    row = db_lot(
+        session,
+        world,
+        world.supplier_a_id,
+        stage=InspectionStage.DONE,
+        disposition=Disposition.CONCESSION,
+        price_deduction_percent=Decimal("7.50"),
+    )
+    page = logged_in(make_client, world.approver).get(f"/inspections/{row.number}")
+    assert 'data-testid="lot-no"' not in page.text and 'data-testid="batch-no"' not in page.text
+    assert text_of(page, "stage") == "Done"
+    assert text_of(page, "disposition") == "Concession (accepted with a price deduction)"
+    assert text_of(page, "deduction") == "7.5%"
+    assert 'data-testid="hold"' not in page.text
+
+
+def test_queue_lists_lots_to_inspect_or_sort_oldest_first_and_held_lots_in_their_own_tab(
+    make_client: ClientFactory, session: Session, world: World
+) -> None:
+    sorting = db_lot(session, world, world.supplier_a_id, stage=InspectionStage.SORTING)
+    waiting = db_lot(session, world, world.supplier_b_id)
+    held = db_lot(session, world, world.supplier_a_id, stage=InspectionStage.ON_HOLD)
+    deciding = db_lot(session, world, world.supplier_a_id, stage=InspectionStage.AWAITING_DECISION)
+    client = logged_in(make_client, world.inspector)
+
+    queue = client.get("/inspections").text
+    assert queue.index(sorting.number) < queue.index(waiting.number)
+    assert held.number not in queue and deciding.number not in queue
+    on_hold = client.get("/inspections", params={"status": "on_hold"}).text
+    assert held.number in on_hold and sorting.number not in on_hold and waiting.number not in on_hold
+    decided = client.get("/inspections", params={"status": "decided"}).text
+    assert deciding.number in decided and sorting.number not in decided and held.number not in decided
+    assert re.search(r'href="/inspections" data-testid="queue-count">2 ', client.get("/").text)
+
+
+def test_supplier_results_show_stage_disposition_and_a_link_to_the_return(
+    make_client: ClientFactory, session: Session, world: World
+) -> None:
+    row = db_lot(
+        session,
+        world,
+        world.supplier_a_id,
+        stage=InspectionStage.AWAITING_RETURN,
+        disposition=Disposition.RETURN_TO_VENDOR,
+    )
+    assert row.id is not None
+    rtv = ReturnToVendor(
+        number=unique_code("RTV"),
+        inspection_id=row.id,
+        supplier_id=world.supplier_a_id,
+        sku_id=world.sku_id,
+        location_id=world.location_id,
+        po_number=row.po_number,
+        quantity=LOT_SIZE,
+        unit_price=Decimal("12.5"),
+        tax_rate=Decimal("0.13"),
+    )
+    session.add(rtv)
+    session.commit()
+    client = logged_in(make_client, world.supplier_a)
+    listing = client.get("/supplier/inspections")
+    found = re.search(rf'<tr id="inspection-{row.id}".*?</tr>', listing.text, re.S)
+    assert found
+    assert "Awaiting return" in found.group(0) and "Return to vendor" in found.group(0)
+    assert f'href="/returns/{rtv.number}"' in found.group(0)
+    page = client.get(f"/inspections/{row.number}")
+    assert text_of(page, "rtv-link") == rtv.number
+    assert logged_in(make_client, world.supplier_b).get(f"/inspections/{row.number}").status_code == 404
+
+
+def test_sorting_form_is_the_inspectors_in_stage_sorting_and_bad_counts_never_reach_the_workflow(
+    make_client: ClientFactory, session: Session, world: World
+) -> None:
+    row = db_lot(session, world, world.supplier_a_id, stage=InspectionStage.SORTING)
+    inspector = logged_in(make_client, world.inspector)
+    assert 'data-testid="sorting-form"' in inspector.get(f"/inspections/{row.number}").text
+    assert (
+        'data-testid="sorting-form"'
+        not in logged_in(make_client, world.approver).get(f"/inspections/{row.number}").text
+    )
+    for good in ("abc", "1.5", "", "-"):
+        response = form_post(inspector, f"/inspections/{row.number}/sorting", {"good_quantity": good})
+        assert response.status_code == 400
+        assert text_of(response, "sorting-error") == (
+            "Enter the number of good units as a whole number, for example 0."
+        )
+    assert fresh(session, row).sorted_good_quantity is None
+
+    waiting = db_lot(session, world, world.supplier_a_id)
+    response = form_post(inspector, f"/inspections/{waiting.number}/sorting", {"good_quantity": "10"})
+    assert (
+        response.status_code == 400 and text_of(response, "sorting-error") == "This lot is not being sorted."
+    )
+    supplier = logged_in(make_client, world.supplier_a)
+    assert (
+        form_post(supplier, f"/inspections/{row.number}/sorting", {"good_quantity": "1"}).status_code == 403
+    )
+
+
+def test_recheck_is_refused_for_a_lot_that_is_not_on_hold(
+    make_client: ClientFactory, session: Session, world: World
+) -> None:
+    row = db_lot(session, world, world.supplier_a_id)
+    inspector = logged_in(make_client, world.inspector)
+    assert 'data-testid="recheck-form"' not in inspector.get(f"/inspections/{row.number}").text
+    response = form_post(inspector, f"/inspections/{row.number}/recheck")
+    assert response.status_code == 400 and text_of(response, "recheck-error") == "This lot is not on hold."
+    held = db_lot(session, world, world.supplier_b_id, stage=InspectionStage.ON_HOLD)
+    assert (
+        form_post(logged_in(make_client, world.supplier_a), f"/inspections/{held.number}/recheck").status_code
+        == 403
+    )
+    assert (
+        form_post(logged_in(make_client, world.approver), f"/inspections/{held.number}/recheck").status_code
+        == 403
+    )
+
+
+# --- the recheck_certificates signal ------------------------------------------------------------------
+
+
+async def parked_workflow(temporal: Client, workflow_id: str) -> None:
+    """A running workflow no worker serves: a signal sent to it stays in its history to be read."""
+    await temporal.start_workflow("ParkedInspection", id=workflow_id, task_queue=f"nobody-{uuid.uuid4()}")
+
+
+async def signals_received(temporal: Client, workflow_id: str) -> list[str]:
+    history = await temporal.get_workflow_handle(workflow_id).fetch_history()
+    return [
+        event.workflow_execution_signaled_event_attributes.signal_name
+        for event in history.events
+        if event.HasField("workflow_execution_signaled_event_attributes")
+    ]
+
+
+async def test_inspector_asks_a_held_lot_to_check_its_certificates_again(
+    portal_client: ClientFactory, temporal: Client, session: Session, world: World
+) -> None:
+    row = db_lot(session, world, world.supplier_a_id, stage=InspectionStage.ON_HOLD)
+    await parked_workflow(temporal, row.workflow_id)
+    try:
+        client = logged_in(portal_client, world.inspector)
+        response = form_post(client, f"/inspections/{row.number}/recheck")
+        assert response.status_code == 303
+        assert flashes(client.get(response.headers["location"])) == [
+            "The certificates of this lot are being checked again."
+        ]
+        assert await signals_received(temporal, row.workflow_id) == ["recheck_certificates"]
+    finally:
+        await temporal.get_workflow_handle(row.workflow_id).terminate()
+
+
+async def test_certificate_upload_signals_every_running_held_lot_of_that_supplier_only(
+    portal_client: ClientFactory,
+    temporal: Client,
+    session: Session,
+    world: World,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(settings, "UPLOAD_DIR", tmp_path / "uploads")
+    held = [db_lot(session, world, world.supplier_a_id, stage=InspectionStage.ON_HOLD) for _ in range(2)]
+    finished = db_lot(session, world, world.supplier_a_id, stage=InspectionStage.ON_HOLD)  # no workflow
+    waiting = db_lot(session, world, world.supplier_a_id)
+    other = db_lot(session, world, world.supplier_b_id, stage=InspectionStage.ON_HOLD)
+    running = [*held, waiting, other]
+    for row in running:
+        await parked_workflow(temporal, row.workflow_id)
+    org = session.get(Organisation, world.supplier_a_id)
+    assert org is not None
+    sku = session.get(Sku, world.sku_id)
+    assert sku is not None
+    make_price(session, supplier=org, sku=sku)
+    try:
+        client = logged_in(portal_client, world.supplier_a)
+        response = client.post(
+            "/supplier/certificates",
+            data={
+                "certificate_type": "coa",
+                "sku_id": str(world.sku_id),
+                "number": "COA-1",
+                "issued_on": "2026-01-10",
+                "csrf_token": csrf(client),
+            },
+            files={"file": ("coa.pdf", PDF, "application/pdf")},
+            follow_redirects=False,
+        )
+        assert response.status_code == 303, response.text
+        for row in held:
+            assert await signals_received(temporal, row.workflow_id) == ["recheck_certificates"]
+        assert await signals_received(temporal, waiting.workflow_id) == []
+        assert await signals_received(temporal, other.workflow_id) == []
+        assert finished.workflow_id  # never started: skipped without failing the upload
+    finally:
+        for row in running:
+            await temporal.get_workflow_handle(row.workflow_id).terminate()

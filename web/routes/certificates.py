@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, Uplo
 from fastapi.responses import FileResponse, RedirectResponse
 from sqlalchemy import or_, select
 from sqlmodel import col
+from starlette.background import BackgroundTask
 from starlette.responses import Response
 
 from supplychain import certificates
@@ -35,6 +36,7 @@ from supplychain.scoping import HQ_QUALITY_ROLES
 from supplychain.settings import settings
 from web.deps import CurrentUser, OrgScope, Scope, require_roles
 from web.flash import flash
+from web.routes import inspections
 from web.templating import render
 
 router = APIRouter()
@@ -114,7 +116,13 @@ def upload_certificate(
         **parsed,
     )
     flash(scope.session, request, gettext("Certificate %(number)s uploaded.", number=form.number))
-    return RedirectResponse("/supplier/certificates", status_code=303)
+    # Lots of this supplier held for a missing or expired certificate look again (after the answer).
+    held = inspections.held_workflow_ids(scope, supplier_id)
+    return RedirectResponse(
+        "/supplier/certificates",
+        status_code=303,
+        background=BackgroundTask(inspections.recheck_held_lots, request, held),
+    )
 
 
 def _parse(scope: Scope, form: UploadForm) -> dict[str, Any]:

@@ -1,10 +1,14 @@
 """Quality inspection pages (issue 5): the inspector's queue and form, the supplier's results.
 
-- `/inspections` (inspector; HQ quality approvers and admins read only): pending lots oldest first
-  with their plan (code letter, sample, Ac/Re per category), or the decided ones; filters and pages.
-- `/inspections/{number}`: the lot, its plan, the verdict and the timeline; the inspector records
-  the defects found per category (the workflow's `record_defects` Update).
-- `/supplier/inspections`: a supplier's own lots and their results, read only.
+- `/inspections` (inspector; HQ quality approvers and admins read only): lots to work on (awaiting
+  inspection or sorting) oldest first with their plan (code letter, sample, Ac/Re per category),
+  the lots on hold for a certificate, or the decided ones; filters and pages.
+- `/inspections/{number}`: the lot (stage, batch, disposition, hold reasons), its plan, the verdict,
+  photos and the timeline; the inspector records the defects found per category (`record_defects`),
+  the good units found by sorting (`record_sorting`), adds photos while the lot is awaiting
+  inspection or sorting, and asks a held lot to check its certificates again (`recheck_certificates`).
+- `/inspections/{number}/photos/{id}`: a photo, to whoever may see the inspection.
+- `/supplier/inspections`: a supplier's own lots, their stage, disposition and returns, read only.
 
 Every row is read through `OrgScope` (a supplier sees its own lots; another's answers 404). The
 route only checks that counts are whole numbers; the workflow's validator decides the rest
@@ -19,32 +23,48 @@ from dataclasses import dataclass, field
 from typing import Annotated
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import RedirectResponse
-from sqlalchemy import func, select
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi.responses import FileResponse, RedirectResponse
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlmodel import col
 from starlette.responses import Response
 from temporalio.client import WorkflowUpdateFailedError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
-from supplychain import i18n
+from supplychain import certificates, i18n, inspection_photos
 from supplychain.events import timeline
 from supplychain.i18n import lazy
 from supplychain.inspection import CATEGORIES, DOCUMENT_TYPE, NOTES_MAX_LENGTH
-from supplychain.models import Inspection, InspectionVerdict, Organisation, OrgKind, Role
+from supplychain.models import (
+    Disposition,
+    Inspection,
+    InspectionPhoto,
+    InspectionStage,
+    InspectionVerdict,
+    Organisation,
+    OrgKind,
+    ReturnToVendor,
+    Role,
+)
 from supplychain.principal import Principal
 from web.deps import OrgScope, Scope, names_for, paginate, require_roles
 from web.flash import flash
 from web.purchasing import sku_label, temporal_client
 from web.templating import render
 from web.workflow_errors import rejection_message
-from workflows.inspection import ALREADY_DECIDED, InspectionWorkflow, RecordDefectsInput
+from workflows.inspection import (
+    ALREADY_DECIDED,
+    InspectionWorkflow,
+    RecordDefectsInput,
+    RecordSortingInput,
+    RecordSortingResult,
+)
 
 router = APIRouter()
 log = logging.getLogger(__name__)
 
-# The inspector records; HQ quality approvers and admins follow the queue read only.
-QUEUE_ROLES = (Role.INSPECTOR, Role.APPROVER, Role.ADMIN)
+# The inspector records; HQ (quality) approvers and admins follow the queue read only.
+QUEUE_ROLES = (Role.INSPECTOR, Role.APPROVER, Role.QUALITY_APPROVER, Role.ADMIN)
 QueueUser = Annotated[Principal, Depends(require_roles(*QUEUE_ROLES))]
 InspectorUser = Annotated[Principal, Depends(require_roles(Role.INSPECTOR))]
 SupplierUser = Annotated[Principal, Depends(require_roles(Role.SUPPLIER))]
@@ -52,7 +72,27 @@ SupplierUser = Annotated[Principal, Depends(require_roles(Role.SUPPLIER))]
 ViewerUser = Annotated[Principal, Depends(require_roles(*QUEUE_ROLES, Role.SUPPLIER))]
 
 PER_PAGE = 25
-STATUSES = ("pending", "decided")
+STATUSES = ("pending", "on_hold", "decided")
+# The inspector's work: lots to inspect (not yet decided) and lots to sort.
+_TO_WORK_ON = or_(
+    col(Inspection.stage) == InspectionStage.SORTING,
+    and_(
+        col(Inspection.stage) == InspectionStage.AWAITING_INSPECTION,
+        col(Inspection.verdict) == InspectionVerdict.PENDING,
+    ),
+)
+_ON_HOLD = col(Inspection.stage) == InspectionStage.ON_HOLD
+_DECIDED = and_(
+    col(Inspection.verdict) != InspectionVerdict.PENDING,
+    col(Inspection.stage).not_in([InspectionStage.SORTING, InspectionStage.ON_HOLD]),
+)
+STATUS_FILTERS: dict[str, ColumnElement[bool]] = {
+    "pending": _TO_WORK_ON,
+    "on_hold": _ON_HOLD,
+    "decided": _DECIDED,
+}
+# Photos may be added while the inspector has the lot in hand.
+PHOTO_STAGES = frozenset({InspectionStage.AWAITING_INSPECTION, InspectionStage.SORTING})
 # A count longer than this is a typo, not a count: refused before the workflow is asked.
 MAX_COUNT_DIGITS = 9
 _WHOLE_NUMBER = re.compile(rf"^[+-]?\d{{1,{MAX_COUNT_DIGITS}}}$", re.ASCII)
@@ -61,6 +101,19 @@ VERDICT_LABELS: dict[InspectionVerdict, str] = {
     InspectionVerdict.PENDING: lazy("Waiting for inspection"),
     InspectionVerdict.ACCEPTED: lazy("Accepted"),
     InspectionVerdict.REJECTED: lazy("Rejected"),
+}
+STAGE_LABELS: dict[InspectionStage, str] = {
+    InspectionStage.AWAITING_INSPECTION: lazy("Awaiting inspection"),
+    InspectionStage.AWAITING_DECISION: lazy("Awaiting HQ decision"),
+    InspectionStage.SORTING: lazy("Sorting"),
+    InspectionStage.AWAITING_RETURN: lazy("Awaiting return"),
+    InspectionStage.ON_HOLD: lazy("On hold"),
+    InspectionStage.DONE: lazy("Done"),
+}
+DISPOSITION_LABELS: dict[Disposition, str] = {
+    Disposition.CONCESSION: lazy("Concession (accepted with a price deduction)"),
+    Disposition.SORTING: lazy("Sorting (100% inspection)"),
+    Disposition.RETURN_TO_VENDOR: lazy("Return to vendor"),
 }
 CATEGORY_LABELS: dict[str, str] = {
     "critical": lazy("Critical"),
@@ -76,14 +129,38 @@ ENTER_COUNT: dict[str, str] = {
 }
 
 
+PHOTO_ADDED = lazy("Photo added.")
+PHOTO_NOT_NOW = lazy("Photos can be added only while the lot is awaiting inspection or sorting.")
+CAPTION_TOO_LONG = lazy("The caption is too long (%(max)s characters at most).")
+NOT_REACHABLE = lazy("The inspection process cannot be reached right now. Nothing was changed.")
+TRY_AGAIN = lazy("This could not be done right now. Please try again.")
+
+
 def pending_count(scope: Scope) -> int:
-    """For the inspector's home card: lots waiting for inspection."""
-    stmt = scope.select(Inspection).where(col(Inspection.verdict) == InspectionVerdict.PENDING)
+    """For the inspector's home card: lots waiting for inspection or sorting."""
+    stmt = scope.select(Inspection).where(_TO_WORK_ON)
     return int(scope.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one())
 
 
 def _common() -> dict[str, object]:
-    return {"verdict_labels": VERDICT_LABELS, "category_labels": CATEGORY_LABELS, "categories": CATEGORIES}
+    return {
+        "verdict_labels": VERDICT_LABELS,
+        "stage_labels": STAGE_LABELS,
+        "disposition_labels": DISPOSITION_LABELS,
+        "category_labels": CATEGORY_LABELS,
+        "categories": CATEGORIES,
+    }
+
+
+def _returns_by_inspection(scope: Scope, rows: list[Inspection]) -> dict[int, ReturnToVendor]:
+    """The (visible) return to vendor of each inspection that has one."""
+    ids = {r.id for r in rows if r.id is not None}
+    if not ids:
+        return {}
+    found = scope.session.execute(
+        scope.select(ReturnToVendor).where(col(ReturnToVendor.inspection_id).in_(ids))
+    ).scalars()
+    return {rtv.inspection_id: rtv for rtv in found}
 
 
 def _names(scope: Scope, rows: list[Inspection]) -> dict[str, object]:
@@ -104,15 +181,11 @@ def _list(
     request: Request, user: Principal, scope: Scope, *, base_url: str, status: str, supplier: str, page: int
 ) -> Response:
     status = status if status in STATUSES else "pending"
-    stmt = scope.select(Inspection)
-    if status == "pending":
-        stmt = stmt.where(col(Inspection.verdict) == InspectionVerdict.PENDING).order_by(
-            col(Inspection.created_at), col(Inspection.id)
-        )
+    stmt = scope.select(Inspection).where(STATUS_FILTERS[status])
+    if status == "decided":
+        stmt = stmt.order_by(col(Inspection.decided_at).desc(), col(Inspection.id).desc())
     else:
-        stmt = stmt.where(col(Inspection.verdict) != InspectionVerdict.PENDING).order_by(
-            col(Inspection.decided_at).desc(), col(Inspection.id).desc()
-        )
+        stmt = stmt.order_by(col(Inspection.created_at), col(Inspection.id))
     supplier_id = int(supplier) if supplier.isdigit() and len(supplier) < 10 else None
     if supplier_id is not None:
         stmt = stmt.where(col(Inspection.supplier_id) == supplier_id)
@@ -142,6 +215,7 @@ def _list(
             "filters": query,
             "is_supplier": is_supplier,
             "suppliers": suppliers,
+            "returns": _returns_by_inspection(scope, list(paged)),
             **_names(scope, list(paged)),
             **_common(),
         },
@@ -196,6 +270,23 @@ def _inspection_or_404(scope: Scope, number: str) -> Inspection:
     return row
 
 
+@dataclass
+class ActionForm:
+    """One of the page's smaller forms (photo, sorting, recheck): what was typed, the refusal."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    error: str = ""
+
+
+def _hold_reasons(row: Inspection) -> list[str]:
+    """The certificate check's messages (ids, one per line), translated."""
+    return [i18n.gettext(line.strip()) for line in row.hold_reason.splitlines() if line.strip()]
+
+
+def _is_inspector(user: Principal) -> bool:
+    return user.is_hq and user.has_role(Role.INSPECTOR)
+
+
 def _detail(
     request: Request,
     user: Principal,
@@ -203,9 +294,14 @@ def _detail(
     row: Inspection,
     form: DefectsForm | None = None,
     *,
+    photo: ActionForm | None = None,
+    sorting: ActionForm | None = None,
+    recheck: ActionForm | None = None,
     status_code: int = 200,
 ) -> Response:
-    can_record = user.has_role(Role.INSPECTOR) and user.is_hq and row.verdict is InspectionVerdict.PENDING
+    inspector = _is_inspector(user)
+    can_record = inspector and row.verdict is InspectionVerdict.PENDING
+    assert row.id is not None
     return render(
         request,
         "inspections/detail.html",
@@ -213,8 +309,19 @@ def _detail(
             "user": user,
             "inspection": row,
             "form": form or DefectsForm(),
+            "photo_form": photo or ActionForm(),
+            "sorting_form": sorting or ActionForm(),
+            "recheck_form": recheck or ActionForm(),
             "can_record": can_record,
+            "can_add_photo": inspector and row.stage in PHOTO_STAGES,
+            "can_record_sorting": inspector and row.stage is InspectionStage.SORTING,
+            "can_recheck": inspector and row.stage is InspectionStage.ON_HOLD,
+            "hold_reasons": _hold_reasons(row),
+            "photos": inspection_photos.photos_of(scope.session, row.id),
+            "rtv": _returns_by_inspection(scope, [row]).get(row.id),
             "notes_max": NOTES_MAX_LENGTH,
+            "caption_max": inspection_photos.CAPTION_MAX_LENGTH,
+            "photo_limit": certificates.format_limit(inspection_photos.photo_max_bytes()),
             "back_url": "/supplier/inspections" if user.org_kind is OrgKind.SUPPLIER else "/inspections",
             "timeline": timeline(scope.session, DOCUMENT_TYPE, row.number),
             **_names(scope, [row]),
@@ -299,3 +406,175 @@ async def _record(
         log.error("record_defects on %s failed: %s", workflow_id, exc)
         return i18n.gettext("This could not be done right now. Please try again.")
     return ""
+
+
+# --- photos -----------------------------------------------------------------------------------------
+
+
+@router.post("/inspections/{number}/photos")
+def add_photo(
+    request: Request,
+    number: str,
+    user: InspectorUser,
+    scope: OrgScope,
+    caption: Annotated[str, Form()] = "",
+    file: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    if not user.is_hq:
+        raise HTTPException(status_code=403)
+    row = _inspection_or_404(scope, number)
+    assert row.id is not None
+    form = ActionForm(values={"caption": caption.strip()})
+    if row.stage not in PHOTO_STAGES:
+        form.error = i18n.gettext(PHOTO_NOT_NOW)
+    elif len(form.values["caption"]) > inspection_photos.CAPTION_MAX_LENGTH:
+        form.error = i18n.gettext(CAPTION_TOO_LONG, max=inspection_photos.CAPTION_MAX_LENGTH)
+    elif file is None or not file.filename:
+        form.error = i18n.gettext(certificates.NO_FILE)
+    if form.error or file is None:
+        return _detail(request, user, scope, row, photo=form, status_code=400)
+    try:
+        received = inspection_photos.receive_photo(file.file)
+    except certificates.UploadRefused as refused:
+        form.error = i18n.gettext(refused.message, **refused.params)
+        return _detail(request, user, scope, row, photo=form, status_code=400)
+    inspection_photos.add_photo(
+        scope.session,
+        received=received,
+        inspection_id=row.id,
+        original_filename=file.filename or "",
+        caption=form.values["caption"],
+        uploaded_by_user_id=user.user_id,
+    )
+    flash(scope.session, request, i18n.gettext(PHOTO_ADDED))
+    return RedirectResponse(f"/inspections/{row.number}#photos", status_code=303)
+
+
+@router.get("/inspections/{number}/photos/{photo_id}")
+def photo_file(number: str, photo_id: int, user: ViewerUser, scope: OrgScope) -> Response:
+    if not user.is_hq and user.org_kind is not OrgKind.SUPPLIER:
+        raise HTTPException(status_code=403)
+    row = _inspection_or_404(scope, number)
+    photo = scope.get(InspectionPhoto, photo_id)
+    if photo.inspection_id != row.id:
+        raise HTTPException(status_code=404)
+    path = inspection_photos.stored_path(photo.stored_name)
+    if not path.is_file():
+        raise HTTPException(status_code=404)
+    return FileResponse(
+        path,
+        media_type=photo.content_type,
+        filename=inspection_photos.download_name(photo),
+        content_disposition_type="inline",
+        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"},
+    )
+
+
+# --- sorting ----------------------------------------------------------------------------------------
+
+SORTING_DONE = lazy("Sorting of %(number)s recorded: %(accepted)s accepted, %(returned)s returned.")
+NOT_SORTING = lazy("This lot is not being sorted.")
+ENTER_GOOD_QUANTITY = lazy("Enter the number of good units as a whole number, for example 0.")
+
+
+@router.post("/inspections/{number}/sorting")
+async def record_sorting(request: Request, number: str, user: InspectorUser, scope: OrgScope) -> Response:
+    if not user.is_hq:
+        raise HTTPException(status_code=403)
+    row = _inspection_or_404(scope, number)
+    raw = await request.form()
+    form = ActionForm(
+        values={
+            name: value if isinstance(value, str) else ""
+            for name in ("good_quantity", "notes")
+            for value in [raw.get(name, "")]
+        }
+    )
+    text = form.values["good_quantity"].strip().replace(",", "")
+    if not _WHOLE_NUMBER.match(text):
+        form.error = i18n.gettext(ENTER_GOOD_QUANTITY)
+    elif row.stage is not InspectionStage.SORTING:
+        form.error = i18n.gettext(NOT_SORTING)
+    if form.error:
+        return _detail(request, user, scope, row, sorting=form, status_code=400)
+    client = await temporal_client(request)
+    if client is None:
+        form.error = i18n.gettext(NOT_REACHABLE)
+        return _detail(request, user, scope, row, sorting=form, status_code=400)
+    workflow_id = row.workflow_id
+    scope.session.commit()  # end the read transaction: the row is read again after the Update
+    result: RecordSortingResult | None = None
+    try:
+        result = await client.get_workflow_handle(workflow_id).execute_update(
+            InspectionWorkflow.record_sorting,
+            RecordSortingInput(
+                actor_user_id=user.user_id, good_quantity=int(text), notes=form.values["notes"]
+            ),
+        )
+    except WorkflowUpdateFailedError as exc:
+        form.error = rejection_message(exc)
+    except RPCError as exc:
+        log.error("record_sorting on %s failed: %s", workflow_id, exc)
+        form.error = i18n.gettext(NOT_SORTING if exc.status == RPCStatusCode.NOT_FOUND else TRY_AGAIN)
+    scope.session.expire_all()
+    row = _inspection_or_404(scope, number)
+    if result is None:
+        return _detail(request, user, scope, row, sorting=form, status_code=400)
+    done = i18n.gettext(
+        SORTING_DONE, number=row.number, accepted=result.accepted_quantity, returned=result.returned_quantity
+    )
+    flash(scope.session, request, done)
+    return RedirectResponse(f"/inspections/{row.number}", status_code=303)
+
+
+# --- a lot on hold ----------------------------------------------------------------------------------
+
+RECHECK_SENT = lazy("The certificates of this lot are being checked again.")
+NOT_ON_HOLD = lazy("This lot is not on hold.")
+
+
+@router.post("/inspections/{number}/recheck")
+async def recheck_certificates(
+    request: Request, number: str, user: InspectorUser, scope: OrgScope
+) -> Response:
+    if not user.is_hq:
+        raise HTTPException(status_code=403)
+    row = _inspection_or_404(scope, number)
+    form = ActionForm()
+    if row.stage is not InspectionStage.ON_HOLD:
+        form.error = i18n.gettext(NOT_ON_HOLD)
+        return _detail(request, user, scope, row, recheck=form, status_code=400)
+    client = await temporal_client(request)
+    if client is None:
+        form.error = i18n.gettext(NOT_REACHABLE)
+        return _detail(request, user, scope, row, recheck=form, status_code=400)
+    try:
+        await client.get_workflow_handle(row.workflow_id).signal(InspectionWorkflow.recheck_certificates)
+    except RPCError as exc:
+        log.error("recheck_certificates on %s failed: %s", row.workflow_id, exc)
+        form.error = i18n.gettext(TRY_AGAIN)
+        return _detail(request, user, scope, row, recheck=form, status_code=400)
+    flash(scope.session, request, i18n.gettext(RECHECK_SENT))
+    return RedirectResponse(f"/inspections/{row.number}", status_code=303)
+
+
+async def recheck_held_lots(request: Request, workflow_ids: list[str]) -> None:
+    """Ask each held lot's workflow to check its certificates again (after a certificate upload).
+    A workflow that is no longer running is skipped; nobody waits for the answer."""
+    if not workflow_ids:
+        return
+    client = await temporal_client(request)
+    if client is None:
+        log.warning("recheck_certificates not sent to %d held lots: Temporal unreachable", len(workflow_ids))
+        return
+    for workflow_id in workflow_ids:
+        try:
+            await client.get_workflow_handle(workflow_id).signal(InspectionWorkflow.recheck_certificates)
+        except RPCError as exc:  # finished or gone: nothing to recheck
+            log.info("recheck_certificates not sent to %s: %s", workflow_id, exc)
+
+
+def held_workflow_ids(scope: Scope, supplier_id: int) -> list[str]:
+    """The workflows of a supplier's lots on hold for a certificate."""
+    stmt = scope.select(Inspection).where(col(Inspection.supplier_id) == supplier_id, _ON_HOLD)
+    return [row.workflow_id for row in scope.session.execute(stmt).scalars()]

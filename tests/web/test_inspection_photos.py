@@ -1,0 +1,277 @@
+"""Inspection photos through HTTP: the inspector adds PNG/JPEG photos while the lot is awaiting
+inspection or sorting; anything else is refused beside the form and stores nothing; a photo is
+served only to users who may see its inspection (another supplier gets a 404)."""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import select
+from sqlmodel import Session, col
+from starlette.testclient import TestClient
+
+from supplychain.models import (
+    Inspection,
+    InspectionPhoto,
+    InspectionStage,
+    InspectionVerdict,
+    LocationKind,
+    Organisation,
+    OrgKind,
+    Role,
+    User,
+)
+from supplychain.settings import settings
+from tests.factories import make_location, make_organisation, make_sku, make_user
+from tests.fixtures.web import ClientFactory, csrf, login
+from tests.test_certificates import JPEG, PDF, PNG
+from tests.test_inspection_photos import make_inspection
+
+NOT_A_PHOTO = "Only PNG or JPEG photos are accepted; this file's content is neither."
+
+
+@pytest.fixture(autouse=True)
+def upload_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    directory = tmp_path / "uploads"
+    monkeypatch.setattr(settings, "UPLOAD_DIR", directory)
+    return directory
+
+
+@dataclass
+class World:
+    inspector: User
+    approver: User
+    store: User
+    supplier_a: User
+    supplier_b: User
+    org_a: Organisation
+    org_b: Organisation
+    sku_id: int
+    location_id: int
+
+
+@pytest.fixture
+def world(session: Session) -> World:
+    hq = make_organisation(session, kind=OrgKind.HQ)
+    warehouse = make_location(session, organisation=hq, kind=LocationKind.REGIONAL_WAREHOUSE)
+    store = make_location(session, organisation=hq, kind=LocationKind.STORE)
+    org_a = make_organisation(session, kind=OrgKind.SUPPLIER, name="Supplier Alpha")
+    org_b = make_organisation(session, kind=OrgKind.SUPPLIER, name="Supplier Beta")
+    sku = make_sku(session)
+    assert sku.id and warehouse.id
+    return World(
+        inspector=make_user(session, organisation=hq, roles=[Role.INSPECTOR], locale="en"),
+        approver=make_user(session, organisation=hq, roles=[Role.APPROVER], locale="en"),
+        store=make_user(session, organisation=hq, roles=[Role.STORE], location=store, locale="en"),
+        supplier_a=make_user(session, organisation=org_a, roles=[Role.SUPPLIER], locale="en"),
+        supplier_b=make_user(session, organisation=org_b, roles=[Role.SUPPLIER], locale="en"),
+        org_a=org_a,
+        org_b=org_b,
+        sku_id=sku.id,
+        location_id=warehouse.id,
+    )
+
+
+def lot(
+    session: Session,
+    world: World,
+    org: Organisation,
+    stage: InspectionStage = InspectionStage.AWAITING_INSPECTION,
+) -> Inspection:
+    verdict = (
+        InspectionVerdict.PENDING
+        if stage is InspectionStage.AWAITING_INSPECTION
+        else InspectionVerdict.REJECTED
+    )
+    return make_inspection(
+        session,
+        supplier=org,
+        stage=stage,
+        verdict=verdict,
+        sku_id=world.sku_id,
+        location_id=world.location_id,
+    )
+
+
+def as_user(factory: ClientFactory, user: User) -> TestClient:
+    client = factory()
+    login(client, user)
+    return client
+
+
+def upload(
+    client: TestClient,
+    row: Inspection,
+    content: bytes,
+    filename: str = "scratch.jpg",
+    browser_type: str = "image/jpeg",
+    caption: str = "scratch on the housing",
+) -> httpx.Response:
+    response: httpx.Response = client.post(
+        f"/inspections/{row.number}/photos",
+        data={"caption": caption, "csrf_token": csrf(client)},
+        files={"file": (filename, content, browser_type)},
+        follow_redirects=False,
+    )
+    return response
+
+
+def photo_error(response: httpx.Response) -> str:
+    found = re.search(r'data-testid="photo-error">([^<]*)<', response.text)
+    return html.unescape(found.group(1)) if found else ""
+
+
+def photos(session: Session) -> list[InspectionPhoto]:
+    session.expire_all()
+    return list(session.execute(select(InspectionPhoto).order_by(col(InspectionPhoto.id))).scalars())
+
+
+def stored_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.rglob("*") if p.is_file()) if directory.exists() else []
+
+
+@pytest.mark.parametrize(
+    ("stage", "content", "content_type"),
+    [
+        (InspectionStage.AWAITING_INSPECTION, JPEG, "image/jpeg"),
+        (InspectionStage.SORTING, PNG, "image/png"),
+    ],
+)
+def test_inspector_adds_a_photo_stored_outside_the_web_root_and_shown_as_a_thumbnail(
+    make_client: ClientFactory,
+    session: Session,
+    world: World,
+    upload_dir: Path,
+    stage: InspectionStage,
+    content: bytes,
+    content_type: str,
+) -> None:
+    row = lot(session, world, world.org_a, stage)
+    client = as_user(make_client, world.inspector)
+    assert 'data-testid="photo-form"' in client.get(f"/inspections/{row.number}").text
+
+    response = upload(client, row, content, browser_type="application/octet-stream")
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/inspections/{row.number}#photos"
+    [photo] = photos(session)
+    assert (photo.inspection_id, photo.content_type, photo.size_bytes) == (row.id, content_type, len(content))
+    assert photo.caption == "scratch on the housing" and photo.uploaded_by_user_id == world.inspector.id
+    assert stored_files(upload_dir) == [upload_dir / "inspection-photos" / photo.stored_name]
+    assert photo.stored_name not in photo.original_filename
+
+    page = client.get(f"/inspections/{row.number}")
+    assert "Photo added." in page.text
+    assert f'<img src="/inspections/{row.number}/photos/{photo.id}"' in page.text
+
+
+@pytest.mark.parametrize(
+    ("content", "filename", "browser_type"),
+    [
+        (b"just some text, renamed", "defect.jpg", "image/jpeg"),
+        (b"just some text, renamed", "defect.pdf", "application/pdf"),
+        (PDF, "report.jpg", "image/jpeg"),  # a real PDF is a certificate, not a photo
+    ],
+)
+def test_a_file_that_is_not_png_or_jpeg_is_refused_with_a_message_and_nothing_is_stored(
+    make_client: ClientFactory,
+    session: Session,
+    world: World,
+    upload_dir: Path,
+    content: bytes,
+    filename: str,
+    browser_type: str,
+) -> None:
+    row = lot(session, world, world.org_a)
+    client = as_user(make_client, world.inspector)
+    response = upload(client, row, content, filename=filename, browser_type=browser_type)
+    assert response.status_code == 400
+    assert photo_error(response) == NOT_A_PHOTO
+    assert 'data-testid="photo-form"' in response.text and 'value="scratch on the housing"' in response.text
+    assert photos(session) == [] and stored_files(upload_dir) == []
+
+
+def test_an_oversized_photo_is_refused_at_the_limit_and_nothing_is_stored(
+    make_client: ClientFactory,
+    session: Session,
+    world: World,
+    upload_dir: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(settings, "CERTIFICATE_MAX_BYTES", 100)
+    row = lot(session, world, world.org_a)
+    client = as_user(make_client, world.inspector)
+    response = upload(client, row, JPEG + b"\x00" * 100)
+    assert response.status_code == 400
+    assert photo_error(response) == "The file is larger than the limit of 100 B."
+    assert photos(session) == [] and stored_files(upload_dir) == []
+
+
+def test_no_file_or_a_lot_past_inspection_is_refused_and_nothing_is_stored(
+    make_client: ClientFactory, session: Session, world: World, upload_dir: Path
+) -> None:
+    client = as_user(make_client, world.inspector)
+    pending = lot(session, world, world.org_a)
+    response = client.post(
+        f"/inspections/{pending.number}/photos",
+        data={"caption": "", "csrf_token": csrf(client)},
+        files={"file": ("", b"", "application/octet-stream")},
+        follow_redirects=False,
+    )
+    assert response.status_code == 400 and photo_error(response) == "Choose a file to upload."
+
+    decided = lot(session, world, world.org_a, InspectionStage.AWAITING_DECISION)
+    assert 'data-testid="photo-form"' not in client.get(f"/inspections/{decided.number}").text
+    response = upload(client, decided, JPEG)
+    assert response.status_code == 400
+    assert photo_error(response) == (
+        "Photos can be added only while the lot is awaiting inspection or sorting."
+    )
+    assert photos(session) == [] and stored_files(upload_dir) == []
+
+
+def test_only_the_inspector_may_add_photos(
+    make_client: ClientFactory, session: Session, world: World, upload_dir: Path
+) -> None:
+    row = lot(session, world, world.org_a)
+    for user in (world.approver, world.supplier_a, world.store):
+        client = as_user(make_client, user)
+        assert upload(client, row, JPEG).status_code == 403
+    assert photos(session) == [] and stored_files(upload_dir) == []
+
+
+def test_the_owner_supplier_and_hq_fetch_a_photo_another_supplier_gets_404(
+    make_client: ClientFactory, session: Session, world: World
+) -> None:
+    row = lot(session, world, world.org_a)
+    other = lot(session, world, world.org_b)
+    inspector = as_user(make_client, world.inspector)
+    assert upload(inspector, row, JPEG).status_code == 303
+    assert upload(inspector, other, PNG).status_code == 303
+    photo, other_photo = photos(session)
+    url = f"/inspections/{row.number}/photos/{photo.id}"
+
+    for user in (world.inspector, world.approver, world.supplier_a):
+        client = as_user(make_client, user)
+        fetched = client.get(url)
+        assert fetched.status_code == 200, user.email
+        assert fetched.content == JPEG
+        assert fetched.headers["content-type"] == "image/jpeg"
+        assert fetched.headers["x-content-type-options"] == "nosniff"
+        assert fetched.headers["content-disposition"].startswith("inline")
+
+    owner = as_user(make_client, world.supplier_a)
+    assert f'src="{url}"' in owner.get(f"/inspections/{row.number}").text
+    assert 'data-testid="photo-form"' not in owner.get(f"/inspections/{row.number}").text
+    # Another supplier's photo: 404 by its own URL and when paired with one's own inspection.
+    assert owner.get(f"/inspections/{other.number}/photos/{other_photo.id}").status_code == 404
+    assert owner.get(f"/inspections/{row.number}/photos/{other_photo.id}").status_code == 404
+
+    stranger = as_user(make_client, world.supplier_b)
+    assert stranger.get(url).status_code == 404
+    assert stranger.get(f"/inspections/{other.number}/photos/{photo.id}").status_code == 404
+    assert as_user(make_client, world.store).get(url).status_code == 403
