@@ -96,7 +96,6 @@ def create_app() -> FastAPI:
     app.include_router(certificates.router)
     app.include_router(inspections.router)
     app.include_router(returns.router)
-    app.include_router(returns.router)
     app.include_router(quality.router)
     _install_error_handlers(app)
     return app

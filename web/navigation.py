@@ -37,8 +37,6 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem(lazy("Inspections"), "/supplier/inspections", frozenset({Role.SUPPLIER})),
     NavItem(lazy("Returns to vendor"), "/returns", HQ_QUALITY_ROLES | {Role.SUPPLIER}),
     NavItem(lazy("Debit notes"), "/debit-notes", HQ_QUALITY_ROLES | {Role.FINANCE, Role.SUPPLIER}),
-    NavItem(lazy("Returns to vendor"), "/returns", HQ_QUALITY_ROLES | {Role.SUPPLIER}),
-    NavItem(lazy("Debit notes"), "/debit-notes", HQ_QUALITY_ROLES | {Role.FINANCE, Role.SUPPLIER}),
     NavItem(lazy("Quality scorecard"), "/quality/scorecard", HQ_QUALITY_ROLES | {Role.SUPPLIER}),
     NavItem(lazy("Users"), "/admin/users", frozenset({Role.ADMIN}), "admin"),
     NavItem(lazy("Organisations"), "/admin/organisations", frozenset({Role.ADMIN}), "admin"),
