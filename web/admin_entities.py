@@ -19,6 +19,7 @@ from sqlmodel import Session, SQLModel, col
 from supplychain import i18n
 from supplychain.i18n import lazy
 from supplychain.models import (
+    CertificateType,
     Location,
     LocationKind,
     Organisation,
@@ -30,7 +31,9 @@ from supplychain.models import (
     User,
     UserRole,
 )
+from supplychain.models.catalog import InspectionMode
 from supplychain.principal import Principal
+from supplychain.rules.sampling import INSPECTION_LEVELS, normalize_aql
 from supplychain.security import hash_password
 from web.admin_forms import Choice, FormField
 from web.sessions import end_all_sessions
@@ -42,6 +45,7 @@ ROLE_LABELS: dict[Role, str] = {
     Role.APPROVER: lazy("Approver"),
     Role.WAREHOUSE: lazy("Warehouse"),
     Role.INSPECTOR: lazy("Quality inspector"),
+    Role.QUALITY_APPROVER: lazy("Quality approver"),
     Role.FINANCE: lazy("Finance"),
     Role.ADMIN: lazy("Administrator"),
 }
@@ -469,6 +473,66 @@ LOCATIONS = Entity(
 
 # --- SKUs -------------------------------------------------------------------------------------------
 
+INSPECTION_MODE_LABELS: dict[InspectionMode, str] = {
+    InspectionMode.NEVER: lazy("Not inspected"),
+    InspectionMode.ALWAYS: lazy("Every lot inspected"),
+    InspectionMode.SKIP_LOT: lazy("Skip-lot (every lot until the supplier qualifies)"),
+}
+CERTIFICATE_LABELS: dict[CertificateType, str] = {
+    CertificateType.INSPECTION_REPORT: lazy("Inspection report"),
+    CertificateType.COA: lazy("Certificate of analysis (COA)"),
+    CertificateType.HEALTH: lazy("Health certificate"),
+    CertificateType.ORIGIN: lazy("Certificate of origin"),
+}
+AQL_FIELDS = ("aql_critical", "aql_major", "aql_minor")
+ZERO_TOLERANCE = "0"
+BAD_AQL = lazy("Enter an AQL of ISO 2859-1, for example 0.65, 1.0, 2.5 or 4.0, or 0 for zero tolerance.")
+ALL_ZERO = lazy("At least one defect category needs an AQL from the tables, not 0.")
+
+
+def _sku_options(session: Session, row: Sku | None) -> dict[str, list[Choice]]:
+    return {
+        "inspection_mode": _enum_choices(INSPECTION_MODE_LABELS),
+        "inspection_level": [Choice(level, level) for level in INSPECTION_LEVELS],
+        "required_certificates": _enum_choices(CERTIFICATE_LABELS),
+    }
+
+
+def _aql(text: str) -> str | None:
+    """The AQL as stored: "0" (zero tolerance) or as the standard prints it; None when unknown."""
+    try:
+        if Decimal(text) == 0:
+            return ZERO_TOLERANCE
+    except ArithmeticError:
+        return None
+    try:
+        return normalize_aql(text)
+    except ValueError:
+        return None
+
+
+def _sku_check(change: Change) -> None:
+    _unique_code(lazy("Another SKU already uses the code %(code)s."))(change, Sku.code)
+    values, errors = change.values, change.errors
+    for name in AQL_FIELDS:
+        if name in errors or values[name] is None:
+            continue
+        aql = _aql(values[name])
+        if aql is None:
+            errors[name] = i18n.gettext(BAD_AQL)
+        else:
+            values[name] = aql
+    if not errors.keys() & set(AQL_FIELDS) and all(values[n] == ZERO_TOLERANCE for n in AQL_FIELDS):
+        errors["aql_major"] = i18n.gettext(ALL_ZERO)
+
+
+def _sku_inspection(row: Sku, lookups: Lookups) -> str:
+    label = i18n.gettext(INSPECTION_MODE_LABELS[row.inspection_mode])
+    if row.inspection_mode is InspectionMode.NEVER:
+        return label
+    return f"{label} · {row.inspection_level} · AQL {row.aql_critical}/{row.aql_major}/{row.aql_minor}"
+
+
 SKUS = Entity(
     slug="skus",
     model=Sku,
@@ -482,6 +546,44 @@ SKUS = Entity(
         FormField("name_en", lazy("Name (English)"), max_length=200),
         FormField("unit", lazy("Unit"), required=True, max_length=16, hint=lazy("For example pcs, kg, box.")),
         FormField("category", lazy("Category"), max_length=64),
+        FormField(
+            "inspection_mode",
+            lazy("Receiving inspection"),
+            "select",
+            required=True,
+            coerce=InspectionMode,
+            hint=lazy("Whether a received lot is inspected before it is available."),
+        ),
+        FormField(
+            "inspection_level",
+            lazy("Inspection level"),
+            "select",
+            required=True,
+            hint=lazy("ISO 2859-1 inspection level; II is the usual one."),
+        ),
+        FormField(
+            "aql_critical",
+            lazy("AQL critical defects"),
+            required=True,
+            max_length=8,
+            hint=lazy("0 means zero tolerance."),
+        ),
+        FormField("aql_major", lazy("AQL major defects"), required=True, max_length=8),
+        FormField("aql_minor", lazy("AQL minor defects"), required=True, max_length=8),
+        FormField(
+            "batch_tracked",
+            lazy("Batch tracked"),
+            "checkbox",
+            hint=lazy("Batch number and expiry date required on shipments and receipts."),
+        ),
+        FormField(
+            "required_certificates",
+            lazy("Required certificates"),
+            "checkboxes",
+            separator=",",
+            invalid_choice=lazy("Choose certificate types from the list."),
+            hint=lazy("A lot is held until the supplier has a valid certificate of each type."),
+        ),
     ),
     columns=(
         Column(lazy("Code"), lambda r, lk: r.code),
@@ -489,13 +591,24 @@ SKUS = Entity(
         Column(lazy("Name (English)"), lambda r, lk: r.name_en),
         Column(lazy("Unit"), lambda r, lk: r.unit),
         Column(lazy("Category"), lambda r, lk: r.category),
+        Column(lazy("Receiving inspection"), _sku_inspection),
         Column(lazy("Status"), _status),
     ),
     order_by=lambda: (Sku.code,),
     search=_contains(Sku.code, Sku.name, Sku.name_en, Sku.category),
     name_of=lambda r: r.code,
-    check=lambda change: _unique_code(lazy("Another SKU already uses the code %(code)s."))(change, Sku.code),
-    initial={"unit": "pcs"},
+    options=_sku_options,
+    check=_sku_check,
+    initial={
+        "unit": "pcs",
+        "inspection_mode": InspectionMode.NEVER.value,
+        "inspection_level": "II",
+        "aql_critical": "0",
+        "aql_major": "2.5",
+        "aql_minor": "4.0",
+        "batch_tracked": False,
+        "required_certificates": [],
+    },
 )
 
 

@@ -20,7 +20,9 @@ from email_validator import EmailNotValidError, validate_email
 from supplychain import i18n
 from supplychain.i18n import lazy
 
-Kind = Literal["text", "email", "decimal", "percent", "int", "date", "select", "checkboxes", "password"]
+Kind = Literal[
+    "text", "email", "decimal", "percent", "int", "date", "select", "checkboxes", "checkbox", "password"
+]
 
 # Whole numbers must fit a PostgreSQL INTEGER column.
 MAX_INT = 2_147_483_647
@@ -51,6 +53,8 @@ class FormField:
     create_only_required: bool = False  # required when creating, optional (empty = unchanged) when editing
     int_choices: bool = False  # select values are row ids
     coerce: Callable[[str], Any] | None = None  # e.g. an enum class for a select of its values
+    # Checkboxes stored in one text column, joined by this separator ("coa,health"); None: a list.
+    separator: str | None = None
 
     def is_required(self, creating: bool) -> bool:
         return self.required or (self.create_only_required and creating)
@@ -75,6 +79,13 @@ def parse_form(
         if field.kind == "checkboxes":
             raw_list = [v for v in form.getlist(field.name) if isinstance(v, str)]
             value, error = _parse_checkboxes(field, raw_list, options.get(field.name, ()))
+            if field.separator is not None and not error:
+                value = field.separator.join(value)
+        elif field.kind == "checkbox":
+            # A single box: posted ("on") when ticked, absent otherwise; nothing else is accepted.
+            raw_box = form.get(field.name)
+            value = raw_box is not None
+            error = "" if raw_box in (None, "on", "true", "1") else i18n.gettext(field.invalid_choice)
         else:
             raw = form.get(field.name)
             text = raw if isinstance(raw, str) else ""
@@ -97,6 +108,8 @@ def raw_input(fields: Sequence[FormField], form: Any) -> dict[str, Any]:
     for field in fields:
         if field.kind == "checkboxes":
             raw[field.name] = [v for v in form.getlist(field.name) if isinstance(v, str)]
+        elif field.kind == "checkbox":
+            raw[field.name] = form.get(field.name) is not None
         elif field.kind != "password":
             value = form.get(field.name)
             raw[field.name] = value if isinstance(value, str) else ""
@@ -105,11 +118,15 @@ def raw_input(fields: Sequence[FormField], form: Any) -> dict[str, Any]:
 
 def display_value(field: FormField, value: Any) -> Any:
     """A stored value as the form shows it (the inverse of parsing)."""
+    if field.kind == "checkbox":
+        return bool(value)
     if value is None:
         return [] if field.kind == "checkboxes" else ""
     if field.kind == "password":
         return ""
     if field.kind == "checkboxes":
+        if field.separator is not None and isinstance(value, str):
+            return [v for v in value.split(field.separator) if v]
         return [str(v) for v in value]
     if field.kind == "percent":
         return _plain(Decimal(value) * 100)

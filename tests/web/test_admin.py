@@ -100,7 +100,18 @@ def location_form(w: World, **overrides: Any) -> dict[str, Any]:
 
 
 def sku_form(w: World, **overrides: Any) -> dict[str, Any]:
-    data = {"code": "SKU-NEW", "name": "新商品", "name_en": "New item", "unit": "pcs", "category": "snacks"}
+    data: dict[str, Any] = {
+        "code": "SKU-NEW",
+        "name": "新商品",
+        "name_en": "New item",
+        "unit": "pcs",
+        "category": "snacks",
+        "inspection_mode": "never",
+        "inspection_level": "II",
+        "aql_critical": "0",
+        "aql_major": "2.5",
+        "aql_minor": "4.0",
+    }
     return data | overrides
 
 
@@ -336,6 +347,17 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
     ("skus", {"code": ""}, "code", "This field is required."),
     ("skus", {"name": ""}, "name", "This field is required."),
     ("skus", {"unit": "u" * 17}, "unit", "Use at most 16 characters."),
+    ("skus", {"aql_major": "3"}, "aql_major", "Enter an AQL of ISO 2859-1"),
+    ("skus", {"aql_minor": "abc"}, "aql_minor", "Enter an AQL of ISO 2859-1"),
+    ("skus", {"aql_minor": "NaN"}, "aql_minor", "Enter an AQL of ISO 2859-1"),
+    ("skus", {"aql_critical": "-1"}, "aql_critical", "Enter an AQL of ISO 2859-1"),
+    ("skus", {"aql_critical": ""}, "aql_critical", "This field is required."),
+    (
+        "skus",
+        {"aql_major": "0", "aql_minor": "0.0"},
+        "aql_major",
+        "At least one defect category needs an AQL",
+    ),
     # prices
     ("prices", {"unit_price": ""}, "unit_price", "This field is required."),
     ("prices", {"unit_price": "abc"}, "unit_price", "Enter a number"),
@@ -551,6 +573,11 @@ def test_admin_changes_are_recorded_in_the_audit_trail(client: TestClient, sessi
             "name_en": "New name",
             "unit": sku.unit,
             "category": sku.category,
+            "inspection_mode": "always",
+            "inspection_level": "II",
+            "aql_critical": "0",
+            "aql_major": "2.5",
+            "aql_minor": "4.0",
         },
     )
     assert response.status_code == 303
@@ -560,4 +587,95 @@ def test_admin_changes_are_recorded_in_the_audit_trail(client: TestClient, sessi
     assert [e.action for e in entries] == ["updated", "deactivated"]
     assert all(e.actor_user_id == admin.id for e in entries)
     assert {c.field: (c.before, c.after) for c in entries[0].changes}["name"] == (old_name, "新名称")
+    assert {c.field: (c.before, c.after) for c in entries[0].changes}["inspection_mode"] == (
+        "never",
+        "always",
+    )
     assert {c.field: (c.before, c.after) for c in entries[1].changes}["is_active"] == (True, False)
+
+
+# --- SKU inspection settings ---------------------------------------------------------------------------
+
+
+def test_sku_inspection_settings_are_saved_with_aqls_as_the_standard_prints_them(world: World) -> None:
+    data = sku_form(
+        world,
+        inspection_mode="always",
+        inspection_level="S-2",
+        aql_critical="0.00",
+        aql_major="1",
+        aql_minor="2.50",
+        batch_tracked="on",
+        required_certificates=["health", "coa"],
+    )
+    assert world.post("/admin/skus/new", data).status_code == 303
+
+    world.session.expire_all()
+    sku = world.session.execute(select(Sku).where(Sku.code == "SKU-NEW")).scalar_one()  # type: ignore[arg-type]
+    assert (sku.inspection_mode.value, sku.inspection_level) == ("always", "S-2")
+    assert (sku.aql_critical, sku.aql_major, sku.aql_minor) == ("0", "1.0", "2.5")
+    assert sku.batch_tracked is True
+    assert sku.required_certificates == "coa,health"  # in the listed order
+
+    page = world.client.get(f"/admin/skus/{sku.id}").text
+    assert re.search(r'name="batch_tracked" value="on" checked', page)
+    assert re.search(r'name="required_certificates" value="coa" checked', page)
+    assert re.search(r'name="required_certificates" value="health" checked', page)
+    assert not re.search(r'name="required_certificates" value="origin" checked', page)
+    assert re.search(r'<option value="always" selected>', page)
+
+
+def test_unticking_batch_tracking_and_certificates_clears_them(world: World) -> None:
+    sku = world.sku
+    world.session.get(Sku, sku.id).batch_tracked = True  # type: ignore[union-attr]
+    world.session.get(Sku, sku.id).required_certificates = "coa"  # type: ignore[union-attr]
+    world.session.commit()
+
+    data = sku_form(world, code=sku.code, name=sku.name)
+    assert world.post(f"/admin/skus/{sku.id}", data).status_code == 303
+
+    world.session.expire_all()
+    fresh = world.session.get(Sku, sku.id)
+    assert fresh is not None and (fresh.batch_tracked, fresh.required_certificates) == (False, "")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field", "message"),
+    [
+        ({"inspection_mode": "sometimes"}, "inspection_mode", "Choose one of the listed options."),
+        ({"inspection_mode": ""}, "inspection_mode", "Choose an option."),
+        ({"inspection_level": "IV"}, "inspection_level", "Choose one of the listed options."),
+        ({"required_certificates": ["coa", "passport"]}, "required_certificates", "Choose certificate types"),
+        ({"batch_tracked": "maybe"}, "batch_tracked", "Choose one of the listed options."),
+        ({"aql_major": "0.3"}, "aql_major", "Enter an AQL of ISO 2859-1"),
+    ],
+)
+def test_bad_inspection_settings_are_refused_and_change_nothing(
+    world: World, overrides: dict[str, Any], field: str, message: str
+) -> None:
+    sku = world.sku
+    data = sku_form(world, code=sku.code, name=sku.name, inspection_mode="always", **{"aql_minor": "6.5"})
+    response = world.post(f"/admin/skus/{sku.id}", data | overrides)
+
+    assert response.status_code == 400
+    assert message in error_of(response, field)
+    world.session.expire_all()
+    fresh = world.session.get(Sku, sku.id)
+    assert fresh is not None
+    assert (fresh.inspection_mode.value, fresh.aql_minor, fresh.required_certificates) == ("never", "4.0", "")
+
+
+def test_sku_list_shows_the_inspection_settings(world: World) -> None:
+    world.session.get(Sku, world.sku.id).inspection_mode = "skip_lot"  # type: ignore[union-attr, assignment]
+    world.session.commit()
+    page = world.client.get("/admin/skus", params={"q": world.sku.code}).text
+    assert "Skip-lot (every lot until the supplier qualifies) · II · AQL 0/2.5/4.0" in page
+
+
+def test_quality_approver_is_a_role_admins_can_grant(world: World) -> None:
+    data = user_form(world, roles=["quality_approver"])
+    assert world.post("/admin/users/new", data).status_code == 303
+    world.session.expire_all()
+    user = world.session.execute(select(User).where(User.email == "new.buyer@example.com")).scalar_one()  # type: ignore[arg-type]
+    roles = world.session.execute(select(UserRole.role).where(UserRole.user_id == user.id)).scalars().all()  # type: ignore[arg-type]
+    assert list(roles) == [Role.QUALITY_APPROVER]
