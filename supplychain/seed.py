@@ -6,7 +6,10 @@ keys, so running it again changes nothing and returns the same logins. It commit
 
 The chain: HQ (总部) with an East (华东) and a South (华南) region, one central warehouse, one regional
 warehouse per region and three stores per region; two distributors with one store each; three
-suppliers; about forty everyday SKUs, each on one or two suppliers' price lists.
+suppliers; about forty everyday SKUs, each on one or two suppliers' price lists. Two of them are
+inspected on receipt (ISO 2859-1): infant formula, batch tracked and needing a certificate of analysis,
+and a children's sunscreen; their settings are written when the SKU is created, so an admin's later
+changes survive a second seed.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from sqlalchemy import select
 from sqlmodel import Session, SQLModel
 
 from supplychain.models import (
+    CertificateType,
     Location,
     LocationKind,
     MovementType,
@@ -31,6 +35,7 @@ from supplychain.models import (
     User,
     UserRole,
 )
+from supplychain.models.catalog import InspectionMode
 from supplychain.rules.stock import StockDelta
 from supplychain.security import hash_password
 from supplychain.stock import post_movement
@@ -382,7 +387,47 @@ SKUS: list[tuple[str, str, str, str, str, str, str, tuple[str, ...]]] = [
         ("SUP-GDYH",),
     ),
     ("HOU-008", "电池 5号 8粒", "AA batteries, 8", "card", "household", "16.0000", "0.13", ("SUP-GDYH",)),
+    (
+        "DAI-004",
+        "婴幼儿配方奶粉 800g",
+        "Infant formula 800 g",
+        "can",
+        "dairy",
+        "168.0000",
+        "0.13",
+        ("SUP-HZLY",),
+    ),
+    (
+        "PER-006",
+        "儿童防晒霜 50ml",
+        "Children's sunscreen 50 ml",
+        "tube",
+        "personal_care",
+        "45.0000",
+        "0.13",
+        ("SUP-GDYH",),
+    ),
 ]
+
+# Receiving inspection of the SKUs that have it (the rest are never inspected): set on creation only.
+INSPECTED_SKUS: dict[str, dict[str, object]] = {
+    "DAI-004": {
+        "inspection_mode": InspectionMode.ALWAYS,
+        "inspection_level": "II",
+        "aql_critical": "0",
+        "aql_major": "1.0",
+        "aql_minor": "2.5",
+        "batch_tracked": True,
+        "required_certificates": CertificateType.COA.value,
+    },
+    "PER-006": {
+        "inspection_mode": InspectionMode.ALWAYS,
+        "inspection_level": "II",
+        "aql_critical": "0",
+        "aql_major": "2.5",
+        "aql_minor": "4.0",
+    },
+}
 
 # The price list terms each supplier offers (lead time days, MOQ, pack size); a second supplier is
 # a little dearer and slower, so the cheaper main supplier is the usual choice.
@@ -398,6 +443,8 @@ USERS: list[tuple[Role, str, str, str, str, str | None, str | None, str]] = [
     # The warehouse login works where the demo store's orders arrive: the East regional warehouse.
     (Role.WAREHOUSE, "warehouse", "demo-warehouse-2026", "陈仓管", HQ_CODE, "RW-HZ", None, "zh_CN"),
     (Role.INSPECTOR, "inspector", "demo-inspector-2026", "刘质检", HQ_CODE, None, None, "zh_CN"),
+    # Decides what happens to a rejected lot; approves reduced inspection on the quality scorecard.
+    (Role.QUALITY_APPROVER, "quality", "demo-quality-2026", "黄品控", HQ_CODE, None, None, "zh_CN"),
     (Role.FINANCE, "finance", "demo-finance-2026", "孙会计", HQ_CODE, None, None, "zh_CN"),
     (Role.STORE, "store", "demo-store-2026", "周店长", HQ_CODE, "ST-SH01", None, "zh_CN"),
     (Role.STORE, "distributor", "demo-distributor-2026", "吴老板", "DIST-SZ", "DS-SZ01", None, "zh_CN"),
@@ -502,7 +549,11 @@ def _sku_with_prices(
 ) -> Sku:
     code, name, name_en, unit, category, price, tax_rate, suppliers = spec
     sku = _find(session, Sku, code=code) or _add(
-        session, Sku(code=code, name=name, name_en=name_en, unit=unit, category=category)
+        session,
+        Sku.model_validate(
+            {"code": code, "name": name, "name_en": name_en, "unit": unit, "category": category}
+            | INSPECTED_SKUS.get(code, {})
+        ),
     )
     for rank, supplier_code in enumerate(suppliers):
         supplier = orgs[supplier_code]

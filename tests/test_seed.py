@@ -26,6 +26,7 @@ from supplychain.models import (
     User,
     UserRole,
 )
+from supplychain.models.catalog import InspectionMode
 from supplychain.security import verify_password
 from supplychain.seed import DemoLogin, seed_demo
 from supplychain.stock import ledger_totals
@@ -195,3 +196,42 @@ def test_opening_stock_is_posted_through_the_ledger(session: Session) -> None:
     keys = session.execute(select(StockLedgerEntry.idempotency_key)).scalars().all()
     assert all(key.startswith("seed:opening:") for key in keys)
     assert len(keys) == len(set(keys)) == len(balances)
+
+
+def test_two_demo_skus_are_inspected_on_receipt_and_the_rest_never(session: Session) -> None:
+    skus = {sku.code: sku for sku in session.execute(select(Sku)).scalars()}
+    inspected = {code for code, sku in skus.items() if sku.inspection_mode is not InspectionMode.NEVER}
+    assert inspected == {"DAI-004", "PER-006"}
+
+    formula = skus["DAI-004"]
+    assert formula.inspection_mode is InspectionMode.ALWAYS
+    assert (formula.batch_tracked, formula.required_certificates) == (True, "coa")
+    assert (formula.aql_critical, formula.aql_major, formula.aql_minor) == ("0", "1.0", "2.5")
+    sunscreen = skus["PER-006"]
+    assert sunscreen.inspection_mode is InspectionMode.ALWAYS
+    assert (sunscreen.batch_tracked, sunscreen.required_certificates) == (False, "")
+    # The demo supplier login supplies the batch-tracked SKU, so its COA upload can be tried.
+    supplier = one(session, User, email="supplier@demo.example")
+    assert one(session, PriceListEntry, sku_id=formula.id).supplier_id == supplier.organisation_id
+
+
+def test_the_quality_approver_login_works_at_hq(seeded: Seeded, session: Session) -> None:
+    [login] = [lg for lg in seeded.logins if lg.role == Role.QUALITY_APPROVER]
+    user = one(session, User, email=login.email)
+    assert session.get(Organisation, user.organisation_id).kind == OrgKind.HQ  # type: ignore[union-attr]
+    assert user.location_id is None
+
+
+def test_a_second_seed_keeps_inspection_settings_changed_since(session: Session) -> None:
+    sku = one(session, Sku, code="PER-006")
+    sku.aql_major, sku.inspection_mode = "1.5", InspectionMode.SKIP_LOT
+    session.commit()
+    try:
+        seed_demo(session)
+        session.expire_all()
+        again = one(session, Sku, code="PER-006")
+        assert (again.aql_major, again.inspection_mode) == ("1.5", InspectionMode.SKIP_LOT)
+    finally:
+        sku = one(session, Sku, code="PER-006")
+        sku.aql_major, sku.inspection_mode = "2.5", InspectionMode.ALWAYS
+        session.commit()
