@@ -22,6 +22,8 @@ MAIN_FOR_EVERYONE = ["/", "/stock"]
 HQ_BUYING = ["/", "/purchase-orders", "/stock", "/price-lists"]
 HQ_BUYING_QUALITY = [*HQ_BUYING, "/certificates"]
 SCORECARD = "/quality/scorecard"
+# Returns, debit notes and the scorecard: HQ quality roles and suppliers (debit notes: finance too).
+QUALITY_TAIL = ["/returns", "/debit-notes", SCORECARD]
 SUPPLIER_MAIN = [
     "/",
     "/supplier/purchase-orders",
@@ -30,12 +32,12 @@ SUPPLIER_MAIN = [
     "/price-lists",
     "/supplier/certificates",
     "/supplier/inspections",
-    SCORECARD,
+    *QUALITY_TAIL,
 ]
 STORE_MAIN = ["/", "/replenishment/new", "/replenishment", "/stock"]
-WAREHOUSE_MAIN = ["/", "/warehouse/receipts", "/stock", "/certificates", SCORECARD]
-INSPECTOR_MAIN = [*MAIN_FOR_EVERYONE, "/certificates", "/inspections", SCORECARD]
-QUALITY_APPROVER_MAIN = ["/", "/approvals", "/stock", "/certificates", SCORECARD]
+WAREHOUSE_MAIN = ["/", "/warehouse/receipts", "/stock", "/certificates", *QUALITY_TAIL]
+INSPECTOR_MAIN = [*MAIN_FOR_EVERYONE, "/certificates", "/inspections", *QUALITY_TAIL]
+QUALITY_APPROVER_MAIN = ["/", "/approvals", "/stock", "/certificates", *QUALITY_TAIL]
 APPROVER_MAIN = [
     "/",
     "/approvals",
@@ -44,9 +46,9 @@ APPROVER_MAIN = [
     "/price-lists",
     "/certificates",
     "/inspections",
-    SCORECARD,
+    *QUALITY_TAIL,
 ]
-ADMIN_MAIN = [*HQ_BUYING_QUALITY, "/inspections", SCORECARD]
+ADMIN_MAIN = [*HQ_BUYING_QUALITY, "/inspections", *QUALITY_TAIL]
 ADMIN_SECTION = [
     "/admin/users",
     "/admin/organisations",
@@ -60,12 +62,12 @@ ADMIN_SECTION = [
 NAV_BY_ROLE: dict[Role, tuple[list[str], list[str]]] = {
     Role.SUPPLIER: (SUPPLIER_MAIN, []),
     Role.STORE: (STORE_MAIN, []),
-    Role.BUYER: ([*HQ_BUYING_QUALITY, SCORECARD], []),
+    Role.BUYER: ([*HQ_BUYING_QUALITY, *QUALITY_TAIL], []),
     Role.APPROVER: (APPROVER_MAIN, []),
     Role.WAREHOUSE: (WAREHOUSE_MAIN, []),
     Role.INSPECTOR: (INSPECTOR_MAIN, []),
     Role.QUALITY_APPROVER: (QUALITY_APPROVER_MAIN, []),
-    Role.FINANCE: (HQ_BUYING, []),
+    Role.FINANCE: ([*HQ_BUYING, "/debit-notes"], []),
     Role.ADMIN: (ADMIN_MAIN, ADMIN_SECTION),
 }
 
