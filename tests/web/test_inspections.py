@@ -16,14 +16,15 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import pytest
 from sqlalchemy import update
 from sqlmodel import Session, col
 from starlette.testclient import TestClient
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.service import RPCError
 
 from supplychain import i18n
 from supplychain.inspection import inspection_for_workflow
@@ -48,6 +49,7 @@ from tests.fixtures.portal import WorkerThread
 from tests.fixtures.web import ClientFactory, csrf, form_post, login
 from tests.test_certificates import PDF
 from tests.test_inspection_photos import make_inspection
+from workflows.approval import ApprovalWorkflow, DecideInput, approval_workflow_id
 from workflows.inspection import InspectionInput, InspectionState, InspectionWorkflow, inspection_workflow_id
 
 LOT_SIZE = 500
@@ -98,8 +100,13 @@ async def temporal(portal_worker: WorkerThread) -> Client:
     return await connect(portal_worker.address)
 
 
+class LotPlace(Protocol):
+    sku_id: int
+    location_id: int
+
+
 async def start_inspection(
-    temporal: Client, portal_worker: WorkerThread, session: Session, world: World, supplier_id: int
+    temporal: Client, portal_worker: WorkerThread, session: Session, world: LotPlace, supplier_id: int
 ) -> Inspection:
     """Start the inspection of one received lot; return its row once the plan is recorded."""
     suffix = uuid.uuid4().hex[:8].upper()
@@ -657,3 +664,72 @@ async def test_certificate_upload_signals_every_running_held_lot_of_that_supplie
     finally:
         for row in running:
             await temporal.get_workflow_handle(row.workflow_id).terminate()
+
+
+# --- sorting with the real workflow -------------------------------------------------------------------
+
+
+async def wait_for_stage(session: Session, row: Inspection, stage: InspectionStage) -> Inspection:
+    deadline = time.monotonic() + 20
+    while True:
+        now = fresh(session, row)
+        if now.stage is stage:
+            return now
+        assert time.monotonic() < deadline, f"{row.number} stayed {now.stage}, never reached {stage}"
+        await asyncio.sleep(0.05)
+
+
+async def decide_rejected_lot(temporal: Client, row: Inspection, approver: User, choice: str) -> None:
+    """The quality approver's decision on the lot's approval step (its own pages are tested elsewhere)."""
+    assert approver.id is not None
+    handle = temporal.get_workflow_handle(approval_workflow_id(row.workflow_id, "decision"))
+    decision = DecideInput(
+        actor_user_id=approver.id, on_behalf_of_user_id=approver.id, approve=True, choice=choice
+    )
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            await handle.execute_update(ApprovalWorkflow.decide, decision)
+            return
+        except (RPCError, WorkflowUpdateFailedError):  # the step has not started or assigned yet
+            assert time.monotonic() < deadline, "the decision step never started"
+            await asyncio.sleep(0.05)
+
+
+async def test_inspector_records_sorting_the_good_units_are_accepted_and_the_rest_returned(
+    portal_client: ClientFactory,
+    portal_worker: WorkerThread,
+    temporal: Client,
+    session: Session,
+    world: World,
+) -> None:
+    hq = session.get(Organisation, world.inspector.organisation_id)
+    assert hq is not None
+    quality = make_user(session, organisation=hq, roles=[Role.QUALITY_APPROVER], locale="en")
+    row = await start_inspection(temporal, portal_worker, session, world, world.supplier_a_id)
+    # The PO line's price, which receiving copies onto the lot (this lot was started without a PO).
+    row.unit_price, row.tax_rate = Decimal("12.5000"), Decimal("0.1300")
+    session.add(row)
+    session.commit()
+    inspector = logged_in(portal_client, world.inspector)
+    assert record(inspector, row, "0", "4", "0").status_code == 303
+    await wait_for_stage(session, row, InspectionStage.AWAITING_DECISION)
+    await decide_rejected_lot(temporal, row, quality, "sorting")
+    await wait_for_stage(session, row, InspectionStage.SORTING)
+    page = inspector.get(f"/inspections/{row.number}")
+    assert 'data-testid="sorting-form"' in page.text and text_of(page, "stage") == "Sorting"
+
+    too_many = form_post(inspector, f"/inspections/{row.number}/sorting", {"good_quantity": "501"})
+    assert too_many.status_code == 400
+    assert text_of(too_many, "sorting-error") == "The good units must be between 0 and the lot size of 500."
+    assert fresh(session, row).sorted_good_quantity is None
+
+    response = form_post(inspector, f"/inspections/{row.number}/sorting", {"good_quantity": "480"})
+    assert response.status_code == 303
+    assert flashes(inspector.get(response.headers["location"])) == [
+        f"Sorting of {row.number} recorded: 480 accepted, 20 returned."
+    ]
+    done = await wait_for_stage(session, row, InspectionStage.AWAITING_RETURN)
+    assert done.sorted_good_quantity == 480 and done.disposition is Disposition.SORTING
+    again = form_post(inspector, f"/inspections/{row.number}/sorting", {"good_quantity": "480"})
+    assert again.status_code == 400 and text_of(again, "sorting-error") == "This lot is not being sorted."

@@ -4,15 +4,19 @@ only a user of the supplier the goods go back to may acknowledge a return."""
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 
 import httpx
 import pytest
-from sqlmodel import Session
+from sqlalchemy import select
+from sqlmodel import Session, col
 from starlette.testclient import TestClient
+from temporalio.client import Client
 
 from supplychain.models import (
     DebitNote,
@@ -30,9 +34,17 @@ from supplychain.models import (
     User,
 )
 from supplychain.models.base import utcnow
+from supplychain.temporal import connect
 from tests.factories import make_location, make_organisation, make_sku, make_user, unique_code
+from tests.fixtures.portal import WorkerThread
 from tests.fixtures.web import ClientFactory, form_post, login
 from tests.test_inspection_photos import LOT_SIZE, make_inspection
+from tests.web.test_inspections import (
+    decide_rejected_lot,
+    record,
+    start_inspection,
+    wait_for_stage,
+)
 
 
 @dataclass
@@ -72,6 +84,25 @@ def world(session: Session) -> World:
         sku_id=sku.id,
         location_id=warehouse.id,
     )
+
+
+@pytest.fixture
+async def temporal(portal_worker: WorkerThread) -> Client:
+    return await connect(portal_worker.address)
+
+
+async def return_of(session: Session, row: Inspection) -> ReturnToVendor:
+    deadline = time.monotonic() + 20
+    while True:
+        session.expire_all()
+        rtv: ReturnToVendor | None = session.execute(
+            select(ReturnToVendor).where(col(ReturnToVendor.inspection_id) == row.id)
+        ).scalar_one_or_none()
+        session.commit()
+        if rtv is not None:
+            return rtv
+        assert time.monotonic() < deadline, f"no return to vendor was opened for {row.number}"
+        await asyncio.sleep(0.05)
 
 
 @dataclass
@@ -249,3 +280,51 @@ def test_debit_notes_are_scoped_and_their_amounts_formatted_per_locale(
     )
     assert filtered.text.lstrip().startswith('<div id="results">')
     assert other.debit_note.number in filtered.text and own.debit_note.number not in filtered.text
+
+
+# --- acknowledging with the real workflow -------------------------------------------------------------
+
+
+async def test_supplier_acknowledges_its_return_and_a_debit_note_is_raised(
+    portal_client: ClientFactory,
+    portal_worker: WorkerThread,
+    temporal: Client,
+    session: Session,
+    world: World,
+) -> None:
+    hq = session.get(Organisation, world.inspector.organisation_id)
+    assert hq is not None
+    quality = make_user(session, organisation=hq, roles=[Role.QUALITY_APPROVER], locale="en")
+    assert world.org_a.id is not None
+    row = await start_inspection(temporal, portal_worker, session, world, world.org_a.id)
+    # The PO line's price, which receiving copies onto the lot (this lot was started without a PO).
+    row.unit_price, row.tax_rate = Decimal("12.5000"), Decimal("0.1300")
+    session.add(row)
+    session.commit()
+    assert record(as_user(portal_client, world.inspector), row, "0", "4", "0").status_code == 303
+    await wait_for_stage(session, row, InspectionStage.AWAITING_DECISION)
+    await decide_rejected_lot(temporal, row, quality, "return_to_vendor")
+    rtv = await return_of(session, row)
+    assert rtv.quantity == LOT_SIZE
+
+    stranger = as_user(portal_client, world.supplier_b)
+    assert form_post(stranger, f"/returns/{rtv.number}/acknowledge", {}).status_code == 404
+    assert fresh_rtv(session, rtv).status is ReturnStatus.AWAITING_ACKNOWLEDGEMENT
+
+    supplier = as_user(portal_client, world.supplier_a)
+    response = form_post(supplier, f"/returns/{rtv.number}/acknowledge", {"note": "collected"})
+    assert response.status_code == 303 and response.headers["location"] == f"/returns/{rtv.number}"
+    acknowledged = fresh_rtv(session, rtv)
+    assert acknowledged.status is ReturnStatus.ACKNOWLEDGED
+    assert acknowledged.acknowledged_by_user_id == world.supplier_a.id
+    debit_note = session.execute(select(DebitNote).where(col(DebitNote.return_id) == rtv.id)).scalar_one()
+    session.commit()
+    page = supplier.get(response.headers["location"])
+    assert f"Return {rtv.number} acknowledged; debit note {debit_note.number} raised." in page.text
+    assert 'data-testid="status">Acknowledged' in page.text and debit_note.number in page.text
+    assert debit_note.total_amount == Decimal("7062.50")  # 500 x 12.50 + 13%
+    assert 'data-testid="total">CN¥7,062.50' in supplier.get("/debit-notes").text
+
+    again = form_post(supplier, f"/returns/{rtv.number}/acknowledge", {})
+    assert again.status_code == 400
+    assert action_error(again) == "This return has already been acknowledged."

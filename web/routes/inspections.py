@@ -112,7 +112,7 @@ STAGE_LABELS: dict[InspectionStage, str] = {
 }
 DISPOSITION_LABELS: dict[Disposition, str] = {
     Disposition.CONCESSION: lazy("Concession (accepted with a price deduction)"),
-    Disposition.SORTING: lazy("Sorting (100% inspection)"),
+    Disposition.SORTING: lazy("Sorting (every unit inspected)"),
     Disposition.RETURN_TO_VENDOR: lazy("Return to vendor"),
 }
 CATEGORY_LABELS: dict[str, str] = {
