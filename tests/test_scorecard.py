@@ -352,9 +352,9 @@ def test_switching_state_is_shown_per_sku_even_before_any_lot_row(session: Sessi
     card = supplier_scorecard(session, principal(session, world.hq_user), world.supplier_a.id or 0)
     assert card is not None
     by_sku = {s.sku.id: s.switching for s in card.skus}
-    assert by_sku[world.sku_1.id] is not None and by_sku[world.sku_1.id].switching_score == 32  # type: ignore[union-attr]
-    assert by_sku[world.sku_1.id].skip_qualified  # type: ignore[union-attr]
-    assert by_sku[world.sku_2.id].severity is SwitchingSeverity.TIGHTENED  # type: ignore[union-attr]
+    assert by_sku[world.sku_1.id] is not None and by_sku[world.sku_1.id].switching_score == 32
+    assert by_sku[world.sku_1.id].skip_qualified
+    assert by_sku[world.sku_2.id].severity is SwitchingSeverity.TIGHTENED
 
 
 # --- HQ actions --------------------------------------------------------------------------------------
@@ -364,8 +364,8 @@ def events(session: Session, row: InspectionSwitching) -> list[DocumentEvent]:
     return list(
         session.execute(
             select(DocumentEvent).where(
-                DocumentEvent.document_type == SWITCHING_DOCUMENT_TYPE,  # type: ignore[arg-type]
-                DocumentEvent.document_id == switching_document_id(row.supplier_id, row.sku_id),  # type: ignore[arg-type]
+                DocumentEvent.document_type == SWITCHING_DOCUMENT_TYPE,
+                DocumentEvent.document_id == switching_document_id(row.supplier_id, row.sku_id),
             )
         ).scalars()
     )
@@ -384,7 +384,7 @@ def test_approving_reduced_sets_the_flag_and_records_one_event_per_key(
     approve_reduced(session, row, actor_user_id=world.hq_user.id or 0, idempotency_key="k-approve-1")
     session.commit()
 
-    assert session.get(InspectionSwitching, row.id).reduced_approved  # type: ignore[union-attr]
+    assert session.get(InspectionSwitching, row.id).reduced_approved
     [event] = events(session, row)
     assert event.action == "reduced_approved" and event.actor_user_id == world.hq_user.id
     assert event.before["reduced_approved"] is False and event.after["reduced_approved"] is True  # type: ignore[index]
@@ -408,7 +408,7 @@ def test_reduced_cannot_be_approved_off_normal_or_twice(
     with pytest.raises(SwitchingRefused):
         approve_reduced(session, row, actor_user_id=world.hq_user.id or 0, idempotency_key="k-approve-2")
     session.rollback()
-    assert session.get(InspectionSwitching, row.id).reduced_approved is approved  # type: ignore[union-attr]
+    assert session.get(InspectionSwitching, row.id).reduced_approved is approved
     assert events(session, row) == []
 
 
@@ -465,5 +465,5 @@ def test_only_a_discontinued_inspection_can_be_resumed(session: Session, world: 
             session, row, actor_user_id=world.hq_user.id or 0, idempotency_key="k-resume-2", note="done"
         )
     session.rollback()
-    assert session.get(InspectionSwitching, row.id).rejected_on_tightened == 3  # type: ignore[union-attr]
+    assert session.get(InspectionSwitching, row.id).rejected_on_tightened == 3
     assert session.execute(select(func.count()).select_from(DocumentEvent)).scalar_one() == 0

@@ -218,7 +218,7 @@ def test_two_demo_skus_are_inspected_on_receipt_and_the_rest_never(session: Sess
 def test_the_quality_approver_login_works_at_hq(seeded: Seeded, session: Session) -> None:
     [login] = [lg for lg in seeded.logins if lg.role == Role.QUALITY_APPROVER]
     user = one(session, User, email=login.email)
-    assert session.get(Organisation, user.organisation_id).kind == OrgKind.HQ  # type: ignore[union-attr]
+    assert session.get(Organisation, user.organisation_id).kind == OrgKind.HQ
     assert user.location_id is None
 
 

@@ -611,7 +611,7 @@ def test_sku_inspection_settings_are_saved_with_aqls_as_the_standard_prints_them
     assert world.post("/admin/skus/new", data).status_code == 303
 
     world.session.expire_all()
-    sku = world.session.execute(select(Sku).where(Sku.code == "SKU-NEW")).scalar_one()  # type: ignore[arg-type]
+    sku = world.session.execute(select(Sku).where(Sku.code == "SKU-NEW")).scalar_one()
     assert (sku.inspection_mode.value, sku.inspection_level) == ("always", "S-2")
     assert (sku.aql_critical, sku.aql_major, sku.aql_minor) == ("0", "1.0", "2.5")
     assert sku.batch_tracked is True
@@ -627,8 +627,8 @@ def test_sku_inspection_settings_are_saved_with_aqls_as_the_standard_prints_them
 
 def test_unticking_batch_tracking_and_certificates_clears_them(world: World) -> None:
     sku = world.sku
-    world.session.get(Sku, sku.id).batch_tracked = True  # type: ignore[union-attr]
-    world.session.get(Sku, sku.id).required_certificates = "coa"  # type: ignore[union-attr]
+    world.session.get(Sku, sku.id).batch_tracked = True
+    world.session.get(Sku, sku.id).required_certificates = "coa"
     world.session.commit()
 
     data = sku_form(world, code=sku.code, name=sku.name)
@@ -666,7 +666,7 @@ def test_bad_inspection_settings_are_refused_and_change_nothing(
 
 
 def test_sku_list_shows_the_inspection_settings(world: World) -> None:
-    world.session.get(Sku, world.sku.id).inspection_mode = "skip_lot"  # type: ignore[union-attr, assignment]
+    world.session.get(Sku, world.sku.id).inspection_mode = "skip_lot"
     world.session.commit()
     page = world.client.get("/admin/skus", params={"q": world.sku.code}).text
     assert "Skip-lot (every lot until the supplier qualifies) · II · AQL 0/2.5/4.0" in page
@@ -676,6 +676,6 @@ def test_quality_approver_is_a_role_admins_can_grant(world: World) -> None:
     data = user_form(world, roles=["quality_approver"])
     assert world.post("/admin/users/new", data).status_code == 303
     world.session.expire_all()
-    user = world.session.execute(select(User).where(User.email == "new.buyer@example.com")).scalar_one()  # type: ignore[arg-type]
-    roles = world.session.execute(select(UserRole.role).where(UserRole.user_id == user.id)).scalars().all()  # type: ignore[arg-type]
+    user = world.session.execute(select(User).where(User.email == "new.buyer@example.com")).scalar_one()
+    roles = world.session.execute(select(UserRole.role).where(UserRole.user_id == user.id)).scalars().all()
     assert list(roles) == [Role.QUALITY_APPROVER]

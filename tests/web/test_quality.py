@@ -159,7 +159,7 @@ def test_another_suppliers_scorecard_is_404_for_a_supplier(make_client: ClientFa
 def test_unknown_or_non_supplier_id_is_404(make_client: ClientFactory, world: World) -> None:
     client = logged_in(make_client, world.quality_approver)
     assert client.get("/quality/scorecard/999999").status_code == 404
-    hq_id = world.session.get(User, world.quality_approver.id).organisation_id  # type: ignore[union-attr]
+    hq_id = world.session.get(User, world.quality_approver.id).organisation_id
     assert client.get(f"/quality/scorecard/{hq_id}").status_code == 404
 
 
@@ -320,10 +320,10 @@ def test_resume_of_an_inspection_that_is_not_discontinued_is_refused(
 
 
 def test_admin_may_resume_too(make_client: ClientFactory, world: World) -> None:
-    hq = world.session.get(User, world.quality_approver.id).organisation_id  # type: ignore[union-attr]
+    hq = world.session.get(User, world.quality_approver.id).organisation_id
     admin = make_user(
         world.session,
-        organisation=world.session.get(Organisation, hq),  # type: ignore[arg-type]
+        organisation=world.session.get(Organisation, hq),
         roles=[Role.ADMIN],
         locale="en",
     )
