@@ -733,3 +733,63 @@ async def test_inspector_records_sorting_the_good_units_are_accepted_and_the_res
     assert done.sorted_good_quantity == 480 and done.disposition is Disposition.SORTING
     again = form_post(inspector, f"/inspections/{row.number}/sorting", {"good_quantity": "480"})
     assert again.status_code == 400 and text_of(again, "sorting-error") == "This lot is not being sorted."
+
+
+async def test_accepted_lot_held_for_a_missing_certificate_is_released_by_the_suppliers_upload(
+    portal_client: ClientFactory,
+    portal_worker: WorkerThread,
+    temporal: Client,
+    session: Session,
+    world: World,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(settings, "UPLOAD_DIR", tmp_path / "uploads")
+    sku = session.get(Sku, world.sku_id)
+    org = session.get(Organisation, world.supplier_a_id)
+    assert sku is not None and org is not None
+    sku.required_certificates = "coa"
+    session.add(sku)
+    session.commit()
+    make_price(session, supplier=org, sku=sku)
+    row = await start_inspection(temporal, portal_worker, session, world, world.supplier_a_id)
+    inspector = logged_in(portal_client, world.inspector)
+    assert record(inspector, row, "0", "0", "0").status_code == 303
+    held = await wait_for_stage(session, row, InspectionStage.ON_HOLD)
+    assert held.hold_reason == "The required certificate of analysis (COA) is missing."
+    page = inspector.get(f"/inspections/{row.number}")
+    assert text_of(page, "stage") == "On hold" and 'data-testid="recheck-form"' in page.text
+    assert "The required certificate of analysis (COA) is missing." in page.text
+    assert row.number in inspector.get("/inspections", params={"status": "on_hold"}).text
+
+    supplier = logged_in(portal_client, world.supplier_a)
+    response = supplier.post(
+        "/supplier/certificates",
+        data={
+            "certificate_type": "coa",
+            "sku_id": str(world.sku_id),
+            "number": "COA-1",
+            "issued_on": "2026-01-10",
+            "csrf_token": csrf(supplier),
+        },
+        files={"file": ("coa.pdf", PDF, "application/pdf")},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303, response.text
+    released = await wait_for_stage(session, row, InspectionStage.DONE)
+    assert released.hold_reason == "" and released.accepted_quantity == LOT_SIZE
+
+
+def test_quality_approver_reads_the_lot_it_decides_on_but_cannot_record(
+    make_client: ClientFactory, session: Session, world: World
+) -> None:
+    hq = session.get(Organisation, world.inspector.organisation_id)
+    assert hq is not None
+    quality = make_user(session, organisation=hq, roles=[Role.QUALITY_APPROVER], locale="en")
+    row = db_lot(session, world, world.supplier_a_id, stage=InspectionStage.AWAITING_DECISION)
+    client = logged_in(make_client, quality)
+    page = client.get(f"/inspections/{row.number}")
+    assert page.status_code == 200 and text_of(page, "stage") == "Awaiting HQ decision"
+    assert 'data-testid="defects-form"' not in page.text and 'data-testid="photo-form"' not in page.text
+    assert row.number in client.get("/inspections", params={"status": "decided"}).text
+    assert record(client, row, "0", "0", "0").status_code == 403
