@@ -136,6 +136,11 @@ NOT_REACHABLE = lazy("The inspection process cannot be reached right now. Nothin
 TRY_AGAIN = lazy("This could not be done right now. Please try again.")
 
 
+def may_view(user: Principal) -> bool:
+    """Whether the user may open inspection pages at all (scoping then decides which)."""
+    return user.has_role(*QUEUE_ROLES, Role.SUPPLIER) and (user.is_hq or user.org_kind is OrgKind.SUPPLIER)
+
+
 def pending_count(scope: Scope) -> int:
     """For the inspector's home card: lots waiting for inspection or sorting."""
     stmt = scope.select(Inspection).where(_TO_WORK_ON)

@@ -43,6 +43,7 @@ from supplychain.scoping import HQ_QUALITY_ROLES
 from web.deps import OrgScope, Scope, names_for, require_roles
 from web.flash import flash
 from web.purchasing import sku_label, temporal_client
+from web.routes import inspections
 from web.templating import render
 from web.workflow_errors import rejection_message
 from workflows.inspection import AcknowledgeReturnInput, InspectionWorkflow
@@ -106,7 +107,8 @@ def _names(scope: Scope, rows: list[Any]) -> dict[str, Any]:
 
 
 def _inspection_numbers(scope: Scope, inspection_ids: set[int]) -> dict[int, str]:
-    if not inspection_ids:
+    """Numbers of the inspections to link to, if this user may open inspection pages."""
+    if not inspection_ids or not inspections.may_view(scope.principal):
         return {}
     stmt = scope.select(Inspection).where(col(Inspection.id).in_(inspection_ids))
     return {row.id: row.number for row in scope.session.execute(stmt).scalars() if row.id is not None}
@@ -295,7 +297,8 @@ def debit_note_list(
     if supplier_id is not None:
         stmt = stmt.where(col(DebitNote.supplier_id) == supplier_id)
     rows = scope.page(stmt, page, PER_PAGE)
-    return_ids = {r.return_id for r in rows if r.return_id is not None}
+    may_open_returns = user.has_role(*RETURN_ROLES)  # finance reads debit notes only
+    return_ids = {r.return_id for r in rows if r.return_id is not None and may_open_returns}
     returns = (
         {
             rtv.id: rtv.number
