@@ -30,4 +30,11 @@ ACTIVITIES: list[Callable[..., Any]] = [
     inspection.record_inspection,
     inspection.record_inspection_verdict,
     inspection.notify_inspection,
+    inspection.apply_inspection_switching,
+    inspection.record_inspection_disposition,
+    inspection.record_inspection_sorting,
+    inspection.check_lot_certificates,
+    inspection.release_inspected_lot,
+    inspection.open_return_to_vendor,
+    inspection.acknowledge_return_to_vendor,
 ]

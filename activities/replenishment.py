@@ -250,6 +250,7 @@ class PostReceiptInput:
     po_number: str
     shipment_number: str
     actor_user_id: int | None = None
+    quarantine: bool = False  # held until its inspection releases or returns it
 
 
 @dataclass
@@ -266,8 +267,8 @@ def post_receipt_to_stock(input: PostReceiptInput) -> PostReceiptResult:
             idempotency_key=input.idempotency_key,
             location_id=input.location_id,
             sku_id=input.sku_id,
-            movement_type=MovementType.RECEIPT,
-            delta=StockDelta(on_hand=input.quantity),
+            movement_type=MovementType.QUARANTINE_RECEIPT if input.quarantine else MovementType.RECEIPT,
+            delta=StockDelta(on_hand=input.quantity, quarantine=input.quantity if input.quarantine else 0),
             source_document_type=purchasing.DOCUMENT_TYPE,
             source_document_id=input.po_number,
             actor_user_id=input.actor_user_id,

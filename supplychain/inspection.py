@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Final
 
 from sqlalchemy import select
@@ -26,7 +27,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from supplychain.events import record_event
-from supplychain.models import Inspection, InspectionSeverity, InspectionVerdict, Location, Role, User
+from supplychain.models import (
+    Inspection,
+    InspectionSeverity,
+    InspectionStage,
+    InspectionVerdict,
+    Location,
+    Role,
+    User,
+)
 from supplychain.models.base import utcnow
 from supplychain.notifications import users_with_role
 from supplychain.numbering import reserve_number
@@ -125,6 +134,26 @@ def inspection_plan(
     )
 
 
+def plan_of(row: Inspection) -> InspectionPlan:
+    """The plan as recorded on the inspection row."""
+
+    def category(name: str) -> CategoryPlan:
+        return CategoryPlan(
+            getattr(row, f"{name}_sample_size"),
+            getattr(row, f"{name}_accept"),
+            getattr(row, f"{name}_reject"),
+        )
+
+    return InspectionPlan(
+        code_letter=row.code_letter,
+        sample_size=row.sample_size,
+        hundred_percent=row.hundred_percent,
+        critical=category("critical"),
+        major=category("major"),
+        minor=category("minor"),
+    )
+
+
 def normalized_aql(aql: str) -> str:
     """AQL "0" stays zero tolerance; any other as the standard prints it ("1" -> "1.0")."""
     return ZERO_TOLERANCE if aql.strip() == ZERO_TOLERANCE else normalize_aql(aql)
@@ -147,6 +176,8 @@ def lot_verdict(plan: InspectionPlan, defects: DefectCounts) -> InspectionVerdic
 
 class InspectionAudience(enum.StrEnum):
     INSPECTORS = "inspectors"  # inspectors at the lot's location, else every HQ inspector
+    SUPPLIER = "supplier"  # the lot's supplier (results, certificate holds, returns)
+    BUYERS = "buyers"  # HQ buyers (returns acknowledged, supplier discontinued)
 
 
 def get_inspection(session: Session, number: str) -> Inspection | None:
@@ -186,6 +217,12 @@ def create_inspection(
     number_year: int,
     idempotency_key: str,
     occurred_at: datetime | None = None,
+    lot_no: int = 1,
+    batch_no: str = "",
+    expiry_date: date | None = None,
+    unit_price: Decimal | None = None,
+    tax_rate: Decimal | None = None,
+    skipped: bool = False,
 ) -> tuple[Inspection, bool]:
     """The inspection row with its plan and its "created" event; once per workflow id.
 
@@ -221,8 +258,17 @@ def create_inspection(
         sample_size=plan.sample_size,
         hundred_percent=plan.hundred_percent,
         created_at=at,
+        lot_no=lot_no,
+        batch_no=batch_no,
+        expiry_date=expiry_date,
+        unit_price=unit_price,
+        tax_rate=tax_rate,
         **plans,
     )
+    if skipped:  # skip-lot: accepted without inspection
+        inspection.verdict = InspectionVerdict.SKIPPED
+        inspection.accepted_quantity, inspection.rejected_quantity = lot_size, 0
+        inspection.decided_at = at
     savepoint = session.begin_nested()
     try:
         session.add(inspection)
@@ -241,7 +287,8 @@ def create_inspection(
         action="created",
         idempotency_key=idempotency_key,
         after={
-            "verdict": InspectionVerdict.PENDING,
+            "verdict": inspection.verdict,
+            "severity": severity,
             "po_number": po_number,
             "shipment_number": shipment_number,
             "line_no": line_no,
@@ -279,6 +326,8 @@ def record_verdict(
     inspection.notes = notes
     if inspection.decided_at is None:
         inspection.decided_at = at
+    if verdict is InspectionVerdict.REJECTED:
+        inspection.stage = InspectionStage.AWAITING_DECISION
     session.add(inspection)
     session.flush()
     record_event(
@@ -303,7 +352,10 @@ def record_verdict(
 
 
 def recipients(session: Session, inspection: Inspection, audience: InspectionAudience) -> list[int]:
-    """Inspectors working at the lot's location; else every inspector of the location's organisation."""
+    """Inspectors working at the lot's location (else every inspector of the location's
+    organisation); the supplier's users; or the HQ buyers."""
+    if audience is InspectionAudience.SUPPLIER:
+        return users_with_role(session, Role.SUPPLIER, inspection.supplier_id)
     location = session.get(Location, inspection.location_id)
     assert location is not None
     staff = users_with_role(session, Role.INSPECTOR, location.organisation_id)
@@ -312,4 +364,6 @@ def recipients(session: Session, inspection: Inspection, audience: InspectionAud
             select(col(User.id)).where(col(User.id).in_(staff), col(User.location_id) == location.id)
         ).scalars()
     )
+    if audience is InspectionAudience.BUYERS:
+        return users_with_role(session, Role.BUYER, location.organisation_id)
     return [uid for uid in staff if uid in at_location] or staff

@@ -12,11 +12,20 @@ One `InspectionWorkflow` per receipt line that needs inspection, workflow id
    counts, a count above the category's sample size, and any second recording once decided.
 4. The verdict follows the plan: any category with defects at or above its Re rejects the lot. It
    is recorded (row and event) before the Update returns.
-5. Accepted: the whole lot is accepted (`accepted_quantity == lot_size`). Rejected: the whole lot
-   is rejected for now; `_decide_rejected_lot` is the seam where the HQ quality approver's decision
-   (concession, sorting or return to vendor, through the shared approval step) comes next.
-6. After the verdict the workflow keeps answering for `answer_late_clicks_for` (a stale page gets
-   "already decided", not an RPC error), then returns its `InspectionResult`.
+   The severity (normal / tightened / reduced) comes from the supplier+SKU switching state when
+   `severity_from_standing`; a SKU on skip-lot whose supplier qualifies skips steps 2-4 (verdict
+   "skipped", the whole lot accepted). The lot's result then updates that state (once per lot).
+5. Rejected: HQ's quality approver decides through the shared approval step (a child
+   ApprovalWorkflow with choices): concession (the whole lot accepted, a debit note for the price
+   deduction), sorting (the inspector counts the good units in `record_sorting`; the rest go back)
+   or return to vendor. Nobody to decide: the lot goes back.
+6. Accepted units: a required certificate missing or expired holds them (stage ON_HOLD, the
+   supplier is told) until `recheck_certificates` (sent on upload) or a daily recheck finds them in
+   order; then they leave quarantine (when the PO put them there: `quarantined`).
+7. Returned units: an RTV waits for the supplier's `acknowledge_return`; then the goods leave stock
+   and a debit note carries their value into reconciliation.
+8. Then the workflow keeps answering for `answer_late_clicks_for` (a stale page gets "already
+   decided", not an RPC error), and returns its `InspectionResult`.
 """
 
 from __future__ import annotations
@@ -24,37 +33,65 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
+from workflows.approval import ApprovalInput, ApprovalResult, ApprovalWorkflow, approval_workflow_id
 from workflows.common import UpdateRejected, business_date
 
 with workflow.unsafe.imports_passed_through():
     from activities.inspection import (
+        AcknowledgeReturnActivityInput,
+        ApplySwitchingInput,
+        CheckCertificatesInput,
+        DispositionResult,
         NotifyInspectionInput,
+        OpenReturnInput,
+        RecordDispositionInput,
         RecordInspectionInput,
+        RecordSortingActivityInput,
         RecordVerdictInput,
+        ReleaseLotInput,
+        acknowledge_return_to_vendor,
+        apply_inspection_switching,
+        check_lot_certificates,
         notify_inspection,
+        open_return_to_vendor,
         record_inspection,
+        record_inspection_disposition,
+        record_inspection_sorting,
         record_inspection_verdict,
+        release_inspected_lot,
     )
+    from supplychain.dispositions import rtv_link
     from supplychain.i18n import lazy
     from supplychain.inspection import (
         CATEGORIES,
+        DOCUMENT_TYPE,
         NOTES_MAX_LENGTH,
         DefectCounts,
         InspectionAudience,
         InspectionPlan,
         lot_verdict,
     )
-    from supplychain.models.inspection import InspectionSeverity, InspectionVerdict
+    from supplychain.models.inspection import (
+        Disposition,
+        InspectionSeverity,
+        InspectionStage,
+        InspectionVerdict,
+    )
+    from supplychain.rules.decisions import REJECTED_LOT_CHOICES, deduction_percent
 
 # After the verdict, a click from a page opened earlier still gets a clear refusal this long.
 ANSWER_LATE_CLICKS_FOR = timedelta(days=1)
+# A lot held for certificates is checked again this often (a certificate may have been uploaded
+# while the signal was lost, or the date may have moved past an expiry).
+CERTIFICATE_RECHECK_EVERY = timedelta(days=1)
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 # Database activities retry until the database is back; a bug shows up as retries in the UI.
 ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
@@ -73,6 +110,26 @@ MORE_THAN_SAMPLE = {
     "minor": lazy("Minor defects cannot exceed the %(sample_size)s units inspected for them."),
 }
 NOTES_TOO_LONG = lazy("The notes are too long (at most %(max)s characters).")
+NOT_SORTING = lazy("This lot is not waiting for sorting.")
+GOOD_OUT_OF_RANGE = lazy("The good units must be between 0 and the lot size of %(lot_size)s.")
+NO_RETURN_WAITING = lazy("No return is waiting for acknowledgement on this lot.")
+LOT_REJECTED_SUPPLIER = lazy(
+    "Your lot %(number)s (purchase order %(po_number)s) failed inspection; HQ quality decides on "
+    "concession, sorting or return."
+)
+CERTIFICATES_HOLD = lazy(
+    "Lot %(number)s (purchase order %(po_number)s) passed inspection but is on hold: a required "
+    "certificate is missing or expired. Please upload it."
+)
+SORT_THE_LOT = lazy("Lot %(number)s is to be sorted (100%% inspection): record the good units.")
+RETURN_WAITING = lazy(
+    "Return %(return_number)s: %(quantity)s units of lot %(number)s (purchase order %(po_number)s) "
+    "are to be taken back. Please acknowledge the return."
+)
+RETURN_ACKNOWLEDGED = lazy(
+    "The supplier acknowledged the return of lot %(number)s; debit note %(debit_note)s was raised."
+)
+NO_QUALITY_APPROVER = "No quality approver is available: the rejected lot is returned to the vendor."
 WAITING_FOR_INSPECTION = lazy(
     "Inspection %(number)s is waiting: draw %(sample_size)s units from the lot of %(lot_size)s "
     "(purchase order %(po_number)s, shipment %(shipment_number)s)."
@@ -98,6 +155,13 @@ class InspectionInput:
     aql_major: str
     aql_minor: str
     answer_late_clicks_for: timedelta = ANSWER_LATE_CLICKS_FOR
+    lot_no: int = 1  # a receipt line may be inspected as several lots (batches, tranches)
+    batch_no: str = ""
+    expiry_date: date | None = None
+    severity_from_standing: bool = False  # the supplier+SKU switching state decides the severity
+    quarantined: bool = False  # the lot is held in quarantine stock: release or return it here
+    decision_reminder_after: timedelta | None = None  # None: the approval step's defaults
+    decision_escalation_after: timedelta | None = None
 
 
 @dataclass
@@ -105,6 +169,7 @@ class InspectionResult:
     accepted_quantity: int
     rejected_quantity: int
     verdict: InspectionVerdict
+    disposition: Disposition | None = None
 
 
 @dataclass
@@ -124,8 +189,38 @@ class RecordDefectsResult:
 
 
 @dataclass
+class RecordSortingInput:
+    actor_user_id: int
+    good_quantity: int
+    notes: str = ""
+
+
+@dataclass
+class RecordSortingResult:
+    accepted_quantity: int
+    returned_quantity: int
+
+
+@dataclass
+class AcknowledgeReturnInput:
+    actor_user_id: int  # a supplier user of the lot's supplier (checked by the route)
+    note: str = ""
+
+
+@dataclass
+class AcknowledgeReturnResult:
+    debit_note_number: str
+
+
+@dataclass
 class InspectionState:
     verdict: InspectionVerdict = InspectionVerdict.PENDING
+    stage: InspectionStage = InspectionStage.AWAITING_INSPECTION
+    severity: InspectionSeverity = InspectionSeverity.NORMAL
+    disposition: Disposition | None = None
+    hold_reasons: list[str] = field(default_factory=list)
+    return_number: str | None = None
+    debit_note_number: str | None = None
     number: str | None = None  # known once recorded
     plan: InspectionPlan | None = None
     defects: DefectCounts | None = None
@@ -140,23 +235,37 @@ class InspectionWorkflow:
     @workflow.init
     def __init__(self, input: InspectionInput) -> None:
         self._input = input
-        self._state = InspectionState()
+        self._state = InspectionState(severity=input.severity)
         self._lock = asyncio.Lock()
+        self._recheck_requested = False
+        self._sorted = False
+        self._return_acknowledged = False
 
     @workflow.run
     async def run(self, input: InspectionInput) -> InspectionResult:
         await self._record()
-        await self._notify_inspectors()
-        await workflow.wait_condition(self._decided)
+        if self._state.verdict is not InspectionVerdict.SKIPPED:
+            await self._notify_inspectors()
+            await workflow.wait_condition(self._decided)
+        await self._update_standing()
         if self._state.verdict is InspectionVerdict.REJECTED:
+            await self._notify(InspectionAudience.SUPPLIER, LOT_REJECTED_SUPPLIER, "notify:rejected")
             await self._decide_rejected_lot()
+        accepted, rejected = self._quantities()
+        await self._accept(
+            accepted, then=InspectionStage.AWAITING_RETURN if rejected else InspectionStage.DONE
+        )
+        if rejected:
+            await self._return_to_vendor(rejected)
+        self._state.stage = InspectionStage.DONE
         await self._answer_late_clicks()
         await workflow.wait_condition(workflow.all_handlers_finished)
-        assert self._state.accepted_quantity is not None and self._state.rejected_quantity is not None
+        accepted, rejected = self._quantities()
         return InspectionResult(
-            accepted_quantity=self._state.accepted_quantity,
-            rejected_quantity=self._state.rejected_quantity,
+            accepted_quantity=accepted,
+            rejected_quantity=rejected,
             verdict=self._state.verdict,
+            disposition=self._state.disposition,
         )
 
     @workflow.query
@@ -186,10 +295,18 @@ class InspectionWorkflow:
                 number_year=business_date(workflow.now()).year,
                 idempotency_key=self._key("created"),
                 occurred_at=workflow.now(),
+                lot_no=input.lot_no,
+                batch_no=input.batch_no,
+                expiry_date=input.expiry_date,
+                severity_from_standing=input.severity_from_standing,
             ),
         )
         self._state.number = recorded.number
         self._state.plan = recorded.plan
+        self._state.severity = recorded.severity
+        if recorded.skipped:
+            self._state.verdict = InspectionVerdict.SKIPPED
+            self._state.accepted_quantity, self._state.rejected_quantity = input.lot_size, 0
 
     async def _notify_inspectors(self) -> None:
         plan = self._plan()
@@ -209,14 +326,121 @@ class InspectionWorkflow:
             ),
         )
 
-    async def _decide_rejected_lot(self) -> None:
-        """The seam for HQ's decision on a rejected lot: concession, sorting or return to vendor.
+    async def _update_standing(self) -> None:
+        if self._input.severity_from_standing:
+            await self._activity(
+                apply_inspection_switching, ApplySwitchingInput(self._number(), workflow.now())
+            )
 
-        Next step of issue 5: start the shared approval step (ApprovalWorkflow) for the HQ quality
-        approver and set the accepted/rejected quantities from the decision (concession: all
-        accepted at a price deduction; sorting: the good units after 100% inspection; RTV: none).
-        Today the whole lot stays rejected, as `record_defects` recorded it.
-        """
+    async def _decide_rejected_lot(self) -> None:
+        """HQ's quality approver chooses concession, sorting or return to vendor (shared approval step)."""
+        self._state.stage = InspectionStage.AWAITING_DECISION
+        input = self._input
+        approval = ApprovalInput(
+            document_type=DOCUMENT_TYPE,
+            document_id=self._number(),
+            document_link=f"/inspections/{self._number()}",
+            summary=f"{input.po_number} · {input.shipment_number} · {input.lot_size}",
+            amount=Decimal(0),
+            requester_user_id=self._state.inspector_user_id or 0,
+            approver_role="quality_approver",
+            choices=list(REJECTED_LOT_CHOICES),
+        )
+        if input.decision_reminder_after is not None:
+            approval.reminder_after = input.decision_reminder_after
+        if input.decision_escalation_after is not None:
+            approval.escalation_after = input.decision_escalation_after
+        result: ApprovalResult = await workflow.execute_child_workflow(
+            ApprovalWorkflow.run, approval, id=approval_workflow_id(workflow.info().workflow_id, "decision")
+        )
+        if result.approved and result.choice:
+            disposition = Disposition(result.choice)
+            comment = result.comment
+        else:  # nobody could decide (no quality approver): the lot goes back
+            disposition, comment = Disposition.RETURN_TO_VENDOR, result.comment or NO_QUALITY_APPROVER
+        deduction = deduction_percent(result.details) if disposition is Disposition.CONCESSION else None
+        decided: DispositionResult = await self._activity(
+            record_inspection_disposition,
+            RecordDispositionInput(
+                number=self._number(),
+                disposition=disposition,
+                deduction_percent=deduction,
+                decided_by_user_id=result.decided_by_user_id,
+                comment=comment,
+                number_year=business_date(workflow.now()).year,
+                idempotency_key=self._key("disposition"),
+                occurred_at=workflow.now(),
+            ),
+        )
+        self._state.disposition = disposition
+        self._state.debit_note_number = decided.debit_note_number
+        self._state.accepted_quantity = decided.accepted_quantity
+        self._state.rejected_quantity = decided.rejected_quantity
+        if disposition is Disposition.SORTING:
+            self._state.stage = InspectionStage.SORTING
+            await self._notify(InspectionAudience.INSPECTORS, SORT_THE_LOT, "notify:sorting")
+            await workflow.wait_condition(lambda: self._sorted)
+
+    async def _accept(self, quantity: int, *, then: InspectionStage) -> None:
+        """Release the accepted units once the lot's required certificates are in order."""
+        if quantity > 0:
+            await self._wait_for_certificates()
+        await self._activity(
+            release_inspected_lot,
+            ReleaseLotInput(
+                number=self._number(),
+                quantity=quantity,
+                quarantined=self._input.quarantined,
+                idempotency_key=self._key("release"),
+                actor_user_id=self._state.inspector_user_id,
+                stage=then,
+            ),
+        )
+        self._state.stage = then
+
+    async def _wait_for_certificates(self) -> None:
+        attempt = 0
+        while True:
+            checked = await self._activity(
+                check_lot_certificates,
+                CheckCertificatesInput(number=self._number(), on_date=business_date(workflow.now())),
+            )
+            self._state.hold_reasons = list(checked.problems)
+            if not checked.problems:
+                return
+            self._state.stage = InspectionStage.ON_HOLD
+            if attempt == 0:
+                await self._notify(InspectionAudience.SUPPLIER, CERTIFICATES_HOLD, "notify:certificates")
+            attempt += 1
+            self._recheck_requested = False
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda: self._recheck_requested, timeout=CERTIFICATE_RECHECK_EVERY
+                )
+
+    async def _return_to_vendor(self, quantity: int) -> None:
+        opened = await self._activity(
+            open_return_to_vendor,
+            OpenReturnInput(
+                number=self._number(),
+                quantity=quantity,
+                reason=self._state.notes,
+                number_year=business_date(workflow.now()).year,
+                idempotency_key=self._key("return"),
+                occurred_at=workflow.now(),
+            ),
+        )
+        self._state.return_number = opened.return_number
+        self._state.stage = InspectionStage.AWAITING_RETURN
+        await self._notify(
+            InspectionAudience.SUPPLIER,
+            RETURN_WAITING,
+            "notify:return",
+            link=rtv_link(opened.return_number),
+            return_number=opened.return_number,
+            quantity=quantity,
+        )
+        await workflow.wait_condition(lambda: self._return_acknowledged)
 
     async def _answer_late_clicks(self) -> None:
         with contextlib.suppress(TimeoutError):
@@ -254,6 +478,8 @@ class InspectionWorkflow:
             state.inspector_user_id = input.actor_user_id
             state.accepted_quantity, state.rejected_quantity = accepted, rejected
             state.verdict = verdict
+            if verdict is InspectionVerdict.REJECTED:
+                state.stage = InspectionStage.AWAITING_DECISION
             return RecordDefectsResult(
                 verdict=verdict, accepted_quantity=accepted, rejected_quantity=rejected
             )
@@ -279,7 +505,100 @@ class InspectionWorkflow:
         if len(input.notes.strip()) > NOTES_MAX_LENGTH:
             raise UpdateRejected(NOTES_TOO_LONG, max=NOTES_MAX_LENGTH)
 
+    @workflow.update
+    async def record_sorting(self, input: RecordSortingInput) -> RecordSortingResult:
+        async with self._lock:
+            self._check_record_sorting(input)
+            sorted_: DispositionResult = await self._activity(
+                record_inspection_sorting,
+                RecordSortingActivityInput(
+                    number=self._number(),
+                    good_quantity=input.good_quantity,
+                    actor_user_id=input.actor_user_id,
+                    notes=input.notes.strip(),
+                    idempotency_key=self._key("sorted"),
+                    occurred_at=workflow.now(),
+                ),
+            )
+            self._state.accepted_quantity = sorted_.accepted_quantity
+            self._state.rejected_quantity = sorted_.rejected_quantity
+            self._sorted = True
+            return RecordSortingResult(sorted_.accepted_quantity, sorted_.rejected_quantity)
+
+    @record_sorting.validator
+    def validate_record_sorting(self, input: RecordSortingInput) -> None:
+        self._check_record_sorting(input)
+
+    def _check_record_sorting(self, input: RecordSortingInput) -> None:
+        if self._state.stage is not InspectionStage.SORTING or self._sorted:
+            raise UpdateRejected(NOT_SORTING)
+        if not 0 <= input.good_quantity <= self._input.lot_size:
+            raise UpdateRejected(GOOD_OUT_OF_RANGE, lot_size=self._input.lot_size)
+        if len(input.notes.strip()) > NOTES_MAX_LENGTH:
+            raise UpdateRejected(NOTES_TOO_LONG, max=NOTES_MAX_LENGTH)
+
+    @workflow.update
+    async def acknowledge_return(self, input: AcknowledgeReturnInput) -> AcknowledgeReturnResult:
+        async with self._lock:
+            self._check_acknowledge_return(input)
+            acknowledged = await self._activity(
+                acknowledge_return_to_vendor,
+                AcknowledgeReturnActivityInput(
+                    number=self._number(),
+                    actor_user_id=input.actor_user_id,
+                    note=input.note.strip(),
+                    quarantined=self._input.quarantined,
+                    number_year=business_date(workflow.now()).year,
+                    idempotency_key=self._key("return-acknowledged"),
+                    occurred_at=workflow.now(),
+                ),
+            )
+            self._state.debit_note_number = acknowledged.debit_note_number
+            self._return_acknowledged = True
+            self._state.stage = InspectionStage.DONE
+            await self._notify(
+                InspectionAudience.BUYERS,
+                RETURN_ACKNOWLEDGED,
+                "notify:return-acknowledged",
+                debit_note=acknowledged.debit_note_number,
+            )
+            return AcknowledgeReturnResult(debit_note_number=acknowledged.debit_note_number)
+
+    @acknowledge_return.validator
+    def validate_acknowledge_return(self, input: AcknowledgeReturnInput) -> None:
+        self._check_acknowledge_return(input)
+
+    def _check_acknowledge_return(self, input: AcknowledgeReturnInput) -> None:
+        if self._state.return_number is None or self._return_acknowledged:
+            raise UpdateRejected(NO_RETURN_WAITING)
+        if len(input.note.strip()) > NOTES_MAX_LENGTH:
+            raise UpdateRejected(NOTES_TOO_LONG, max=NOTES_MAX_LENGTH)
+
+    @workflow.signal
+    def recheck_certificates(self) -> None:
+        """A certificate was uploaded (or an inspector asks): check a held lot again now."""
+        self._recheck_requested = True
+
     # --- helpers ---------------------------------------------------------------------------------
+
+    def _quantities(self) -> tuple[int, int]:
+        assert self._state.accepted_quantity is not None and self._state.rejected_quantity is not None
+        return self._state.accepted_quantity, self._state.rejected_quantity
+
+    async def _notify(
+        self, audience: InspectionAudience, message: str, step: str, *, link: str | None = None, **params: Any
+    ) -> None:
+        await self._activity(
+            notify_inspection,
+            NotifyInspectionInput(
+                number=self._number(),
+                audience=audience,
+                message=message,
+                idempotency_key=self._key(step),
+                params={"po_number": self._input.po_number, **params},
+                link=link,
+            ),
+        )
 
     def _decided(self) -> bool:
         return self._state.verdict is not InspectionVerdict.PENDING

@@ -97,7 +97,7 @@ with workflow.unsafe.imports_passed_through():
     from supplychain.i18n import lazy
     from supplychain.models.inspection import InspectionSeverity
     from supplychain.models.purchasing import POLineStatus, POStatus
-    from supplychain.purchasing import Audience, LineInspection, LineSnapshot, NewLine, po_link
+    from supplychain.purchasing import Audience, Batch, LineInspection, LineSnapshot, NewLine, po_link
     from supplychain.rules.purchase_order import finished_status, overdue_from, settle_line
 
 CONFIRM_REMINDER_AFTER = timedelta(hours=24)
@@ -109,6 +109,10 @@ ANSWER_LATE_CLICKS_FOR = timedelta(days=1)
 INSPECTION_ANSWER_LATE_CLICKS_FOR = timedelta(minutes=10)
 # Workflow versioning: receipts recorded before this change post everything counted at once.
 INSPECTION_PATCH = "inspection-before-posting"
+# Receipts recorded after this change put an inspected line into quarantine stock at once (on hand,
+# not available) and its inspection releases or returns it; before it, the PO posted what the
+# inspection accepted when it ended.
+QUARANTINE_PATCH = "quarantine-until-inspected"
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 # Database activities retry until the database is back; a bug shows up as retries in the UI.
 ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
@@ -129,6 +133,11 @@ class POLineInput:
     quantity_ordered: int  # after MOQ and pack-size rounding
     unit_price: Decimal
     tax_rate: Decimal
+    batch_tracked: bool = False  # the SKU's flag when the PO started: batch number + expiry required
+
+
+# A batch on an ASN line, or a lot (batch or tranche) of a receipt line.
+BatchInput = Batch
 
 
 @dataclass
@@ -187,6 +196,7 @@ class RejectPOInput:
 class ShipmentLineInput:
     line_no: int
     quantity: int
+    batches: list[BatchInput] = field(default_factory=list)  # required for a batch-tracked SKU
 
 
 @dataclass
@@ -203,6 +213,9 @@ class CreateShipmentInput:
 class ReceiptLineInput:
     line_no: int
     quantity_received: int  # counted; may differ from what was shipped (over/short)
+    # The counted quantity split into lots (batches, or tranches), each inspected on its own;
+    # [] = one lot of everything counted.
+    lots: list[BatchInput] = field(default_factory=list)
 
 
 @dataclass
@@ -265,6 +278,7 @@ class PendingInspection:
     line_no: int
     lot_size: int
     actor_user_id: int  # who recorded the receipt: the stock posting is in their name
+    quarantined: bool = False  # the lot is in quarantine stock; the inspection releases or returns it
 
 
 @dataclass
@@ -593,7 +607,10 @@ class ReplenishmentWorkflow:
                     tracking_number=input.tracking_number.strip(),
                     eta=input.eta,
                     actor_user_id=input.actor_user_id,
-                    lines=[ShippedLine(line_no=n, quantity=q) for n, q in quantities.items()],
+                    lines=[
+                        ShippedLine(line_no=line.line_no, quantity=line.quantity, batches=list(line.batches))
+                        for line in input.lines
+                    ],
                     status=status,
                     line_snapshots=[_snapshot(line) for line in changed],
                     idempotency_key=self._key(f"shipment:{input.shipment_number}"),
@@ -639,7 +656,14 @@ class ReplenishmentWorkflow:
                     number=self._state.number,
                     shipment_number=shipment.number,
                     actor_user_id=input.actor_user_id,
-                    lines=[CountedLine(line_no=n, quantity_received=q) for n, q in counted.items()],
+                    lines=[
+                        CountedLine(
+                            line_no=line.line_no,
+                            quantity_received=line.quantity_received,
+                            lots=list(line.lots),
+                        )
+                        for line in input.lines
+                    ],
                     status=self._state.status,
                     line_snapshots=[_snapshot(line) for line in changed],
                     idempotency_key=self._key(f"receipt:{shipment.number}"),
@@ -653,11 +677,20 @@ class ReplenishmentWorkflow:
                 # the main loop): the warehouse user's click returns once the receipt is recorded.
                 assert isinstance(recorded, RecordShipmentReceiptResult)
                 inspections = {i.line_no: i for i in recorded.inspections}
+                quarantine = workflow.patched(QUARANTINE_PATCH)
+                lots = {line.line_no: line.lots for line in input.lines}
                 for line in changed:
                     inspection = inspections.get(line.line_no)
                     quantity = counted[line.line_no]
                     if inspection is not None and inspection.inspect:
-                        await self._start_inspection(shipment.number, line, quantity, inspection, input)
+                        if quarantine:
+                            await self._post_to_stock(
+                                shipment.number, line, quantity, input.actor_user_id, quarantine=True
+                            )
+                        for lot_no, lot in enumerate(lots[line.line_no] or [Batch(quantity=quantity)], 1):
+                            await self._start_inspection(
+                                shipment.number, line, lot, lot_no, inspection, input, quarantined=quarantine
+                            )
                     else:
                         await self._post_to_stock(shipment.number, line, quantity, input.actor_user_id)
             else:  # recorded before the inspection step: everything counted is posted at once
@@ -823,6 +856,7 @@ class ReplenishmentWorkflow:
                     line=n,
                     open=open_quantity,
                 )
+            self._check_batches(n, shipped.quantity, shipped.batches, unique_batches=True)
 
     def _check_record_receipt(self, input: RecordReceiptInput) -> None:
         self._require_status(
@@ -854,6 +888,52 @@ class ReplenishmentWorkflow:
                 raise UpdateRejected(
                     lazy("Counted quantity for line %(line)s cannot be negative."), line=line_no
                 )
+        for received in input.lines:
+            self._check_batches(
+                received.line_no, received.quantity_received, received.lots, unique_batches=False
+            )
+
+    def _check_batches(
+        self, line_no: int, quantity: int, batches: list[Batch], *, unique_batches: bool
+    ) -> None:
+        """Batches of an ASN line or lots of a receipt line: they add up to the line's quantity; a
+        batch-tracked SKU needs a batch number and an expiry date (not past) on each."""
+        tracked = self._line_input(line_no).batch_tracked
+        if not batches:
+            if tracked and quantity > 0:
+                raise UpdateRejected(
+                    lazy("Line %(line)s needs its batch numbers and expiry dates."), line=line_no
+                )
+            return
+        today = business_date(workflow.now())
+        for batch in batches:
+            if batch.quantity <= 0:
+                raise UpdateRejected(
+                    lazy("Every batch or lot of line %(line)s needs a quantity above zero."), line=line_no
+                )
+            if tracked and (not batch.batch_no.strip() or batch.expiry_date is None):
+                raise UpdateRejected(
+                    lazy("Every batch of line %(line)s needs a batch number and an expiry date."),
+                    line=line_no,
+                )
+            if batch.expiry_date is not None and batch.expiry_date < today:
+                raise UpdateRejected(
+                    lazy("Batch %(batch)s of line %(line)s has already expired."),
+                    batch=batch.batch_no,
+                    line=line_no,
+                )
+        numbers = [b.batch_no.strip() for b in batches if b.batch_no.strip()]
+        if unique_batches and len(numbers) != len(set(numbers)):
+            raise UpdateRejected(lazy("A batch number appears twice on line %(line)s."), line=line_no)
+        if sum(b.quantity for b in batches) != quantity:
+            raise UpdateRejected(
+                lazy("The batches of line %(line)s must add up to its quantity of %(quantity)s."),
+                line=line_no,
+                quantity=quantity,
+            )
+
+    def _line_input(self, line_no: int) -> POLineInput:
+        return next(line for line in self._input.lines if line.line_no == line_no)
 
     def _check_cancel_po(self, input: CancelPOInput) -> None:
         self._require_status(
@@ -898,13 +978,18 @@ class ReplenishmentWorkflow:
         self,
         shipment_number: str,
         line: LineState,
-        lot_size: int,
+        lot: Batch,
+        lot_no: int,
         inspection: LineInspection,
         receipt: RecordReceiptInput,
+        *,
+        quarantined: bool,
     ) -> None:
-        """Start the line's InspectionWorkflow (the lot = the counted quantity); posting waits for it."""
+        """Start the lot's InspectionWorkflow; the PO waits for it before it closes."""
         input = self._input
         child_id = inspection_workflow_id(workflow.info().workflow_id, shipment_number, line.line_no)
+        if lot_no > 1:
+            child_id = f"{child_id}-{lot_no}"
         handle = await workflow.start_child_workflow(
             InspectionWorkflow.run,
             InspectionInput(
@@ -914,13 +999,18 @@ class ReplenishmentWorkflow:
                 sku_id=line.sku_id,
                 supplier_id=input.supplier_id,
                 location_id=input.ship_to_location_id,
-                lot_size=lot_size,
+                lot_size=lot.quantity,
                 inspection_level=inspection.inspection_level,
-                severity=InspectionSeverity.NORMAL,  # switching rules (tightened/reduced) come later
+                severity=InspectionSeverity.NORMAL,
                 aql_critical=inspection.aql_critical,
                 aql_major=inspection.aql_major,
                 aql_minor=inspection.aql_minor,
                 answer_late_clicks_for=input.inspection_answer_late_clicks_for,
+                lot_no=lot_no,
+                batch_no=lot.batch_no,
+                expiry_date=lot.expiry_date,
+                severity_from_standing=quarantined,
+                quarantined=quarantined,
             ),
             id=child_id,
         )
@@ -930,11 +1020,12 @@ class ReplenishmentWorkflow:
                 workflow_id=child_id,
                 shipment_number=shipment_number,
                 line_no=line.line_no,
-                lot_size=lot_size,
+                lot_size=lot.quantity,
                 actor_user_id=receipt.actor_user_id,
+                quarantined=quarantined,
             )
         )
-        self._line(line.line_no).quantity_inspecting += lot_size
+        self._line(line.line_no).quantity_inspecting += lot.quantity
         self._changed()
 
     def _inspection_done(self) -> bool:
@@ -949,9 +1040,10 @@ class ReplenishmentWorkflow:
             async with self._lock:
                 result = await handle  # a failed or terminated inspection fails here: look at it
                 line = self._line(pending.line_no)
-                await self._post_to_stock(
-                    pending.shipment_number, line, result.accepted_quantity, pending.actor_user_id
-                )
+                if not pending.quarantined:  # otherwise the inspection released it from quarantine
+                    await self._post_to_stock(
+                        pending.shipment_number, line, result.accepted_quantity, pending.actor_user_id
+                    )
                 line.quantity_inspecting -= pending.lot_size
                 line.quantity_rejected += result.rejected_quantity
                 await self._record_only(
@@ -967,7 +1059,10 @@ class ReplenishmentWorkflow:
                 self._changed()
                 await self._finish_if_done(actor=None)
 
-    async def _post_to_stock(self, shipment_number: str, line: LineState, quantity: int, actor: int) -> None:
+    async def _post_to_stock(
+        self, shipment_number: str, line: LineState, quantity: int, actor: int, *, quarantine: bool = False
+    ) -> None:
+        """Post a received line (accepted, or into quarantine until its inspection ends)."""
         if quantity <= 0:
             return
         await self._activity(
@@ -980,6 +1075,7 @@ class ReplenishmentWorkflow:
                 po_number=self._state.number,
                 shipment_number=shipment_number,
                 actor_user_id=actor,
+                quarantine=quarantine,
             ),
         )
 
