@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 
@@ -27,14 +28,18 @@ from supplychain.models import (
     POStatus,
     PurchaseOrder,
     PurchaseOrderLine,
+    ReceiptLot,
     Shipment,
     ShipmentLine,
+    ShipmentLineBatch,
     ShipmentStatus,
     Sku,
 )
+from supplychain.purchasing import receipt_lots, shipment_batches
 from web.deps import Scope
 from web.workflow_errors import rejection_message
 from workflows.common import BUSINESS_TIMEZONE
+from workflows.replenishment import BatchInput, ReplenishmentInput
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +48,9 @@ QUERY_TIMEOUT_SECONDS = 3.0
 # A quantity nobody means: refuses typos like 10000000 before anything starts.
 MAX_QUANTITY = 1_000_000
 _WHOLE_NUMBER = re.compile(r"^[+-]?\d+$", re.ASCII)
+# Batch rows per line a form accepts: far more than any delivery has, few enough to refuse junk.
+MAX_BATCH_ROWS = 50
+BATCH_NO_MAX_LENGTH = 64  # ShipmentLineBatch.batch_no / ReceiptLot.batch_no
 
 PO_STATUS_LABELS: dict[POStatus, str] = {
     POStatus.PENDING_APPROVAL: lazy("Waiting for approval"),
@@ -112,10 +120,25 @@ def po_lines(session: Session, po: PurchaseOrder) -> list[PurchaseOrderLine]:
     )
 
 
+def with_batch_tracking(session: Session, input: ReplenishmentInput) -> ReplenishmentInput:
+    """The start input with each line's `batch_tracked` taken from its SKU, as the PO starts.
+
+    The flag is fixed for the life of the PO: changing the SKU later does not change open orders.
+    """
+    ids = {line.sku_id for line in input.lines}
+    tracked = set(
+        session.execute(select(col(Sku.id)).where(col(Sku.id).in_(ids), col(Sku.batch_tracked))).scalars()
+    )
+    return replace(input, lines=[replace(line, batch_tracked=line.sku_id in tracked) for line in input.lines])
+
+
 @dataclass(frozen=True)
 class ShipmentView:
     shipment: Shipment
     lines: list[tuple[ShipmentLine, PurchaseOrderLine]]
+    # By shipment line id: the batches the ASN announced, and the lots the line was received in.
+    batches: dict[int, list[ShipmentLineBatch]] = field(default_factory=dict)
+    lots: dict[int, list[ReceiptLot]] = field(default_factory=dict)
 
     @property
     def total_shipped(self) -> int:
@@ -140,7 +163,13 @@ def shipment_view(session: Session, shipment: Shipment) -> ShipmentView:
         .where(col(ShipmentLine.shipment_id) == shipment.id)
         .order_by(col(PurchaseOrderLine.line_no))
     ).all()
-    return ShipmentView(shipment=shipment, lines=[(sl, pl) for sl, pl in rows])
+    ids = [sl.id for sl, _ in rows if sl.id is not None]
+    return ShipmentView(
+        shipment=shipment,
+        lines=[(sl, pl) for sl, pl in rows],
+        batches=shipment_batches(session, ids),
+        lots=receipt_lots(session, ids),
+    )
 
 
 def sku_label(sku: Sku | None) -> str:
@@ -179,6 +208,108 @@ def parse_date(text: str) -> tuple[date | None, str]:
 def form_text(form: Any, name: str, max_length: int = 1000) -> str:
     value = form.get(name, "")
     return (value if isinstance(value, str) else "").strip()[:max_length]
+
+
+@dataclass(frozen=True)
+class BatchFields:
+    """The field names of one kind of batch row: `<batch>-<line no>-<row>`, and so on."""
+
+    batch: str
+    expiry: str
+    quantity: str
+
+    def names(self, line_no: int, index: int) -> tuple[str, str, str]:
+        return (
+            f"{self.batch}-{line_no}-{index}",
+            f"{self.expiry}-{line_no}-{index}",
+            f"{self.quantity}-{line_no}-{index}",
+        )
+
+
+ASN_BATCH = BatchFields("batch_no", "batch_expiry", "batch_qty")  # the supplier's ASN
+RECEIPT_LOT = BatchFields("lot_batch", "lot_expiry", "lot_qty")  # the warehouse's receipt
+
+
+@dataclass
+class BatchRow:
+    """One batch row of a form as typed (shown back as typed when the form is refused)."""
+
+    index: int
+    batch_no: str = ""
+    expiry: str = ""
+    quantity: str = ""
+
+    @property
+    def blank(self) -> bool:
+        return not (self.batch_no.strip() or self.expiry.strip() or self.quantity.strip())
+
+
+def batch_row_of(index: int, batch: ShipmentLineBatch) -> BatchRow:
+    """An ASN batch as a row of the receipt form (pre-filled for the warehouse)."""
+    expiry = batch.expiry_date.isoformat() if batch.expiry_date else ""
+    return BatchRow(index, batch.batch_no, expiry, str(batch.quantity))
+
+
+def form_batch_rows(form: Mapping[str, str], fields: BatchFields, line_no: int) -> list[BatchRow] | None:
+    """The rows of one line as posted, by row number; None when the form has none for this line."""
+    pattern = re.compile(
+        rf"^(?:{re.escape(fields.batch)}|{re.escape(fields.expiry)}|{re.escape(fields.quantity)})"
+        rf"-{line_no}-(\d{{1,4}})$",
+        re.ASCII,
+    )
+    indexes = sorted({int(found.group(1)) for name in form if (found := pattern.match(name))})
+    if not indexes:
+        return None
+    rows = []
+    for index in indexes:
+        batch, expiry, quantity = fields.names(line_no, index)
+        rows.append(BatchRow(index, form.get(batch, ""), form.get(expiry, ""), form.get(quantity, "")))
+    return rows
+
+
+def padded(rows: list[BatchRow], minimum: int) -> list[BatchRow]:
+    """The rows plus empty ones up to `minimum`: without JavaScript nobody can add a row."""
+    next_index = max((row.index for row in rows), default=0) + 1
+    extra = [BatchRow(next_index + i) for i in range(max(0, minimum - len(rows)))]
+    return rows + extra
+
+
+def parse_batch_rows(
+    rows: list[BatchRow], fields: BatchFields, line_no: int
+) -> tuple[list[BatchInput], dict[str, str]]:
+    """The non-empty rows as batches, or messages beside the fields that cannot be read.
+
+    Only what cannot be read is refused here; whether the batches fit the line (a batch number
+    where the SKU needs one, quantities adding up, no past expiry) is the workflow's to decide.
+    """
+    batches: list[BatchInput] = []
+    errors: dict[str, str] = {}
+    filled = [row for row in rows if not row.blank]
+    if len(filled) > MAX_BATCH_ROWS or any(row.index > MAX_BATCH_ROWS for row in filled):
+        errors[fields.names(line_no, filled[-1].index)[2]] = i18n.gettext(
+            "Enter at most %(max)s batches per line.", max=MAX_BATCH_ROWS
+        )
+        return [], errors
+    for row in filled:
+        batch_name, expiry_name, quantity_name = fields.names(line_no, row.index)
+        batch_no = row.batch_no.strip()
+        if len(batch_no) > BATCH_NO_MAX_LENGTH:
+            errors[batch_name] = i18n.gettext("Enter at most %(max)s characters.", max=BATCH_NO_MAX_LENGTH)
+        expiry: date | None = None
+        if row.expiry.strip():
+            expiry, error = parse_date(row.expiry)
+            if error:
+                errors[expiry_name] = error
+        quantity, error = (
+            parse_quantity(row.quantity, allow_zero=False)
+            if row.quantity.strip()
+            else (None, i18n.gettext("This field is required."))
+        )
+        if error:
+            errors[quantity_name] = error
+        if quantity is not None:
+            batches.append(BatchInput(batch_no=batch_no, expiry_date=expiry, quantity=quantity))
+    return ([], errors) if errors else (batches, {})
 
 
 # --- talking to the workflow ---------------------------------------------------------------------

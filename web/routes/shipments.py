@@ -2,9 +2,16 @@
 
 - Supplier: `/supplier/shipments`, and a new shipment (ASN) for a confirmed purchase order
   `/purchase-orders/{number}/shipments/new` (carrier, tracking number, ETA, quantity per line up to
-  what is confirmed and not yet shipped; the shipment number is reserved here).
+  what is confirmed and not yet shipped, and for a batch-tracked SKU its batches: batch number,
+  expiry date, quantity; the shipment number is reserved here).
 - Warehouse: expected receipts by ETA `/warehouse/receipts`, and receiving one shipment
-  `/warehouse/receipts/{shipment}` (counted quantity per line; over/short shown as typed).
+  `/warehouse/receipts/{shipment}` (counted quantity per line, over/short shown as typed, and
+  optionally the lots it is split into, pre-filled from the ASN's batches; each lot is inspected on
+  its own).
+
+Batch rows are `<batch_no|batch_expiry|batch_qty>-<line>-<row>` on the ASN and
+`<lot_batch|lot_expiry|lot_qty>-<line>-<row>` on the receipt. A few empty rows are always rendered
+(the form works without JavaScript); htmx adds more with the "add" button (`.../batch-row`).
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import func, select
 from sqlmodel import col
@@ -29,15 +36,25 @@ from supplychain.models import (
     Role,
     Shipment,
     ShipmentStatus,
+    Sku,
 )
 from supplychain.numbering import reserve_number
 from supplychain.principal import Principal
 from web.deps import OrgScope, Scope, names_for, require_roles
 from web.flash import flash
 from web.purchasing import (
+    ASN_BATCH,
+    MAX_BATCH_ROWS,
+    RECEIPT_LOT,
+    BatchFields,
+    BatchRow,
     ShipmentView,
+    batch_row_of,
+    form_batch_rows,
     form_text,
     labels,
+    padded,
+    parse_batch_rows,
     parse_date,
     parse_quantity,
     po_lines,
@@ -49,6 +66,7 @@ from web.purchasing import (
 from web.templating import render
 from workflows.common import BUSINESS_TIMEZONE
 from workflows.replenishment import (
+    BatchInput,
     CreateShipmentInput,
     ReceiptLineInput,
     RecordReceiptInput,
@@ -62,6 +80,9 @@ SupplierUser = Annotated[Principal, Depends(require_roles(Role.SUPPLIER))]
 WarehouseUser = Annotated[Principal, Depends(require_roles(Role.WAREHOUSE))]
 PER_PAGE = 25
 SHIPPABLE = frozenset({POStatus.CONFIRMED, POStatus.IN_DELIVERY})
+# Empty batch rows always on the form, so it works without JavaScript.
+EMPTY_ASN_BATCH_ROWS = 3
+EMPTY_RECEIPT_LOT_ROWS = 2
 
 
 # --- supplier: shipments and a new ASN ---------------------------------------------------------------
@@ -98,27 +119,38 @@ def _shippable_po(scope: Scope, number: str) -> PurchaseOrder:
     return po_or_404(scope, number)
 
 
-def _asn_context(user: Principal, scope: Scope, po: PurchaseOrder, **extra: Any) -> dict[str, Any]:
+def _asn_context(
+    user: Principal, scope: Scope, po: PurchaseOrder, form: dict[str, str] | None = None
+) -> dict[str, Any]:
+    form = form or {}
     lines = [
         line
         for line in po_lines(scope.session, po)
         if line.status == POLineStatus.OPEN and (line.quantity_confirmed or 0) > line.quantity_shipped
     ]
+    names = names_for(
+        scope.session,
+        location_ids={po.ship_to_location_id},
+        sku_ids={line.sku_id for line in lines},
+    )
+    tracked = [line for line in lines if names["skus"][line.sku_id].batch_tracked]
     return {
         "user": user,
         "po": po,
         "lines": lines,
         "open_for_shipping": po.status in SHIPPABLE and bool(lines),
-        "form": {},
+        "batch_rows": {
+            line.line_no: padded(form_batch_rows(form, ASN_BATCH, line.line_no) or [], EMPTY_ASN_BATCH_ROWS)
+            for line in tracked
+        },
+        "fields": ASN_BATCH,
+        "max_batch_rows": MAX_BATCH_ROWS,
+        "add_row_url": f"/purchase-orders/{po.number}/shipments/new/batch-row",
+        "form": form,
         "errors": {},
         "error": "",
         **labels(),
-        **names_for(
-            scope.session,
-            location_ids={po.ship_to_location_id},
-            sku_ids={line.sku_id for line in lines},
-        ),
-        **extra,
+        **names,
     }
 
 
@@ -128,12 +160,45 @@ def new_shipment(request: Request, number: str, user: SupplierUser, scope: OrgSc
     return render(request, "shipments/new.html", _asn_context(user, scope, po))
 
 
+@router.get("/purchase-orders/{number}/shipments/new/batch-row")
+def new_batch_row(
+    request: Request,
+    number: str,
+    user: SupplierUser,
+    scope: OrgScope,
+    line: Annotated[int, Query()],
+    index: Annotated[int, Query()],
+) -> Response:
+    """htmx: one more empty batch row for a line of the ASN form (and the "add" button after it)."""
+    po = _shippable_po(scope, number)
+    if line not in {row.line_no for row in po_lines(scope.session, po)}:
+        raise HTTPException(status_code=404)
+    return _batch_row(request, ASN_BATCH, line, index, tracked=True, add_row_url=request.url.path)
+
+
+def _batch_row(
+    request: Request, fields: BatchFields, line_no: int, index: int, *, tracked: bool, add_row_url: str
+) -> Response:
+    if not 1 <= index <= MAX_BATCH_ROWS:
+        raise HTTPException(status_code=400)
+    ctx = {
+        "fields": fields,
+        "line_no": line_no,
+        "row": BatchRow(index),
+        "tracked": tracked,
+        "errors": {},
+        "add_row_url": add_row_url,
+        "next_index": index + 1 if index < MAX_BATCH_ROWS else None,
+    }
+    return render(request, "shipments/_batch_row.html", ctx)
+
+
 @router.post("/purchase-orders/{number}/shipments/new")
 async def create_shipment(request: Request, number: str, user: SupplierUser, scope: OrgScope) -> Response:
     po = _shippable_po(scope, number)
     raw = await request.form()
     form = {k: v for k, v in raw.items() if isinstance(v, str) and k != "csrf_token"}
-    ctx = _asn_context(user, scope, po, form=form)
+    ctx = _asn_context(user, scope, po, form)
     errors: dict[str, str] = {}
     carrier = form_text(form, "carrier", 100)
     tracking = form_text(form, "tracking_number", 100)
@@ -150,10 +215,14 @@ async def create_shipment(request: Request, number: str, user: SupplierUser, sco
         if not text:
             continue
         quantity, error = parse_quantity(text)
+        batches, batch_errors = parse_batch_rows(
+            ctx["batch_rows"].get(line.line_no, []), ASN_BATCH, line.line_no
+        )
+        errors.update(batch_errors)
         if error:
             errors[f"quantity-{line.line_no}"] = error
         elif quantity:
-            lines.append(ShipmentLineInput(line_no=line.line_no, quantity=quantity))
+            lines.append(ShipmentLineInput(line_no=line.line_no, quantity=quantity, batches=batches))
     if not lines and not errors:
         ctx["error"] = i18n.gettext("Enter the quantity shipped for at least one line.")
     if errors or ctx["error"]:
@@ -249,8 +318,18 @@ def _receive_context(
     user: Principal, scope: Scope, view: ShipmentView, po: PurchaseOrder, form: dict[str, str]
 ) -> dict[str, Any]:
     counted: dict[int, int | None] = {}
+    lot_rows: dict[int, list[BatchRow]] = {}
+    lots: dict[int, list[BatchInput]] = {}
     errors: dict[str, str] = {}
     for shipped, line in view.lines:
+        assert shipped.id is not None
+        rows = form_batch_rows(form, RECEIPT_LOT, line.line_no)
+        if rows is None:  # not posted yet: the ASN's batches, as announced
+            rows = [batch_row_of(i, b) for i, b in enumerate(view.batches.get(shipped.id, []), start=1)]
+            rows = padded(rows, max(EMPTY_RECEIPT_LOT_ROWS, len(rows) + 1))
+        lot_rows[line.line_no] = rows
+        lots[line.line_no], lot_errors = parse_batch_rows(rows, RECEIPT_LOT, line.line_no)
+        errors.update(lot_errors)
         text = form.get(f"received-{line.line_no}")
         if text is None:
             counted[line.line_no] = shipped.quantity_received
@@ -261,23 +340,29 @@ def _receive_context(
         counted[line.line_no] = value
         if error:
             errors[f"received-{line.line_no}"] = error
+    names = names_for(
+        scope.session,
+        org_ids={po.supplier_id},
+        location_ids={po.ship_to_location_id},
+        sku_ids={line.sku_id for _, line in view.lines},
+    )
     return {
         "user": user,
         "view": view,
         "shipment": view.shipment,
         "po": po,
         "counted": counted,
+        "lot_rows": lot_rows,
+        "lots": lots,
+        "fields": RECEIPT_LOT,
+        "max_batch_rows": MAX_BATCH_ROWS,
+        "add_row_url": f"/warehouse/receipts/{view.shipment.number}/lot-row",
         "receivable": view.shipment.status == ShipmentStatus.IN_TRANSIT and not po.status.is_final,
         "form": form,
         "errors": errors,
         "error": "",
         **labels(),
-        **names_for(
-            scope.session,
-            org_ids={po.supplier_id},
-            location_ids={po.ship_to_location_id},
-            sku_ids={line.sku_id for _, line in view.lines},
-        ),
+        **names,
     }
 
 
@@ -292,6 +377,25 @@ def _receivable(scope: Scope, number: str) -> tuple[ShipmentView, PurchaseOrder]
 def receive_form(request: Request, number: str, user: WarehouseUser, scope: OrgScope) -> Response:
     view, po = _receivable(scope, number)
     return render(request, "shipments/receive.html", _receive_context(user, scope, view, po, {}))
+
+
+@router.get("/warehouse/receipts/{number}/lot-row")
+def new_lot_row(
+    request: Request,
+    number: str,
+    user: WarehouseUser,
+    scope: OrgScope,
+    line: Annotated[int, Query()],
+    index: Annotated[int, Query()],
+) -> Response:
+    """htmx: one more empty lot row for a line of the receipt form (and the "add" button after it)."""
+    view, _po = _receivable(scope, number)
+    po_line = next((pl for _, pl in view.lines if pl.line_no == line), None)
+    if po_line is None:
+        raise HTTPException(status_code=404)
+    sku = scope.session.get(Sku, po_line.sku_id)
+    tracked = sku is not None and sku.batch_tracked
+    return _batch_row(request, RECEIPT_LOT, line, index, tracked=tracked, add_row_url=request.url.path)
 
 
 @router.post("/warehouse/receipts/{number}/preview")
@@ -326,7 +430,11 @@ async def record_receipt(request: Request, number: str, user: WarehouseUser, sco
             actor_user_id=user.user_id,
             shipment_number=view.shipment.number,
             lines=[
-                ReceiptLineInput(line_no=line.line_no, quantity_received=ctx["counted"][line.line_no] or 0)
+                ReceiptLineInput(
+                    line_no=line.line_no,
+                    quantity_received=ctx["counted"][line.line_no] or 0,
+                    lots=ctx["lots"][line.line_no],
+                )
                 for _shipped, line in view.lines
             ],
         ),
