@@ -219,7 +219,7 @@ async def test_batch_tracked_line_without_batch_number_is_refused_and_nothing_re
     )
 
     assert response.status_code == 400
-    assert action_error(response)  # the workflow's refusal, shown on the page
+    assert action_error(response) == "Every batch of line 1 needs a batch number and an expiry date."
     assert 'name="batch_qty-1-1"' in response.text and f'value="{QUANTITY}"' in response.text  # form kept
     assert_nothing_shipped(session)
 
@@ -241,7 +241,7 @@ async def test_batch_quantities_not_adding_up_to_the_line_are_refused_and_nothin
     )
 
     assert response.status_code == 400
-    assert action_error(response)
+    assert action_error(response) == "The batches of line 1 must add up to its quantity of 12."
     assert 'value="B-2"' in response.text
     assert_nothing_shipped(session)
 
