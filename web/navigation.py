@@ -33,7 +33,11 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem(lazy("Price lists"), "/price-lists", HQ_BUYING | {Role.SUPPLIER}),
     NavItem(lazy("Certificates"), "/certificates", HQ_QUALITY_ROLES),
     NavItem(lazy("Certificates"), "/supplier/certificates", frozenset({Role.SUPPLIER})),
-    NavItem(lazy("Inspections"), "/inspections", frozenset({Role.INSPECTOR, Role.APPROVER, Role.ADMIN})),
+    NavItem(
+        lazy("Inspections"),
+        "/inspections",
+        frozenset({Role.INSPECTOR, Role.APPROVER, Role.QUALITY_APPROVER, Role.ADMIN}),
+    ),
     NavItem(lazy("Inspections"), "/supplier/inspections", frozenset({Role.SUPPLIER})),
     NavItem(lazy("Returns to vendor"), "/returns", HQ_QUALITY_ROLES | {Role.SUPPLIER}),
     NavItem(lazy("Debit notes"), "/debit-notes", HQ_QUALITY_ROLES | {Role.FINANCE, Role.SUPPLIER}),

@@ -15,6 +15,12 @@ from supplychain import i18n
 from supplychain.i18n import lazy
 from web.purchasing import LINE_STATUS_LABELS, PO_STATUS_LABELS
 
+DISPOSITION_LABELS: Mapping[str, str] = {
+    "concession": lazy("Concession (accepted with a price deduction)"),
+    "sorting": lazy("Sorting (every unit inspected)"),
+    "return_to_vendor": lazy("Return to vendor"),
+}
+
 ACTION_LABELS: dict[str, str] = {
     # master data (admin pages)
     "created": lazy("Record created"),
@@ -45,6 +51,15 @@ ACTION_LABELS: dict[str, str] = {
     # inspection of a received lot ("created" above: the lot is waiting for inspection)
     "accepted": lazy("Lot accepted"),
     "rejected": lazy("Lot rejected"),
+    "skipped": lazy("Lot accepted without inspection (skip-lot)"),
+    "severity_changed": lazy("Inspection severity changed"),
+    "disposition": lazy("HQ decided on the rejected lot"),
+    "sorted": lazy("Lot sorted (every unit inspected)"),
+    "return_opened": lazy("Return to vendor opened"),
+    "return_acknowledged": lazy("Return acknowledged by the supplier"),
+    # supplier quality standing (scorecard)
+    "reduced_approved": lazy("Reduced inspection approved"),
+    "resumed_after_corrective_action": lazy("Inspection resumed after corrective action"),
 }
 
 FIELD_LABELS: dict[str, str] = {
@@ -85,6 +100,13 @@ FIELD_LABELS: dict[str, str] = {
     "minor_defects": lazy("Minor defects"),
     "accepted_quantity": lazy("Accepted quantity"),
     "rejected_quantity": lazy("Rejected quantity"),
+    "severity": lazy("Inspection severity"),
+    "disposition": lazy("Decision"),
+    "deduction_percent": lazy("Price deduction in percent"),
+    "debit_note": lazy("Debit note"),
+    "return": lazy("Return to vendor"),
+    "quantity": lazy("Quantity"),
+    "choice": lazy("Decision"),
 }
 
 VALUE_LABELS: dict[str, Mapping[str, str]] = {
@@ -99,7 +121,16 @@ VALUE_LABELS: dict[str, Mapping[str, str]] = {
         "pending": lazy("Waiting for inspection"),
         "accepted": lazy("Accepted"),
         "rejected": lazy("Rejected"),
+        "skipped": lazy("Skipped (skip-lot)"),
     },
+    "severity": {
+        "normal": lazy("Normal"),
+        "tightened": lazy("Tightened"),
+        "reduced": lazy("Reduced"),
+        "discontinued": lazy("Discontinued"),
+    },
+    "disposition": DISPOSITION_LABELS,
+    "choice": DISPOSITION_LABELS,
 }
 
 LINE_FIELD = re.compile(r"line_(\d+)\.(\w+)")

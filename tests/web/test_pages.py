@@ -37,7 +37,7 @@ SUPPLIER_MAIN = [
 STORE_MAIN = ["/", "/replenishment/new", "/replenishment", "/stock"]
 WAREHOUSE_MAIN = ["/", "/warehouse/receipts", "/stock", "/certificates", *QUALITY_TAIL]
 INSPECTOR_MAIN = [*MAIN_FOR_EVERYONE, "/certificates", "/inspections", *QUALITY_TAIL]
-QUALITY_APPROVER_MAIN = ["/", "/approvals", "/stock", "/certificates", *QUALITY_TAIL]
+QUALITY_APPROVER_MAIN = ["/", "/approvals", "/stock", "/certificates", "/inspections", *QUALITY_TAIL]
 APPROVER_MAIN = [
     "/",
     "/approvals",
@@ -77,6 +77,7 @@ QUEUES_BY_ROLE: dict[Role, list[tuple[str, str]]] = {
     Role.STORE: [("My replenishment orders", "You have no open replenishment orders.")],
     Role.BUYER: [("Purchase orders to follow up", "No purchase orders need your attention.")],
     Role.APPROVER: [("Approvals waiting for you", "No approvals are waiting for you.")],
+    Role.QUALITY_APPROVER: [("Approvals waiting for you", "No approvals are waiting for you.")],
     Role.WAREHOUSE: [("Shipments to receive", "No shipments are expected.")],
     Role.INSPECTOR: [("Lots to inspect", "No lots are waiting for inspection.")],
     Role.FINANCE: [("Payments due", "No payments are due.")],

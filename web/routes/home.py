@@ -39,7 +39,7 @@ WORK_QUEUES: tuple[WorkQueue, ...] = (
     WorkQueue(
         lazy("Approvals waiting for you"),
         lazy("No approvals are waiting for you."),
-        frozenset({Role.APPROVER}),
+        frozenset({Role.APPROVER, Role.QUALITY_APPROVER}),
         href="/approvals",
         count=approvals.pending_count,
     ),
