@@ -27,6 +27,7 @@ MSG_REMINDER = lazy("Reminder: %(document)s is still waiting for your approval."
 MSG_ESCALATED = lazy("%(document)s was escalated to you for approval (%(amount)s CNY).")
 MSG_APPROVED = lazy("%(document)s has been approved.")
 MSG_REJECTED = lazy("%(document)s has been rejected: %(comment)s")
+MSG_DECIDED = lazy("HQ has decided what happens to %(document)s.")
 
 
 @dataclass
@@ -235,7 +236,7 @@ def record_approval_decision(input: RecordDecisionInput) -> None:
             session,
             ref,
             [ref.requester_user_id],
-            MSG_APPROVED if approved else MSG_REJECTED,
+            MSG_DECIDED if input.choice else MSG_APPROVED if approved else MSG_REJECTED,
             "decided",
             link=ref.document_link,
             comment=input.comment,

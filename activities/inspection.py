@@ -32,6 +32,7 @@ from supplychain.models import (
     SwitchingSeverity,
 )
 from supplychain.models.catalog import InspectionMode
+from supplychain.rules.money import line_net
 
 INVALID_PLAN_TYPE = "InvalidInspectionPlan"
 
@@ -69,6 +70,7 @@ class RecordInspectionResult:
     severity: InspectionSeverity = InspectionSeverity.NORMAL
     skipped: bool = False  # skip-lot: accepted without inspection
     discontinued: bool = False  # the supplier's inspection for this SKU is discontinued (9.4)
+    lot_value: Decimal | None = None  # net value of the lot at the PO price (None: no PO line)
 
 
 @activity.defn
@@ -142,6 +144,7 @@ def _recorded(row: Inspection, *, created: bool, discontinued: bool = False) -> 
         severity=row.severity,
         skipped=row.verdict is InspectionVerdict.SKIPPED,
         discontinued=discontinued,
+        lot_value=None if row.unit_price is None else line_net(row.unit_price, row.lot_size),
     )
 
 

@@ -240,6 +240,7 @@ class InspectionWorkflow:
         self._recheck_requested = False
         self._sorted = False
         self._return_acknowledged = False
+        self._lot_value = Decimal(0)  # net value at the PO price: what the decision is about
 
     @workflow.run
     async def run(self, input: InspectionInput) -> InspectionResult:
@@ -304,6 +305,7 @@ class InspectionWorkflow:
         self._state.number = recorded.number
         self._state.plan = recorded.plan
         self._state.severity = recorded.severity
+        self._lot_value = recorded.lot_value or Decimal(0)
         if recorded.skipped:
             self._state.verdict = InspectionVerdict.SKIPPED
             self._state.accepted_quantity, self._state.rejected_quantity = input.lot_size, 0
@@ -341,7 +343,7 @@ class InspectionWorkflow:
             document_id=self._number(),
             document_link=f"/inspections/{self._number()}",
             summary=f"{input.po_number} · {input.shipment_number} · {input.lot_size}",
-            amount=Decimal(0),
+            amount=self._lot_value,
             requester_user_id=self._state.inspector_user_id or 0,
             approver_role="quality_approver",
             choices=list(REJECTED_LOT_CHOICES),
