@@ -139,12 +139,11 @@ def test_notifying_the_inspectors_twice_notifies_each_once(session: Session, db:
 @pytest.mark.parametrize(
     "change",
     [
-        {"severity": InspectionSeverity.REDUCED},
         {"aql_major": "3.0"},
         {"inspection_level": "IV"},
         {"aql_critical": "0", "aql_major": "0", "aql_minor": "0"},
     ],
-    ids=["reduced-not-yet", "unknown-aql", "unknown-level", "no-tabled-aql"],
+    ids=["unknown-aql", "unknown-level", "no-tabled-aql"],
 )
 def test_a_plan_that_cannot_be_computed_fails_without_retry_and_writes_nothing(
     session: Session, db: Engine, change: dict[str, object]
@@ -154,6 +153,19 @@ def test_a_plan_that_cannot_be_computed_fails_without_retry_and_writes_nothing(
         record_inspection(input)
     assert error.value.type == INVALID_PLAN_TYPE and error.value.non_retryable
     assert _count(db, Inspection) == 0
+
+
+def test_a_reduced_plan_comes_from_table_ii_c(session: Session, db: Engine) -> None:
+    """Lot 500, level II: code H; reduced inspection samples 20 (Table II-C in the MIL-STD-105E / Z1.4
+    edition, with the reduced-inspection gap), major 2.5: Ac 1 Re 4."""
+    input = _record_input(session, severity=InspectionSeverity.REDUCED)
+    recorded = record_inspection(input)
+    assert recorded.severity is InspectionSeverity.REDUCED
+    assert recorded.plan.sample_size == 20
+    assert recorded.plan.major == CategoryPlan(sample_size=20, accept=1, reject=4)
+    with Session(db) as s:
+        row = s.execute(select(Inspection).where(col(Inspection.number) == recorded.number)).scalar_one()
+        assert (row.severity, row.major_sample_size) == (InspectionSeverity.REDUCED, 20)
 
 
 def test_the_verdict_follows_each_categorys_rejection_number() -> None:

@@ -3,7 +3,9 @@
 Each test creates a warehouse with its inspector, starts the inspection of one received lot of 500
 units (level II, normal: code letter H, sample 50; critical AQL 0 -> Ac 0 Re 1, major 2.5 -> Ac 3
 Re 4, minor 4.0 -> Ac 5 Re 6), records defects as the inspector would, checks the rows, events and
-notifications the activities wrote, and ends by replaying the recorded history.
+notifications the activities wrote, drives HQ's quality decision on a rejected lot (sorting with
+every unit found good: these lots have no PO price, which concession and return need), and ends by
+replaying the recorded history. The dispositions on real POs: test_inspection_dispositions.
 """
 
 from __future__ import annotations
@@ -23,13 +25,16 @@ with workflow.unsafe.imports_passed_through():
     from sqlmodel import Session, col
     from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
     from temporalio.exceptions import ApplicationError
+    from temporalio.service import RPCError
     from temporalio.testing import WorkflowEnvironment
 
     from supplychain.inspection import CategoryPlan, DefectCounts, inspection_for_workflow
     from supplychain.models import (
+        Disposition,
         DocumentEvent,
         Inspection,
         InspectionSeverity,
+        InspectionStage,
         InspectionVerdict,
         Location,
         LocationKind,
@@ -41,6 +46,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from tests.factories import make_location, make_organisation, make_sku, make_user
     from tests.fixtures.temporal import assert_replays, running_worker
+    from workflows.approval import ApprovalState, ApprovalWorkflow, DecideInput, approval_workflow_id
     from workflows.inspection import (
         ALREADY_DECIDED,
         MORE_THAN_SAMPLE,
@@ -51,10 +57,11 @@ with workflow.unsafe.imports_passed_through():
         InspectionState,
         InspectionWorkflow,
         RecordDefectsInput,
+        RecordSortingInput,
         inspection_workflow_id,
     )
 
-WORKFLOWS = [InspectionWorkflow]
+WORKFLOWS = [InspectionWorkflow, ApprovalWorkflow]
 LOT_SIZE = 500
 
 
@@ -64,6 +71,7 @@ class World:
     warehouse: Location
     inspector: User  # works at the warehouse: the one told about the lot
     inspector_elsewhere: User  # another location of the same organisation: not told
+    quality_approver: User  # HQ: decides on a rejected lot
     sku: Sku
 
 
@@ -79,6 +87,7 @@ def world(session: Session, db: Engine) -> World:
         warehouse=warehouse,
         inspector=make_user(session, organisation=hq, roles=[Role.INSPECTOR], location=warehouse),
         inspector_elsewhere=make_user(session, organisation=hq, roles=[Role.INSPECTOR], location=other),
+        quality_approver=make_user(session, organisation=hq, roles=[Role.QUALITY_APPROVER]),
         sku=make_sku(session),
     )
 
@@ -190,6 +199,37 @@ async def _finish(client: Client, handle: Handle, expected: InspectionResult) ->
     await assert_replays(client, handle.id, WORKFLOWS)
 
 
+async def _sort_all_good(client: Client, handle: Handle, world: World) -> None:
+    """HQ's quality approver decides "sorting" on the rejected lot; the inspector finds every unit
+    good. (Without a PO there is no price: concession and return need one, sorting all good does not.)"""
+    approval = client.get_workflow_handle(approval_workflow_id(handle.id, "decision"))
+
+    async def assigned() -> bool:
+        try:
+            state: ApprovalState = await approval.query(ApprovalWorkflow.get_state)
+        except RPCError:  # not started yet
+            return False
+        return state.assignee_user_id == world.quality_approver.id
+
+    await _until(assigned, "the quality decision to open")
+    assert (await _state(handle)).stage is InspectionStage.AWAITING_DECISION
+    approver = world.quality_approver.id
+    await approval.execute_update(
+        ApprovalWorkflow.decide,
+        DecideInput(actor_user_id=approver, on_behalf_of_user_id=approver, approve=True, choice="sorting"),
+    )
+
+    async def sorting() -> bool:
+        return (await _state(handle)).stage is InspectionStage.SORTING
+
+    await _until(sorting, "the lot to be sorted")
+    sorted_ = await handle.execute_update(
+        InspectionWorkflow.record_sorting,
+        RecordSortingInput(actor_user_id=world.inspector.id, good_quantity=LOT_SIZE),
+    )
+    assert (sorted_.accepted_quantity, sorted_.returned_quantity) == (LOT_SIZE, 0)
+
+
 # --- accepted --------------------------------------------------------------------------------------
 
 
@@ -269,9 +309,28 @@ async def test_a_category_reaching_its_rejection_number_rejects_the_whole_lot(
         assert row.verdict is InspectionVerdict.REJECTED
         assert (row.critical_defects, row.major_defects, row.minor_defects) == (critical, major, minor)
         assert (row.accepted_quantity, row.rejected_quantity) == (0, LOT_SIZE)
-        assert _actions(db, row.number) == ["created", "rejected"]
+        assert _actions(db, row.number)[:2] == ["created", "rejected"]
 
-        await _finish(client, handle, InspectionResult(0, LOT_SIZE, InspectionVerdict.REJECTED))
+        # A rejected lot goes to HQ's quality decision and does not end before it.
+        await _sort_all_good(client, handle, world)
+        row = _row(db, handle)
+        assert (row.verdict, row.disposition, row.sorted_good_quantity) == (
+            InspectionVerdict.REJECTED,
+            Disposition.SORTING,
+            LOT_SIZE,
+        )
+        assert _actions(db, row.number) == [
+            "created",
+            "rejected",
+            "approval.requested",
+            "approval.approved",
+            "disposition",
+            "sorted",
+        ]
+        await _finish(
+            client, handle, InspectionResult(LOT_SIZE, 0, InspectionVerdict.REJECTED, Disposition.SORTING)
+        )
+        assert _row(db, handle).stage is InspectionStage.DONE
 
 
 # --- refusals ----------------------------------------------------------------------------------------
@@ -301,6 +360,11 @@ async def test_negative_or_too_many_defects_and_a_second_recording_change_nothin
         assert row.verdict is InspectionVerdict.PENDING and row.major_defects is None
 
         await handle.execute_update(InspectionWorkflow.record_defects, _defects(world, major=1))
+
+        async def released() -> bool:  # the accepted lot is released at once (no certificate needed)
+            return (await _state(handle)).stage is InspectionStage.DONE
+
+        await _until(released, "the lot to be released")
         decided = await _state(handle)
         events_decided = _actions(db, number)
 
@@ -333,7 +397,10 @@ async def test_a_category_with_a_smaller_sample_refuses_counts_beyond_its_own_sa
         result = await handle.execute_update(InspectionWorkflow.record_defects, _defects(world, major=2))
         assert result.verdict is InspectionVerdict.REJECTED  # major 1.0 at H: Ac 1, Re 2
 
-        await _finish(client, handle, InspectionResult(0, LOT_SIZE, InspectionVerdict.REJECTED))
+        await _sort_all_good(client, handle, world)
+        await _finish(
+            client, handle, InspectionResult(LOT_SIZE, 0, InspectionVerdict.REJECTED, Disposition.SORTING)
+        )
 
 
 async def test_two_simultaneous_recordings_decide_once(
@@ -352,8 +419,9 @@ async def test_two_simultaneous_recordings_decide_once(
         row = _row(db, handle)
         assert _actions(db, row.number) == ["created", row.verdict.value]
 
-        await _finish(
-            client,
-            handle,
-            InspectionResult(row.accepted_quantity, row.rejected_quantity, row.verdict),
-        )
+        if row.verdict is InspectionVerdict.REJECTED:
+            await _sort_all_good(client, handle, world)
+            expected = InspectionResult(LOT_SIZE, 0, InspectionVerdict.REJECTED, Disposition.SORTING)
+        else:
+            expected = InspectionResult(LOT_SIZE, 0, InspectionVerdict.ACCEPTED)
+        await _finish(client, handle, expected)
