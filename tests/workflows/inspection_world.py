@@ -33,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         DebitNote,
         DebitNoteKind,
         Inspection,
+        InspectionStage,
         Organisation,
         POLineStatus,
         POStatus,
@@ -123,7 +124,9 @@ async def received_and_waiting(
 
 async def inspection(client: Client, handle: Handle, shipment: str, line_no: int) -> InspectionHandle:
     """The line's inspection child, once its plan is recorded."""
-    child: InspectionHandle = client.get_workflow_handle(inspection_workflow_id(handle.id, shipment, line_no))
+    child: InspectionHandle = client.get_workflow_handle(
+        inspection_workflow_id(handle.id, shipment, line_no), result_type=InspectionResult
+    )
 
     async def planned() -> bool:
         try:
@@ -227,6 +230,18 @@ async def until_stage(child: InspectionHandle, stage: Any) -> InspectionState:
         return state if state.stage is stage else None
 
     result: InspectionState = await _until(reached, f"the inspection to reach {stage}")
+    return result
+
+
+async def until_return(child: InspectionHandle) -> InspectionState:
+    """The lot's RTV is open (the stage turns AWAITING_RETURN just before): the supplier may acknowledge."""
+
+    async def opened() -> InspectionState | None:
+        state = await state_of(child)
+        return state if state.return_number is not None else None
+
+    result: InspectionState = await _until(opened, "the return to vendor to open")
+    assert result.stage is InspectionStage.AWAITING_RETURN
     return result
 
 

@@ -57,6 +57,7 @@ with workflow.unsafe.imports_passed_through():
         reject,
         rtv_of,
         set_mode,
+        until_return,
         until_stage,
         world,  # noqa: F401  (the fixture)
     )
@@ -182,7 +183,7 @@ async def test_rejected_lot_waits_for_the_quality_decision_and_the_return_before
         assert balance(db, world, world.sku_a) == held
 
         await decide(client, first, quality_approver, "return_to_vendor")
-        await until_stage(first, InspectionStage.AWAITING_RETURN)
+        await until_return(first)
         assert _po(db, number).status is POStatus.IN_DELIVERY  # until the supplier takes it back
         assert balance(db, world, world.sku_a) == held
         await acknowledge(first, world.supplier)
