@@ -173,6 +173,18 @@ class InspectionResult:
 
 
 @dataclass
+class InspectionSettled:
+    """Sent to the parent purchase order once the lot's quantities are final."""
+
+    workflow_id: str
+    result: InspectionResult
+
+
+# Versioning: inspections recorded before this change told their PO only by completing.
+SETTLE_PARENT_PATCH = "settle-parent-early"
+
+
+@dataclass
 class RecordDefectsInput:
     actor_user_id: int
     critical: int
@@ -259,15 +271,11 @@ class InspectionWorkflow:
         if rejected:
             await self._return_to_vendor(rejected)
         self._state.stage = InspectionStage.DONE
+        result = self._result()
+        await self._settle_parent(result)
         await self._answer_late_clicks()
         await workflow.wait_condition(workflow.all_handlers_finished)
-        accepted, rejected = self._quantities()
-        return InspectionResult(
-            accepted_quantity=accepted,
-            rejected_quantity=rejected,
-            verdict=self._state.verdict,
-            disposition=self._state.disposition,
-        )
+        return result
 
     @workflow.query
     def get_state(self) -> InspectionState:
@@ -326,6 +334,24 @@ class InspectionWorkflow:
                     "shipment_number": self._input.shipment_number,
                 },
             ),
+        )
+
+    def _result(self) -> InspectionResult:
+        accepted, rejected = self._quantities()
+        return InspectionResult(
+            accepted_quantity=accepted,
+            rejected_quantity=rejected,
+            verdict=self._state.verdict,
+            disposition=self._state.disposition,
+        )
+
+    async def _settle_parent(self, result: InspectionResult) -> None:
+        """Tell the purchase order the quantities now, not after the late-click window."""
+        parent = workflow.info().parent
+        if parent is None or not workflow.patched(SETTLE_PARENT_PATCH):
+            return
+        await workflow.get_external_workflow_handle(parent.workflow_id).signal(
+            "inspection_settled", InspectionSettled(workflow.info().workflow_id, result)
         )
 
     async def _update_standing(self) -> None:

@@ -72,6 +72,7 @@ from workflows.common import UpdateRejected, business_date
 from workflows.inspection import (
     InspectionInput,
     InspectionResult,
+    InspectionSettled,
     InspectionWorkflow,
     inspection_workflow_id,
 )
@@ -322,6 +323,8 @@ class ReplenishmentWorkflow:
         self._cancelling = False
         # Inspection children by workflow id, until their result is posted.
         self._inspections: dict[str, workflow.ChildWorkflowHandle[Any, InspectionResult]] = {}
+        # Results signalled by children whose quantities are final (before they complete).
+        self._settled_inspections: dict[str, InspectionResult] = {}
 
     @workflow.run
     async def run(self, input: ReplenishmentInput) -> ReplenishmentResult:
@@ -1029,16 +1032,26 @@ class ReplenishmentWorkflow:
         self._changed()
 
     def _inspection_done(self) -> bool:
-        return any(handle.done() for handle in self._inspections.values())
+        return any(
+            handle.done() or workflow_id in self._settled_inspections
+            for workflow_id, handle in self._inspections.items()
+        )
+
+    @workflow.signal
+    def inspection_settled(self, result: InspectionSettled) -> None:
+        """A child inspection's quantities are final (it may still answer late clicks a while)."""
+        self._settled_inspections[result.workflow_id] = result.result
 
     async def _post_finished_inspections(self) -> None:
         """Post what each finished inspection accepted, record what it rejected, close when done."""
         for pending in list(self._state.inspections):
             handle = self._inspections[pending.workflow_id]
-            if not handle.done():
+            settled = self._settled_inspections.get(pending.workflow_id)
+            if settled is None and not handle.done():
                 continue
             async with self._lock:
-                result = await handle  # a failed or terminated inspection fails here: look at it
+                # A failed or terminated inspection that never settled fails here: look at it.
+                result = settled if settled is not None else await handle
                 line = self._line(pending.line_no)
                 if not pending.quarantined:  # otherwise the inspection released it from quarantine
                     await self._post_to_stock(
