@@ -336,7 +336,7 @@ class ReleaseLotInput:
     quarantined: bool  # False: the PO posts the accepted quantity itself (lots received before quarantine)
     idempotency_key: str
     actor_user_id: int | None
-    stage: InspectionStage  # where the lot goes next (DONE, or AWAITING_RETURN for the rest)
+    stage: InspectionStage | None  # where the lot goes next (DONE); None: unchanged (the rest goes back)
 
 
 @activity.defn
@@ -351,7 +351,7 @@ def release_inspected_lot(input: ReleaseLotInput) -> None:
                 idempotency_key=input.idempotency_key,
                 actor_user_id=input.actor_user_id,
             )
-        dispositions.set_stage(session, row, input.stage, hold_reason="")
+        dispositions.set_stage(session, row, input.stage or row.stage, hold_reason="")
 
 
 @dataclass
@@ -415,4 +415,4 @@ def acknowledge_return_to_vendor(input: AcknowledgeReturnActivityInput) -> Ackno
             idempotency_key=input.idempotency_key,
             occurred_at=input.occurred_at,
         )
-        return AcknowledgeReturnActivityResult(debit_note_number=debit_note.number)
+        return AcknowledgeReturnActivityResult(debit_note_number=debit_note.number if debit_note else "")

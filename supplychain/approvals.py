@@ -19,7 +19,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from supplychain.i18n import lazy
-from supplychain.models import ApprovalDelegation, ApprovalRequest, ApprovalStatus, Role, User, UserRole
+from supplychain.models import (
+    ApprovalDelegation,
+    ApprovalRequest,
+    ApprovalStatus,
+    Organisation,
+    OrgKind,
+    Role,
+    User,
+    UserRole,
+)
 
 DOCUMENT_TYPE_LABELS: dict[str, str] = {
     "purchase_order": lazy("Purchase order"),
@@ -75,8 +84,9 @@ def approval_chain(
         statement = statement.where(
             col(User.approval_limit).is_not(None), col(User.approval_limit) >= amount
         ).order_by(col(User.approval_limit), col(User.id))
-    else:
-        statement = statement.order_by(col(User.id))
+    else:  # HQ staff only: a supplier's user never decides on its own lots
+        hq = select(col(Organisation.id)).where(col(Organisation.kind) == OrgKind.HQ)
+        statement = statement.where(col(User.organisation_id).in_(hq)).order_by(col(User.id))
     return list(dict.fromkeys(session.execute(statement).scalars()))
 
 

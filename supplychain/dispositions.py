@@ -322,7 +322,7 @@ def acknowledge_return(
     number_year: int,
     idempotency_key: str,
     occurred_at: datetime | None = None,
-) -> DebitNote:
+) -> DebitNote | None:
     """The supplier takes the goods back: stock leaves quarantine, the debit note is raised."""
     at = occurred_at or utcnow()
     rtv = return_for(session, inspection)
@@ -364,7 +364,11 @@ def acknowledge_return(
         action="return_acknowledged",
         idempotency_key=idempotency_key,
         actor_user_id=actor_user_id,
-        after={"return": rtv.number, "debit_note": debit_note.number, "amount": debit_note.total_amount},
+        after={
+            "return": rtv.number,
+            "debit_note": debit_note.number if debit_note else None,
+            "amount": debit_note.total_amount if debit_note else None,
+        },
         note=note,
         occurred_at=at,
     )
@@ -375,8 +379,9 @@ def acknowledge_return(
 
 
 def _price(inspection: Inspection) -> tuple[Decimal, Decimal]:
+    """The PO line's net unit price and tax rate; zero for a lot without a PO line (no debit note)."""
     if inspection.unit_price is None or inspection.tax_rate is None:
-        raise LookupError(f"inspection {inspection.number} has no PO price")
+        return Decimal(0), Decimal(0)
     return inspection.unit_price, inspection.tax_rate
 
 
@@ -392,8 +397,10 @@ def _debit_note(
     number_year: int,
     at: datetime,
     return_id: int | None = None,
-) -> DebitNote:
-    """One debit note per inspection and kind (a retry returns the first)."""
+) -> DebitNote | None:
+    """One debit note per inspection and kind (a retry returns the first); none for no amount."""
+    if net <= 0:
+        return None
     existing = debit_note_for(session, inspection, kind)
     if existing is not None:
         return existing

@@ -75,7 +75,8 @@ def apply_lot(session: Session, inspection: Inspection, *, at: datetime | None =
             state = switching.next_state(_switching_state(row), _lot_result(inspection, row.reduced_approved))
             _write_switching(row, state)
         accepted = inspection.verdict is InspectionVerdict.ACCEPTED
-        _write_skip(row, skip_lot.after_inspected(_skip_state(row), accepted, row.severity.value))
+        # Skip-lot judges the lot under the severity it was inspected at, not the one it led to.
+        _write_skip(row, skip_lot.after_inspected(_skip_state(row), accepted, before.value))
     row.updated_at = at or utcnow()
     inspection.switching_applied = True
     session.add(row)

@@ -265,9 +265,8 @@ class InspectionWorkflow:
             await self._notify(InspectionAudience.SUPPLIER, LOT_REJECTED_SUPPLIER, "notify:rejected")
             await self._decide_rejected_lot()
         accepted, rejected = self._quantities()
-        await self._accept(
-            accepted, then=InspectionStage.AWAITING_RETURN if rejected else InspectionStage.DONE
-        )
+        # With units to return, the stage moves on only once the return exists.
+        await self._accept(accepted, then=None if rejected else InspectionStage.DONE)
         if rejected:
             await self._return_to_vendor(rejected)
         self._state.stage = InspectionStage.DONE
@@ -409,7 +408,7 @@ class InspectionWorkflow:
             await self._notify(InspectionAudience.INSPECTORS, SORT_THE_LOT, "notify:sorting")
             await workflow.wait_condition(lambda: self._sorted)
 
-    async def _accept(self, quantity: int, *, then: InspectionStage) -> None:
+    async def _accept(self, quantity: int, *, then: InspectionStage | None) -> None:
         """Release the accepted units once the lot's required certificates are in order."""
         if quantity > 0:
             await self._wait_for_certificates()
@@ -424,7 +423,8 @@ class InspectionWorkflow:
                 stage=then,
             ),
         )
-        self._state.stage = then
+        if then is not None:
+            self._state.stage = then
 
     async def _wait_for_certificates(self) -> None:
         attempt = 0
