@@ -53,7 +53,7 @@ from supplychain.models import (
 from supplychain.numbering import reserve_number
 from supplychain.rules.ordering import PlannedOrder, split_by_supplier
 from supplychain.seed import EMAIL_DOMAIN
-from web.purchasing import business_today
+from web.purchasing import business_today, with_batch_tracking
 from web.routes.purchase_orders import orderable_items, regional_warehouse_for, replenishment_input
 from web.sessions import principal_for
 from workflows.approval import ApprovalState, ApprovalWorkflow, DecideInput
@@ -171,7 +171,13 @@ async def _start(client: Client, task_queue: str, order: DemoOrder) -> list[str]
         for planned in plan:
             number = reserve_number(session, "PO", year)
             starts.append(
-                (number, replace(replenishment_input(number, planned, store, ship_to), note=order.note))
+                (
+                    number,
+                    with_batch_tracking(
+                        session,
+                        replace(replenishment_input(number, planned, store, ship_to), note=order.note),
+                    ),
+                )
             )
     numbers: list[str] = []
     for number, input in starts:

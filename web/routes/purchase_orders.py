@@ -77,6 +77,7 @@ from web.purchasing import (
     run_update,
     sku_label,
     temporal_client,
+    with_batch_tracking,
 )
 from web.templating import render
 from workflows.common import BUSINESS_TIMEZONE
@@ -353,7 +354,7 @@ async def _start_orders(
         try:
             handle = await client.start_workflow(
                 ReplenishmentWorkflow.run,
-                replenishment_input(number, planned, user, ship_to),
+                with_batch_tracking(session, replenishment_input(number, planned, user, ship_to)),
                 id=po_workflow_id(number),
                 task_queue=settings.TEMPORAL_TASK_QUEUE,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
