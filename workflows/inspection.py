@@ -121,7 +121,7 @@ CERTIFICATES_HOLD = lazy(
     "Lot %(number)s (purchase order %(po_number)s) passed inspection but is on hold: a required "
     "certificate is missing or expired. Please upload it."
 )
-SORT_THE_LOT = lazy("Lot %(number)s is to be sorted (100%% inspection): record the good units.")
+SORT_THE_LOT = lazy("Lot %(number)s is to be sorted (every unit inspected): record the good units.")
 RETURN_WAITING = lazy(
     "Return %(return_number)s: %(quantity)s units of lot %(number)s (purchase order %(po_number)s) "
     "are to be taken back. Please acknowledge the return."

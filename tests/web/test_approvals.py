@@ -561,7 +561,7 @@ def test_choice_row_shows_the_options_and_a_purchase_order_still_approve_and_rej
     for value in REJECTED_LOT_CHOICES:
         assert f'type="radio" name="choice-{lot.id}" value="{value}"' in choice
     assert "Concession (accept with a price deduction)" in choice
-    assert "Sorting (100% inspection, accept the good units)" in choice
+    assert "Sorting (every unit inspected, the good ones accepted)" in choice
     assert "Return to vendor" in choice
     assert f'name="deduction-{lot.id}"' in choice and 'data-testid="decide"' in choice
     assert f'hx-target="#approval-{lot.id}" hx-swap="outerHTML"' in choice
@@ -653,7 +653,7 @@ async def test_sorting_decides_the_step_inline(
     )
     assert response.status_code == 200
     assert response.text.lstrip().startswith(f'<tr id="approval-{lot.id}"')
-    assert 'data-testid="decision">Sorting (100% inspection, accept the good units)' in response.text
+    assert 'data-testid="decision">Sorting (every unit inspected, the good ones accepted)' in response.text
     assert f"{lot.document_id} decided: Sorting" in response.text
     row = fresh(session, lot)
     assert row.status is ApprovalStatus.APPROVED

@@ -70,7 +70,7 @@ DOCUMENT_TYPES: dict[str, str] = {
 # What each option of a step with choices is called in the queue.
 CHOICE_LABELS: dict[str, str] = {
     CONCESSION: lazy("Concession (accept with a price deduction)"),
-    SORTING: lazy("Sorting (100% inspection, accept the good units)"),
+    SORTING: lazy("Sorting (every unit inspected, the good ones accepted)"),
     RETURN_TO_VENDOR: lazy("Return to vendor"),
 }
 
