@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from typing import TypeVar
 
 from sqlalchemy import Engine, event
-from sqlmodel import Session, create_engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, SQLModel, create_engine
 
 from supplychain.settings import settings
 
@@ -55,3 +57,23 @@ def session_scope() -> Iterator[Session]:
         except Exception:
             session.rollback()
             raise
+
+
+RowT = TypeVar("RowT", bound=SQLModel)
+
+
+def insert_once(session: Session, row: RowT, existing: Callable[[], RowT | None]) -> tuple[RowT, bool]:
+    """Insert `row` under a savepoint; when a unique constraint says it is there already (a retry,
+    or a concurrent writer), return the row `existing()` finds instead. (row, whether inserted)."""
+    savepoint = session.begin_nested()
+    try:
+        session.add(row)
+        session.flush()
+        savepoint.commit()
+    except IntegrityError:
+        savepoint.rollback()
+        found = existing()
+        if found is None:  # not a duplicate: a real violation
+            raise
+        return found, False
+    return row, True

@@ -21,10 +21,10 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from supplychain.certificates import certificate_problems
+from supplychain.db import insert_once
 from supplychain.events import record_event
 from supplychain.models import (
     CertificateType,
@@ -288,17 +288,9 @@ def open_return(
         reason=reason[:1000],
         created_at=at,
     )
-    savepoint = session.begin_nested()
-    try:
-        session.add(rtv)
-        session.flush()
-        savepoint.commit()
-    except IntegrityError:
-        savepoint.rollback()
-        existing = return_for(session, inspection)
-        if existing is None:
-            raise
-        return existing
+    rtv, created = insert_once(session, rtv, lambda: return_for(session, inspection))
+    if not created:
+        return rtv
     set_stage(session, inspection, InspectionStage.AWAITING_RETURN)
     record_event(
         session,
@@ -421,15 +413,4 @@ def _debit_note(
         reason=reason[:1000],
         created_at=at,
     )
-    savepoint = session.begin_nested()
-    try:
-        session.add(note)
-        session.flush()
-        savepoint.commit()
-    except IntegrityError:
-        savepoint.rollback()
-        existing = debit_note_for(session, inspection, kind)
-        if existing is None:
-            raise
-        return existing
-    return note
+    return insert_once(session, note, lambda: debit_note_for(session, inspection, kind))[0]

@@ -23,9 +23,9 @@ from decimal import Decimal
 from typing import Final
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
+from supplychain.db import insert_once
 from supplychain.events import record_event
 from supplychain.models import (
     Inspection,
@@ -269,17 +269,11 @@ def create_inspection(
         inspection.verdict = InspectionVerdict.SKIPPED
         inspection.accepted_quantity, inspection.rejected_quantity = lot_size, 0
         inspection.decided_at = at
-    savepoint = session.begin_nested()
-    try:
-        session.add(inspection)
-        session.flush()
-        savepoint.commit()
-    except IntegrityError:
-        savepoint.rollback()
-        existing = inspection_for_workflow(session, workflow_id)
-        if existing is None:  # not a duplicate: a real violation (unknown SKU, a plan out of range)
-            raise
-        return existing, False
+    inspection, created = insert_once(
+        session, inspection, lambda: inspection_for_workflow(session, workflow_id)
+    )
+    if not created:
+        return inspection, False
     record_event(
         session,
         document_type=DOCUMENT_TYPE,

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
+from supplychain.db import insert_once
 from supplychain.events import record_event
 from supplychain.models import (
     Inspection,
@@ -156,14 +156,10 @@ def _get_or_create(session: Session, supplier_id: int, sku_id: int) -> Inspectio
     row = switching_row(session, supplier_id, sku_id)
     if row is not None:
         return row
-    savepoint = session.begin_nested()
-    try:
-        row = InspectionSwitching(supplier_id=supplier_id, sku_id=sku_id)
-        session.add(row)
-        session.flush()
-        savepoint.commit()
-    except IntegrityError:  # created concurrently by another lot's verdict
-        savepoint.rollback()
-        row = switching_row(session, supplier_id, sku_id)
-        assert row is not None
+    # Another lot's verdict may create it at the same moment: then use that one.
+    row, _created = insert_once(
+        session,
+        InspectionSwitching(supplier_id=supplier_id, sku_id=sku_id),
+        lambda: switching_row(session, supplier_id, sku_id),
+    )
     return row
