@@ -84,6 +84,7 @@ with workflow.unsafe.imports_passed_through():
         InspectionSeverity,
         InspectionStage,
         InspectionVerdict,
+        SwitchingSeverity,
     )
     from supplychain.rules.decisions import REJECTED_LOT_CHOICES, deduction_percent
 
@@ -128,6 +129,10 @@ RETURN_WAITING = lazy(
 )
 RETURN_ACKNOWLEDGED = lazy(
     "The supplier acknowledged the return of lot %(number)s; debit note %(debit_note)s was raised."
+)
+INSPECTION_DISCONTINUED = lazy(
+    "Lot %(number)s was the fifth rejected on tightened inspection: inspection of this SKU from this "
+    "supplier is discontinued until the supplier's corrective action (quality scorecard)."
 )
 NO_QUALITY_APPROVER = "No quality approver is available: the rejected lot is returned to the vendor."
 WAITING_FOR_INSPECTION = lazy(
@@ -233,6 +238,7 @@ class InspectionState:
     hold_reasons: list[str] = field(default_factory=list)
     return_number: str | None = None
     debit_note_number: str | None = None
+    discontinued: bool = False  # the supplier+SKU was already discontinued when the lot arrived
     number: str | None = None  # known once recorded
     plan: InspectionPlan | None = None
     defects: DefectCounts | None = None
@@ -312,6 +318,7 @@ class InspectionWorkflow:
         self._state.number = recorded.number
         self._state.plan = recorded.plan
         self._state.severity = recorded.severity
+        self._state.discontinued = recorded.discontinued
         self._lot_value = recorded.lot_value or Decimal(0)
         if recorded.skipped:
             self._state.verdict = InspectionVerdict.SKIPPED
@@ -355,9 +362,12 @@ class InspectionWorkflow:
 
     async def _update_standing(self) -> None:
         if self._input.severity_from_standing:
-            await self._activity(
+            applied = await self._activity(
                 apply_inspection_switching, ApplySwitchingInput(self._number(), workflow.now())
             )
+            if applied.severity is SwitchingSeverity.DISCONTINUED and not self._state.discontinued:
+                # ISO 2859-1 9.4: the buyers take it up with the supplier (corrective action).
+                await self._notify(InspectionAudience.BUYERS, INSPECTION_DISCONTINUED, "notify:discontinued")
 
     async def _decide_rejected_lot(self) -> None:
         """HQ's quality approver chooses concession, sorting or return to vendor (shared approval step)."""

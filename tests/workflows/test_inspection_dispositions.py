@@ -19,14 +19,18 @@ with workflow.unsafe.imports_passed_through():
     from sqlmodel import Session
     from temporalio.testing import WorkflowEnvironment
 
+    from supplychain import inspection_standing
     from supplychain.models import (
         DebitNoteKind,
         Disposition,
+        InspectionSeverity,
         InspectionStage,
+        InspectionSwitching,
         InspectionVerdict,
         POStatus,
         QualityCertificate,
         ReturnStatus,
+        SwitchingSeverity,
         User,
     )
     from supplychain.models.catalog import InspectionMode
@@ -75,6 +79,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.inspection import (
         CERTIFICATES_HOLD,
         GOOD_OUT_OF_RANGE,
+        INSPECTION_DISCONTINUED,
         NO_RETURN_WAITING,
         NOT_SORTING,
         InspectionResult,
@@ -464,3 +469,47 @@ async def test_the_decision_step_is_the_inspections_child_with_the_three_choices
             number,
             InspectionResult(LOT, 0, InspectionVerdict.REJECTED, Disposition.CONCESSION),
         )
+
+
+# --- switching -------------------------------------------------------------------------------------------
+
+
+async def test_the_fifth_lot_rejected_on_tightened_discontinues_and_tells_the_buyers(
+    time_skipping_env: WorkflowEnvironment,
+    task_queue: str,
+    world: World,
+    inspector: User,
+    session: Session,
+    db: Engine,
+) -> None:
+    """ISO 2859-1 9.4: four lots already rejected on tightened; this one makes five. Its plan is the
+    tightened one, the supplier+SKU is discontinued and the buyers are told once."""
+    set_mode(session, world.sku_a, InspectionMode.ALWAYS)
+    session.add(
+        InspectionSwitching(
+            supplier_id=world.supplier_org_id,
+            sku_id=world.sku_a.id,
+            severity=SwitchingSeverity.TIGHTENED,
+            rejected_on_tightened=4,
+        )
+    )
+    session.commit()
+    client = time_skipping_env.client
+    async with running_worker(client, task_queue):
+        handle, _number, child = await _lot_of_line_1(time_skipping_env, task_queue, world, db)
+        assert inspection_row(db, child.id).severity is InspectionSeverity.TIGHTENED
+        await reject(child, inspector)
+        await until_stage(child, InspectionStage.AWAITING_DECISION)
+        row = inspection_row(db, child.id)
+        await _until(lambda: _messages(db, world.buyer, row.number), "the buyers to be told")
+        assert _messages(db, world.buyer, row.number) == [INSPECTION_DISCONTINUED]
+        with Session(db) as s:
+            standing = s.get(InspectionSwitching, _switching_id(s, world))
+            assert standing is not None and standing.severity is SwitchingSeverity.DISCONTINUED
+        await child.terminate("the decision is not what this test is about")
+        await handle.terminate("the decision is not what this test is about")
+
+
+def _switching_id(session: Session, world: World) -> int | None:
+    row = inspection_standing.switching_row(session, world.supplier_org_id, world.sku_a.id)
+    return None if row is None else row.id
