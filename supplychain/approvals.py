@@ -73,7 +73,8 @@ def approval_chain(
 
     Role approver: active approvers whose limit covers `amount`, lowest limit first (then id); a user
     without a limit (NULL) cannot approve anything. Any other role (a quality approver deciding on a
-    rejected lot): its active users, by id; the amount is for information only.
+    rejected lot): its active users in the requester's HQ organisation, by id; the amount is for
+    information only.
     """
     statement = (
         select(col(User.id))
@@ -84,9 +85,13 @@ def approval_chain(
         statement = statement.where(
             col(User.approval_limit).is_not(None), col(User.approval_limit) >= amount
         ).order_by(col(User.approval_limit), col(User.id))
-    else:  # HQ staff only: a supplier's user never decides on its own lots
-        hq = select(col(Organisation.id)).where(col(Organisation.kind) == OrgKind.HQ)
-        statement = statement.where(col(User.organisation_id).in_(hq)).order_by(col(User.id))
+    else:  # the requester's own HQ: a supplier's user never decides on its own lots
+        requester_hq = (
+            select(col(User.organisation_id))
+            .join(Organisation, col(Organisation.id) == col(User.organisation_id))
+            .where(col(User.id) == requester_user_id, col(Organisation.kind) == OrgKind.HQ)
+        )
+        statement = statement.where(col(User.organisation_id).in_(requester_hq)).order_by(col(User.id))
     return list(dict.fromkeys(session.execute(statement).scalars()))
 
 

@@ -479,6 +479,7 @@ async def test_the_fifth_lot_rejected_on_tightened_discontinues_and_tells_the_bu
     task_queue: str,
     world: World,
     inspector: User,
+    quality_approver: User,
     session: Session,
     db: Engine,
 ) -> None:
@@ -496,7 +497,7 @@ async def test_the_fifth_lot_rejected_on_tightened_discontinues_and_tells_the_bu
     session.commit()
     client = time_skipping_env.client
     async with running_worker(client, task_queue):
-        handle, _number, child = await _lot_of_line_1(time_skipping_env, task_queue, world, db)
+        handle, number, child = await _lot_of_line_1(time_skipping_env, task_queue, world, db)
         assert inspection_row(db, child.id).severity is InspectionSeverity.TIGHTENED
         await reject(child, inspector)
         await until_stage(child, InspectionStage.AWAITING_DECISION)
@@ -506,8 +507,15 @@ async def test_the_fifth_lot_rejected_on_tightened_discontinues_and_tells_the_bu
         with Session(db) as s:
             standing = s.get(InspectionSwitching, _switching_id(s, world))
             assert standing is not None and standing.severity is SwitchingSeverity.DISCONTINUED
-        await child.terminate("the decision is not what this test is about")
-        await handle.terminate("the decision is not what this test is about")
+        await decide(client, child, quality_approver, "concession", {"deduction_percent": "10"})
+        await _end(
+            client,
+            handle,
+            child,
+            db,
+            number,
+            InspectionResult(LOT, 0, InspectionVerdict.REJECTED, Disposition.CONCESSION),
+        )
 
 
 def _switching_id(session: Session, world: World) -> int | None:
