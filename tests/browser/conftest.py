@@ -258,8 +258,11 @@ def _fresh_login_rate_limit() -> None:
 # Forwards `securitypolicyviolation` events (which Chromium also logs as console errors) to the test.
 CSP_LISTENER = """
 document.addEventListener("securitypolicyviolation", (event) => {
+  // The element an inline style or script was blocked on says which template (or script) to fix.
+  const target = event.target && event.target.outerHTML ? event.target.outerHTML.slice(0, 200) : "";
   window.__reportCspViolation(`${event.violatedDirective} blocked ${event.blockedURI || "inline"}`
-    + ` at ${event.sourceFile || document.location.href}:${event.lineNumber}`);
+    + ` at ${event.sourceFile || document.location.href}:${event.lineNumber}`
+    + (target ? ` on ${target}` : "") + ` (page ${document.location.href})`);
 });
 """
 

@@ -183,3 +183,26 @@ def test_logout_returns_to_the_login_page(open_page: OpenPage, demo_account: Dem
     # The session is gone: the home page sends us back to log in.
     page.goto("/")
     expect(page).to_have_url("/login?next=/")
+
+
+@pytest.mark.parametrize("demo_account", ["approver"], indirect=True)
+def test_an_htmx_swap_over_an_element_left_with_an_empty_style_keeps_to_the_csp(
+    open_page: OpenPage, demo_account: DemoAccount, browser_problems: BrowserProblems
+) -> None:
+    """Chromium can leave `style=""` on an input the user typed into; htmx's settle step copies the old
+    element's settled attributes onto the swapped-in one, and copying `style` is an inline style that
+    our CSP (style-src 'self') blocks. The portal's htmx config settles no style attribute."""
+    page = open_page(DESKTOP)
+    log_in(page, demo_account)
+    page.goto("/approvals")
+    results = page.locator("#results")
+    expect(results).to_be_visible()
+    # What Chromium leaves behind: a style attribute set and cleared through the CSSOM (allowed by CSP).
+    results.evaluate("el => { el.style.color = 'red'; el.style.color = ''; }")
+    expect(results).to_have_attribute("style", "")
+
+    with page.expect_response(lambda response: "/approvals?" in response.url):
+        page.locator("#document_type").select_option(index=1)  # the filter swaps #results (outerHTML)
+    expect(page.locator("#results")).not_to_have_attribute("style", "")  # a new element, swapped in
+    page.wait_for_timeout(100)  # past htmx's settle delay (20 ms), when the attributes are copied
+    assert browser_problems.unexpected() == []

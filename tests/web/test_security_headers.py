@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import httpx
 import pytest
@@ -182,3 +184,19 @@ def test_shell_pages_have_no_inline_script_or_style(
         assert response.status_code != 500, name
         assert "text/html" in response.headers["content-type"], name
         assert inline_code(response.text) == [], name
+
+
+JINJA_COMMENT = re.compile(r"\{#.*?#\}", re.DOTALL)
+
+
+def test_no_template_carries_inline_script_or_style() -> None:
+    """Every template, including pages only some tests render (an inspection with photos): a
+    `style=` or `on…=` attribute would be blocked by the CSP on the page."""
+    templates = sorted((Path(__file__).parents[2] / "templates").rglob("*.html"))
+    assert len(templates) > 20
+    problems = {
+        str(path.relative_to(path.parents[1])): found
+        for path in templates
+        if (found := inline_code(JINJA_COMMENT.sub("", path.read_text(encoding="utf-8"))))
+    }
+    assert problems == {}
