@@ -51,6 +51,7 @@ env.install_gettext_callables(  # type: ignore[attr-defined]
 )
 env.globals.update(
     action_label=timeline.action_label,
+    note_label=timeline.note_label,
     field_label=timeline.field_label,
     value_label=timeline.value_label,
     format_money=i18n.format_money,

@@ -137,6 +137,17 @@ LINE_FIELD = re.compile(r"line_(\d+)\.(\w+)")
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
+# Notes a workflow writes itself rather than a person (a timeline note, an RTV reason): stored as
+# the English message id, shown in the reader's language. Anything else is a person's words, as typed.
+SYSTEM_NOTES = frozenset(
+    {lazy("No quality approver is available: the rejected lot is returned to the vendor.")}
+)
+
+
+def note_label(note: str) -> str:
+    return i18n.translate(note) if note in SYSTEM_NOTES else note
+
+
 def action_label(action: str) -> str:
     return i18n.translate(ACTION_LABELS.get(action, action))
 
