@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import enum
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from supplychain.i18n import lazy
+from supplychain.inspection import DOCUMENT_TYPE as INSPECTION
 from supplychain.models import (
     ApprovalDelegation,
     ApprovalRequest,
@@ -29,6 +31,7 @@ from supplychain.models import (
     User,
     UserRole,
 )
+from supplychain.principal import Principal
 
 DOCUMENT_TYPE_LABELS: dict[str, str] = {
     "purchase_order": lazy("Purchase order"),
@@ -61,6 +64,22 @@ SLA_LABELS: dict[SlaState, str] = {
     SlaState.REMINDED: lazy("Reminded"),
     SlaState.ESCALATED: lazy("Escalated"),
 }
+
+# The roles an approval step is decided by, and who decides each document type's steps: a rejected
+# lot goes to the quality approvers (workflows/inspection.py starts its step with that
+# `approver_role`), every other step to the approvers. The request row does not store the role; it
+# follows from the document type.
+DECIDING_ROLES: tuple[Role, ...] = (Role.APPROVER, Role.QUALITY_APPROVER)
+DECIDING_ROLE_LABELS: dict[Role, str] = {
+    Role.APPROVER: lazy("Approver"),
+    Role.QUALITY_APPROVER: lazy("Quality approver"),
+}
+_DECIDING_ROLE_BY_DOCUMENT_TYPE: dict[str, Role] = {INSPECTION: Role.QUALITY_APPROVER}
+
+
+def deciding_roles_of(roles: Collection[Role]) -> tuple[Role, ...]:
+    """Which of `roles` decide approval steps, in the order of DECIDING_ROLES."""
+    return tuple(role for role in DECIDING_ROLES if role in roles)
 
 
 # -- the chain ------------------------------------------------------------------------------------
@@ -212,7 +231,8 @@ def record_decision(
 
 
 def delegators_of(delegate_user_id: int, on_date: date) -> Select[int]:
-    """Ids of the approvers who delegated to this user for `on_date` (a subquery)."""
+    """Ids of the approvers who delegated to this user for `on_date` (a subquery), whatever the role;
+    `delegated_to` limits a delegation to the steps of a role the delegate holds."""
     return select(col(ApprovalDelegation.approver_user_id)).where(
         col(ApprovalDelegation.delegate_user_id) == delegate_user_id,
         col(ApprovalDelegation.is_active).is_(True),
@@ -222,7 +242,8 @@ def delegators_of(delegate_user_id: int, on_date: date) -> Select[int]:
 
 
 def delegation_for(session: Session, actor_user_id: int, approver_user_id: int, on_date: date) -> bool:
-    """Whether `actor` may decide for `approver` on `on_date` (an active delegation covers the day)."""
+    """Whether `approver` delegated to `actor` for `on_date` (an active delegation covers the day),
+    whatever the role: whether it covers a given step is `acting_for`'s answer."""
     found = session.execute(
         delegators_of(actor_user_id, on_date).where(
             col(ApprovalDelegation.approver_user_id) == approver_user_id
@@ -231,18 +252,39 @@ def delegation_for(session: Session, actor_user_id: int, approver_user_id: int, 
     return found is not None
 
 
+def _decided_by_role(role: Role) -> ColumnElement[bool]:
+    """Requests whose step `role` decides (by document type, see _DECIDING_ROLE_BY_DOCUMENT_TYPE)."""
+    if role is Role.APPROVER:
+        others = [t for t, r in _DECIDING_ROLE_BY_DOCUMENT_TYPE.items() if r is not role]
+        return col(ApprovalRequest.document_type).not_in(others)
+    return col(ApprovalRequest.document_type).in_(
+        [t for t, r in _DECIDING_ROLE_BY_DOCUMENT_TYPE.items() if r is role]
+    )
+
+
+def _holds(user_id: int, role: Role) -> ColumnElement[bool]:
+    return exists().where(col(UserRole.user_id) == user_id, col(UserRole.role) == role)
+
+
+def delegated_to(user_id: int, on_date: date) -> ColumnElement[bool]:
+    """Requests this user may decide as a delegate on `on_date`: the assignee delegated to them, and
+    the step is decided by a role the delegate holds (a quality decision never reaches a plain
+    approver through a delegation, nor a purchase order a plain quality approver)."""
+    return and_(
+        col(ApprovalRequest.assignee_user_id).in_(delegators_of(user_id, on_date)),
+        or_(*(and_(_decided_by_role(role), _holds(user_id, role)) for role in DECIDING_ROLES)),
+    )
+
+
 def decidable(user_id: int, on_date: date) -> Select[ApprovalRequest]:
     """Pending approvals this user may decide: assigned to them, or to someone who delegated to them
-    today; never their own requests. Oldest first."""
+    today (steps of a role they hold, see `delegated_to`); never their own requests. Oldest first."""
     return (
         select(ApprovalRequest)
         .where(
             col(ApprovalRequest.status) == ApprovalStatus.PENDING,
             col(ApprovalRequest.requester_user_id) != user_id,
-            or_(
-                col(ApprovalRequest.assignee_user_id) == user_id,
-                col(ApprovalRequest.assignee_user_id).in_(delegators_of(user_id, on_date)),
-            ),
+            or_(col(ApprovalRequest.assignee_user_id) == user_id, delegated_to(user_id, on_date)),
         )
         .order_by(col(ApprovalRequest.created_at), col(ApprovalRequest.id))
     )
@@ -269,9 +311,14 @@ def acting_for(session: Session, user_id: int, row: ApprovalRequest, on_date: da
         return None
     if row.assignee_user_id == user_id:
         return user_id
-    if delegation_for(session, user_id, row.assignee_user_id, on_date):
-        return row.assignee_user_id
-    return None
+    if row.id is None:
+        return None
+    covered = session.execute(
+        select(col(ApprovalRequest.id)).where(
+            col(ApprovalRequest.id) == row.id, delegated_to(user_id, on_date)
+        )
+    ).first()
+    return row.assignee_user_id if covered is not None else None
 
 
 def sla_state(row: ApprovalRequest, now: datetime) -> SlaState:
@@ -295,19 +342,58 @@ class DelegationView:
     end_date: date
     is_active: bool
     mine: bool  # I delegated (else: delegated to me)
+    covers: tuple[Role, ...] = ()  # the deciding roles both hold: whose steps the delegate decides
 
 
-def active_approvers(session: Session) -> list[User]:
-    return list(
-        session.execute(
-            select(User)
-            .join(UserRole, col(UserRole.user_id) == col(User.id))
-            .where(col(UserRole.role) == Role.APPROVER, col(User.is_active).is_(True))
-            .order_by(col(User.full_name), col(User.id))
+@dataclass(frozen=True)
+class Colleague:
+    """Someone this user may delegate to, with the deciding roles they share with this user."""
+
+    id: int
+    full_name: str
+    roles: tuple[Role, ...]
+
+
+def delegate_candidates(session: Session, principal: Principal) -> list[Colleague]:
+    """Who `principal` may delegate to: the other active users of their organisation holding one of
+    their deciding roles (an approver: approvers; a quality approver: quality approvers; both: either).
+    By name."""
+    mine = deciding_roles_of(principal.roles)
+    if not mine:
+        return []
+    rows = session.execute(
+        select(col(User.id), col(User.full_name), col(UserRole.role))
+        .join(UserRole, col(UserRole.user_id) == col(User.id))
+        .where(
+            col(UserRole.role).in_(mine),
+            col(User.is_active).is_(True),
+            col(User.organisation_id) == principal.organisation_id,
+            col(User.id) != principal.user_id,
         )
-        .scalars()
-        .unique()
+        .order_by(col(User.full_name), col(User.id))
+    ).all()
+    names: dict[int, str] = {}
+    roles: dict[int, set[Role]] = {}
+    for user_id, full_name, role in rows:
+        names[user_id] = full_name
+        roles.setdefault(user_id, set()).add(role)
+    return [
+        Colleague(id=uid, full_name=name, roles=deciding_roles_of(roles[uid])) for uid, name in names.items()
+    ]
+
+
+def _deciding_roles_by_user(session: Session, user_ids: set[int]) -> dict[int, set[Role]]:
+    if not user_ids:
+        return {}
+    rows = session.execute(
+        select(col(UserRole.user_id), col(UserRole.role)).where(
+            col(UserRole.user_id).in_(user_ids), col(UserRole.role).in_(DECIDING_ROLES)
+        )
     )
+    held: dict[int, set[Role]] = {}
+    for user_id, role in rows:
+        held.setdefault(user_id, set()).add(role)
+    return held
 
 
 def delegations_of(session: Session, user_id: int) -> list[DelegationView]:
@@ -326,6 +412,7 @@ def delegations_of(session: Session, user_id: int) -> list[DelegationView]:
     )
     ids = {uid for d in rows for uid in (d.approver_user_id, d.delegate_user_id)}
     names = user_names(session, ids)
+    held = _deciding_roles_by_user(session, ids)
     return [
         DelegationView(
             id=d.id or 0,
@@ -335,6 +422,9 @@ def delegations_of(session: Session, user_id: int) -> list[DelegationView]:
             end_date=d.end_date,
             is_active=d.is_active,
             mine=d.approver_user_id == user_id,
+            covers=deciding_roles_of(
+                held.get(d.approver_user_id, set()) & held.get(d.delegate_user_id, set())
+            ),
         )
         for d in rows
     ]

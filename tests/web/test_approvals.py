@@ -580,7 +580,7 @@ def test_choice_row_shows_the_options_and_a_purchase_order_still_approve_and_rej
     assert f'id="approval-{po.id}"' in orders_only and f'id="approval-{lot.id}"' not in orders_only
 
 
-def test_quality_approver_reaches_the_queue_but_not_delegations(
+def test_quality_approver_reaches_the_queue_and_delegations(
     client: TestClient, session: Session, people: People, quality_approver: User
 ) -> None:
     lot = lot_decision_row(session, people, quality_approver, "INS-2026-000002")
@@ -589,8 +589,8 @@ def test_quality_approver_reaches_the_queue_but_not_delegations(
     assert 'href="/approvals"' in home.text  # the navigation entry
     page = client.get("/approvals")
     assert page.status_code == 200 and f'id="approval-{lot.id}"' in page.text
-    assert 'href="/approvals/delegations"' not in page.text
-    assert client.get("/approvals/delegations").status_code == 403
+    assert 'href="/approvals/delegations"' in page.text
+    assert client.get("/approvals/delegations").status_code == 200
 
 
 async def test_concession_without_a_valid_deduction_is_refused_before_the_workflow_is_asked(
@@ -752,3 +752,197 @@ def test_decide_with_choose_on_a_plain_approval_is_a_bad_request(
     response = form_post(client, f"/approvals/{po.id}/decide", {"decision": "choose", "choice": "sorting"})
     assert response.status_code == 400
     assert fresh(session, po).status is ApprovalStatus.PENDING
+
+
+# -- delegation per deciding role (approver, quality approver) --------------------------------------
+
+
+def delegation_errors(response: httpx.Response) -> dict[str, str]:
+    return {
+        name: html.unescape(text)
+        for name, text in re.findall(r'data-testid="error-(\w+)">(.*?)</p>', response.text)
+    }
+
+
+def delegate_options(page: str) -> set[int]:
+    select_html = re.search(r'<select id="delegate_user_id".*?</select>', page, re.DOTALL)
+    assert select_html is not None, "no delegate field on the page"
+    return {int(value) for value in re.findall(r'<option value="(\d+)"', select_html.group(0))}
+
+
+@pytest.fixture
+def quality_colleague(session: Session, people: People, quality_approver: User) -> User:
+    """A second quality approver of the same HQ (created after `quality_approver`: later in the chain)."""
+    hq = session.get(Organisation, people.mid.organisation_id)
+    assert hq is not None
+    return make_user(
+        session, organisation=hq, roles=[Role.QUALITY_APPROVER], locale="en", full_name="Cora Colleague"
+    )
+
+
+async def test_quality_approver_delegates_to_a_colleague_who_then_decides_the_lot(
+    portal_client: ClientFactory,
+    portal_worker: WorkerThread,
+    temporal: Client,
+    session: Session,
+    people: People,
+    quality_approver: User,
+    quality_colleague: User,
+) -> None:
+    lot = await open_lot_decision(temporal, portal_worker, session, people)
+    assert lot.assignee_user_id == quality_approver.id
+    away = approver_client(portal_client, quality_approver)
+    assert 'href="/approvals/delegations"' in away.get("/approvals").text
+    page = away.get("/approvals/delegations")
+    assert page.status_code == 200
+    # Only colleagues who decide what a quality approver decides: no plain approver, not themselves.
+    assert delegate_options(page.text) == {quality_colleague.id}
+
+    today = business_date(datetime.now(tz=UTC))
+    created = form_post(
+        away,
+        "/approvals/delegations",
+        {
+            "delegate_user_id": str(quality_colleague.id),
+            "start_date": today.isoformat(),
+            "end_date": (today + timedelta(days=2)).isoformat(),
+        },
+    )
+    assert created.status_code == 303
+    delegation = session.execute(select(ApprovalDelegation)).scalar_one()
+    assert (delegation.approver_user_id, delegation.delegate_user_id) == (
+        quality_approver.id,
+        quality_colleague.id,
+    )
+
+    colleague = approver_client(portal_client, quality_colleague)
+    queue = colleague.get("/approvals").text
+    assert f"for {quality_approver.full_name}" in row_html(queue, lot)
+    assert quality_approver.full_name in colleague.get("/approvals/delegations").text
+    response = htmx_post(
+        colleague, f"/approvals/{lot.id}/decide", {"decision": "choose", f"choice-{lot.id}": "sorting"}
+    )
+    assert 'data-testid="decision">Sorting' in response.text
+    row = fresh(session, lot)
+    assert (row.status, row.choice) == (ApprovalStatus.APPROVED, "sorting")
+    assert (row.decided_by_user_id, row.on_behalf_of_user_id) == (quality_colleague.id, quality_approver.id)
+
+
+def test_a_plain_approver_cannot_be_a_quality_approvers_delegate(
+    portal_client: ClientFactory, session: Session, people: People, quality_approver: User
+) -> None:
+    other_hq = make_organisation(session, kind=OrgKind.HQ)
+    elsewhere = make_user(session, organisation=other_hq, roles=[Role.QUALITY_APPROVER], locale="en")
+    inactive = make_user(
+        session,
+        organisation=session.get(Organisation, people.mid.organisation_id),
+        roles=[Role.QUALITY_APPROVER],
+        locale="en",
+        is_active=False,
+    )
+    client = approver_client(portal_client, quality_approver)
+    today = business_date(datetime.now(tz=UTC)).isoformat()
+    for bad_delegate in (people.mid.id, people.buyer.id, elsewhere.id, inactive.id, quality_approver.id):
+        response = form_post(
+            client,
+            "/approvals/delegations",
+            {"delegate_user_id": str(bad_delegate), "start_date": today, "end_date": today},
+        )
+        assert response.status_code == 400, bad_delegate
+        assert delegation_errors(response) == {
+            "delegate_user_id": "Choose another active colleague who holds one of your approval roles."
+        }
+    assert session.execute(select(ApprovalDelegation)).first() is None
+
+    # And the other way round: an approver keeps their message and cannot pick a quality approver.
+    mid = approver_client(portal_client, people.mid)
+    assert quality_approver.id not in delegate_options(mid.get("/approvals/delegations").text)
+    response = form_post(
+        mid,
+        "/approvals/delegations",
+        {"delegate_user_id": str(quality_approver.id), "start_date": today, "end_date": today},
+    )
+    assert response.status_code == 400
+    assert delegation_errors(response) == {"delegate_user_id": "Choose another active approver."}
+    assert session.execute(select(ApprovalDelegation)).first() is None
+
+
+def test_a_delegation_covers_only_the_decisions_of_a_role_the_delegate_holds(
+    portal_client: ClientFactory,
+    session: Session,
+    people: People,
+    quality_approver: User,
+    quality_colleague: User,
+) -> None:
+    # A user deciding both kinds of step may pick a colleague holding either of their roles.
+    both = make_user(
+        session,
+        organisation=session.get(Organisation, people.mid.organisation_id),
+        roles=[Role.APPROVER, Role.QUALITY_APPROVER],
+        approval_limit=Decimal("50000"),
+        locale="en",
+        full_name="Bo Both",
+    )
+    lot = lot_decision_row(session, people, both, "INS-2026-000010")
+    po = po_row(session, people, both, "PO-2026-000010")
+    client = approver_client(portal_client, both)
+    page = client.get("/approvals/delegations").text
+    options = delegate_options(page)
+    assert {people.mid.id, quality_approver.id, quality_colleague.id} <= options
+    assert people.buyer.id not in options and both.id not in options
+    assert f">{quality_colleague.full_name} (Quality approver)</option>" in page
+    today = business_date(datetime.now(tz=UTC)).isoformat()
+    for colleague in (people.mid, quality_colleague):
+        created = form_post(
+            client,
+            "/approvals/delegations",
+            {"delegate_user_id": str(colleague.id), "start_date": today, "end_date": today},
+        )
+        assert created.status_code == 303
+    covers = re.findall(r'data-testid="covers">(.*?)</td>', client.get("/approvals/delegations").text)
+    assert sorted(covers) == ["Approver", "Quality approver"]
+
+    # The plain approver gets the purchase order, never the quality decision.
+    approver = approver_client(portal_client, people.mid)
+    queue = approver.get("/approvals").text
+    assert f'id="approval-{po.id}"' in queue
+    assert f'id="approval-{lot.id}"' not in queue
+    assert re.search(r'href="/approvals" data-testid="queue-count">1 ', approver.get("/").text)
+    decide_lot = {"decision": "choose", f"choice-{lot.id}": "sorting"}
+    assert form_post(approver, f"/approvals/{lot.id}/decide", decide_lot).status_code == 404
+
+    # The quality colleague gets the quality decision, never the purchase order.
+    quality = approver_client(portal_client, quality_colleague)
+    queue = quality.get("/approvals").text
+    assert f'id="approval-{lot.id}"' in queue
+    assert f'id="approval-{po.id}"' not in queue
+    assert form_post(quality, f"/approvals/{po.id}/decide", {"decision": "approve"}).status_code == 404
+    assert fresh(session, lot).status is ApprovalStatus.PENDING
+    assert fresh(session, po).status is ApprovalStatus.PENDING
+
+
+def test_a_plain_approvers_delegation_row_never_reaches_a_quality_decision(
+    portal_client: ClientFactory, session: Session, people: People, quality_approver: User
+) -> None:
+    # A delegation to a plain approver, however it came about (written before roles were checked).
+    delegate(session, quality_approver, people.mid)
+    lot = lot_decision_row(session, people, quality_approver, "INS-2026-000011")
+    approver = approver_client(portal_client, people.mid)
+    assert f'id="approval-{lot.id}"' not in approver.get("/approvals").text
+    decide_lot = {"decision": "choose", f"choice-{lot.id}": "sorting"}
+    assert form_post(approver, f"/approvals/{lot.id}/decide", decide_lot).status_code == 404
+    assert fresh(session, lot).status is ApprovalStatus.PENDING
+
+
+def test_users_without_a_deciding_role_still_get_403_on_delegations(
+    portal_client: ClientFactory, session: Session, people: People, quality_approver: User
+) -> None:
+    delegate(session, quality_approver, people.mid)
+    delegation = session.execute(select(ApprovalDelegation)).scalar_one()
+    buyer = approver_client(portal_client, people.buyer)
+    today = business_date(datetime.now(tz=UTC)).isoformat()
+    assert buyer.get("/approvals/delegations").status_code == 403
+    create = {"delegate_user_id": str(people.mid.id), "start_date": today, "end_date": today}
+    assert form_post(buyer, "/approvals/delegations", create).status_code == 403
+    assert form_post(buyer, f"/approvals/delegations/{delegation.id}/end").status_code == 403
+    assert len(session.execute(select(ApprovalDelegation)).all()) == 1

@@ -5,7 +5,9 @@
   POST with redirect; bulk approve of the selected rows. `?tab=history` lists what they decided.
   A step with choices (a rejected lot: concession, sorting or return to vendor) is decided by
   picking one option (a concession with its price deduction); bulk approve skips such steps.
-- `/approvals/delegations`: the delegations they gave or received; create one, end one (approvers).
+- `/approvals/delegations`: the delegations they gave or received; create one, end one. A delegate
+  is an active colleague of the same organisation holding one of the user's deciding roles, and a
+  delegation covers only the steps of a role the delegate holds (supplychain.approvals).
 
 Routes only authorize (the user is the assignee or their delegate today, otherwise 404), parse the
 form (a concession's deduction is checked here first: 400, nothing asked) and call the approval
@@ -19,7 +21,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -53,9 +55,9 @@ from workflows.approval import ALREADY_DECIDED, CANCELLED, ApprovalWorkflow, Dec
 from workflows.common import business_date
 
 router = APIRouter(prefix="/approvals")
-# The queue is for everyone an approval step can be assigned to; delegations are among approvers.
-Decider = Annotated[Principal, Depends(require_roles(Role.APPROVER, Role.QUALITY_APPROVER))]
-Approver = Annotated[Principal, Depends(require_roles(Role.APPROVER))]
+# The queue and delegations are for everyone an approval step can be assigned to; a delegation is
+# between holders of the same deciding role.
+Decider = Annotated[Principal, Depends(require_roles(*approvals.DECIDING_ROLES))]
 
 PER_PAGE = 25  # oldest first
 BULK_MAX = 100
@@ -273,18 +275,18 @@ async def bulk_approve(
 
 
 @router.get("/delegations")
-def delegations(request: Request, session: SessionDep, user: Approver) -> Response:
+def delegations(request: Request, session: SessionDep, user: Decider) -> Response:
     return _delegation_page(request, session, user, {}, {})
 
 
 @router.post("/delegations")
-def create_delegation(request: Request, session: SessionDep, user: Approver, form: FormDep) -> Response:
+def create_delegation(request: Request, session: SessionDep, user: Decider, form: FormDep) -> Response:
     raw = {key: str(form.get(key, "")).strip() for key in ("delegate_user_id", "start_date", "end_date")}
     errors: dict[str, str] = {}
-    colleagues = {u.id: u for u in _colleagues(session, user)}
+    colleagues = {c.id: c for c in approvals.delegate_candidates(session, user)}
     delegate_id = int(raw["delegate_user_id"]) if raw["delegate_user_id"].isdigit() else None
     if delegate_id is None or delegate_id not in colleagues:
-        errors["delegate_user_id"] = i18n.gettext("Choose another active approver.")
+        errors["delegate_user_id"] = _choose_a_delegate(user)
     start = _parse_date(raw["start_date"])
     end = _parse_date(raw["end_date"])
     if start is None:
@@ -315,7 +317,7 @@ def create_delegation(request: Request, session: SessionDep, user: Approver, for
 
 
 @router.post("/delegations/{delegation_id:int}/end")
-def end_delegation(request: Request, delegation_id: int, session: SessionDep, user: Approver) -> Response:
+def end_delegation(request: Request, delegation_id: int, session: SessionDep, user: Decider) -> Response:
     if not approvals.end_delegation(session, approver_user_id=user.user_id, delegation_id=delegation_id):
         raise HTTPException(status_code=404)
     session.commit()
@@ -450,8 +452,10 @@ def _parse_date(raw: str) -> date | None:
         return None
 
 
-def _colleagues(session: Session, user: Principal) -> list[Any]:
-    return [u for u in approvals.active_approvers(session) if u.id != user.user_id]
+def _choose_a_delegate(user: Principal) -> str:
+    if approvals.deciding_roles_of(user.roles) == (Role.APPROVER,):
+        return i18n.gettext("Choose another active approver.")
+    return i18n.gettext("Choose another active colleague who holds one of your approval roles.")
 
 
 def _delegation_page(
@@ -468,7 +472,10 @@ def _delegation_page(
         "approvals/delegations.html",
         {
             "delegations": approvals.delegations_of(session, user.user_id),
-            "colleagues": _colleagues(session, user),
+            "colleagues": approvals.delegate_candidates(session, user),
+            # Several deciding roles: the choice of delegate says which one each colleague holds.
+            "several_roles": len(approvals.deciding_roles_of(user.roles)) > 1,
+            "role_labels": approvals.DECIDING_ROLE_LABELS,
             "raw": raw,
             "errors": errors,
             "today": today(),
@@ -521,7 +528,7 @@ def _queue_page(
             "filters": filters,
             "errors": errors,
             "refused": refused,
-            "can_delegate": user.has_role(Role.APPROVER),
+            "can_delegate": user.has_role(*approvals.DECIDING_ROLES),
             "document_types": DOCUMENT_TYPES,
             "sla_labels": approvals.SLA_LABELS,
         },
