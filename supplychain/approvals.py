@@ -241,17 +241,6 @@ def delegators_of(delegate_user_id: int, on_date: date) -> Select[int]:
     )
 
 
-def delegation_for(session: Session, actor_user_id: int, approver_user_id: int, on_date: date) -> bool:
-    """Whether `approver` delegated to `actor` for `on_date` (an active delegation covers the day),
-    whatever the role: whether it covers a given step is `acting_for`'s answer."""
-    found = session.execute(
-        delegators_of(actor_user_id, on_date).where(
-            col(ApprovalDelegation.approver_user_id) == approver_user_id
-        )
-    ).first()
-    return found is not None
-
-
 def _decided_by_role(role: Role) -> ColumnElement[bool]:
     """Requests whose step `role` decides (by document type, see _DECIDING_ROLE_BY_DOCUMENT_TYPE)."""
     if role is Role.APPROVER:

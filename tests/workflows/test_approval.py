@@ -500,7 +500,7 @@ async def test_cancelling_the_document_cancels_its_approval_request(
 def test_delegation_lookup_covers_only_the_dates_and_the_approver(session: Session) -> None:
     from datetime import date
 
-    from supplychain.approvals import delegation_for
+    from supplychain.approvals import delegators_of
 
     people = _people(session)
     session.add(
@@ -512,8 +512,12 @@ def test_delegation_lookup_covers_only_the_dates_and_the_approver(session: Sessi
         )
     )
     session.commit()
-    assert delegation_for(session, people.delegate.id, people.mid.id, date(2026, 12, 1))
-    assert delegation_for(session, people.delegate.id, people.mid.id, date(2026, 12, 3))
-    assert not delegation_for(session, people.delegate.id, people.mid.id, date(2026, 12, 4))
-    assert not delegation_for(session, people.delegate.id, people.high.id, date(2026, 12, 2))
-    assert not delegation_for(session, people.mid.id, people.delegate.id, date(2026, 12, 2))
+
+    def delegators(delegate_id: int | None, day: date) -> set[int]:
+        assert delegate_id is not None
+        return set(session.execute(delegators_of(delegate_id, day)).scalars())
+
+    assert delegators(people.delegate.id, date(2026, 12, 1)) == {people.mid.id}
+    assert delegators(people.delegate.id, date(2026, 12, 3)) == {people.mid.id}
+    assert delegators(people.delegate.id, date(2026, 12, 4)) == set()
+    assert delegators(people.mid.id, date(2026, 12, 2)) == set()  # a delegation is one way
