@@ -223,6 +223,18 @@ def test_stock_shows_quarantine_and_available_net_of_reserved_and_quarantine(
     assert numbers == ["1,250", "100", "250", "900", "0"]
 
 
+def test_stock_filter_reads_all_locations_and_a_bad_location_without_a_422(
+    client: TestClient, session: Session
+) -> None:
+    """The form's "All locations" sends `location=`; a hand-edited value is ignored, not a 422."""
+    hq = make_organisation(session, kind=OrgKind.HQ)
+    buyer = make_user(session, organisation=hq, roles=[Role.BUYER], locale="en")
+    login(client, buyer)
+    for value in ["", "abc", "99999999999999999999", "-1"]:
+        response = client.get("/stock", params={"q": "x", "location": value})
+        assert response.status_code == 200, value
+
+
 # -- error pages ---------------------------------------------------------------------------------------------
 
 

@@ -44,14 +44,15 @@ def stock(
     user: CurrentUser,
     scope: OrgScope,
     q: str = "",
-    location: int | None = None,
+    location: str = "",  # "" (the form's "All locations") or a location id
     page: int = 1,
 ) -> Response:
+    location_id = int(location) if location.isdigit() and len(location) < 10 else None
     stmt = scope.select(StockBalance).join(Sku).order_by(col(StockBalance.location_id), col(Sku.code))
     if q:
         stmt = stmt.where(_sku_matches(q))
-    if location:
-        stmt = stmt.where(col(StockBalance.location_id) == location)
+    if location_id:
+        stmt = stmt.where(col(StockBalance.location_id) == location_id)
     balances = scope.page(stmt, page, per_page=50)
     locations = scope.session.execute(scope.select(Location).order_by(col(Location.code))).scalars().all()
     return render(
@@ -61,7 +62,7 @@ def stock(
             "user": user,
             "balances": balances,
             "q": q,
-            "location": location,
+            "location": location_id,
             "locations": locations,
             **_names(scope, balances),
         },
