@@ -47,9 +47,12 @@ class Settings(BaseSettings):
     LOGIN_MAX_FAILURES_PER_CLIENT: int = Field(default=20, ge=1)
     LOGIN_LOCK_MINUTES: int = Field(default=15, ge=1)
     LOGIN_RATE_LIMIT: str = "30/minute"
-    # Uploaded files (quality certificates) live here, outside the web root; None: VAR_DIR/uploads.
+    # Uploaded files (certificates, inspection photos) live here, outside the web root;
+    # None: VAR_DIR/uploads.
     UPLOAD_DIR: Path | None = None
     CERTIFICATE_MAX_BYTES: int = Field(default=10 * 1024 * 1024, ge=1)
+    # Largest inspection photo accepted (before it is re-encoded without its metadata).
+    PHOTO_MAX_BYTES: int = Field(default=10 * 1024 * 1024, ge=1)
     # Any request body above this is refused with 413 before it is read (uploads plus form overhead).
     MAX_REQUEST_BYTES: int = Field(default=12 * 1024 * 1024, ge=1024)
 
@@ -74,6 +77,8 @@ class Settings(BaseSettings):
             raise ValueError("PO_CONFIRM_ESCALATION_HOURS must be later than PO_CONFIRM_REMINDER_HOURS")
         if self.MAX_REQUEST_BYTES <= self.CERTIFICATE_MAX_BYTES:
             raise ValueError("MAX_REQUEST_BYTES must be larger than CERTIFICATE_MAX_BYTES")
+        if self.MAX_REQUEST_BYTES <= self.PHOTO_MAX_BYTES:
+            raise ValueError("MAX_REQUEST_BYTES must be larger than PHOTO_MAX_BYTES")
         if self.APPROVAL_ESCALATION_HOURS <= self.APPROVAL_REMINDER_HOURS:
             raise ValueError("APPROVAL_ESCALATION_HOURS must be later than APPROVAL_REMINDER_HOURS")
         if self.UPLOAD_DIR is None:

@@ -1,20 +1,24 @@
 """Inspection photos through HTTP: the inspector adds PNG/JPEG photos while the lot is awaiting
-inspection or sorting; anything else is refused beside the form and stores nothing; a photo is
-served only to users who may see its inspection (another supplier gets a 404)."""
+inspection or sorting; anything else (including a file that does not decode, or a decompression
+bomb) is refused beside the form and stores nothing; a photo and its thumbnail are served only to
+users who may see its inspection (another supplier gets a 404); the page shows the thumbnail."""
 
 from __future__ import annotations
 
 import html
+import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
+from PIL import Image
 from sqlalchemy import select
 from sqlmodel import Session, col
 from starlette.testclient import TestClient
 
+from supplychain import inspection_photos
 from supplychain.models import (
     Inspection,
     InspectionPhoto,
@@ -29,10 +33,15 @@ from supplychain.models import (
 from supplychain.settings import settings
 from tests.factories import make_location, make_organisation, make_sku, make_user
 from tests.fixtures.web import ClientFactory, csrf, login
-from tests.test_certificates import JPEG, PDF, PNG
-from tests.test_inspection_photos import make_inspection
+from tests.test_certificates import PDF
+from tests.test_certificates import PNG as PNG_HEADER_ONLY
+from tests.test_inspection_photos import bomb_png, image_bytes, make_inspection, phone_jpeg
 
 NOT_A_PHOTO = "Only PNG or JPEG photos are accepted; this file's content is neither."
+UNREADABLE = "This photo cannot be read: the file is damaged or not a complete PNG or JPEG image."
+TOO_MANY_PIXELS = "This photo has too many pixels to be processed (at most 89.5 megapixels)."
+JPEG = image_bytes("JPEG", (1000, 600))
+PNG = image_bytes("PNG", (400, 300))
 
 
 @pytest.fixture(autouse=True)
@@ -159,14 +168,20 @@ def test_inspector_adds_a_photo_stored_outside_the_web_root_and_shown_as_a_thumb
     assert response.status_code == 303
     assert response.headers["location"] == f"/inspections/{row.number}#photos"
     [photo] = photos(session)
-    assert (photo.inspection_id, photo.content_type, photo.size_bytes) == (row.id, content_type, len(content))
+    stored = upload_dir / "inspection-photos" / photo.stored_name
+    assert (photo.inspection_id, photo.content_type) == (row.id, content_type)
+    assert photo.size_bytes == stored.stat().st_size
     assert photo.caption == "scratch on the housing" and photo.uploaded_by_user_id == world.inspector.id
-    assert stored_files(upload_dir) == [upload_dir / "inspection-photos" / photo.stored_name]
+    assert stored_files(upload_dir) == [stored, stored.with_name(photo.stored_name + ".thumb")]
     assert photo.stored_name not in photo.original_filename
 
     page = client.get(f"/inspections/{row.number}")
     assert "Photo added." in page.text
-    assert f'<img src="/inspections/{row.number}/photos/{photo.id}"' in page.text
+    url = f"/inspections/{row.number}/photos/{photo.id}"
+    # The page loads the thumbnail; its link opens the full photo.
+    assert f'<a href="{url}" target="_blank" rel="noopener">' in page.text
+    assert f'<img src="{url}/thumbnail"' in page.text
+    assert f'<img src="{url}"' not in page.text
 
 
 @pytest.mark.parametrize(
@@ -195,6 +210,33 @@ def test_a_file_that_is_not_png_or_jpeg_is_refused_with_a_message_and_nothing_is
     assert photos(session) == [] and stored_files(upload_dir) == []
 
 
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (PNG_HEADER_ONLY, UNREADABLE),  # a PNG signature followed by zeros
+        (PNG[: len(PNG) // 2], UNREADABLE),  # cut off halfway
+        (bomb_png((14_000, 14_000)), TOO_MANY_PIXELS),  # 196 million pixels in a few kilobytes
+    ],
+    ids=["png-header-only", "truncated-png", "decompression-bomb"],
+)
+def test_a_photo_that_does_not_decode_or_is_a_bomb_is_refused_with_a_message_and_nothing_is_stored(
+    make_client: ClientFactory,
+    session: Session,
+    world: World,
+    upload_dir: Path,
+    content: bytes,
+    message: str,
+) -> None:
+    row = lot(session, world, world.org_a)
+    client = as_user(make_client, world.inspector)
+    response = upload(client, row, content, filename="defect.png", browser_type="image/png")
+    assert response.status_code == 400
+    assert photo_error(response) == message
+    assert 'data-testid="photo-form"' in response.text and 'value="scratch on the housing"' in response.text
+    assert photos(session) == [] and stored_files(upload_dir) == []
+
+
 def test_an_oversized_photo_is_refused_at_the_limit_and_nothing_is_stored(
     make_client: ClientFactory,
     session: Session,
@@ -202,7 +244,7 @@ def test_an_oversized_photo_is_refused_at_the_limit_and_nothing_is_stored(
     upload_dir: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(settings, "CERTIFICATE_MAX_BYTES", 100)
+    monkeypatch.setattr(settings, "PHOTO_MAX_BYTES", 100)
     row = lot(session, world, world.org_a)
     client = as_user(make_client, world.inspector)
     response = upload(client, row, JPEG + b"\x00" * 100)
@@ -244,8 +286,21 @@ def test_only_the_inspector_may_add_photos(
     assert photos(session) == [] and stored_files(upload_dir) == []
 
 
-def test_the_owner_supplier_and_hq_fetch_a_photo_another_supplier_gets_404(
+def test_a_phone_photo_is_served_upright_without_its_exif(
     make_client: ClientFactory, session: Session, world: World
+) -> None:
+    row = lot(session, world, world.org_a)
+    assert upload(as_user(make_client, world.inspector), row, phone_jpeg()).status_code == 303
+    [photo] = photos(session)
+    fetched = as_user(make_client, world.supplier_a).get(f"/inspections/{row.number}/photos/{photo.id}")
+    assert fetched.status_code == 200
+    with Image.open(io.BytesIO(fetched.content)) as image:
+        assert image.size == (40, 60) and dict(image.getexif()) == {}
+    assert b"PhoneMaker" not in fetched.content and b"Shanghai" not in fetched.content
+
+
+def test_the_owner_supplier_and_hq_fetch_a_photo_another_supplier_gets_404(
+    make_client: ClientFactory, session: Session, world: World, upload_dir: Path
 ) -> None:
     row = lot(session, world, world.org_a)
     other = lot(session, world, world.org_b)
@@ -254,24 +309,55 @@ def test_the_owner_supplier_and_hq_fetch_a_photo_another_supplier_gets_404(
     assert upload(inspector, other, PNG).status_code == 303
     photo, other_photo = photos(session)
     url = f"/inspections/{row.number}/photos/{photo.id}"
+    stored = inspection_photos.stored_path(photo.stored_name).read_bytes()
 
     for user in (world.inspector, world.approver, world.supplier_a):
         client = as_user(make_client, user)
-        fetched = client.get(url)
-        assert fetched.status_code == 200, user.email
-        assert fetched.content == JPEG
-        assert fetched.headers["content-type"] == "image/jpeg"
-        assert fetched.headers["x-content-type-options"] == "nosniff"
-        assert fetched.headers["content-disposition"].startswith("inline")
+        for path, size in ((url, (1000, 600)), (f"{url}/thumbnail", (320, 192))):
+            fetched = client.get(path)
+            assert fetched.status_code == 200, (user.email, path)
+            assert fetched.headers["content-type"] == "image/jpeg"
+            assert fetched.headers["x-content-type-options"] == "nosniff"
+            assert fetched.headers["content-disposition"].startswith("inline")
+            assert fetched.headers["cache-control"] == "private, no-store"
+            with Image.open(io.BytesIO(fetched.content)) as image:
+                assert (image.format, image.size) == ("JPEG", size), (user.email, path)
+        assert client.get(url).content == stored
 
     owner = as_user(make_client, world.supplier_a)
-    assert f'src="{url}"' in owner.get(f"/inspections/{row.number}").text
+    assert f'src="{url}/thumbnail"' in owner.get(f"/inspections/{row.number}").text
     assert 'data-testid="photo-form"' not in owner.get(f"/inspections/{row.number}").text
-    # Another supplier's photo: 404 by its own URL and when paired with one's own inspection.
-    assert owner.get(f"/inspections/{other.number}/photos/{other_photo.id}").status_code == 404
-    assert owner.get(f"/inspections/{row.number}/photos/{other_photo.id}").status_code == 404
+    for suffix in ("", "/thumbnail"):
+        # Another supplier's photo: 404 by its own URL and when paired with one's own inspection.
+        assert owner.get(f"/inspections/{other.number}/photos/{other_photo.id}{suffix}").status_code == 404
+        assert owner.get(f"/inspections/{row.number}/photos/{other_photo.id}{suffix}").status_code == 404
 
+        stranger = as_user(make_client, world.supplier_b)
+        assert stranger.get(f"{url}{suffix}").status_code == 404
+        assert stranger.get(f"/inspections/{other.number}/photos/{photo.id}{suffix}").status_code == 404
+        assert as_user(make_client, world.store).get(f"{url}{suffix}").status_code == 403
+
+
+def test_a_photo_stored_without_a_thumbnail_gets_one_on_first_request_and_a_missing_file_is_404(
+    make_client: ClientFactory, session: Session, world: World, upload_dir: Path
+) -> None:
+    row = lot(session, world, world.org_a)
+    assert upload(as_user(make_client, world.inspector), row, PNG).status_code == 303
+    [photo] = photos(session)
+    url = f"/inspections/{row.number}/photos/{photo.id}"
+    thumbnail = inspection_photos.thumbnail_path(photo.stored_name)
+    thumbnail.unlink()  # as for a photo stored before thumbnails existed
+    owner = as_user(make_client, world.supplier_a)
     stranger = as_user(make_client, world.supplier_b)
-    assert stranger.get(url).status_code == 404
-    assert stranger.get(f"/inspections/{other.number}/photos/{photo.id}").status_code == 404
-    assert as_user(make_client, world.store).get(url).status_code == 403
+
+    assert stranger.get(f"{url}/thumbnail").status_code == 404
+    assert not thumbnail.exists()  # nothing is made for someone who may not see it
+    fetched = owner.get(f"{url}/thumbnail")
+    assert fetched.status_code == 200 and fetched.headers["content-type"] == "image/png"
+    with Image.open(io.BytesIO(fetched.content)) as image:
+        assert image.size == (320, 240)
+    assert thumbnail.read_bytes() == fetched.content
+
+    inspection_photos.stored_path(photo.stored_name).unlink()
+    assert owner.get(url).status_code == 404
+    assert owner.get(f"{url}/thumbnail").status_code == 404  # as the photo, even with the thumbnail there
