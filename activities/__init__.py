@@ -31,6 +31,7 @@ ACTIVITIES: list[Callable[..., Any]] = [
     inspection.record_inspection_verdict,
     inspection.notify_inspection,
     inspection.apply_inspection_switching,
+    inspection.hold_lot_for_decision,
     inspection.record_inspection_disposition,
     inspection.record_inspection_sorting,
     inspection.check_lot_certificates,

@@ -76,9 +76,6 @@ class RecordInspectionResult:
 @activity.defn
 def record_inspection(input: RecordInspectionInput) -> RecordInspectionResult:
     with session_scope() as session:
-        existing = inspection.inspection_for_workflow(session, input.workflow_id)
-        if existing is not None:  # a retry after the commit: answer from the row
-            return _recorded(existing, created=False)
         severity, skipped, discontinued = input.severity, False, False
         if input.severity_from_standing:
             sku = session.get(Sku, input.sku_id)
@@ -92,6 +89,10 @@ def record_inspection(input: RecordInspectionInput) -> RecordInspectionResult:
             severity = inspection_standing.plan_severity(lot_standing.severity)
             skipped = lot_standing.skip
             discontinued = lot_standing.severity is SwitchingSeverity.DISCONTINUED
+        existing = inspection.inspection_for_workflow(session, input.workflow_id)
+        if existing is not None:  # a retry after the commit: answer from the row (the lot is not
+            # applied to the standing before this activity returns, so it still reads the same)
+            return _recorded(existing, created=False, discontinued=discontinued)
         try:
             aqls = [
                 inspection.normalized_aql(a) for a in (input.aql_critical, input.aql_major, input.aql_minor)
@@ -235,6 +236,23 @@ def apply_inspection_switching(input: ApplySwitchingInput) -> ApplySwitchingResu
         row = inspection.require_inspection(session, input.number)
         standing = inspection_standing.apply_lot(session, row, at=input.occurred_at)
         return ApplySwitchingResult(severity=standing.severity)
+
+
+@dataclass
+class HoldForDecisionInput:
+    number: str
+    idempotency_key: str
+    occurred_at: datetime | None = None
+
+
+@activity.defn
+def hold_lot_for_decision(input: HoldForDecisionInput) -> None:
+    """Acceptance by sampling is discontinued for the lot's supplier and SKU: HQ decides the lot."""
+    with session_scope() as session:
+        row = inspection.require_inspection(session, input.number)
+        dispositions.hold_for_decision(
+            session, row, idempotency_key=input.idempotency_key, occurred_at=input.occurred_at
+        )
 
 
 @dataclass

@@ -12,6 +12,8 @@ unit price (`Inspection.unit_price`), rounded half-up per document (`supplychain
 - Return to vendor: an RTV waits for the supplier's acknowledgement; then the goods leave stock and a
   debit note carries their value (net + VAT) into reconciliation.
 - A required certificate that is missing or expired holds an accepted lot (`hold_reason`).
+- While acceptance by sampling is discontinued for the supplier and SKU (ISO 2859-1 9.4), a lot the
+  plan accepts still waits for HQ's decision, as a rejected one does (`hold_for_decision`).
 """
 
 from __future__ import annotations
@@ -123,6 +125,24 @@ def set_stage(
     session.flush()
 
 
+def hold_for_decision(
+    session: Session, inspection: Inspection, *, idempotency_key: str, occurred_at: datetime | None = None
+) -> None:
+    """ISO 2859-1 9.4: sampling cannot accept a lot of a discontinued supplier+SKU; HQ decides it."""
+    before = {"stage": inspection.stage}
+    set_stage(session, inspection, InspectionStage.AWAITING_DECISION)
+    record_event(
+        session,
+        document_type=DOCUMENT_TYPE,
+        document_id=inspection.number,
+        action="acceptance_discontinued",
+        idempotency_key=idempotency_key,
+        before=before,
+        after={"stage": InspectionStage.AWAITING_DECISION},
+        occurred_at=occurred_at,
+    )
+
+
 # --- certificates ----------------------------------------------------------------------------------------
 
 
@@ -165,7 +185,8 @@ def record_disposition(
     idempotency_key: str,
     occurred_at: datetime | None = None,
 ) -> DispositionOutcome:
-    """HQ's decision on a rejected lot. A concession accepts the whole lot and raises its debit note."""
+    """HQ's decision on a rejected lot (or one held by `hold_for_decision`). A concession accepts the
+    whole lot and raises its debit note."""
     at = occurred_at or utcnow()
     debit_note: DebitNote | None = None
     if disposition is Disposition.CONCESSION:
@@ -188,6 +209,8 @@ def record_disposition(
             )
         )
         inspection.accepted_quantity, inspection.rejected_quantity = inspection.lot_size, 0
+    else:  # nothing is accepted until sorting finds the good units, or the lot goes back
+        inspection.accepted_quantity, inspection.rejected_quantity = 0, inspection.lot_size
     before = {"disposition": inspection.disposition}
     inspection.disposition = disposition
     inspection.price_deduction_percent = deduction_percent

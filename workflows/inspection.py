@@ -18,7 +18,9 @@ One `InspectionWorkflow` per receipt line that needs inspection, workflow id
 5. Rejected: HQ's quality approver decides through the shared approval step (a child
    ApprovalWorkflow with choices): concession (the whole lot accepted, a debit note for the price
    deduction), sorting (the inspector counts the good units in `record_sorting`; the rest go back)
-   or return to vendor. Nobody to decide: the lot goes back.
+   or return to vendor. Nobody to decide: the lot goes back. While the supplier+SKU is discontinued
+   (ISO 2859-1 9.4), a lot the plan accepts goes to the same decision (patch
+   `discontinued-lots-go-to-decision`).
 6. Accepted units: a required certificate missing or expired holds them (stage ON_HOLD, the
    supplier is told) until `recheck_certificates` (sent on upload) or a daily recheck finds them in
    order; then they leave quarantine (when the PO put them there: `quarantined`).
@@ -50,6 +52,7 @@ with workflow.unsafe.imports_passed_through():
         ApplySwitchingInput,
         CheckCertificatesInput,
         DispositionResult,
+        HoldForDecisionInput,
         NotifyInspectionInput,
         OpenReturnInput,
         RecordDispositionInput,
@@ -60,6 +63,7 @@ with workflow.unsafe.imports_passed_through():
         acknowledge_return_to_vendor,
         apply_inspection_switching,
         check_lot_certificates,
+        hold_lot_for_decision,
         notify_inspection,
         open_return_to_vendor,
         record_inspection,
@@ -117,6 +121,11 @@ NO_RETURN_WAITING = lazy("No return is waiting for acknowledgement on this lot."
 LOT_REJECTED_SUPPLIER = lazy(
     "Your lot %(number)s (purchase order %(po_number)s) failed inspection; HQ quality decides on "
     "concession, sorting or return."
+)
+ACCEPTANCE_DISCONTINUED_SUPPLIER = lazy(
+    "Lot %(number)s (purchase order %(po_number)s) met the sampling plan, but acceptance by sampling of "
+    "this SKU is discontinued until your corrective action; HQ quality decides on concession, sorting "
+    "or return."
 )
 CERTIFICATES_HOLD = lazy(
     "Lot %(number)s (purchase order %(po_number)s) passed inspection but is on hold: a required "
@@ -187,6 +196,8 @@ class InspectionSettled:
 
 # Versioning: inspections recorded before this change told their PO only by completing.
 SETTLE_PARENT_PATCH = "settle-parent-early"
+# Versioning: before this change a lot of a discontinued supplier+SKU was accepted by its plan.
+DISCONTINUED_DECISION_PATCH = "discontinued-lots-go-to-decision"
 
 
 @dataclass
@@ -203,6 +214,8 @@ class RecordDefectsResult:
     verdict: InspectionVerdict
     accepted_quantity: int
     rejected_quantity: int
+    # The plan accepts the lot, but acceptance is discontinued for its supplier+SKU: HQ decides it.
+    held_for_decision: bool = False
 
 
 @dataclass
@@ -269,6 +282,9 @@ class InspectionWorkflow:
         await self._update_standing()
         if self._state.verdict is InspectionVerdict.REJECTED:
             await self._notify(InspectionAudience.SUPPLIER, LOT_REJECTED_SUPPLIER, "notify:rejected")
+            await self._decide_rejected_lot()
+        elif self._acceptance_discontinued():
+            await self._hold_for_decision()
             await self._decide_rejected_lot()
         accepted, rejected = self._quantities()
         # With units to return, the stage moves on only once the return exists.
@@ -368,6 +384,25 @@ class InspectionWorkflow:
             if applied.severity is SwitchingSeverity.DISCONTINUED and not self._state.discontinued:
                 # ISO 2859-1 9.4: the buyers take it up with the supplier (corrective action).
                 await self._notify(InspectionAudience.BUYERS, INSPECTION_DISCONTINUED, "notify:discontinued")
+
+    def _acceptance_discontinued(self) -> bool:
+        """ISO 2859-1 9.4: while the supplier+SKU is discontinued, the sampling plan may not accept
+        a lot (it is inspected on tightened terms for HQ's information; HQ decides it)."""
+        return (
+            self._state.verdict is InspectionVerdict.ACCEPTED
+            and self._state.discontinued
+            and workflow.patched(DISCONTINUED_DECISION_PATCH)
+        )
+
+    async def _hold_for_decision(self) -> None:
+        await self._activity(
+            hold_lot_for_decision,
+            HoldForDecisionInput(self._number(), self._key("acceptance-discontinued"), workflow.now()),
+        )
+        self._state.stage = InspectionStage.AWAITING_DECISION
+        await self._notify(
+            InspectionAudience.SUPPLIER, ACCEPTANCE_DISCONTINUED_SUPPLIER, "notify:acceptance-discontinued"
+        )
 
     async def _decide_rejected_lot(self) -> None:
         """HQ's quality approver chooses concession, sorting or return to vendor (shared approval step)."""
@@ -519,7 +554,10 @@ class InspectionWorkflow:
             if verdict is InspectionVerdict.REJECTED:
                 state.stage = InspectionStage.AWAITING_DECISION
             return RecordDefectsResult(
-                verdict=verdict, accepted_quantity=accepted, rejected_quantity=rejected
+                verdict=verdict,
+                accepted_quantity=accepted,
+                rejected_quantity=rejected,
+                held_for_decision=verdict is InspectionVerdict.ACCEPTED and state.discontinued,
             )
 
     @record_defects.validator

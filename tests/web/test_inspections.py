@@ -503,6 +503,166 @@ def test_queue_lists_lots_to_inspect_or_sort_oldest_first_and_held_lots_in_their
     assert re.search(r'href="/inspections" data-testid="queue-count">2 ', client.get("/").text)
 
 
+# --- the queue by warehouse ---------------------------------------------------------------------------
+
+
+@dataclass
+class Warehouses:
+    own: Inspection  # a lot at the inspector's warehouse (world.location_id)
+    other: Inspection  # a lot at another warehouse of the same organisation
+    other_id: int
+    foreign: Inspection  # a lot at a warehouse of another HQ organisation
+    foreign_location_id: int
+    distributor_location_id: int
+    store_id: int
+    inactive_id: int
+
+
+@pytest.fixture
+def warehouses(session: Session, world: World) -> Warehouses:
+    hq = session.get(Organisation, world.inspector.organisation_id)
+    assert hq is not None
+    other = make_location(session, organisation=hq, kind=LocationKind.CENTRAL_WAREHOUSE, name="Other DC")
+    store = make_location(session, organisation=hq, kind=LocationKind.STORE)
+    inactive = make_location(session, organisation=hq, kind=LocationKind.REGIONAL_WAREHOUSE)
+    inactive.is_active = False
+    elsewhere = make_location(
+        session, organisation=make_organisation(session, kind=OrgKind.HQ), kind=LocationKind.CENTRAL_WAREHOUSE
+    )
+    distributor = make_location(
+        session,
+        organisation=make_organisation(session, kind=OrgKind.DISTRIBUTOR),
+        kind=LocationKind.REGIONAL_WAREHOUSE,
+    )
+    session.add(inactive)
+    session.commit()
+    supplier = session.get(Organisation, world.supplier_a_id)
+    assert supplier is not None
+
+    def lot_at(location_id: int | None) -> Inspection:
+        return make_inspection(session, supplier=supplier, sku_id=world.sku_id, location_id=location_id)
+
+    assert other.id and store.id and inactive.id and elsewhere.id and distributor.id
+    return Warehouses(
+        own=lot_at(world.location_id),
+        other=lot_at(other.id),
+        other_id=other.id,
+        foreign=lot_at(elsewhere.id),
+        foreign_location_id=elsewhere.id,
+        distributor_location_id=distributor.id,
+        store_id=store.id,
+        inactive_id=inactive.id,
+    )
+
+
+def numbers_in(response: httpx.Response, *lots: Inspection) -> set[str]:
+    """Which of `lots` the page lists."""
+    return {lot.number for lot in lots if f'id="inspection-{lot.id}"' in response.text}
+
+
+def warehouse_options(response: httpx.Response) -> tuple[list[str], str]:
+    """The values of the queue's warehouse select and the selected one."""
+    select = re.search(r'<select id="location" name="location">(.*?)</select>', response.text, re.S)
+    assert select, "no warehouse select on the page"
+    options = re.findall(r'<option value="([^"]*)"\s*(selected)?', select.group(1))
+    selected = [value for value, mark in options if mark]
+    assert len(selected) <= 1
+    return [value for value, _ in options], selected[0] if selected else ""
+
+
+def test_inspector_sees_the_lots_of_their_own_warehouse_and_may_choose_another_or_all(
+    make_client: ClientFactory, world: World, warehouses: Warehouses, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    own, other = warehouses.own, warehouses.other
+    client = logged_in(make_client, world.inspector)
+
+    default = client.get("/inspections")
+    assert default.status_code == 200
+    assert numbers_in(default, own, other, warehouses.foreign) == {own.number}
+    values, selected = warehouse_options(default)
+    assert selected == str(world.location_id)
+    assert values[0] == "all" and {str(world.location_id), str(warehouses.other_id)} <= set(values)
+    assert "All warehouses" in default.text
+    for not_a_choice in (warehouses.store_id, warehouses.inactive_id, warehouses.foreign_location_id):
+        assert str(not_a_choice) not in values
+    assert re.search(rf'id="inspection-{own.id}".*?data-testid="warehouse">[^<]+<', default.text, re.S)
+
+    chosen = client.get("/inspections", params={"location": str(warehouses.other_id)})
+    assert numbers_in(chosen, own, other, warehouses.foreign) == {other.number}
+    assert warehouse_options(chosen)[1] == str(warehouses.other_id)
+    everything = client.get("/inspections", params={"location": "all"})
+    assert {own.number, other.number} <= numbers_in(everything, own, other)
+    assert warehouse_options(everything)[1] == "all"
+
+    # The htmx filter asks with the form's fields and gets the results alone.
+    fragment = client.get(
+        "/inspections",
+        params={"status": "pending", "supplier": "", "location": str(warehouses.other_id)},
+        headers={"HX-Request": "true"},
+    )
+    assert fragment.text.lstrip().startswith('<div id="results">')
+    assert numbers_in(fragment, own, other) == {other.number}
+
+    # The pages keep the chosen warehouse.
+    monkeypatch.setattr("web.routes.inspections.PER_PAGE", 1)
+    first = client.get("/inspections", params={"location": "all"})
+    next_link = re.search(r'href="(/inspections\?page=2[^"]*)" rel="next"', first.text)
+    assert next_link and "location=all" in html.unescape(next_link.group(1))
+    mine = client.get("/inspections")
+    assert 'rel="next"' not in mine.text  # one lot at the own warehouse: one page
+
+
+def test_inspector_without_a_location_sees_every_warehouse(
+    make_client: ClientFactory, session: Session, world: World, warehouses: Warehouses
+) -> None:
+    hq = session.get(Organisation, world.inspector.organisation_id)
+    assert hq is not None
+    roaming = make_user(session, organisation=hq, roles=[Role.INSPECTOR], locale="en")
+    client = logged_in(make_client, roaming)
+    page = client.get("/inspections")
+    assert page.status_code == 200
+    assert {warehouses.own.number, warehouses.other.number} <= numbers_in(
+        page, warehouses.own, warehouses.other
+    )
+    assert warehouse_options(page)[1] == "all"
+    only = client.get("/inspections", params={"location": str(warehouses.other_id)})
+    assert numbers_in(only, warehouses.own, warehouses.other, warehouses.foreign) == {warehouses.other.number}
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ["abc", "-1", "1.5", "²", "9" * 30, "foreign", "distributor", "store"],
+)
+def test_a_location_that_is_not_a_choice_shows_the_own_warehouse_and_nothing_of_other_orgs(
+    make_client: ClientFactory, world: World, warehouses: Warehouses, bad: str
+) -> None:
+    value = {
+        "foreign": str(warehouses.foreign_location_id),
+        "distributor": str(warehouses.distributor_location_id),
+        "store": str(warehouses.store_id),
+    }.get(bad, bad)
+    client = logged_in(make_client, world.inspector)
+    page = client.get("/inspections", params={"location": value})
+    assert page.status_code == 200
+    assert numbers_in(page, warehouses.own, warehouses.other, warehouses.foreign) == {warehouses.own.number}
+    assert warehouse_options(page)[1] == str(world.location_id)
+
+
+def test_supplier_results_have_no_warehouse_filter(
+    make_client: ClientFactory, world: World, warehouses: Warehouses
+) -> None:
+    client = logged_in(make_client, world.supplier_a)
+    for status in ("pending", "decided"):
+        page = client.get(
+            "/supplier/inspections", params={"status": status, "location": str(world.location_id)}
+        )
+        assert page.status_code == 200
+        assert 'name="location"' not in page.text and "All warehouses" not in page.text
+    lots = (warehouses.own, warehouses.other, warehouses.foreign)
+    pending = client.get("/supplier/inspections", params={"status": "pending"})
+    assert numbers_in(pending, *lots) == {lot.number for lot in lots}  # every lot of the supplier's
+
+
 def test_supplier_results_show_stage_disposition_and_a_link_to_the_return(
     make_client: ClientFactory, session: Session, world: World
 ) -> None:

@@ -34,12 +34,14 @@ with workflow.unsafe.imports_passed_through():
         DebitNoteKind,
         Inspection,
         InspectionStage,
+        InspectionSwitching,
         Organisation,
         POLineStatus,
         POStatus,
         ReturnToVendor,
         Role,
         Sku,
+        SwitchingSeverity,
         User,
     )
     from supplychain.models.catalog import InspectionMode
@@ -101,6 +103,22 @@ def set_mode(session: Session, sku: Sku, mode: InspectionMode, *, certificates: 
     if certificates is not None:
         row.required_certificates = certificates
     session.add(row)
+    session.commit()
+
+
+def set_standing(
+    session: Session, world: World, severity: SwitchingSeverity, *, rejected_on_tightened: int
+) -> None:
+    """SKU A of the world's supplier starts at `severity` (ISO 2859-1 switching), inspected always."""
+    set_mode(session, world.sku_a, InspectionMode.ALWAYS)
+    session.add(
+        InspectionSwitching(
+            supplier_id=world.supplier_org_id,
+            sku_id=world.sku_a.id,
+            severity=severity,
+            rejected_on_tightened=rejected_on_tightened,
+        )
+    )
     session.commit()
 
 

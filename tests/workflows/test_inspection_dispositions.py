@@ -59,6 +59,7 @@ with workflow.unsafe.imports_passed_through():
         reject,
         rtv_of,
         set_mode,
+        set_standing,
         sort,
         state_of,
         until_return,
@@ -77,6 +78,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.approval import ApprovalWorkflow
     from workflows.inspection import (
+        ACCEPTANCE_DISCONTINUED_SUPPLIER,
         CERTIFICATES_HOLD,
         GOOD_OUT_OF_RANGE,
         INSPECTION_DISCONTINUED,
@@ -84,6 +86,7 @@ with workflow.unsafe.imports_passed_through():
         NOT_SORTING,
         InspectionResult,
         InspectionWorkflow,
+        RecordDefectsInput,
     )
 
 LOT = 100
@@ -485,16 +488,7 @@ async def test_the_fifth_lot_rejected_on_tightened_discontinues_and_tells_the_bu
 ) -> None:
     """ISO 2859-1 9.4: four lots already rejected on tightened; this one makes five. Its plan is the
     tightened one, the supplier+SKU is discontinued and the buyers are told once."""
-    set_mode(session, world.sku_a, InspectionMode.ALWAYS)
-    session.add(
-        InspectionSwitching(
-            supplier_id=world.supplier_org_id,
-            sku_id=world.sku_a.id,
-            severity=SwitchingSeverity.TIGHTENED,
-            rejected_on_tightened=4,
-        )
-    )
-    session.commit()
+    set_standing(session, world, SwitchingSeverity.TIGHTENED, rejected_on_tightened=4)
     client = time_skipping_env.client
     async with running_worker(client, task_queue):
         handle, number, child = await _lot_of_line_1(time_skipping_env, task_queue, world, db)
@@ -516,6 +510,58 @@ async def test_the_fifth_lot_rejected_on_tightened_discontinues_and_tells_the_bu
             number,
             InspectionResult(LOT, 0, InspectionVerdict.REJECTED, Disposition.CONCESSION),
         )
+
+
+async def test_a_lot_arriving_while_discontinued_goes_to_hq_even_when_its_plan_accepts_it(
+    time_skipping_env: WorkflowEnvironment,
+    task_queue: str,
+    world: World,
+    inspector: User,
+    quality_approver: User,
+    session: Session,
+    db: Engine,
+) -> None:
+    """ISO 2859-1 9.4: acceptance by sampling stays discontinued until the supplier's corrective
+    action. The lot is inspected on tightened terms for HQ's information; although it meets its
+    plan it waits in quarantine for HQ quality, the supplier is told, and HQ may send it back."""
+    set_standing(session, world, SwitchingSeverity.DISCONTINUED, rejected_on_tightened=5)
+    client = time_skipping_env.client
+    before = balance(db, world, world.sku_a)
+    async with running_worker(client, task_queue):
+        handle, number, child = await _lot_of_line_1(time_skipping_env, task_queue, world, db)
+        assert inspection_row(db, child.id).severity is InspectionSeverity.TIGHTENED
+        recorded = await child.execute_update(
+            InspectionWorkflow.record_defects,
+            RecordDefectsInput(actor_user_id=inspector.id, critical=0, major=0, minor=0, notes="clean"),
+        )
+        assert (recorded.verdict, recorded.held_for_decision) == (InspectionVerdict.ACCEPTED, True)
+        await until_stage(child, InspectionStage.AWAITING_DECISION)
+        row = inspection_row(db, child.id)
+        assert (row.verdict, row.stage) == (InspectionVerdict.ACCEPTED, InspectionStage.AWAITING_DECISION)
+        assert [e.after for e in _events(db, row.number, "acceptance_discontinued")] == [
+            {"stage": "awaiting_decision"}
+        ]
+        await _until(lambda: _messages(db, world.supplier, row.number), "the supplier to be told")
+        assert _messages(db, world.supplier, row.number) == [ACCEPTANCE_DISCONTINUED_SUPPLIER]
+        assert balance(db, world, world.sku_a) == _held(before)  # not released by the plan
+
+        await decide(client, child, quality_approver, "return_to_vendor")
+        await until_return(child)
+        rtv = rtv_of(db, child.id)
+        assert rtv is not None and rtv.quantity == LOT
+        await acknowledge(child, world.supplier)
+        assert balance(db, world, world.sku_a) == before
+        await _end(
+            client,
+            handle,
+            child,
+            db,
+            number,
+            InspectionResult(0, LOT, InspectionVerdict.ACCEPTED, Disposition.RETURN_TO_VENDOR),
+        )
+        with Session(db) as s:  # still discontinued: only corrective action resumes inspection
+            standing = s.get(InspectionSwitching, _switching_id(s, world))
+            assert standing is not None and standing.severity is SwitchingSeverity.DISCONTINUED
 
 
 def _switching_id(session: Session, world: World) -> int | None:

@@ -1,6 +1,6 @@
 """Determinism guard for receiving inspection: committed histories replayed against the current code.
 
-Like the replenishment happy path in test_replenishment, three histories recorded from real runs on
+Like the replenishment happy path in test_replenishment, four histories recorded from real runs on
 the time-skipping server are committed in tests/workflows/histories/:
 
 - replenishment_inspection_return.json: the two-line PO of test_replenishment whose line-1 lot
@@ -12,6 +12,9 @@ the time-skipping server are committed in tests/workflows/histories/:
   acknowledgement Update, settle signal to the parent, late-click window).
 - inspection_sorting.json: the InspectionWorkflow of a lot rejected, sent to sorting and sorted
   (70 good released from quarantine, 30 returned and acknowledged, settle signal to the parent).
+- inspection_discontinued_return.json: the InspectionWorkflow of a lot whose supplier+SKU is
+  discontinued (ISO 2859-1 9.4): it meets its tightened plan, is held for HQ's decision
+  (`discontinued-lots-go-to-decision`), returned to the vendor and acknowledged.
 
 A change to the workflow code that reorders, adds or removes commands without `workflow.patched`
 makes the replay tests fail. After an intended, versioned change, record them again with
@@ -35,7 +38,14 @@ with workflow.unsafe.imports_passed_through():
     from temporalio.testing import WorkflowEnvironment
     from temporalio.worker import Replayer
 
-    from supplychain.models import Disposition, InspectionStage, InspectionVerdict, POStatus, User
+    from supplychain.models import (
+        Disposition,
+        InspectionStage,
+        InspectionVerdict,
+        POStatus,
+        SwitchingSeverity,
+        User,
+    )
     from supplychain.models.catalog import InspectionMode
     from supplychain.temporal import DATA_CONVERTER
     from tests.fixtures.temporal import running_worker
@@ -45,8 +55,10 @@ with workflow.unsafe.imports_passed_through():
         decide,
         inspector,  # noqa: F401  (the fixture)
         quality_approver,  # noqa: F401  (the fixture)
+        record_defects,
         reject,
         set_mode,
+        set_standing,
         sort,
         until_return,
         until_stage,
@@ -62,6 +74,7 @@ WORKFLOWS = [ReplenishmentWorkflow, InspectionWorkflow, ApprovalWorkflow]
 PO_RETURN_HISTORY = HISTORIES / "replenishment_inspection_return.json"
 INSPECTION_RETURN_HISTORY = HISTORIES / "inspection_return.json"
 INSPECTION_SORTING_HISTORY = HISTORIES / "inspection_sorting.json"
+INSPECTION_DISCONTINUED_HISTORY = HISTORIES / "inspection_discontinued_return.json"
 SORTED_GOOD = 70
 
 
@@ -112,6 +125,24 @@ async def _sorting(
     return Run(handle.id, child.id)
 
 
+async def _discontinued_return(
+    env: WorkflowEnvironment, task_queue: str, world: World, inspector: User, approver: User, db: Engine
+) -> Run:
+    """Line 1's lot of a discontinued supplier+SKU meets its plan, waits for HQ, goes back."""
+    client = env.client
+    handle, number, child = await _lot_of_line_1(env, task_queue, world, db)
+    await record_defects(child, inspector)
+    await until_stage(child, InspectionStage.AWAITING_DECISION)
+    await decide(client, child, approver, "return_to_vendor")
+    await until_return(child)
+    await acknowledge(child, world.supplier)
+    await closed(handle, db, number)
+    assert await child.result() == InspectionResult(
+        0, LOT, InspectionVerdict.ACCEPTED, Disposition.RETURN_TO_VENDOR
+    )
+    return Run(handle.id, child.id)
+
+
 def _replayer() -> Replayer:
     return Replayer(workflows=WORKFLOWS, data_converter=DATA_CONVERTER)
 
@@ -133,7 +164,12 @@ async def _replay_fresh_and_maybe_record(client: Client, workflow_id: str, path:
 
 @pytest.mark.parametrize(
     "path",
-    [PO_RETURN_HISTORY, INSPECTION_RETURN_HISTORY, INSPECTION_SORTING_HISTORY],
+    [
+        PO_RETURN_HISTORY,
+        INSPECTION_RETURN_HISTORY,
+        INSPECTION_SORTING_HISTORY,
+        INSPECTION_DISCONTINUED_HISTORY,
+    ],
     ids=lambda path: path.stem,
 )
 async def test_recorded_inspection_history_replays_against_the_current_code(path: Path) -> None:
@@ -184,3 +220,23 @@ async def test_fresh_sorting_history_replays_and_can_be_recorded(
     async with running_worker(client, task_queue):
         run = await _sorting(time_skipping_env, task_queue, world, inspector, quality_approver, db)
     await _replay_fresh_and_maybe_record(client, run.inspection_workflow_id, INSPECTION_SORTING_HISTORY)
+
+
+async def test_fresh_discontinued_history_replays_and_can_be_recorded(
+    time_skipping_env: WorkflowEnvironment,
+    task_queue: str,
+    world: World,
+    inspector: User,
+    quality_approver: User,
+    session: Session,
+    db: Engine,
+) -> None:
+    """The inspection history of a discontinued supplier's lot held for HQ replays; RECORD_HISTORIES=1
+    records it."""
+    set_standing(session, world, SwitchingSeverity.DISCONTINUED, rejected_on_tightened=5)
+    client = time_skipping_env.client
+    async with running_worker(client, task_queue):
+        run = await _discontinued_return(
+            time_skipping_env, task_queue, world, inspector, quality_approver, db
+        )
+    await _replay_fresh_and_maybe_record(client, run.inspection_workflow_id, INSPECTION_DISCONTINUED_HISTORY)

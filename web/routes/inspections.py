@@ -7,7 +7,9 @@
   photos and the timeline; the inspector records the defects found per category (`record_defects`),
   the good units found by sorting (`record_sorting`), adds photos while the lot is awaiting
   inspection or sorting, and asks a held lot to check its certificates again (`recheck_certificates`).
-- `/inspections/{number}/photos/{id}`: a photo, to whoever may see the inspection.
+  A lot of a discontinued supplier+SKU (ISO 2859-1 9.4) that meets its plan goes to HQ's decision.
+- `/inspections/{number}/photos/{id}` and `.../thumbnail`: a photo (stored without its metadata)
+  and its thumbnail, to whoever may see the inspection.
 - `/supplier/inspections`: a supplier's own lots, their stage, disposition and returns, read only.
 
 Every row is read through `OrgScope` (a supplier sees its own lots; another's answers 404). The
@@ -20,6 +22,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -41,6 +44,8 @@ from supplychain.models import (
     InspectionPhoto,
     InspectionStage,
     InspectionVerdict,
+    Location,
+    LocationKind,
     Organisation,
     OrgKind,
     ReturnToVendor,
@@ -56,6 +61,7 @@ from workflows.inspection import (
     ALREADY_DECIDED,
     InspectionWorkflow,
     RecordDefectsInput,
+    RecordDefectsResult,
     RecordSortingInput,
     RecordSortingResult,
 )
@@ -73,6 +79,7 @@ ViewerUser = Annotated[Principal, Depends(require_roles(*QUEUE_ROLES, Role.SUPPL
 
 PER_PAGE = 25
 STATUSES = ("pending", "on_hold", "decided")
+ALL_WAREHOUSES = "all"
 # The inspector's work: lots to inspect (not yet decided) and lots to sort.
 _TO_WORK_ON = or_(
     col(Inspection.stage) == InspectionStage.SORTING,
@@ -122,6 +129,10 @@ CATEGORY_LABELS: dict[str, str] = {
 }
 DONE_ACCEPTED = lazy("Inspection %(number)s recorded: the lot is accepted.")
 DONE_REJECTED = lazy("Inspection %(number)s recorded: the lot is rejected.")
+DONE_HELD_FOR_DECISION = lazy(
+    "Inspection %(number)s recorded: the lot met its plan, but acceptance by sampling is discontinued "
+    "for this supplier and SKU, so HQ quality decides on it."
+)
 ENTER_COUNT: dict[str, str] = {
     "critical": lazy("Enter the number of critical defects as a whole number, for example 0."),
     "major": lazy("Enter the number of major defects as a whole number, for example 0."),
@@ -182,11 +193,47 @@ def _names(scope: Scope, rows: list[Inspection]) -> dict[str, object]:
 # --- lists ---------------------------------------------------------------------------------------
 
 
+def _warehouses(scope: Scope, user: Principal) -> list[Location]:
+    """The queue's warehouse choices: the organisation's active warehouses (not stores), and the
+    user's own location whatever it is (it is their default)."""
+    choosable = and_(col(Location.kind) != LocationKind.STORE, col(Location.is_active))
+    if user.location_id is not None:
+        choosable = or_(choosable, col(Location.id) == user.location_id)
+    stmt = (
+        scope.select(Location)
+        .where(col(Location.organisation_id) == user.organisation_id, choosable)
+        .order_by(col(Location.code))
+    )
+    return list(scope.session.execute(stmt).scalars())
+
+
+def _chosen_location(user: Principal, location: str, warehouses: list[Location]) -> str:
+    """`ALL_WAREHOUSES` or the id of the warehouse whose lots to show: the one asked for if it is
+    among the choices, otherwise (nothing asked, or anything else) the user's own, else all."""
+    if location == ALL_WAREHOUSES or location in {str(w.id) for w in warehouses}:
+        return location
+    return str(user.location_id) if user.location_id is not None else ALL_WAREHOUSES
+
+
 def _list(
-    request: Request, user: Principal, scope: Scope, *, base_url: str, status: str, supplier: str, page: int
+    request: Request,
+    user: Principal,
+    scope: Scope,
+    *,
+    base_url: str,
+    status: str,
+    supplier: str,
+    page: int,
+    location: str | None = None,
 ) -> Response:
+    """The list page. `location` (the inspector's queue only; None: no warehouse filter) is the
+    warehouse asked for, as typed."""
     status = status if status in STATUSES else "pending"
     stmt = scope.select(Inspection).where(STATUS_FILTERS[status])
+    warehouses = _warehouses(scope, user) if location is not None else []
+    chosen = _chosen_location(user, location, warehouses) if location is not None else ALL_WAREHOUSES
+    if chosen != ALL_WAREHOUSES:
+        stmt = stmt.where(col(Inspection.location_id) == int(chosen))
     if status == "decided":
         stmt = stmt.order_by(col(Inspection.decided_at).desc(), col(Inspection.id).desc())
     else:
@@ -208,6 +255,8 @@ def _list(
         )
     )
     query = {"status": status, "supplier": str(supplier_id) if supplier_id is not None else ""}
+    if location is not None:
+        query["location"] = chosen
     return render(
         request,
         "inspections/list.html",
@@ -220,6 +269,8 @@ def _list(
             "filters": query,
             "is_supplier": is_supplier,
             "suppliers": suppliers,
+            "by_location": location is not None,
+            "warehouses": warehouses,
             "returns": _returns_by_inspection(scope, list(paged)),
             **_names(scope, list(paged)),
             **_common(),
@@ -235,11 +286,22 @@ def inspection_queue(
     scope: OrgScope,
     status: str = "pending",
     supplier: str = "",
+    location: str = "",
     page: int = 1,
 ) -> Response:
+    """The lots of the user's own warehouse unless another one (or all) is chosen."""
     if not user.is_hq:
         raise HTTPException(status_code=403)
-    return _list(request, user, scope, base_url="/inspections", status=status, supplier=supplier, page=page)
+    return _list(
+        request,
+        user,
+        scope,
+        base_url="/inspections",
+        status=status,
+        supplier=supplier,
+        page=page,
+        location=location,
+    )
 
 
 @router.get("/supplier/inspections")
@@ -376,41 +438,47 @@ async def record_defects(request: Request, number: str, user: InspectorUser, sco
         # Decided (its workflow may have finished): answer from the row, as the validator would.
         form.error = i18n.gettext(ALREADY_DECIDED)
         return _detail(request, user, scope, row, form, status_code=400)
-    form.error = await _record(request, scope, row, user, counts, form.values["notes"])
+    form.error, recorded = await _record(request, scope, row, user, counts, form.values["notes"])
     scope.session.expire_all()
     row = _inspection_or_404(scope, number)
-    if form.error:
+    if form.error or recorded is None:
         return _detail(request, user, scope, row, form, status_code=400)
-    done = DONE_ACCEPTED if row.verdict is InspectionVerdict.ACCEPTED else DONE_REJECTED
+    if recorded.held_for_decision:
+        done = DONE_HELD_FOR_DECISION
+    else:
+        done = DONE_ACCEPTED if row.verdict is InspectionVerdict.ACCEPTED else DONE_REJECTED
     flash(scope.session, request, i18n.gettext(done, number=row.number))
     return RedirectResponse(f"/inspections/{row.number}", status_code=303)
 
 
 async def _record(
     request: Request, scope: Scope, row: Inspection, user: Principal, counts: dict[str, int], notes: str
-) -> str:
-    """Call `record_defects`; "" when it was done, otherwise the message to show beside the form."""
+) -> tuple[str, RecordDefectsResult | None]:
+    """Call `record_defects`: ("", its result) when it was done, else (the message beside the form, None)."""
     client = await temporal_client(request)
     if client is None:
-        return i18n.gettext("The inspection process cannot be reached right now. Nothing was changed.")
+        return (
+            i18n.gettext("The inspection process cannot be reached right now. Nothing was changed."),
+            None,
+        )
     workflow_id = row.workflow_id
     scope.session.commit()  # end the read transaction: the row is read again after the Update
     try:
-        await client.get_workflow_handle(workflow_id).execute_update(
+        result = await client.get_workflow_handle(workflow_id).execute_update(
             InspectionWorkflow.record_defects,
             RecordDefectsInput(actor_user_id=user.user_id, notes=notes, **counts),
         )
     except WorkflowUpdateFailedError as exc:
-        return rejection_message(exc)
+        return rejection_message(exc), None
     except RPCError as exc:
         # The workflow finished between our read and the Update: decided just now by someone else.
         scope.session.expire_all()
         fresh = _inspection_or_404(scope, row.number)
         if fresh.verdict is not InspectionVerdict.PENDING:
-            return i18n.gettext(ALREADY_DECIDED)
+            return i18n.gettext(ALREADY_DECIDED), None
         log.error("record_defects on %s failed: %s", workflow_id, exc)
-        return i18n.gettext("This could not be done right now. Please try again.")
-    return ""
+        return i18n.gettext("This could not be done right now. Please try again."), None
+    return "", result
 
 
 # --- photos -----------------------------------------------------------------------------------------
@@ -455,17 +523,18 @@ def add_photo(
     return RedirectResponse(f"/inspections/{row.number}#photos", status_code=303)
 
 
-@router.get("/inspections/{number}/photos/{photo_id}")
-def photo_file(number: str, photo_id: int, user: ViewerUser, scope: OrgScope) -> Response:
+def _visible_photo(number: str, photo_id: int, user: Principal, scope: Scope) -> InspectionPhoto:
+    """The photo if it belongs to this inspection and the user may see the inspection; 404 otherwise."""
     if not user.is_hq and user.org_kind is not OrgKind.SUPPLIER:
         raise HTTPException(status_code=403)
     row = _inspection_or_404(scope, number)
     photo = scope.get(InspectionPhoto, photo_id)
     if photo.inspection_id != row.id:
         raise HTTPException(status_code=404)
-    path = inspection_photos.stored_path(photo.stored_name)
-    if not path.is_file():
-        raise HTTPException(status_code=404)
+    return photo
+
+
+def _image_response(path: Path, photo: InspectionPhoto) -> Response:
     return FileResponse(
         path,
         media_type=photo.content_type,
@@ -473,6 +542,31 @@ def photo_file(number: str, photo_id: int, user: ViewerUser, scope: OrgScope) ->
         content_disposition_type="inline",
         headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"},
     )
+
+
+@router.get("/inspections/{number}/photos/{photo_id}")
+def photo_file(number: str, photo_id: int, user: ViewerUser, scope: OrgScope) -> Response:
+    photo = _visible_photo(number, photo_id, user, scope)
+    path = inspection_photos.stored_path(photo.stored_name)
+    if not path.is_file():
+        raise HTTPException(status_code=404)
+    return _image_response(path, photo)
+
+
+@router.get("/inspections/{number}/photos/{photo_id}/thumbnail")
+def photo_thumbnail(number: str, photo_id: int, user: ViewerUser, scope: OrgScope) -> Response:
+    """The photo's thumbnail, to whoever may see the photo; made now for a photo stored without one."""
+    photo = _visible_photo(number, photo_id, user, scope)
+    if not inspection_photos.stored_path(photo.stored_name).is_file():
+        raise HTTPException(status_code=404)
+    try:
+        path = inspection_photos.ensure_thumbnail(photo.stored_name, photo.content_type)
+    except FileNotFoundError:
+        raise HTTPException(status_code=404) from None
+    except certificates.UploadRefused:  # stored before photos were decoded on upload
+        log.warning("no thumbnail for inspection photo %s: it does not decode", photo.id)
+        raise HTTPException(status_code=404) from None
+    return _image_response(path, photo)
 
 
 # --- sorting ----------------------------------------------------------------------------------------
