@@ -33,6 +33,7 @@ from supplychain.models import (
     Inspection,
     InspectionSeverity,
     InspectionStage,
+    InspectionSwitching,
     InspectionVerdict,
     LocationKind,
     Organisation,
@@ -40,6 +41,7 @@ from supplychain.models import (
     ReturnToVendor,
     Role,
     Sku,
+    SwitchingSeverity,
     User,
 )
 from supplychain.settings import settings
@@ -106,9 +108,16 @@ class LotPlace(Protocol):
 
 
 async def start_inspection(
-    temporal: Client, portal_worker: WorkerThread, session: Session, world: LotPlace, supplier_id: int
+    temporal: Client,
+    portal_worker: WorkerThread,
+    session: Session,
+    world: LotPlace,
+    supplier_id: int,
+    *,
+    from_standing: bool = False,
 ) -> Inspection:
-    """Start the inspection of one received lot; return its row once the plan is recorded."""
+    """Start the inspection of one received lot; return its row once the plan is recorded.
+    `from_standing`: its severity comes from the supplier+SKU switching state."""
     suffix = uuid.uuid4().hex[:8].upper()
     input = InspectionInput(
         po_number=f"PO-W-{suffix}",
@@ -123,6 +132,7 @@ async def start_inspection(
         aql_critical="0",
         aql_major="2.5",
         aql_minor="4.0",
+        severity_from_standing=from_standing,
     )
     workflow_id = inspection_workflow_id(input.po_number.lower(), input.shipment_number, input.line_no)
     await temporal.start_workflow(
@@ -275,6 +285,47 @@ async def test_defects_within_the_plan_accept_the_lot(
     assert done.inspector_user_id == world.inspector.id and done.notes == "scratched housing"
     assert row.number in client.get("/inspections", params={"status": "decided"}).text
     assert row.number not in client.get("/inspections").text
+
+
+async def test_a_clean_lot_of_a_discontinued_supplier_goes_to_hq_and_the_pages_say_why(
+    portal_client: ClientFactory,
+    portal_worker: WorkerThread,
+    temporal: Client,
+    session: Session,
+    world: World,
+) -> None:
+    """ISO 2859-1 9.4: the inspector's flash and the lot page say that HQ decides, not the plan."""
+    hq = session.get(Organisation, world.inspector.organisation_id)
+    assert hq is not None
+    make_user(session, organisation=hq, roles=[Role.QUALITY_APPROVER])  # so the lot waits for HQ
+    session.add(
+        InspectionSwitching(
+            supplier_id=world.supplier_a_id,
+            sku_id=world.sku_id,
+            severity=SwitchingSeverity.DISCONTINUED,
+            rejected_on_tightened=5,
+        )
+    )
+    session.commit()
+    row = await start_inspection(
+        temporal, portal_worker, session, world, world.supplier_a_id, from_standing=True
+    )
+    client = logged_in(portal_client, world.inspector)
+    response = record(client, row, "0", "0", "0")
+    assert response.status_code == 303
+    page = client.get(response.headers["location"])
+    assert flashes(page) == [
+        f"Inspection {row.number} recorded: the lot met its plan, but acceptance by sampling is "
+        "discontinued for this supplier and SKU, so HQ quality decides on it."
+    ]
+    deadline = time.monotonic() + 20
+    while fresh(session, row).stage is not InspectionStage.AWAITING_DECISION:
+        assert time.monotonic() < deadline, "the lot was not held for HQ's decision"
+        await asyncio.sleep(0.05)
+    page = client.get(f"/inspections/{row.number}")
+    assert 'data-testid="acceptance-discontinued"' in page.text
+    assert "Acceptance by sampling discontinued: HQ decides the lot" in page.text  # the timeline
+    assert fresh(session, row).verdict is InspectionVerdict.ACCEPTED
 
 
 async def test_defects_at_the_rejection_number_reject_the_lot(
@@ -610,6 +661,8 @@ def test_inspector_sees_the_lots_of_their_own_warehouse_and_may_choose_another_o
     assert next_link and "location=all" in html.unescape(next_link.group(1))
     mine = client.get("/inspections")
     assert 'rel="next"' not in mine.text  # one lot at the own warehouse: one page
+    # The home card counts what the queue shows first: the own warehouse's lot.
+    assert re.search(r'href="/inspections" data-testid="queue-count">1 ', client.get("/").text)
 
 
 def test_inspector_without_a_location_sees_every_warehouse(

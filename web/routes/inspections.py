@@ -153,8 +153,11 @@ def may_view(user: Principal) -> bool:
 
 
 def pending_count(scope: Scope) -> int:
-    """For the inspector's home card: lots waiting for inspection or sorting."""
+    """For the inspector's home card: lots waiting for inspection or sorting at their own warehouse
+    when they have one (what the queue shows first), else everywhere."""
     stmt = scope.select(Inspection).where(_TO_WORK_ON)
+    if scope.principal.location_id is not None:
+        stmt = stmt.where(col(Inspection.location_id) == scope.principal.location_id)
     return int(scope.session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one())
 
 
