@@ -53,7 +53,7 @@ ACTION_LABELS: dict[str, str] = {
     "rejected": lazy("Lot rejected"),
     "skipped": lazy("Lot accepted without inspection (skip-lot)"),
     "severity_changed": lazy("Inspection severity changed"),
-    "disposition": lazy("HQ decided on the rejected lot"),
+    "disposition": lazy("HQ quality decided on the lot"),
     "acceptance_discontinued": lazy("Acceptance by sampling discontinued: HQ decides the lot"),
     "sorted": lazy("Lot sorted (every unit inspected)"),
     "return_opened": lazy("Return to vendor opened"),
