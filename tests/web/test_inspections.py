@@ -318,14 +318,11 @@ async def test_a_clean_lot_of_a_discontinued_supplier_goes_to_hq_and_the_pages_s
         f"Inspection {row.number} recorded: the lot met its plan, but acceptance by sampling is "
         "discontinued for this supplier and SKU, so HQ quality decides on it."
     ]
-    deadline = time.monotonic() + 20
-    while fresh(session, row).stage is not InspectionStage.AWAITING_DECISION:
-        assert time.monotonic() < deadline, "the lot was not held for HQ's decision"
-        await asyncio.sleep(0.05)
+    held = await wait_for_stage(session, row, InspectionStage.AWAITING_DECISION)
+    assert held.verdict is InspectionVerdict.ACCEPTED
     page = client.get(f"/inspections/{row.number}")
     assert 'data-testid="acceptance-discontinued"' in page.text
     assert "Acceptance by sampling discontinued: HQ decides the lot" in page.text  # the timeline
-    assert fresh(session, row).verdict is InspectionVerdict.ACCEPTED
 
 
 async def test_defects_at_the_rejection_number_reject_the_lot(
