@@ -400,13 +400,15 @@ def new_lot_row(
 
 @router.post("/warehouse/receipts/{number}/preview")
 async def receive_preview(request: Request, number: str, user: WarehouseUser, scope: OrgScope) -> Response:
-    """htmx: the lines with over/short for the quantities counted so far."""
+    """htmx: over/short per line and the messages for the fields as typed so far, swapped out of band
+    (never the inputs: the user may have typed on since)."""
     view, po = _receivable(scope, number)
     raw = await request.form()
     form = {k: v for k, v in raw.items() if isinstance(v, str) and k != "csrf_token"}
     ctx = _receive_context(user, scope, view, po, form)
-    ctx["errors"] = {}  # while typing, an empty field is not yet a mistake
-    return render(request, "shipments/receive.html", ctx, block="receive_lines")
+    # While typing, an empty field is not yet a mistake; what cannot be read is said at once.
+    ctx["errors"] = {name: error for name, error in ctx["errors"].items() if form.get(name, "").strip()}
+    return render(request, "shipments/receive.html", ctx, block="receive_preview")
 
 
 @router.post("/warehouse/receipts/{number}")
