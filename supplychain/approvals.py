@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import ColumnElement, Select, and_, exists, or_, select
+from sqlalchemy import ColumnElement, Select, and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
+from supplychain import accounts
 from supplychain.i18n import lazy
 from supplychain.inspection import DOCUMENT_TYPE as INSPECTION
 from supplychain.models import (
@@ -85,26 +86,34 @@ def deciding_roles_of(roles: Collection[Role]) -> tuple[Role, ...]:
 # -- the chain ------------------------------------------------------------------------------------
 
 
+def _active_hq_organisations() -> Select[int | None]:
+    return select(col(Organisation.id)).where(
+        col(Organisation.kind) == OrgKind.HQ, col(Organisation.is_active).is_(True)
+    )
+
+
 def approval_chain(
     session: Session, *, amount: Decimal, requester_user_id: int, role: Role = Role.APPROVER
 ) -> list[int]:
     """Who decides, first assignee first; never the requester.
 
-    Role approver: active approvers whose limit covers `amount`, lowest limit first (then id); a user
-    without a limit (NULL) cannot approve anything. Any other role (a quality approver deciding on a
-    rejected lot): its active users in the requester's HQ organisation, by id; the amount is for
-    information only.
+    Only active users of an active HQ organisation who hold the role in a way that counts
+    (`accounts.holders_of`: a role row its holder's organisation kind does not allow is ignored).
+    Role approver: those whose limit covers `amount`, lowest limit first (then id); a user without a
+    limit (NULL) cannot approve anything. Any other role (a quality approver deciding on a rejected
+    lot): its users in the requester's HQ organisation, by id; the amount is for information only.
     """
-    statement = (
-        select(col(User.id))
-        .join(UserRole, col(UserRole.user_id) == col(User.id))
-        .where(col(UserRole.role) == role, col(User.is_active).is_(True), col(User.id) != requester_user_id)
+    statement = select(col(User.id)).where(
+        col(User.id).in_(accounts.holders_of(role)),
+        col(User.is_active).is_(True),
+        col(User.id) != requester_user_id,
+        col(User.organisation_id).in_(_active_hq_organisations()),
     )
     if role is Role.APPROVER:
         statement = statement.where(
             col(User.approval_limit).is_not(None), col(User.approval_limit) >= amount
         ).order_by(col(User.approval_limit), col(User.id))
-    else:  # the requester's own HQ: a supplier's user never decides on its own lots
+    else:  # the requester's own HQ when the requester is in HQ (the inspector of a rejected lot)
         requester_hq = (
             select(col(User.organisation_id))
             .join(Organisation, col(Organisation.id) == col(User.organisation_id))
@@ -251,17 +260,13 @@ def _decided_by_role(role: Role) -> ColumnElement[bool]:
     )
 
 
-def _holds(user_id: int, role: Role) -> ColumnElement[bool]:
-    return exists().where(col(UserRole.user_id) == user_id, col(UserRole.role) == role)
-
-
 def delegated_to(user_id: int, on_date: date) -> ColumnElement[bool]:
     """Requests this user may decide as a delegate on `on_date`: the assignee delegated to them, and
     the step is decided by a role the delegate holds (a quality decision never reaches a plain
     approver through a delegation, nor a purchase order a plain quality approver)."""
     return and_(
         col(ApprovalRequest.assignee_user_id).in_(delegators_of(user_id, on_date)),
-        or_(*(and_(_decided_by_role(role), _holds(user_id, role)) for role in DECIDING_ROLES)),
+        or_(*(and_(_decided_by_role(role), accounts.holds(user_id, role)) for role in DECIDING_ROLES)),
     )
 
 
@@ -350,11 +355,12 @@ def delegate_candidates(session: Session, principal: Principal) -> list[Colleagu
     mine = deciding_roles_of(principal.roles)
     if not mine:
         return []
+    held = accounts.held_roles().subquery()
     rows = session.execute(
-        select(col(User.id), col(User.full_name), col(UserRole.role))
-        .join(UserRole, col(UserRole.user_id) == col(User.id))
+        select(col(User.id), col(User.full_name), held.c.role)
+        .join(held, held.c.user_id == col(User.id))
         .where(
-            col(UserRole.role).in_(mine),
+            held.c.role.in_(mine),
             col(User.is_active).is_(True),
             col(User.organisation_id) == principal.organisation_id,
             col(User.id) != principal.user_id,
@@ -375,7 +381,7 @@ def _deciding_roles_by_user(session: Session, user_ids: set[int]) -> dict[int, s
     if not user_ids:
         return {}
     rows = session.execute(
-        select(col(UserRole.user_id), col(UserRole.role)).where(
+        accounts.held_roles().where(
             col(UserRole.user_id).in_(user_ids), col(UserRole.role).in_(DECIDING_ROLES)
         )
     )

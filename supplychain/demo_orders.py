@@ -38,6 +38,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.service import RPCError
 
+from supplychain import accounts
 from supplychain.db import session_scope
 from supplychain.models import (
     Location,
@@ -48,7 +49,6 @@ from supplychain.models import (
     PurchaseOrderLine,
     Role,
     User,
-    UserRole,
 )
 from supplychain.numbering import reserve_number
 from supplychain.rules.ordering import PlannedOrder, split_by_supplier
@@ -345,10 +345,9 @@ def _supplier_side(number: str) -> tuple[int, int]:
         user_id = (
             session.execute(
                 select(col(User.id))
-                .join(UserRole, col(UserRole.user_id) == col(User.id))
                 .where(
                     col(User.organisation_id) == po.supplier_id,
-                    col(UserRole.role) == Role.SUPPLIER,
+                    col(User.id).in_(accounts.holders_of(Role.SUPPLIER)),
                     col(User.is_active),
                 )
                 .order_by(col(User.id))

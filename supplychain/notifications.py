@@ -23,10 +23,11 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
+from supplychain import accounts
 from supplychain.events import check_idempotency_key
 from supplychain.models.base import utcnow
 from supplychain.models.events import Notification
-from supplychain.models.users import Role, User, UserRole
+from supplychain.models.users import Role, User
 from supplychain.settings import settings
 
 logger = logging.getLogger(__name__)
@@ -122,8 +123,7 @@ def users_with_role(session: Session, role: Role, organisation_id: int | None = 
     """Ids of the active users holding `role` (in one organisation, when given), in id order."""
     query = (
         select(col(User.id))
-        .join(UserRole, col(UserRole.user_id) == col(User.id))
-        .where(col(UserRole.role) == role, col(User.is_active).is_(True))
+        .where(col(User.id).in_(accounts.holders_of(role)), col(User.is_active).is_(True))
         .order_by(col(User.id))
         .distinct()
     )

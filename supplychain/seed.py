@@ -21,6 +21,7 @@ from typing import TypeVar
 from sqlalchemy import select
 from sqlmodel import Session, SQLModel
 
+from supplychain import accounts
 from supplychain.models import (
     CertificateType,
     Location,
@@ -33,7 +34,6 @@ from supplychain.models import (
     Role,
     Sku,
     User,
-    UserRole,
 )
 from supplychain.models.catalog import InspectionMode
 from supplychain.rules.stock import StockDelta
@@ -616,6 +616,5 @@ def _user(
             ),
         )
     assert user.id is not None
-    if _find(session, UserRole, user_id=user.id, role=role) is None:
-        _add(session, UserRole(user_id=user.id, role=role))
+    accounts.grant_roles(session, user=user, roles={role})
     return DemoLogin(role=role, email=email, password=password, organisation=organisation.name)

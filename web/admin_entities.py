@@ -13,10 +13,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlmodel import Session, SQLModel, col
 
-from supplychain import i18n
+from supplychain import accounts, i18n
 from supplychain.i18n import lazy
 from supplychain.models import (
     CertificateType,
@@ -33,27 +33,12 @@ from supplychain.models import (
 )
 from supplychain.models.catalog import InspectionMode
 from supplychain.principal import Principal
+from supplychain.rules.roles import refused_roles
 from supplychain.rules.sampling import INSPECTION_LEVELS, normalize_aql
 from supplychain.security import hash_password
 from web.admin_forms import Choice, FormField
 from web.sessions import end_all_sessions
 
-ROLE_LABELS: dict[Role, str] = {
-    Role.SUPPLIER: lazy("Supplier"),
-    Role.STORE: lazy("Store"),
-    Role.BUYER: lazy("Buyer"),
-    Role.APPROVER: lazy("Approver"),
-    Role.WAREHOUSE: lazy("Warehouse"),
-    Role.INSPECTOR: lazy("Quality inspector"),
-    Role.QUALITY_APPROVER: lazy("Quality approver"),
-    Role.FINANCE: lazy("Finance"),
-    Role.ADMIN: lazy("Administrator"),
-}
-ORG_KIND_LABELS: dict[OrgKind, str] = {
-    OrgKind.HQ: lazy("Headquarters"),
-    OrgKind.SUPPLIER: lazy("Supplier"),
-    OrgKind.DISTRIBUTOR: lazy("Distributor"),
-}
 LOCATION_KIND_LABELS: dict[LocationKind, str] = {
     LocationKind.CENTRAL_WAREHOUSE: lazy("Central warehouse"),
     LocationKind.REGIONAL_WAREHOUSE: lazy("Regional warehouse"),
@@ -197,7 +182,7 @@ def _user_options(session: Session, row: User | None) -> dict[str, list[Choice]]
             Choice(str(loc.id), f"{loc.code} · {loc.name} ({orgs[loc.organisation_id].name})")
             for loc in locations
         ],
-        "roles": _enum_choices(ROLE_LABELS),
+        "roles": _enum_choices(accounts.ROLE_LABELS),
         "locale": [Choice(code, label) for code, label in i18n.SUPPORTED_LOCALES.items()],
     }
 
@@ -216,10 +201,10 @@ def _user_check(change: Change) -> None:
     if location is not None and org is not None and location.organisation_id != org.id:
         errors.setdefault("location_id", i18n.gettext("Choose a location of the user's organisation."))
     if "roles" not in errors:
-        if Role.SUPPLIER in roles and org is not None and org.kind is not OrgKind.SUPPLIER:
-            errors["roles"] = i18n.gettext(
-                "Users with the supplier role must belong to a supplier organisation."
-            )
+        refused = refused_roles(org.kind, roles) if org is not None else frozenset()
+        if refused:
+            assert org is not None
+            errors["roles"] = accounts.RoleNotAllowed(org.kind, refused).message()
         elif change.row is not None and change.row.id == change.admin.user_id and Role.ADMIN not in roles:
             errors["roles"] = i18n.gettext("You cannot remove your own administrator role.")
     if Role.STORE in roles and location is None and "location_id" not in errors:
@@ -235,15 +220,7 @@ def _user_apply_password(change: Change, row: User) -> None:
 def _user_after_save(change: Change, row: User) -> None:
     assert row.id is not None
     session = change.session
-    wanted = {Role(r) for r in change.values["roles"]}
-    current = set(
-        session.execute(select(col(UserRole.role)).where(col(UserRole.user_id) == row.id)).scalars()
-    )
-    if current - wanted:
-        session.execute(
-            delete(UserRole).where(UserRole.user_id == row.id, UserRole.role.in_(current - wanted))  # type: ignore[arg-type, attr-defined]
-        )
-    session.add_all(UserRole(user_id=row.id, role=role) for role in wanted - current)
+    accounts.set_roles(session, user=row, roles={Role(r) for r in change.values["roles"]})
     if change.values.get("password") and not change.creating:
         # A new password logs the user out everywhere (but not the admin changing their own).
         keep = change.keep_token if row.id == change.admin.user_id else None
@@ -266,7 +243,7 @@ def _user_lookups(session: Session, rows: Sequence[User]) -> Lookups:
 
 def _user_roles_text(row: User, lookups: Lookups) -> str:
     held = set(lookups["roles"].get(row.id, []))
-    return ", ".join(i18n.gettext(label) for role, label in ROLE_LABELS.items() if role in held)
+    return ", ".join(i18n.gettext(label) for role, label in accounts.ROLE_LABELS.items() if role in held)
 
 
 def _user_roles_values(session: Session, row: User) -> dict[str, Any]:
@@ -366,21 +343,21 @@ USERS = Entity(
 def _org_check(change: Change) -> None:
     _unique_code(lazy("Another organisation already uses the code %(code)s."))(change, Organisation.code)
     row, kind = change.row, change.values.get("kind")
-    if row is not None and row.kind is OrgKind.SUPPLIER and kind and kind != OrgKind.SUPPLIER.value:
-        session = change.session
-        has_prices = session.execute(
-            select(func.count()).select_from(PriceListEntry).where(PriceListEntry.supplier_id == row.id)
-        ).scalar_one()
-        has_supplier_users = session.execute(
-            select(func.count())
-            .select_from(UserRole)
-            .join(User, User.id == UserRole.user_id)  # type: ignore[arg-type]
-            .where(User.organisation_id == row.id, UserRole.role == Role.SUPPLIER)  # type: ignore[arg-type]
-        ).scalar_one()
-        if has_prices or has_supplier_users:
-            change.errors["kind"] = i18n.gettext(
-                "This organisation has price lists or supplier users, so it must stay a supplier."
-            )
+    if row is None or not kind or kind == row.kind.value:
+        return
+    session = change.session
+    has_prices = session.execute(
+        select(func.count()).select_from(PriceListEntry).where(PriceListEntry.supplier_id == row.id)
+    ).scalar_one()
+    refused = refused_roles(OrgKind(kind), accounts.roles_in_organisation(session, row.id or 0))
+    if row.kind is OrgKind.SUPPLIER and has_prices:
+        change.errors["kind"] = i18n.gettext("This organisation has price lists, so it must stay a supplier.")
+    elif refused:
+        change.errors["kind"] = i18n.gettext(
+            "Its users hold roles a %(kind)s organisation cannot have: %(roles)s. Change their roles first.",
+            kind=i18n.gettext(accounts.ORG_KIND_LABELS[OrgKind(kind)]),
+            roles=", ".join(i18n.gettext(accounts.ROLE_LABELS[r]) for r in sorted(refused)),
+        )
 
 
 ORGANISATIONS = Entity(
@@ -398,13 +375,13 @@ ORGANISATIONS = Entity(
     columns=(
         Column(lazy("Code"), lambda r, lk: r.code),
         Column(lazy("Name"), lambda r, lk: r.name),
-        Column(lazy("Kind"), lambda r, lk: i18n.gettext(ORG_KIND_LABELS[r.kind])),
+        Column(lazy("Kind"), lambda r, lk: i18n.gettext(accounts.ORG_KIND_LABELS[r.kind])),
         Column(lazy("Status"), _status),
     ),
     order_by=lambda: (Organisation.code,),
     search=_contains(Organisation.code, Organisation.name),
     name_of=lambda r: r.code,
-    options=lambda session, row: {"kind": _enum_choices(ORG_KIND_LABELS)},
+    options=lambda session, row: {"kind": _enum_choices(accounts.ORG_KIND_LABELS)},
     check=_org_check,
 )
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fastapi import Request, Response
-from sqlalchemy import delete, select
-from sqlmodel import Session, col
+from sqlalchemy import delete
+from sqlmodel import Session
 
-from supplychain.models import Location, Organisation, User, UserRole, WebSession
+from supplychain import accounts
+from supplychain.models import Location, Organisation, User, WebSession
 from supplychain.models.base import utcnow
 from supplychain.principal import Principal
 from supplychain.security import new_token, token_digest
@@ -107,7 +108,7 @@ def principal_for(session: Session, user: User) -> Principal:
     assert user.id is not None
     org = session.get(Organisation, user.organisation_id)
     assert org is not None
-    roles = session.execute(select(col(UserRole.role)).where(col(UserRole.user_id) == user.id)).scalars()
+    roles = accounts.roles_of(session, user.id)
     return Principal(
         user_id=user.id,
         email=user.email,
@@ -115,7 +116,7 @@ def principal_for(session: Session, user: User) -> Principal:
         organisation_id=org.id or 0,
         organisation_name=org.name,
         org_kind=org.kind,
-        roles=frozenset(roles),
+        roles=roles,
         location_id=user.location_id,
         locale=user.locale,
         approval_limit=user.approval_limit,

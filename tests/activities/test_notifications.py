@@ -134,12 +134,12 @@ def test_notify_twice_with_same_key_writes_one_row_per_user(session: Session, hq
 def test_notify_role_reaches_active_holders_in_the_organisation_only(
     session: Session, hq: Organisation
 ) -> None:
-    supplier = make_organisation(session, kind=OrgKind.SUPPLIER)
+    other_hq = make_organisation(session, kind=OrgKind.HQ)
     session.commit()
     approver = _user(session, hq, Role.APPROVER, Role.BUYER)
     _user(session, hq, Role.APPROVER, active=False)
     _user(session, hq, Role.BUYER)
-    other_org_approver = _user(session, supplier, Role.APPROVER)
+    other_org_approver = _user(session, other_hq, Role.APPROVER)
 
     in_hq = notify_role(
         session,

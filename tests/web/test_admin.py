@@ -324,7 +324,7 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
     ("users", {"organisation_id": "abc"}, "organisation_id", "Choose an existing organisation."),
     ("users", {"roles": []}, "roles", "Choose at least one."),
     ("users", {"roles": ["buyer", "emperor"]}, "roles", "Choose roles from the list."),
-    ("users", {"roles": ["supplier"]}, "roles", "must belong to a supplier organisation"),
+    ("users", {"roles": ["supplier"]}, "roles", "cannot hold the role"),
     ("users", {"roles": ["store"]}, "location_id", "Users with the store role need a location."),
     ("users", {"approval_limit": "abc"}, "approval_limit", "Enter a number"),
     ("users", {"approval_limit": "-1"}, "approval_limit", "Enter a number of 0 or more."),
