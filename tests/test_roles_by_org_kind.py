@@ -66,7 +66,7 @@ def test_the_database_refuses_changing_a_role_row_into_an_impossible_one(session
     supplier = make_organisation(session, kind=OrgKind.SUPPLIER)
     user = make_user(session, organisation=supplier, roles=[Role.SUPPLIER])
     with pytest.raises(IntegrityError, match="role not allowed"):
-        session.execute(update(UserRole).where(UserRole.user_id == user.id).values(role=Role.APPROVER))  # type: ignore[arg-type]
+        session.execute(update(UserRole).where(UserRole.user_id == user.id).values(role=Role.APPROVER))
         session.flush()
     session.rollback()
 
@@ -76,12 +76,12 @@ def test_the_database_refuses_moving_an_approver_into_a_supplier(session: Sessio
     supplier = make_organisation(session, kind=OrgKind.SUPPLIER)
     approver = make_user(session, organisation=hq, roles=[Role.APPROVER])
     with pytest.raises(IntegrityError, match="role not allowed"):
-        session.execute(update(User).where(User.id == approver.id).values(organisation_id=supplier.id))  # type: ignore[arg-type]
+        session.execute(update(User).where(User.id == approver.id).values(organisation_id=supplier.id))
         session.flush()
     session.rollback()
     # Moving within HQ-kind organisations is fine.
     other_hq = make_organisation(session, kind=OrgKind.HQ)
-    session.execute(update(User).where(User.id == approver.id).values(organisation_id=other_hq.id))  # type: ignore[arg-type]
+    session.execute(update(User).where(User.id == approver.id).values(organisation_id=other_hq.id))
     session.commit()
 
 
@@ -91,7 +91,7 @@ def test_the_database_refuses_turning_an_organisation_with_buyers_into_a_distrib
     hq = make_organisation(session, kind=OrgKind.HQ)
     make_user(session, organisation=hq, roles=[Role.BUYER])
     with pytest.raises(IntegrityError, match="role not allowed"):
-        session.execute(update(Organisation).where(Organisation.id == hq.id).values(kind=OrgKind.DISTRIBUTOR))  # type: ignore[arg-type]
+        session.execute(update(Organisation).where(Organisation.id == hq.id).values(kind=OrgKind.DISTRIBUTOR))
         session.flush()
     session.rollback()
 
