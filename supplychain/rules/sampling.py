@@ -30,23 +30,39 @@ Ac/Re pairs, the column where each row's 0/1 plan sits, and the point past which
 up. The few cells the printed tables draw differently are listed as exceptions. The tests compare
 every cell against an independent cell-by-cell transcription (tests/rules/data/).
 
-Sources cross-checked (details and disagreements in tests/rules/data/README.md): a text extraction
-of MIL-STD-105E Tables I and II-A (scribd "Tablas", document 563507790); NIBS/FMOC "AC-TABLE.ASC"
-(MIL-STD-105E Table II-A and II-B transcription, AQL 0.65-15, arrows included); the AQL Inspector's
-Rule manual (edge cells of rows Q, R, S); wisetool.com's Table I; and the PyPI package
-`garment-aql-calculator` 1.0.0 (Table I, all seven levels; its arrow handling is wrong, see README).
+Sources cross-checked (details, quotations and disagreements in tests/rules/data/README.md): a
+text extraction of MIL-STD-105E Tables I and II-A (scribd "Tablas", document 563507790); NIBS/FMOC
+"AC-TABLE.ASC" (MIL-STD-105E Table II-A and II-B transcription, AQL 0.65-15, arrows included); the
+AQL Inspector's Rule manual (the cells at the top and bottom edges: code letter A at AQL 10, rows Q
+and R below AQL 0.040); wisetool.com's Table I; the PyPI package `garment-aql-calculator` 1.0.0
+(Table I, all seven levels; its arrow handling is wrong, see README); and the R package AQLSchemes
+1.7-2 (CRAN, John Lawson, R/AAZ14Single.R), which stores Tables II-A, II-B and II-C already resolved
+(sample size, Ac, Re per code letter and AQL) and agrees with every cell of II-A and II-B here.
 
-Table II-C rests on ONE source only: the R package AQLSchemes 1.7-2 (CRAN, John Lawson; file
-R/AAZ14Single.R, read through its public copy github.com/fjgonzalezmgt/AQLSchemesCust), which
-stores Z1.4 / MIL-STD-105E Table II-C already resolved (sample size, Ac, Re for every code letter
-and AQL). No second independent transcription of Table II-C with its gaps could be found in the
-time available (the ones found were either the ISO 1999 edition without gaps or demonstrably
-wrong, see the README), so the reduced plans are NOT cross-checked. Rows D-R follow a regular
-diagonal in that source (0/1, up arrow, down arrow, then the gap series); rows A, B and C (all
-sample size 2) do not, and are taken cell by cell from it. Because A, B and C share one sample size,
-the source cannot tell whether such a cell is that row's own plan or an arrow to another of the
-three rows: they are read as the row's own plans (same sample size, Ac and Re either way; only the
-reported code letter could differ).
+The edges, where an arrow would leave the table (both are decided by sources, not by the diagonal):
+
+- Code letter A at AQL 10 has no plan above it. The AQL Inspector's Rule manual (notes, item 1)
+  says: use code letter C on normal and reduced inspection, D on tightened; AQLSchemes resolves the
+  cell the same way (normal n = 5, Ac 1, Re 2). The cell is therefore a down arrow in II-A and
+  II-C (through B, whose cell in that column points down too) and, as before, in II-B.
+- Code letter R at AQL 0.010 and 0.015 has no row below it (II-B: only S's 1/2 under 0.025, which
+  the Inspector's Rule confirms for Q and R at 0.025). R/0.015 points up in all three tables:
+  normal -> P (n = 800, 0/1) and reduced -> P (n = 315, 0/1), both given by the Inspector's Rule;
+  tightened -> Q (n = 1250, 0/1), given by AQLSchemes (the Inspector's Rule says nothing of that
+  cell; see the README for why the former reading, a down arrow to S, was dropped).
+
+Table II-C rests on ONE source only: AQLSchemes 1.7-2 (read through its public copy
+github.com/fjgonzalezmgt/AQLSchemesCust and the CRAN mirror github.com/cran/AQLSchemes). No second
+independent transcription of Table II-C with its gaps could be found (the ones found were either
+the ISO 1999 edition without gaps or demonstrably wrong, see the README), so the reduced plans are
+NOT cross-checked, apart from three cells the Inspector's Rule names: A/10 -> C, R/0.015 -> P
+(n = 315, 0/1) and G/1.0 -> H (n = 20, Ac 0, Re 2). Rows D-R follow a regular diagonal in that
+source (0/1, up arrow, down arrow, then the gap series); rows A, B and C (all sample size 2) do
+not, and are taken cell by cell from it. Because A, B and C share one sample size, the source
+cannot tell whether such a cell is that row's own plan or an arrow to another of the three rows:
+they are read as the row's own plans (same sample size, Ac and Re either way; only the reported
+code letter could differ), except A/10 and B/10, which point down to C as the Inspector's Rule
+says.
 """
 
 from __future__ import annotations
@@ -119,13 +135,15 @@ _REDUCED_SERIES: Final = (
 )  # fmt: skip
 #: Rows A, B and C (sample size 2 each) from AQL 2.5 to 1000, as AQLSchemes 1.7-2 gives them; every
 #: column left of 2.5 points down. They break the diagonal of rows D-R (see the module docstring).
+#: A and B at AQL 10 point down to C's 0/2: the AQL Inspector's Rule sends code letter A at AQL 10
+#: to code letter C on reduced inspection (AQLSchemes' n = 2, 0/2 cannot tell A, B and C apart).
 _REDUCED_TOP_ROWS: Final[tuple[tuple[_Cell, ...], ...]] = (
     (
-        (0, 1), (0, 1), (0, 1), (0, 2), (0, 2), (1, 2), (2, 3), (3, 4), (5, 6), (7, 8),
+        (0, 1), (0, 1), (0, 1), "↓", (0, 2), (1, 2), (2, 3), (3, 4), (5, 6), (7, 8),
         (10, 11), (14, 15), (21, 22), (30, 31),
     ),
     (
-        (0, 1), (0, 1), (0, 1), (0, 2), (0, 2), (1, 3), (2, 4), (3, 5), (5, 6), (7, 8),
+        (0, 1), (0, 1), (0, 1), "↓", (0, 2), (1, 3), (2, 4), (3, 5), (5, 6), (7, 8),
         (10, 11), (14, 15), (21, 22), (30, 31),
     ),
     (
@@ -147,7 +165,10 @@ def _normal_cell(row: int, col: int) -> _Cell:
     if k == 0:
         return (0, 1)
     if k == 1:
-        return _UP
+        # Exception: row A, AQL 10. There is no row above A; the AQL Inspector's Rule sends this cell
+        # to code letter C (and AQLSchemes to n = 5, 1/2), which is where a down arrow leads through
+        # B's down arrow in the same column.
+        return _DOWN if row == 0 else _UP
     if k == 2:
         # Exception: row R, AQL 0.015. There is no row below R; the printed table runs the up arrow
         # of Q/0.015 through R/0.015 (it points to P's 0/1). The MIL-STD-105E text lists R's plans
@@ -160,11 +181,16 @@ def _normal_cell(row: int, col: int) -> _Cell:
 def _tightened_cell(row: int, col: int) -> _Cell:
     """Table II-B. Row `row` has 0/1 at column 15 - row, then two down arrows and the series.
 
-    Rows A-E run to 41/42; rows F-R stop at 18/19 and point up after. Row S holds only 1/2, under
-    the down arrows of R at AQL 0.015 and 0.025.
+    Rows A-E run to 41/42; rows F-R stop at 18/19 and point up after. Row S holds only 1/2, at AQL
+    0.025, under the down arrows of Q and R (the only place the diagonal puts a plan in row S).
     """
     if row == len(_TIGHTENED_LETTERS) - 1:  # S
-        return (1, 2) if col in (1, 2) else None
+        return (1, 2) if col == 2 else None
+    if row == len(_TIGHTENED_LETTERS) - 2 and col == 1:
+        # Exception: row R, AQL 0.015. The diagonal would point down past S (whose only plan is in
+        # column 0.025); AQLSchemes resolves the cell to Q's 0/1 (n = 1250), an up arrow like R/0.015
+        # of II-A and II-C. See tests/rules/data/README.md for the earlier reading and the sources.
+        return _UP
     k = col - (15 - row)
     if k < 0:
         return _DOWN
@@ -301,12 +327,7 @@ def plan_for_code_letter(
         if direction and step != direction:  # pragma: no cover - the tables never do this
             raise AssertionError(f"{table.name}: arrows reverse at {letter}/{aql}")
         direction, row = step, row + step
-        if row < 0:
-            # Table II-A, code letter A at AQL 10: the printed ↑ (NIBS AC-TABLE shows it too) has
-            # no row above it. Every other ↑ beside the 0/1 diagonal leads to the 0/1 plan of the
-            # smaller sample size; row A already has the smallest (2), so its own 0/1 plan applies.
-            return table.letters[0], table.sample_sizes[0], 0, 1
-        if row >= len(table.letters):  # pragma: no cover - guarded by the tests
+        if not 0 <= row < len(table.letters):  # pragma: no cover - guarded by the tests
             raise AssertionError(f"{table.name}: arrow at {letter}/{aql} leaves the table")
         cell = table.grid[row][column]
     if cell is None:  # pragma: no cover - guarded by the tests

@@ -43,10 +43,7 @@ def resolve(table: list[dict[str, str]], letter: str, aql: str) -> tuple[str, in
     cell = table[row][aql]
     while cell in ("↓", "↑"):
         row += 1 if cell == "↓" else -1
-        if row < 0:
-            # II-A, A/10: the up arrow has no row above; use row A's own 0/1 plan (see data/README).
-            return table[0]["code_letter"], int(table[0]["sample_size"]), 0, 1
-        assert row < len(table), f"arrow leaves the table at {letter}/{aql}"
+        assert 0 <= row < len(table), f"arrow leaves the table at {letter}/{aql}"
         cell = table[row][aql]
     assert cell, f"arrow from {letter}/{aql} ends on an empty cell"
     accept, reject = (int(x) for x in cell.split("/"))
@@ -143,11 +140,8 @@ def test_table_II_C_has_the_mil_std_gap_between_ac_and_re() -> None:
         ("C", "1000", "normal", ("B", 3, 44, 45)),
         ("R", "0.010", "normal", ("Q", 1250, 0, 1)),
         ("R", "0.015", "normal", ("P", 800, 0, 1)),  # no row below R: the up arrow
-        ("A", "10", "normal", ("A", 2, 0, 1)),  # no row above A: row A's own 0/1
         ("J", "1.0", "tightened", ("J", 80, 1, 2)),
-        ("A", "10", "tightened", ("D", 8, 1, 2)),  # row A has no 0/1 in II-B
-        ("R", "0.015", "tightened", ("S", 3150, 1, 2)),  # code letter S exists only in II-B
-        ("R", "0.025", "tightened", ("S", 3150, 1, 2)),
+        ("R", "0.025", "tightened", ("S", 3150, 1, 2)),  # code letter S exists only in II-B
         ("E", "250", "tightened", ("E", 13, 41, 42)),
         ("J", "1.0", "reduced", ("J", 32, 1, 3)),  # the reduced gap: Ac 1, Re 3
         ("K", "0.25", "reduced", ("L", 80, 0, 2)),  # ↓ brings L's sample size
@@ -179,6 +173,86 @@ def test_every_band_at_level_II_through_the_public_function(band: dict[str, str]
     assert (plan.code_letter, plan.accept, plan.reject) == (letter, accept, reject)
     assert plan.sample_size == min(n, lot_size)
     assert plan.hundred_percent == (n >= lot_size)
+
+
+# --- The edges: cells whose arrow would leave the table (sources in data/README.md) ------------------
+
+
+def test_normal_code_letter_A_at_aql_10_uses_code_letter_C() -> None:
+    # AQL Inspector's Rule manual, notes 1: "For Normal and Reduced inspection use Code Letter C".
+    assert plan_for_code_letter("A", "10", "normal") == ("C", 5, 1, 2)
+
+
+def test_reduced_code_letter_A_at_aql_10_uses_code_letter_C() -> None:
+    assert plan_for_code_letter("A", "10", "reduced") == ("C", 2, 0, 2)
+
+
+def test_tightened_code_letter_A_at_aql_10_uses_code_letter_D() -> None:
+    # Same note: "For Tightened inspection use Code Letter D".
+    assert plan_for_code_letter("A", "10", "tightened") == ("D", 8, 1, 2)
+
+
+@pytest.mark.parametrize("table", [TABLE_II_A, TABLE_II_B, TABLE_II_C], ids=["II-A", "II-B", "II-C"])
+def test_no_arrow_leaves_a_table_at_the_top_or_the_bottom(table: list[dict[str, str]]) -> None:
+    # The every-cell tests hold the implementation to these transcriptions.
+    assert [aql for aql in AQL_VALUES if table[0][aql] == "↑"] == []
+    assert [aql for aql in AQL_VALUES if table[-1][aql] == "↓"] == []
+
+
+@pytest.mark.parametrize(
+    ("letter", "aql", "severity", "expected"),
+    [
+        # AQL Inspector's Rule, "use for AQLs below 0.065": normal R/0.015 -> P, n=800, 0/1.
+        ("R", "0.015", "normal", ("P", 800, 0, 1)),
+        ("R", "0.010", "normal", ("Q", 1250, 0, 1)),
+        ("Q", "0.025", "normal", ("R", 2000, 1, 2)),
+        # Same page: reduced R/0.015 -> P, n=315, 0/1.
+        ("R", "0.015", "reduced", ("P", 315, 0, 1)),
+        ("R", "0.010", "reduced", ("Q", 500, 0, 1)),
+        ("Q", "0.025", "reduced", ("R", 800, 0, 2)),
+        # Same page: tightened Q and R at 0.025 -> n=3150, 1/2.
+        ("Q", "0.025", "tightened", ("S", 3150, 1, 2)),
+        ("R", "0.025", "tightened", ("S", 3150, 1, 2)),
+        ("Q", "0.010", "tightened", ("R", 2000, 0, 1)),
+        ("R", "0.010", "tightened", ("R", 2000, 0, 1)),
+    ],
+)
+def test_bottom_edge_cells(letter: str, aql: str, severity: str, expected: tuple[str, int, int, int]) -> None:
+    assert plan_for_code_letter(letter, aql, severity) == expected
+
+
+def test_tightened_code_letter_R_at_aql_0_015_uses_Q_not_S() -> None:
+    # AQLSchemes 1.7-2 (tightened n=1250, Ac 0, Re 1); row S holds a plan only at AQL 0.025.
+    assert plan_for_code_letter("R", "0.015", "tightened") == ("Q", 1250, 0, 1)
+    assert [aql for aql in AQL_VALUES if TABLE_II_B[-1][aql]] == ["0.025"]
+
+
+def test_code_letter_S_is_reached_only_through_aql_0_025() -> None:
+    reached = {
+        (letter, aql)
+        for letter in TABLE_I_LETTERS
+        for aql in AQL_VALUES
+        if plan_for_code_letter(letter, aql, "tightened")[0] == "S"
+    }
+    assert reached == {("Q", "0.025"), ("R", "0.025")}
+
+
+@pytest.mark.parametrize(
+    ("lot_size", "severity", "expected"),
+    [
+        # Level II, lots of 2-8 -> A; AQL 10 points to C (n=5 normal, 2 reduced) or D (n=8 tightened).
+        (3, "normal", SamplingPlan("C", 3, 1, 2, hundred_percent=True)),
+        (5, "normal", SamplingPlan("C", 5, 1, 2, hundred_percent=True)),
+        (8, "normal", SamplingPlan("C", 5, 1, 2, hundred_percent=False)),
+        (8, "tightened", SamplingPlan("D", 8, 1, 2, hundred_percent=True)),
+        (3, "reduced", SamplingPlan("C", 2, 0, 2, hundred_percent=False)),
+        (2, "reduced", SamplingPlan("C", 2, 0, 2, hundred_percent=True)),
+    ],
+)
+def test_a_plan_found_by_an_arrow_larger_than_the_lot_inspects_the_whole_lot(
+    lot_size: int, severity: str, expected: SamplingPlan
+) -> None:
+    assert single_sampling_plan(lot_size, "II", "10", severity) == expected
 
 
 # --- 100 % inspection ------------------------------------------------------------------------------

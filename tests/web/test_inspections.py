@@ -551,6 +551,34 @@ def test_first_lot_shows_no_lot_number_and_a_concession_shows_its_deduction(
     assert 'data-testid="hold"' not in page.text
 
 
+REDUCED_TABLE = (
+    "MIL-STD-105E / ANSI/ASQ Z1.4 Table II-C, the edition with a gap between Ac and Re "
+    "(not ISO 2859-1:1999 Table 2-C)"
+)
+
+
+def test_a_lot_on_reduced_inspection_names_the_edition_of_its_table_translated(
+    make_client: ClientFactory, session: Session, world: World
+) -> None:
+    normal = db_lot(session, world, world.supplier_a_id)
+    reduced = db_lot(session, world, world.supplier_a_id)
+    session.execute(
+        update(Inspection).where(col(Inspection.id) == reduced.id).values(severity=InspectionSeverity.REDUCED)
+    )
+    session.commit()
+    inspector = logged_in(make_client, world.inspector)
+    assert 'data-testid="reduced-table"' not in inspector.get(f"/inspections/{normal.number}").text
+    assert text_of(inspector.get(f"/inspections/{reduced.number}"), "reduced-table") == REDUCED_TABLE
+
+    session.execute(update(User).where(col(User.id) == world.supplier_a.id).values(locale="zh_CN"))
+    session.commit()
+    chinese = logged_in(make_client, world.supplier_a).get(f"/inspections/{reduced.number}")
+    with i18n.use_locale("zh_CN"):
+        translated = i18n.gettext(REDUCED_TABLE)
+    assert translated != REDUCED_TABLE and "II-C" in translated
+    assert text_of(chinese, "reduced-table") == translated
+
+
 def test_queue_lists_lots_to_inspect_or_sort_oldest_first_and_held_lots_in_their_own_tab(
     make_client: ClientFactory, session: Session, world: World
 ) -> None:
