@@ -189,9 +189,11 @@ def test_quality_approver_approves_reduced_inspection(make_client: ClientFactory
         switching_score=30,
     )
     client = logged_in(make_client, world.quality_approver)
-    assert 'data-testid="approve-reduced"' in client.get(f"/quality/scorecard/{world.supplier_a.id}").text
+    page = client.get(f"/quality/scorecard/{world.supplier_a.id}").text
+    assert 'data-testid="approve-reduced"' in page
+    assert f'name="version" value="{row.version}"' in page
 
-    response = form_post(client, approve_url(world), {"form_key": "k" * 32})
+    response = form_post(client, approve_url(world), {"form_key": "k" * 32, "version": row.version})
 
     assert response.status_code == 303
     assert response.headers["location"] == f"/quality/scorecard/{world.supplier_a.id}"
@@ -205,7 +207,7 @@ def test_quality_approver_approves_reduced_inspection(make_client: ClientFactory
 def test_second_approval_is_refused_with_a_message_and_changes_nothing(
     make_client: ClientFactory, world: World
 ) -> None:
-    make_switching(
+    row = make_switching(
         world.session,
         supplier=world.supplier_a,
         sku=world.sku,
@@ -214,7 +216,7 @@ def test_second_approval_is_refused_with_a_message_and_changes_nothing(
     )
     client = logged_in(make_client, world.quality_approver)
 
-    response = form_post(client, approve_url(world))
+    response = form_post(client, approve_url(world), {"version": row.version})
 
     assert response.status_code == 400
     assert "Reduced inspection is already approved for this SKU." in response.text
@@ -227,7 +229,7 @@ def test_approval_needs_normal_inspection(make_client: ClientFactory, world: Wor
     )
     client = logged_in(make_client, world.quality_approver)
 
-    response = form_post(client, approve_url(world))
+    response = form_post(client, approve_url(world), {"version": row.version})
 
     assert response.status_code == 400
     assert "only be approved while inspection is normal; it is tightened now." in response.text
