@@ -132,6 +132,11 @@ def record_event_once(
     return event, True
 
 
+def recorded(session: Session, idempotency_key: str) -> bool:
+    """Whether an event with this key is there already (the action it records was done)."""
+    return _event_by_key(session, idempotency_key) is not None
+
+
 def timeline(session: Session, document_type: str, document_id: str) -> list[TimelineEntry]:
     """The document's events, oldest first, with people's names and the fields each one changed."""
     events = list(

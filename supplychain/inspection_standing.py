@@ -4,14 +4,23 @@ Read when a lot arrives (which severity its plan uses, whether skip-lot lets it 
 inspection) and updated once per lot after its verdict (`Inspection.switching_applied` makes the
 update idempotent). The rules themselves are pure: `supplychain.rules.switching` and
 `supplychain.rules.skip_lot`; this module maps them onto the `inspection_switching` row.
+
+Two kinds of writer change the row: the lot results (`apply_lot`, from the inspection activities)
+and HQ's actions on the scorecard (`supplychain.scorecard.approve_reduced` and
+`resume_after_corrective_action`). All of them go through `update_standing`, which reads, changes
+and writes the row under its version, so none of them can overwrite another's change.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Final, TypeVar
 
 from sqlalchemy import select
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.exc import StaleDataError
 from sqlmodel import Session, col
 
 from supplychain.db import insert_once
@@ -29,6 +38,10 @@ from supplychain.rules.sampling import tighter_accept_number
 
 DOCUMENT_TYPE = "inspection"
 CATEGORIES = ("critical", "major", "minor")
+#: How often a write that lost the race for the row re-reads it and applies its change again.
+WRITE_ATTEMPTS: Final = 5
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -38,11 +51,59 @@ class Standing:
 
 
 def switching_row(session: Session, supplier_id: int, sku_id: int) -> InspectionSwitching | None:
+    """The row as the database has it now (also when the session holds an older copy)."""
     return session.execute(
-        select(InspectionSwitching).where(
-            col(InspectionSwitching.supplier_id) == supplier_id, col(InspectionSwitching.sku_id) == sku_id
-        )
+        select(InspectionSwitching)
+        .where(col(InspectionSwitching.supplier_id) == supplier_id, col(InspectionSwitching.sku_id) == sku_id)
+        .execution_options(populate_existing=True)
     ).scalar_one_or_none()
+
+
+def update_standing(
+    session: Session,
+    supplier_id: int,
+    sku_id: int,
+    change: Callable[[InspectionSwitching], T],
+    *,
+    create: bool = False,
+) -> T:
+    """The one way to write a supplier+SKU standing: read the row, `change` it, write it back.
+
+    `change` gets the row as it is now and may raise to refuse (nothing is written then). If another
+    writer commits the row between our read and our write, our UPDATE misses its version
+    (`StaleDataError`): the savepoint is rolled back and `change` runs again on the row as the other
+    writer left it. `create`: a missing row is made (a lot's first result); else `LookupError`.
+
+    Why a version column and not a row lock (SELECT ... FOR UPDATE): SQLite has no row locks (the
+    savepoint's BEGIN IMMEDIATE serialises writers there only when it opens the transaction), while
+    `WHERE version = :seen` refuses a lost update on SQLite and PostgreSQL alike, whatever the
+    transaction did before. And HQ needs the version anyway: no lock can span the time between
+    drawing the scorecard page and the click, but the version the page was drawn at tells whether
+    the click still fits the state (`supplychain.scorecard`).
+    """
+    for _ in range(WRITE_ATTEMPTS - 1):
+        try:
+            return _write_once(session, supplier_id, sku_id, change, create)
+        except StaleDataError:
+            continue  # another writer committed the row after our read: read it again
+    return _write_once(session, supplier_id, sku_id, change, create)
+
+
+def _write_once(
+    session: Session, supplier_id: int, sku_id: int, change: Callable[[InspectionSwitching], T], create: bool
+) -> T:
+    with session.begin_nested():  # a miss rolls back this attempt only, not the caller's transaction
+        row = (
+            _get_or_create(session, supplier_id, sku_id)
+            if create
+            else switching_row(session, supplier_id, sku_id)
+        )
+        if row is None:
+            raise LookupError(f"no inspection standing for supplier {supplier_id}, SKU {sku_id}")
+        result = change(row)
+        session.add(row)
+        session.flush()
+    return result
 
 
 def plan_severity(severity: SwitchingSeverity) -> InspectionSeverity:
@@ -62,9 +123,31 @@ def standing(session: Session, *, supplier_id: int, sku_id: int, skip_lot_allowe
 
 def apply_lot(session: Session, inspection: Inspection, *, at: datetime | None = None) -> InspectionSwitching:
     """Feed one decided lot into its supplier+SKU state (once per lot) and record a severity change."""
-    row = _get_or_create(session, inspection.supplier_id, inspection.sku_id)
-    if inspection.switching_applied:
+
+    def change(row: InspectionSwitching) -> InspectionSwitching:
+        # Read after the row: a concurrent run of this lot (an activity retried while the first
+        # attempt still ran) that committed before our read of the row shows here as applied; one
+        # that commits after it makes our write miss the version, and the re-run sees it applied.
+        if _switching_applied(session, inspection):
+            return row
+        _apply(session, row, inspection, at)
         return row
+
+    return update_standing(session, inspection.supplier_id, inspection.sku_id, change, create=True)
+
+
+def _switching_applied(session: Session, inspection: Inspection) -> bool:
+    """Whether the lot is in its standing, as committed now (not as the session first loaded it)."""
+    applied = bool(
+        session.execute(
+            select(col(Inspection.switching_applied)).where(col(Inspection.id) == inspection.id)
+        ).scalar_one()
+    )
+    set_committed_value(inspection, "switching_applied", applied)
+    return applied
+
+
+def _apply(session: Session, row: InspectionSwitching, inspection: Inspection, at: datetime | None) -> None:
     before = row.severity
     if inspection.verdict is InspectionVerdict.SKIPPED:
         _write_skip(row, skip_lot.after_skipped(_skip_state(row)))
@@ -93,7 +176,6 @@ def apply_lot(session: Session, inspection: Inspection, *, at: datetime | None =
             after={"severity": row.severity},
             occurred_at=at,
         )
-    return row
 
 
 def _lot_result(inspection: Inspection, reduced_approved: bool) -> switching.LotResult:

@@ -18,8 +18,10 @@ Rates are `Decimal` fractions (0.25 = 25 %), None when nothing was inspected.
 Two HQ master-data actions on the switching state live here too (the scorecard page offers them):
 `approve_reduced` (the responsible authority's consent of ISO 2859-1 9.3.3 c)) and
 `resume_after_corrective_action` (9.4: a discontinued supplier+SKU restarts on tightened inspection).
-Each writes the row and one document event in the caller's transaction; refusals are `SwitchingRefused`
-with a message a person can act on.
+Each writes the row and one document event in the caller's transaction, through
+`supplychain.inspection_standing.update_standing` like the lot results, so neither overwrites the
+other; refusals are `SwitchingRefused` with a message a person can act on. A repeated action with
+the same idempotency key (a double submit) changes nothing and is not refused.
 """
 
 from __future__ import annotations
@@ -33,8 +35,9 @@ from sqlalchemy import ColumnElement, case, func, select
 from sqlmodel import Session, col
 
 from supplychain import i18n
-from supplychain.events import record_event
+from supplychain.events import record_event, recorded
 from supplychain.i18n import lazy
+from supplychain.inspection_standing import update_standing
 from supplychain.models import (
     DebitNote,
     Disposition,
@@ -285,6 +288,10 @@ NOT_NORMAL = lazy(
 )
 ALREADY_APPROVED = lazy("Reduced inspection is already approved for this SKU.")
 NOT_DISCONTINUED = lazy("Only a discontinued inspection can be resumed; it is %(severity)s now.")
+STANDING_CHANGED = lazy(
+    "A lot result for this SKU was recorded while the page was open: inspection is %(severity)s "
+    "with a switching score of %(score)s now. Check the figures and decide again."
+)
 
 SEVERITY_LABELS: dict[SwitchingSeverity, str] = {
     SwitchingSeverity.NORMAL: lazy("normal"),
@@ -298,19 +305,12 @@ class SwitchingRefused(ValueError):
     """The action does not fit the current state; the message says why (translated)."""
 
 
+class StandingChanged(SwitchingRefused):
+    """The row changed since the page the action was taken on was drawn (its version)."""
+
+
 def switching_document_id(supplier_id: int, sku_id: int) -> str:
     return f"{supplier_id}:{sku_id}"
-
-
-def switching_row(
-    session: Session, supplier_id: int, sku_id: int, *, lock: bool = False
-) -> InspectionSwitching | None:
-    stmt = select(InspectionSwitching).where(
-        col(InspectionSwitching.supplier_id) == supplier_id, col(InspectionSwitching.sku_id) == sku_id
-    )
-    if lock:  # the inspection activities write the same row: serialise on PostgreSQL
-        stmt = stmt.with_for_update()
-    return session.execute(stmt).scalar_one_or_none()
 
 
 def _snapshot(row: InspectionSwitching) -> dict[str, Any]:
@@ -332,45 +332,77 @@ def _severity_label(row: InspectionSwitching) -> str:
 
 
 def approve_reduced(
-    session: Session, row: InspectionSwitching, *, actor_user_id: int, idempotency_key: str, note: str = ""
+    session: Session,
+    *,
+    supplier_id: int,
+    sku_id: int,
+    seen_version: int | None,
+    actor_user_id: int,
+    idempotency_key: str,
+    note: str = "",
 ) -> None:
-    """HQ quality allows reduced inspection for this supplier+SKU (taken once the score reaches 30)."""
-    if row.severity is not SwitchingSeverity.NORMAL:
-        raise SwitchingRefused(i18n.gettext(NOT_NORMAL, severity=_severity_label(row)))
-    if row.reduced_approved:
-        raise SwitchingRefused(i18n.gettext(ALREADY_APPROVED))
-    before = _snapshot(row)
-    row.reduced_approved = True
-    row.updated_at = utcnow()
-    session.add(row)
-    _record(session, row, "reduced_approved", before, actor_user_id, idempotency_key, note)
+    """HQ quality allows reduced inspection for this supplier+SKU (taken once the score reaches 30).
+
+    `seen_version` is the row's version on the page HQ decided on. The consent rests on the lots'
+    record that page showed: when a lot result has come in since (the version moved), HQ is asked to
+    look again (`StandingChanged`) rather than approving on figures it has not seen.
+    """
+
+    def change(row: InspectionSwitching) -> None:
+        if recorded(session, idempotency_key):  # a double submit: the first one did it
+            return
+        if row.version != seen_version:
+            raise StandingChanged(
+                i18n.gettext(STANDING_CHANGED, severity=_severity_label(row), score=row.switching_score)
+            )
+        if row.severity is not SwitchingSeverity.NORMAL:
+            raise SwitchingRefused(i18n.gettext(NOT_NORMAL, severity=_severity_label(row)))
+        if row.reduced_approved:
+            raise SwitchingRefused(i18n.gettext(ALREADY_APPROVED))
+        before = _snapshot(row)
+        row.reduced_approved = True
+        row.updated_at = utcnow()
+        _record(session, row, "reduced_approved", before, actor_user_id, idempotency_key, note)
+
+    update_standing(session, supplier_id, sku_id, change)
 
 
 def resume_after_corrective_action(
-    session: Session, row: InspectionSwitching, *, actor_user_id: int, idempotency_key: str, note: str
+    session: Session, *, supplier_id: int, sku_id: int, actor_user_id: int, idempotency_key: str, note: str
 ) -> None:
     """After the supplier's corrective action a discontinued inspection resumes on tightened (9.4):
-    every switching counter starts again, the reduced approval and the skip-lot standing are gone."""
-    if row.severity is not SwitchingSeverity.DISCONTINUED:
-        raise SwitchingRefused(i18n.gettext(NOT_DISCONTINUED, severity=_severity_label(row)))
-    resumed = switching_rules.resume_after_corrective_action(
-        switching_rules.SwitchingState(
-            severity="discontinued", rejected_on_tightened=row.rejected_on_tightened
+    every switching counter starts again, the reduced approval and the skip-lot standing are gone.
+
+    Applied to the row as it is when HQ clicks, whatever version the page showed: lot results that
+    came in while the inspection was discontinued do not move its switching state (9.4; HQ decides
+    each of those lots), so resuming means the same; if someone else has resumed it meanwhile, the
+    row is no longer discontinued and the action is refused with that message.
+    """
+
+    def change(row: InspectionSwitching) -> None:
+        if recorded(session, idempotency_key):  # a double submit: the first one did it
+            return
+        if row.severity is not SwitchingSeverity.DISCONTINUED:
+            raise SwitchingRefused(i18n.gettext(NOT_DISCONTINUED, severity=_severity_label(row)))
+        resumed = switching_rules.resume_after_corrective_action(
+            switching_rules.SwitchingState(
+                severity="discontinued", rejected_on_tightened=row.rejected_on_tightened
+            )
         )
-    )
-    before = _snapshot(row)
-    row.severity = SwitchingSeverity(resumed.severity)
-    row.recent_normal_rejections = "".join("1" if r else "0" for r in resumed.recent_normal_rejections)
-    row.switching_score = resumed.switching_score
-    row.consecutive_accepted_tightened = resumed.consecutive_accepted_tightened
-    row.rejected_on_tightened = resumed.rejected_on_tightened
-    row.reduced_approved = False
-    row.skip_consecutive_accepted = 0
-    row.skip_qualified = False
-    row.skip_lots_since_qualified = 0
-    row.updated_at = utcnow()
-    session.add(row)
-    _record(session, row, "resumed_after_corrective_action", before, actor_user_id, idempotency_key, note)
+        before = _snapshot(row)
+        row.severity = SwitchingSeverity(resumed.severity)
+        row.recent_normal_rejections = "".join("1" if r else "0" for r in resumed.recent_normal_rejections)
+        row.switching_score = resumed.switching_score
+        row.consecutive_accepted_tightened = resumed.consecutive_accepted_tightened
+        row.rejected_on_tightened = resumed.rejected_on_tightened
+        row.reduced_approved = False
+        row.skip_consecutive_accepted = 0
+        row.skip_qualified = False
+        row.skip_lots_since_qualified = 0
+        row.updated_at = utcnow()
+        _record(session, row, "resumed_after_corrective_action", before, actor_user_id, idempotency_key, note)
+
+    update_standing(session, supplier_id, sku_id, change)
 
 
 def _record(

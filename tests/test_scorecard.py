@@ -371,6 +371,10 @@ def events(session: Session, row: InspectionSwitching) -> list[DocumentEvent]:
     )
 
 
+def at(row: InspectionSwitching) -> dict[str, int]:
+    return {"supplier_id": row.supplier_id, "sku_id": row.sku_id}
+
+
 def test_approving_reduced_sets_the_flag_and_records_one_event_per_key(
     session: Session, world: World
 ) -> None:
@@ -381,13 +385,31 @@ def test_approving_reduced_sets_the_flag_and_records_one_event_per_key(
         severity=SwitchingSeverity.NORMAL,
         switching_score=30,
     )
-    approve_reduced(session, row, actor_user_id=world.hq_user.id or 0, idempotency_key="k-approve-1")
+    approve_reduced(
+        session,
+        **at(row),
+        seen_version=row.version,
+        actor_user_id=world.hq_user.id or 0,
+        idempotency_key="k-approve-1",
+    )
     session.commit()
 
     assert session.get(InspectionSwitching, row.id).reduced_approved
     [event] = events(session, row)
     assert event.action == "reduced_approved" and event.actor_user_id == world.hq_user.id
     assert event.before["reduced_approved"] is False and event.after["reduced_approved"] is True  # type: ignore[index]
+
+    # The same key again (a double submit from the page at the old version): no refusal, no change.
+    approve_reduced(
+        session,
+        **at(row),
+        seen_version=1,
+        actor_user_id=world.hq_user.id or 0,
+        idempotency_key="k-approve-1",
+    )
+    session.commit()
+    assert len(events(session, row)) == 1
+    assert session.get(InspectionSwitching, row.id).version == 2
 
 
 @pytest.mark.parametrize(
@@ -406,7 +428,13 @@ def test_reduced_cannot_be_approved_off_normal_or_twice(
         session, supplier=world.supplier_a, sku=world.sku_1, severity=severity, reduced_approved=approved
     )
     with pytest.raises(SwitchingRefused):
-        approve_reduced(session, row, actor_user_id=world.hq_user.id or 0, idempotency_key="k-approve-2")
+        approve_reduced(
+            session,
+            **at(row),
+            seen_version=row.version,
+            actor_user_id=world.hq_user.id or 0,
+            idempotency_key="k-approve-2",
+        )
     session.rollback()
     assert session.get(InspectionSwitching, row.id).reduced_approved is approved
     assert events(session, row) == []
@@ -430,7 +458,11 @@ def test_resuming_a_discontinued_inspection_restarts_tightened_with_counters_res
         skip_lots_since_qualified=2,
     )
     resume_after_corrective_action(
-        session, row, actor_user_id=world.hq_user.id or 0, idempotency_key="k-resume-1", note="8D report 42"
+        session,
+        **at(row),
+        actor_user_id=world.hq_user.id or 0,
+        idempotency_key="k-resume-1",
+        note="8D report 42",
     )
     session.commit()
 
@@ -462,7 +494,7 @@ def test_only_a_discontinued_inspection_can_be_resumed(session: Session, world: 
     )
     with pytest.raises(SwitchingRefused):
         resume_after_corrective_action(
-            session, row, actor_user_id=world.hq_user.id or 0, idempotency_key="k-resume-2", note="done"
+            session, **at(row), actor_user_id=world.hq_user.id or 0, idempotency_key="k-resume-2", note="done"
         )
     session.rollback()
     assert session.get(InspectionSwitching, row.id).rejected_on_tightened == 3

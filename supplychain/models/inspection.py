@@ -11,8 +11,10 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import CheckConstraint, Numeric, UniqueConstraint, false
+from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
 
 from supplychain.models.base import blank_text_field, created_at_field, timestamp_field
@@ -203,8 +205,11 @@ class SwitchingSeverity(enum.StrEnum):
 class InspectionSwitching(SQLModel, table=True):
     """ISO 2859-1 switching state and skip-lot standing of one supplier for one SKU.
 
-    Mirrors `supplychain.rules.switching.SwitchingState` and `supplychain.rules.skip_lot.SkipLotState`;
-    written only by the inspection activities, one lot at a time (`Inspection.switching_applied`).
+    Mirrors `supplychain.rules.switching.SwitchingState` and `supplychain.rules.skip_lot.SkipLotState`.
+    Written by the inspection activities (one lot at a time, `Inspection.switching_applied`) and by
+    HQ's actions on the scorecard, always through `supplychain.inspection_standing.update_standing`.
+    `version` is the ORM's version counter: every UPDATE says `WHERE id = :id AND version = :seen`
+    and raises `StaleDataError` when another writer got there first, so no write is lost.
     """
 
     __tablename__ = "inspection_switching"
@@ -233,3 +238,8 @@ class InspectionSwitching(SQLModel, table=True):
     lots_inspected: int = 0
     lots_skipped: int = 0
     updated_at: datetime = created_at_field()
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return {"version_id_col": cls.__table__.c.version}  # type: ignore[attr-defined]

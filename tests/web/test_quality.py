@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
+from supplychain.inspection_standing import apply_lot
 from supplychain.models import (
     Disposition,
     DocumentEvent,
@@ -26,6 +27,7 @@ from supplychain.models import (
 )
 from tests.factories import make_location, make_organisation, make_sku, make_user
 from tests.fixtures.web import ClientFactory, form_post, login
+from tests.test_inspection_photos import make_inspection as make_lot
 from tests.test_scorecard import make_inspection, make_switching
 
 
@@ -189,9 +191,11 @@ def test_quality_approver_approves_reduced_inspection(make_client: ClientFactory
         switching_score=30,
     )
     client = logged_in(make_client, world.quality_approver)
-    assert 'data-testid="approve-reduced"' in client.get(f"/quality/scorecard/{world.supplier_a.id}").text
+    page = client.get(f"/quality/scorecard/{world.supplier_a.id}").text
+    assert 'data-testid="approve-reduced"' in page
+    assert f'name="version" value="{row.version}"' in page
 
-    response = form_post(client, approve_url(world), {"form_key": "k" * 32})
+    response = form_post(client, approve_url(world), {"form_key": "k" * 32, "version": row.version})
 
     assert response.status_code == 303
     assert response.headers["location"] == f"/quality/scorecard/{world.supplier_a.id}"
@@ -205,7 +209,7 @@ def test_quality_approver_approves_reduced_inspection(make_client: ClientFactory
 def test_second_approval_is_refused_with_a_message_and_changes_nothing(
     make_client: ClientFactory, world: World
 ) -> None:
-    make_switching(
+    row = make_switching(
         world.session,
         supplier=world.supplier_a,
         sku=world.sku,
@@ -214,11 +218,74 @@ def test_second_approval_is_refused_with_a_message_and_changes_nothing(
     )
     client = logged_in(make_client, world.quality_approver)
 
-    response = form_post(client, approve_url(world))
+    response = form_post(client, approve_url(world), {"version": row.version})
 
     assert response.status_code == 400
     assert "Reduced inspection is already approved for this SKU." in response.text
     assert event_count(world.session) == 0
+
+
+def page_version(html: str) -> int:
+    found = re.search(r'name="version" value="(\d+)"', html)
+    assert found, "no version in the approval form"
+    return int(found.group(1))
+
+
+def record_lot(w: World, verdict: InspectionVerdict) -> None:
+    """A lot result comes in through the one path the inspection activity uses."""
+    lot = make_lot(
+        w.session, supplier=w.supplier_a, verdict=verdict, sku_id=w.sku.id, location_id=w.location.id
+    )
+    apply_lot(w.session, lot)
+    w.session.commit()
+
+
+def test_approval_from_a_page_drawn_before_a_lot_result_is_refused_with_the_new_figures(
+    make_client: ClientFactory, world: World
+) -> None:
+    row = make_switching(
+        world.session,
+        supplier=world.supplier_a,
+        sku=world.sku,
+        severity=SwitchingSeverity.NORMAL,
+        switching_score=32,
+    )
+    client = logged_in(make_client, world.quality_approver)
+    drawn_at = page_version(client.get(f"/quality/scorecard/{world.supplier_a.id}").text)
+    record_lot(world, InspectionVerdict.REJECTED)  # the score HQ looked at is gone
+
+    response = form_post(client, approve_url(world), {"form_key": "a" * 32, "version": drawn_at})
+
+    assert response.status_code == 409
+    assert (
+        "A lot result for this SKU was recorded while the page was open: inspection is normal with a "
+        "switching score of 0 now. Check the figures and decide again."
+    ) in response.text
+    assert cell(response.text, f"switching-{world.sku.id}", "switching-score") == "0"
+    assert not switching(world.session, row).reduced_approved
+    assert event_count(world.session) == 0
+
+    # Deciding again on the page that came back applies.
+    again = form_post(
+        client, approve_url(world), {"form_key": "b" * 32, "version": page_version(response.text)}
+    )
+    assert again.status_code == 303
+    assert switching(world.session, row).reduced_approved
+
+
+def test_a_double_submitted_approval_gets_the_first_answer(make_client: ClientFactory, world: World) -> None:
+    row = make_switching(
+        world.session, supplier=world.supplier_a, sku=world.sku, severity=SwitchingSeverity.NORMAL
+    )
+    client = logged_in(make_client, world.quality_approver)
+    seen = row.version
+    form = {"form_key": "d" * 32, "version": seen}
+
+    first, second = form_post(client, approve_url(world), form), form_post(client, approve_url(world), form)
+
+    assert (first.status_code, second.status_code) == (303, 303)
+    assert event_count(world.session) == 1
+    assert switching(world.session, row).version == seen + 1  # one write
 
 
 def test_approval_needs_normal_inspection(make_client: ClientFactory, world: World) -> None:
@@ -227,7 +294,7 @@ def test_approval_needs_normal_inspection(make_client: ClientFactory, world: Wor
     )
     client = logged_in(make_client, world.quality_approver)
 
-    response = form_post(client, approve_url(world))
+    response = form_post(client, approve_url(world), {"version": row.version})
 
     assert response.status_code == 400
     assert "only be approved while inspection is normal; it is tightened now." in response.text
@@ -317,6 +384,29 @@ def test_resume_of_an_inspection_that_is_not_discontinued_is_refused(
     assert response.status_code == 400
     assert "Only a discontinued inspection can be resumed; it is normal now." in response.text
     assert event_count(world.session) == 0
+
+
+def test_resume_applies_to_the_standing_as_it_is_when_hq_clicks(
+    make_client: ClientFactory, world: World
+) -> None:
+    row = make_switching(
+        world.session,
+        supplier=world.supplier_a,
+        sku=world.sku,
+        severity=SwitchingSeverity.DISCONTINUED,
+        rejected_on_tightened=5,
+        lots_inspected=7,
+    )
+    client = logged_in(make_client, world.quality_approver)
+    assert 'data-testid="resume"' in client.get(f"/quality/scorecard/{world.supplier_a.id}").text
+    record_lot(world, InspectionVerdict.REJECTED)  # held for HQ's decision; the standing stays discontinued
+
+    response = form_post(client, resume_url(world), {"note": "8D report CA-17 closed"})
+
+    assert response.status_code == 303
+    fresh = switching(world.session, row)
+    assert (fresh.severity, fresh.rejected_on_tightened) == (SwitchingSeverity.TIGHTENED, 0)
+    assert fresh.lots_inspected == 8  # the lot that came in meanwhile is still counted
 
 
 def test_admin_may_resume_too(make_client: ClientFactory, world: World) -> None:

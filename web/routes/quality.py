@@ -8,7 +8,9 @@
   approvers and admins approve reduced inspection, or resume a discontinued inspection after the
   supplier's corrective action. Master-data actions, not workflow steps: the route writes the row
   and its document event in one transaction, then redirects with a flash message; a refusal comes
-  back on the page with 400 and changes nothing.
+  back on the page with 400 and changes nothing. The approval form carries the row's version: if a
+  lot result came in after the page was drawn, the page comes back with 409, the new figures and a
+  message to decide again (`supplychain.scorecard.approve_reduced`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from supplychain.scorecard import (
     CATEGORIES,
     SEVERITY_LABELS,
     SWITCHING_DOCUMENT_TYPE,
+    SkuScorecard,
+    StandingChanged,
     SupplierScorecard,
     SwitchingRefused,
     approve_reduced,
@@ -36,7 +40,6 @@ from supplychain.scorecard import (
     supplier_scorecard,
     supplier_scorecards,
     switching_document_id,
-    switching_row,
 )
 from supplychain.security import new_token
 from web.deps import OrgScope, Scope, require_roles
@@ -136,6 +139,29 @@ def _supplier_page(
     )
 
 
+def _switched_sku_or_404(card: SupplierScorecard, sku_id: int) -> SkuScorecard:
+    sku_card = card.sku(sku_id)
+    if sku_card is None or sku_card.switching is None:
+        raise HTTPException(status_code=404)
+    return sku_card
+
+
+def _version(raw: object) -> int | None:
+    return int(raw) if isinstance(raw, str) and raw.isdigit() else None
+
+
+def _refused(
+    request: Request, user: Principal, scope: Scope, supplier_id: int, sku_id: int, refused: SwitchingRefused
+) -> Response:
+    scope.session.rollback()
+    # Drawn afresh: after a StandingChanged the page must show the figures that changed.
+    card = _card_or_404(scope, supplier_id)
+    status_code = 409 if isinstance(refused, StandingChanged) else 400
+    return _supplier_page(
+        request, user, scope, card, error=str(refused), error_sku_id=sku_id, status_code=status_code
+    )
+
+
 def _idempotency_key(action: str, supplier_id: int, sku_id: int, raw: object) -> str:
     # The form carries a key minted when the page was drawn: a double submit records one event.
     token = raw if isinstance(raw, str) and _KEY.match(raw) else new_token()
@@ -149,23 +175,18 @@ async def approve_reduced_inspection(
     if not user.is_hq:
         raise HTTPException(status_code=403)
     form = await request.form()
-    card = _card_or_404(scope, supplier_id)
-    row = switching_row(scope.session, supplier_id, sku_id, lock=True)
-    sku_card = card.sku(sku_id)
-    if row is None or sku_card is None:
-        raise HTTPException(status_code=404)
+    sku_card = _switched_sku_or_404(_card_or_404(scope, supplier_id), sku_id)
     try:
         approve_reduced(
             scope.session,
-            row,
+            supplier_id=supplier_id,
+            sku_id=sku_id,
+            seen_version=_version(form.get("version")),
             actor_user_id=user.user_id,
             idempotency_key=_idempotency_key("reduced_approved", supplier_id, sku_id, form.get("form_key")),
         )
     except SwitchingRefused as refused:
-        scope.session.rollback()
-        return _supplier_page(
-            request, user, scope, card, error=str(refused), error_sku_id=sku_id, status_code=400
-        )
+        return _refused(request, user, scope, supplier_id, sku_id, refused)
     scope.session.commit()
     flash(scope.session, request, i18n.gettext(REDUCED_APPROVED, sku=sku_label(sku_card.sku)))
     return RedirectResponse(f"/quality/scorecard/{supplier_id}", status_code=303)
@@ -179,10 +200,7 @@ async def resume_inspection(
         raise HTTPException(status_code=403)
     form = await request.form()
     card = _card_or_404(scope, supplier_id)
-    row = switching_row(scope.session, supplier_id, sku_id, lock=True)
-    sku_card = card.sku(sku_id)
-    if row is None or sku_card is None:
-        raise HTTPException(status_code=404)
+    sku_card = _switched_sku_or_404(card, sku_id)
     raw_note = form.get("note")
     note = raw_note.strip() if isinstance(raw_note, str) else ""
     error = ""
@@ -205,16 +223,14 @@ async def resume_inspection(
     try:
         resume_after_corrective_action(
             scope.session,
-            row,
+            supplier_id=supplier_id,
+            sku_id=sku_id,
             actor_user_id=user.user_id,
             idempotency_key=_idempotency_key("resumed", supplier_id, sku_id, form.get("form_key")),
             note=note,
         )
     except SwitchingRefused as refused:
-        scope.session.rollback()
-        return _supplier_page(
-            request, user, scope, card, error=str(refused), error_sku_id=sku_id, status_code=400
-        )
+        return _refused(request, user, scope, supplier_id, sku_id, refused)
     scope.session.commit()
     flash(scope.session, request, i18n.gettext(RESUMED, sku=sku_label(sku_card.sku)))
     return RedirectResponse(f"/quality/scorecard/{supplier_id}", status_code=303)
