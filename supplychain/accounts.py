@@ -2,7 +2,7 @@
 
 Which roles an organisation's users may hold is the pure rule `supplychain.rules.roles`. Everything
 that grants roles (the admin form, the seed, the CLI, any later API) goes through `set_roles`, which
-refuses an impossible pair with a message; the database refuses one too (migration 0009's
+refuses an impossible pair with a message; the database refuses one too (migration 0011's
 triggers). Everything that asks who holds a role (the logged-in user, approval chains, delegation,
 notifications) goes through `role_counts`, which only counts a role its holder's organisation kind
 allows, so a row inserted behind the application's back is ignored rather than obeyed.

@@ -3,7 +3,7 @@
 Supplier organisations hold supplier users; distributors hold store users; every HQ role (and the
 store role of an HQ-owned store) exists only in HQ. The admin form, the seed, the CLI and any later
 API check a user's roles with `refused_roles`; the database refuses an impossible pair with a
-trigger built from the same table (migration 0009); and the code that reads roles back (the logged-in
+trigger built from the same table (migration 0011); and the code that reads roles back (the logged-in
 user, the approval chains) keeps only `allowed_roles`, so a row written behind the application's back
 is ignored rather than obeyed.
 """

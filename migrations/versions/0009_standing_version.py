@@ -3,7 +3,7 @@ each other (optimistic concurrency; `supplychain.inspection_standing.update_stan
 
 Existing rows start at version 1, as new rows do.
 
-Revision ID: 0011
+Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-06 04:20:00.000000
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 
-revision: str = '0011'
+revision: str = '0009'
 down_revision: str | Sequence[str] | None = '0008'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
