@@ -160,6 +160,7 @@ def create_purchase_order(
         total_amount=net_amount + tax_amount,
         needs_approval=needs_approval,
         note=note,
+        sent_at=(occurred_at or utcnow()) if status is POStatus.SENT else None,
     )
     savepoint = session.begin_nested()
     try:
@@ -238,6 +239,8 @@ def apply_state(
         session.add(row)
     now = at or utcnow()
     po.updated_at = now
+    if status is POStatus.SENT and po.sent_at is None:
+        po.sent_at = now
     if status.is_final and po.closed_at is None:
         po.closed_at = now
     session.add(po)

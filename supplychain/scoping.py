@@ -4,11 +4,11 @@ Every query for something a user may or may not see goes through `visible` (via 
 `OrgScope` dependency). HQ users see the whole chain; a supplier sees its own organisation, its own
 price lists and stock of the SKUs it supplies; a distributor sees its own organisation and
 locations. Purchase orders: HQ purchasing roles see all, an HQ store sees the orders requested for
-its own location, a supplier the orders placed with it, a distributor the orders it placed; lines
-and shipments follow their order. Inspections (and their photos, returns to vendor, debit notes and
-the switching state): HQ sees all, a supplier those of its own lots.
-Anything not visible answers 404, so another organisation's documents are not even confirmed to
-exist.
+its own location, a supplier the orders sent to it (from the moment they are sent), a distributor
+the orders it placed; lines and shipments follow their order. Inspections (and their photos,
+returns to vendor, debit notes and the switching state): HQ sees all, a supplier those of its own
+lots. Anything not visible answers 404, so another organisation's documents are not even confirmed
+to exist.
 """
 
 from __future__ import annotations
@@ -84,9 +84,15 @@ def _hq_purchase_orders(p: Principal) -> ColumnElement[bool]:
     return col(PurchaseOrder.requested_for_location_id) == p.location_id
 
 
+def _sent_to_the_supplier(p: Principal) -> ColumnElement[bool]:
+    """A supplier sees its orders from the moment they are sent to it: not while HQ approval is
+    pending, nor after HQ rejected or cancelled one before sending it."""
+    return (col(PurchaseOrder.supplier_id) == p.organisation_id) & col(PurchaseOrder.sent_at).is_not(None)
+
+
 _PO_RULES: dict[OrgKind, Rule] = {
     OrgKind.HQ: _hq_purchase_orders,
-    OrgKind.SUPPLIER: _own_org(PurchaseOrder.supplier_id),
+    OrgKind.SUPPLIER: _sent_to_the_supplier,
     OrgKind.DISTRIBUTOR: _own_org(PurchaseOrder.requester_org_id),
 }
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import io
 import secrets
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -30,6 +30,7 @@ from supplychain.models import (
     LocationKind,
     Organisation,
     OrgKind,
+    POStatus,
     PurchaseOrder,
     QualityCertificate,
     Role,
@@ -82,6 +83,8 @@ def make_shipment(session: Session, supplier: Organisation) -> Shipment:
         requester_org_id=hq.id or 0,
         requested_for_location_id=store.id,
         ship_to_location_id=warehouse.id,
+        status=POStatus.IN_DELIVERY,
+        sent_at=datetime.now(UTC),
     )
     session.add(po)
     session.flush()

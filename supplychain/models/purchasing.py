@@ -73,6 +73,10 @@ class PurchaseOrder(SQLModel, table=True):
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()
     closed_at: datetime | None = timestamp_field()
+    # When the order was sent to the supplier (at once, or once HQ approved it): the supplier sees it
+    # from then on and never before (supplychain/scoping.py). None while it waits for approval and
+    # for ever if HQ rejects or cancels it first.
+    sent_at: datetime | None = timestamp_field()
 
 
 class PurchaseOrderLine(SQLModel, table=True):

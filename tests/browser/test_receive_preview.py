@@ -80,6 +80,7 @@ def shipment_number(demo_accounts: dict[str, DemoAccount], engine: Engine) -> It
             tax_amount=Decimal("6.24"),
             total_amount=Decimal("54.24"),
             created_at=datetime.now(UTC),
+            sent_at=datetime.now(UTC),
         )
         session.add(po)
         session.flush()

@@ -12,6 +12,7 @@ import itertools
 import random
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -54,6 +55,7 @@ HX = {"HX-Request": "true"}
 # The dev server lives for the whole run while each test starts on a wiped database, so each test
 # numbers its documents from a block of its own: workflow ids (from the numbers) never repeat.
 _number_blocks = itertools.count(random.randrange(0, 400) * 1000, 1000)
+NOT_SENT = frozenset({POStatus.PENDING_APPROVAL, POStatus.APPROVAL_REJECTED})
 LIMIT = Decimal("1000000.00")  # store users' approval limit: the tests' orders need no approval
 
 
@@ -184,6 +186,8 @@ def make_po(
         tax_amount=Decimal("15.60"),
         total_amount=Decimal("135.60"),
         created_at=created_at or datetime.now(UTC),
+        # As the activity records it: sent at once unless it waits for (or failed) HQ approval.
+        sent_at=None if status in NOT_SENT else (created_at or datetime.now(UTC)),
     )
     session.add(po)
     session.flush()
@@ -809,3 +813,92 @@ def test_buyer_short_closes_a_backorder_and_the_order_closes(
     po = load_po(session, po.number)
     assert po.status == POStatus.CLOSED
     assert [line.status for line in load_lines(session, po)] == [POLineStatus.SHORT_CLOSED]
+
+
+# -- a supplier sees an order only once it is sent -----------------------------------------------------
+
+
+def assert_supplier_cannot_see(supplier: TestClient, po: PurchaseOrder) -> None:
+    assert supplier.get(f"/purchase-orders/{po.number}").status_code == 404
+    assert supplier.get(f"/purchase-orders/{po.number}/state", headers=HX).status_code == 404
+    assert po.number not in supplier.get("/supplier/purchase-orders?status=all").text
+    assert po.number not in supplier.get("/notifications").text
+    assert po.number not in supplier.get("/").text
+
+
+def test_a_supplier_sees_an_order_only_from_the_moment_it_is_sent(
+    make_client: ClientFactory, world: World, session: Session
+) -> None:
+    pending = make_po(session, world, status=POStatus.PENDING_APPROVAL)
+    rejected = make_po(session, world, status=POStatus.APPROVAL_REJECTED)
+    sent = make_po(session, world, status=POStatus.SENT)
+    supplier = as_user(make_client, world.supplier_a_user)
+    assert_supplier_cannot_see(supplier, pending)
+    assert_supplier_cannot_see(supplier, rejected)
+    assert supplier.get(f"/purchase-orders/{sent.number}").status_code == 200
+    # The home card counts only the order waiting for the supplier.
+    assert 'data-testid="queue-count">1 item waiting<' in supplier.get("/").text
+    # HQ's buyer sees all three all along.
+    buyer = as_user(make_client, world.buyer)
+    for po in (pending, rejected, sent):
+        assert buyer.get(f"/purchase-orders/{po.number}").status_code == 200
+
+
+def test_sending_an_order_once_approved_stamps_when_the_supplier_sees_it(
+    world: World, session: Session
+) -> None:
+    from supplychain.purchasing import apply_state
+
+    po = make_po(session, world, status=POStatus.PENDING_APPROVAL)
+    assert po.sent_at is None
+    approved_at = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    apply_state(session, po, status=POStatus.SENT, at=approved_at)
+    apply_state(session, po, status=POStatus.CONFIRMED, at=approved_at + timedelta(hours=2))
+    session.commit()
+    assert load_po(session, po.number).sent_at == approved_at
+    never = make_po(session, world, status=POStatus.PENDING_APPROVAL)
+    apply_state(session, never, status=POStatus.CANCELLED)
+    session.commit()
+    assert load_po(session, never.number).sent_at is None
+
+
+def test_an_order_hq_rejects_never_reaches_the_supplier(
+    portal_client: ClientFactory, world: World, session: Session, fresh_numbers: None
+) -> None:
+    """Through the real workflow: over the store's limit, the order waits for HQ approval and the
+    supplier neither sees it nor hears of it; HQ rejects it and that stays so."""
+    low_limit_store = make_user(
+        session,
+        organisation=world.hq,
+        roles=[Role.STORE],
+        location=world.store_a,
+        approval_limit=Decimal("1.00"),
+        locale="en",
+    )
+    approver = make_user(
+        session, organisation=world.hq, roles=[Role.APPROVER], approval_limit=LIMIT, locale="en"
+    )
+    store = as_user(portal_client, low_limit_store)
+    response = form_post(store, "/replenishment/new", request_form((world.sku_a.id, 12)))
+    assert response.status_code == 303, response.text
+    (number,) = re.findall(r"PO-\d{4}-\d{6}", flash_text(store.get("/replenishment").text))
+    assert load_po(session, number).status == POStatus.PENDING_APPROVAL
+
+    supplier = as_user(portal_client, world.supplier_a_user)
+    assert_supplier_cannot_see(supplier, load_po(session, number))
+
+    hq = as_user(portal_client, approver)
+    queue = hq.get("/approvals").text
+    found = re.search(rf'id="approval-(\d+)"(?:(?!id="approval-).)*{number}', queue, re.S)
+    assert found, "the order is not in the approver's queue"
+    response = form_post(
+        hq, f"/approvals/{found.group(1)}/decide", {"decision": "reject", "comment": "Too much"}
+    )
+    assert response.status_code == 303, response.text
+    deadline = datetime.now(UTC) + timedelta(seconds=20)
+    while load_po(session, number).status is not POStatus.APPROVAL_REJECTED:
+        assert datetime.now(UTC) < deadline, "the rejection never reached the order"
+        time.sleep(0.05)
+    po = load_po(session, number)
+    assert po.sent_at is None
+    assert_supplier_cannot_see(supplier, po)

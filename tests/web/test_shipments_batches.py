@@ -337,6 +337,7 @@ def confirmed_po_row(session: Session, world: World, sku: Sku | None = None) -> 
         tax_amount=Decimal("15.60"),
         total_amount=Decimal("135.60"),
         created_at=datetime.now(UTC),
+        sent_at=datetime.now(UTC),
     )
     session.add(po)
     session.flush()
