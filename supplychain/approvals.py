@@ -270,33 +270,39 @@ def delegated_to(user_id: int, on_date: date) -> ColumnElement[bool]:
     )
 
 
-def decidable(user_id: int, on_date: date) -> Select[ApprovalRequest]:
-    """Pending approvals this user may decide: assigned to them, or to someone who delegated to them
-    today (steps of a role they hold, see `delegated_to`); never their own requests. Oldest first."""
-    return (
-        select(ApprovalRequest)
-        .where(
-            col(ApprovalRequest.status) == ApprovalStatus.PENDING,
-            col(ApprovalRequest.requester_user_id) != user_id,
-            or_(col(ApprovalRequest.assignee_user_id) == user_id, delegated_to(user_id, on_date)),
-        )
-        .order_by(col(ApprovalRequest.created_at), col(ApprovalRequest.id))
+def involving(user_id: int, on_date: date) -> ColumnElement[bool]:
+    """Who sees an approval request (the scoping rule, supplychain/scoping.py): its assignee, whoever
+    the assignee delegated to for `on_date` (steps of a role they hold, see `delegated_to`), and
+    whoever decided it or on whose behalf it was decided."""
+    return or_(
+        col(ApprovalRequest.assignee_user_id) == user_id,
+        delegated_to(user_id, on_date),
+        col(ApprovalRequest.decided_by_user_id) == user_id,
+        col(ApprovalRequest.on_behalf_of_user_id) == user_id,
     )
 
 
-def decided_by(user_id: int) -> Select[ApprovalRequest]:
-    """Approvals this user decided, or that were decided on their behalf; newest first."""
-    return (
-        select(ApprovalRequest)
-        .where(
-            col(ApprovalRequest.status).in_([ApprovalStatus.APPROVED, ApprovalStatus.REJECTED]),
-            or_(
-                col(ApprovalRequest.decided_by_user_id) == user_id,
-                col(ApprovalRequest.on_behalf_of_user_id) == user_id,
-            ),
-        )
-        .order_by(col(ApprovalRequest.decided_at).desc(), col(ApprovalRequest.id).desc())
+def waiting_for(user_id: int) -> ColumnElement[bool]:
+    """Of the requests a user sees: the pending ones they may decide (never their own request)."""
+    return and_(
+        col(ApprovalRequest.status) == ApprovalStatus.PENDING,
+        col(ApprovalRequest.requester_user_id) != user_id,
     )
+
+
+def decided_by(user_id: int) -> ColumnElement[bool]:
+    """Of the requests a user sees: those they decided, or that were decided on their behalf."""
+    return and_(
+        col(ApprovalRequest.status).in_([ApprovalStatus.APPROVED, ApprovalStatus.REJECTED]),
+        or_(
+            col(ApprovalRequest.decided_by_user_id) == user_id,
+            col(ApprovalRequest.on_behalf_of_user_id) == user_id,
+        ),
+    )
+
+
+OLDEST_FIRST = (col(ApprovalRequest.created_at), col(ApprovalRequest.id))
+NEWEST_DECISION_FIRST = (col(ApprovalRequest.decided_at).desc(), col(ApprovalRequest.id).desc())
 
 
 def acting_for(session: Session, user_id: int, row: ApprovalRequest, on_date: date) -> int | None:
@@ -322,6 +328,17 @@ def sla_state(row: ApprovalRequest, now: datetime) -> SlaState:
     if row.reminded_at is not None or now >= since + timedelta(seconds=row.reminder_after_seconds):
         return SlaState.REMINDED
     return SlaState.ON_TIME
+
+
+def delegations_involving(user_id: int) -> ColumnElement[bool]:
+    """Who sees a delegation (the scoping rule): the approver who gave it and the delegate."""
+    return or_(
+        col(ApprovalDelegation.approver_user_id) == user_id,
+        col(ApprovalDelegation.delegate_user_id) == user_id,
+    )
+
+
+LATEST_DELEGATION_FIRST = (col(ApprovalDelegation.start_date).desc(), col(ApprovalDelegation.id).desc())
 
 
 # -- delegations ----------------------------------------------------------------------------------
@@ -391,20 +408,8 @@ def _deciding_roles_by_user(session: Session, user_ids: set[int]) -> dict[int, s
     return held
 
 
-def delegations_of(session: Session, user_id: int) -> list[DelegationView]:
-    """Delegations this user gave or received, latest start first."""
-    rows = list(
-        session.execute(
-            select(ApprovalDelegation)
-            .where(
-                or_(
-                    col(ApprovalDelegation.approver_user_id) == user_id,
-                    col(ApprovalDelegation.delegate_user_id) == user_id,
-                )
-            )
-            .order_by(col(ApprovalDelegation.start_date).desc(), col(ApprovalDelegation.id).desc())
-        ).scalars()
-    )
+def delegation_views(session: Session, user_id: int, rows: list[ApprovalDelegation]) -> list[DelegationView]:
+    """The delegations `rows` (those this user gave or received, already scoped) as the page shows them."""
     ids = {uid for d in rows for uid in (d.approver_user_id, d.delegate_user_id)}
     names = user_names(session, ids)
     held = _deciding_roles_by_user(session, ids)
@@ -439,10 +444,9 @@ def create_delegation(
     return delegation
 
 
-def end_delegation(session: Session, *, approver_user_id: int, delegation_id: int) -> bool:
+def end_delegation(session: Session, *, approver_user_id: int, delegation: ApprovalDelegation) -> bool:
     """End one of the approver's own delegations; False when it is not theirs (or already ended)."""
-    delegation = session.get(ApprovalDelegation, delegation_id)
-    if delegation is None or delegation.approver_user_id != approver_user_id or not delegation.is_active:
+    if delegation.approver_user_id != approver_user_id or not delegation.is_active:
         return False
     delegation.is_active = False
     session.add(delegation)

@@ -51,11 +51,11 @@ from supplychain.models import (
     User,
 )
 from supplychain.numbering import reserve_number
+from supplychain.principal import principal_for
 from supplychain.rules.ordering import PlannedOrder, split_by_supplier
 from supplychain.seed import EMAIL_DOMAIN
 from web.purchasing import business_today, with_batch_tracking
 from web.routes.purchase_orders import orderable_items, regional_warehouse_for, replenishment_input
-from web.sessions import principal_for
 from workflows.approval import ApprovalState, ApprovalWorkflow, DecideInput
 from workflows.common import BUSINESS_TIMEZONE
 from workflows.replenishment import (

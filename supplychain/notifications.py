@@ -19,7 +19,7 @@ from email.message import EmailMessage
 from typing import Any
 
 from pydantic_core import to_jsonable_python
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
@@ -155,54 +155,6 @@ def notify_role(
         document_type=document_type,
         document_id=document_id,
     )
-
-
-# -- reading and marking --------------------------------------------------------------------------
-
-
-def unread_count(session: Session, user_id: int) -> int:
-    return int(
-        session.execute(
-            select(func.count())
-            .select_from(Notification)
-            .where(col(Notification.user_id) == user_id, col(Notification.read_at).is_(None))
-        ).scalar_one()
-    )
-
-
-def recent(session: Session, user_id: int, limit: int = 20) -> list[Notification]:
-    """The user's latest notifications, newest first, read or not."""
-    return list(
-        session.execute(
-            select(Notification)
-            .where(col(Notification.user_id) == user_id)
-            .order_by(col(Notification.created_at).desc(), col(Notification.id).desc())
-            .limit(limit)
-        ).scalars()
-    )
-
-
-def mark_read(session: Session, user_id: int, notification_id: int) -> bool:
-    """Mark one of the user's own notifications read; False when it is not theirs or does not exist."""
-    notification = session.get(Notification, notification_id)
-    if notification is None or notification.user_id != user_id:
-        return False
-    if notification.read_at is None:
-        notification.read_at = utcnow()
-        session.add(notification)
-        session.flush()
-    return True
-
-
-def mark_all_read(session: Session, user_id: int) -> int:
-    """Mark every unread notification of the user read; returns how many changed."""
-    result = session.execute(
-        update(Notification)
-        .where(col(Notification.user_id) == user_id, col(Notification.read_at).is_(None))
-        .values(read_at=utcnow())
-    )
-    session.expire_all()
-    return int(result.rowcount)  # type: ignore[attr-defined]  # an UPDATE gives a CursorResult
 
 
 # -- e-mail ---------------------------------------------------------------------------------------

@@ -19,7 +19,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, false, select, true
 from sqlmodel import SQLModel, col
 
+from supplychain import approvals
 from supplychain.models import (
+    ApprovalDelegation,
+    ApprovalRequest,
     DebitNote,
     Inspection,
     InspectionPhoto,
@@ -32,6 +35,7 @@ from supplychain.models import (
     PurchaseOrder,
     PurchaseOrderLine,
     QualityCertificate,
+    Region,
     ReturnToVendor,
     Role,
     Shipment,
@@ -40,7 +44,9 @@ from supplychain.models import (
     StockBalance,
     User,
 )
+from supplychain.models.base import utcnow
 from supplychain.principal import Principal
+from supplychain.rules.dates import business_date
 
 Rule = Callable[[Principal], ColumnElement[bool]]
 
@@ -128,6 +134,8 @@ RULES: dict[type[SQLModel], dict[OrgKind, Rule]] = {
         OrgKind.SUPPLIER: _own_org(Organisation.id),
         OrgKind.DISTRIBUTOR: _own_org(Organisation.id),
     },
+    # Regions are the chain's shared geography, not any organisation's own.
+    Region: dict.fromkeys(OrgKind, lambda p: true()),
     Location: {
         OrgKind.SUPPLIER: lambda p: col(Location.id).in_(_hq_locations()),
         OrgKind.DISTRIBUTOR: _own_org(Location.organisation_id),
@@ -180,6 +188,14 @@ RULES: dict[type[SQLModel], dict[OrgKind, Rule]] = {
     },
     DebitNote: {
         OrgKind.SUPPLIER: _own_org(DebitNote.supplier_id),
+    },
+    ApprovalRequest: {
+        # HQ's approval queue: a request is seen by its assignee, their delegates of the day, and whoever
+        # decided it; never outside HQ.
+        OrgKind.HQ: lambda p: approvals.involving(p.user_id, business_date(utcnow())),
+    },
+    ApprovalDelegation: {
+        OrgKind.HQ: lambda p: approvals.delegations_involving(p.user_id),
     },
     Notification: {
         # Notifications are personal for everyone, HQ included.

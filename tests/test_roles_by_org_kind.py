@@ -16,9 +16,9 @@ from supplychain import accounts
 from supplychain.approvals import approval_chain
 from supplychain.models import Organisation, OrgKind, Role, User, UserRole
 from supplychain.notifications import users_with_role
+from supplychain.principal import principal_for
 from supplychain.rules.roles import HQ_ONLY_ROLES, ROLES_BY_ORG_KIND, allowed_roles, refused_roles
 from tests.factories import make_organisation, make_user
-from web.sessions import principal_for
 
 ALL_PAIRS = [(kind, role) for kind in OrgKind for role in Role]
 

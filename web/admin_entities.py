@@ -37,6 +37,7 @@ from supplychain.rules.roles import refused_roles
 from supplychain.rules.sampling import INSPECTION_LEVELS, normalize_aql
 from supplychain.security import hash_password
 from web.admin_forms import Choice, FormField
+from web.deps import Scope
 from web.sessions import end_all_sessions
 
 LOCATION_KIND_LABELS: dict[LocationKind, str] = {
@@ -84,8 +85,10 @@ class Entity:
     order_by: Callable[[], Sequence[Any]]
     search: Callable[[Select[Any], str], Select[Any]]
     name_of: Callable[[Any], str]
-    options: Callable[[Session, Any | None], dict[str, list[Choice]]] = lambda session, row: {}
-    lookups: Callable[[Session, Sequence[Any]], Lookups] = lambda session, rows: {}
+    # Pick-lists and the names shown in the list read through the admin's scope (supplychain/scoping.py),
+    # like every other query of organisation-owned rows.
+    options: Callable[[Scope, Any | None], dict[str, list[Choice]]] = lambda scope, row: {}
+    lookups: Callable[[Scope, Sequence[Any]], Lookups] = lambda scope, rows: {}
     check: Callable[[Change], None] = lambda change: None
     before_save: Callable[[Change, Any], None] = lambda change, row: None  # before the row is flushed
     after_save: Callable[[Change, Any], None] = lambda change, row: None  # after, when it has an id
@@ -143,25 +146,25 @@ def _enum_choices(labels: dict[Any, str]) -> list[Choice]:
     return [Choice(member.value, i18n.gettext(label)) for member, label in labels.items()]
 
 
-def _rows_by_id(session: Session, model: Any, ids: set[Any]) -> dict[Any, Any]:
+def _rows_by_id(scope: Scope, model: Any, ids: set[Any]) -> dict[Any, Any]:
     ids.discard(None)
     if not ids:
         return {}
-    return {r.id: r for r in session.execute(select(model).where(model.id.in_(ids))).scalars()}
+    return {r.id: r for r in scope.session.execute(scope.select(model).where(model.id.in_(ids))).scalars()}
 
 
-def _active_or_current(session: Session, model: Any, current_id: int | None, *where: Any) -> list[Any]:
+def _active_or_current(scope: Scope, model: Any, current_id: int | None, *where: Any) -> list[Any]:
     """Rows offered in a drop-down: the active ones, plus the one already chosen even if inactive."""
     active = model.is_active.is_(True)
     condition = or_(active, model.id == current_id) if current_id is not None else active
-    stmt = select(model).where(condition, *where).order_by(model.code)
-    return list(session.execute(stmt).scalars())
+    stmt = scope.select(model).where(condition, *where).order_by(model.code)
+    return list(scope.session.execute(stmt).scalars())
 
 
-def _org_choices(session: Session, current_id: int | None, *where: ColumnElement[bool]) -> list[Choice]:
+def _org_choices(scope: Scope, current_id: int | None, *where: ColumnElement[bool]) -> list[Choice]:
     return [
         Choice(str(o.id), f"{o.code} · {o.name}")
-        for o in _active_or_current(session, Organisation, current_id, *where)
+        for o in _active_or_current(scope, Organisation, current_id, *where)
     ]
 
 
@@ -173,11 +176,11 @@ def _name(row: Any, lookups: Lookups, table: str, key: str) -> str:
 # --- users ------------------------------------------------------------------------------------------
 
 
-def _user_options(session: Session, row: User | None) -> dict[str, list[Choice]]:
-    locations = _active_or_current(session, Location, row.location_id if row else None)
-    orgs = _rows_by_id(session, Organisation, {loc.organisation_id for loc in locations})
+def _user_options(scope: Scope, row: User | None) -> dict[str, list[Choice]]:
+    locations = _active_or_current(scope, Location, row.location_id if row else None)
+    orgs = _rows_by_id(scope, Organisation, {loc.organisation_id for loc in locations})
     return {
-        "organisation_id": _org_choices(session, row.organisation_id if row else None),
+        "organisation_id": _org_choices(scope, row.organisation_id if row else None),
         "location_id": [
             Choice(str(loc.id), f"{loc.code} · {loc.name} ({orgs[loc.organisation_id].name})")
             for loc in locations
@@ -227,16 +230,16 @@ def _user_after_save(change: Change, row: User) -> None:
         end_all_sessions(session, row.id, keep_token=keep)
 
 
-def _user_lookups(session: Session, rows: Sequence[User]) -> Lookups:
+def _user_lookups(scope: Scope, rows: Sequence[User]) -> Lookups:
     roles: dict[Any, list[Role]] = {}
     ids = [r.id for r in rows]
     if ids:
         stmt = select(UserRole).where(UserRole.user_id.in_(ids))  # type: ignore[attr-defined]
-        for ur in session.execute(stmt).scalars():
+        for ur in scope.session.execute(stmt).scalars():
             roles.setdefault(ur.user_id, []).append(ur.role)
     return {
-        "orgs": _rows_by_id(session, Organisation, {r.organisation_id for r in rows}),
-        "locations": _rows_by_id(session, Location, {r.location_id for r in rows}),
+        "orgs": _rows_by_id(scope, Organisation, {r.organisation_id for r in rows}),
+        "locations": _rows_by_id(scope, Location, {r.location_id for r in rows}),
         "roles": roles,
     }
 
@@ -381,7 +384,7 @@ ORGANISATIONS = Entity(
     order_by=lambda: (Organisation.code,),
     search=_contains(Organisation.code, Organisation.name),
     name_of=lambda r: r.code,
-    options=lambda session, row: {"kind": _enum_choices(accounts.ORG_KIND_LABELS)},
+    options=lambda scope, row: {"kind": _enum_choices(accounts.ORG_KIND_LABELS)},
     check=_org_check,
 )
 
@@ -389,11 +392,11 @@ ORGANISATIONS = Entity(
 # --- locations --------------------------------------------------------------------------------------
 
 
-def _location_options(session: Session, row: Location | None) -> dict[str, list[Choice]]:
-    regions = session.execute(select(Region).order_by(Region.code)).scalars()
+def _location_options(scope: Scope, row: Location | None) -> dict[str, list[Choice]]:
+    regions = scope.session.execute(scope.select(Region).order_by(col(Region.code))).scalars()
     return {
         "kind": _enum_choices(LOCATION_KIND_LABELS),
-        "organisation_id": _org_choices(session, row.organisation_id if row else None),
+        "organisation_id": _org_choices(scope, row.organisation_id if row else None),
         "region_id": [Choice(str(r.id), f"{r.code} · {r.name}") for r in regions],
     }
 
@@ -438,9 +441,9 @@ LOCATIONS = Entity(
     search=_contains(Location.code, Location.name, Location.address),
     name_of=lambda r: r.code,
     options=_location_options,
-    lookups=lambda session, rows: {
-        "orgs": _rows_by_id(session, Organisation, {r.organisation_id for r in rows}),
-        "regions": _rows_by_id(session, Region, {r.region_id for r in rows}),
+    lookups=lambda scope, rows: {
+        "orgs": _rows_by_id(scope, Organisation, {r.organisation_id for r in rows}),
+        "regions": _rows_by_id(scope, Region, {r.region_id for r in rows}),
     },
     check=lambda change: _unique_code(lazy("Another location already uses the code %(code)s."))(
         change, Location.code
@@ -467,7 +470,7 @@ BAD_AQL = lazy("Enter an AQL of ISO 2859-1, for example 0.65, 1.0, 2.5 or 4.0, o
 ALL_ZERO = lazy("At least one defect category needs an AQL from the tables, not 0.")
 
 
-def _sku_options(session: Session, row: Sku | None) -> dict[str, list[Choice]]:
+def _sku_options(scope: Scope, row: Sku | None) -> dict[str, list[Choice]]:
     return {
         "inspection_mode": _enum_choices(INSPECTION_MODE_LABELS),
         "inspection_level": [Choice(level, level) for level in INSPECTION_LEVELS],
@@ -592,11 +595,11 @@ SKUS = Entity(
 # --- supplier prices --------------------------------------------------------------------------------
 
 
-def _price_options(session: Session, row: PriceListEntry | None) -> dict[str, list[Choice]]:
-    skus = _active_or_current(session, Sku, row.sku_id if row else None)
+def _price_options(scope: Scope, row: PriceListEntry | None) -> dict[str, list[Choice]]:
+    skus = _active_or_current(scope, Sku, row.sku_id if row else None)
     return {
         "supplier_id": _org_choices(
-            session,
+            scope,
             row.supplier_id if row else None,
             Organisation.kind == OrgKind.SUPPLIER,  # type: ignore[arg-type]
         ),
@@ -718,9 +721,9 @@ PRICES = Entity(
     search=_price_search,
     name_of=lambda r: f"#{r.id}",
     options=_price_options,
-    lookups=lambda session, rows: {
-        "orgs": _rows_by_id(session, Organisation, {r.supplier_id for r in rows}),
-        "skus": _rows_by_id(session, Sku, {r.sku_id for r in rows}),
+    lookups=lambda scope, rows: {
+        "orgs": _rows_by_id(scope, Organisation, {r.supplier_id for r in rows}),
+        "skus": _rows_by_id(scope, Sku, {r.sku_id for r in rows}),
     },
     check=_price_check,
     initial={"lead_time_days": "7", "moq": "1", "pack_size": "1", "tax_rate": "13"},

@@ -13,7 +13,7 @@ from jinja2_fragments.fastapi import Jinja2Blocks
 from sqlmodel import Session
 from starlette.responses import Response
 
-from supplychain import i18n, notifications
+from supplychain import i18n, inbox
 from supplychain.db import get_engine
 from supplychain.settings import PROJECT_ROOT
 from web import timeline
@@ -36,7 +36,7 @@ def portal_context(request: Request) -> dict[str, Any]:
     if principal is not None:
         ctx["nav"] = navigation_for(principal)
         with Session(get_engine()) as session:
-            ctx["unread_count"] = notifications.unread_count(session, principal.user_id)
+            ctx["unread_count"] = inbox.unread_count(session, principal)
             if not is_htmx(request):  # a fragment would swallow them unseen
                 ctx["flashes"] = pop_flashes(session, request)
     return ctx

@@ -7,22 +7,16 @@ translation catalogue (marked with `lazy`), so the web layer shows it in the rea
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from temporalio.exceptions import ApplicationError
 
+from supplychain.rules.dates import BUSINESS_TIMEZONE, business_date
+
 REJECTED_TYPE = "UpdateRejected"
-# Business dates (promised dates, ETAs, "not in the past") are China dates.
-BUSINESS_TIMEZONE = ZoneInfo("Asia/Shanghai")
+__all__ = ["BUSINESS_TIMEZONE", "REJECTED_TYPE", "UpdateRejected", "business_date"]
 
 
 class UpdateRejected(ApplicationError):
     def __init__(self, message_id: str, **params: Any) -> None:
         super().__init__(message_id, params, type=REJECTED_TYPE, non_retryable=True)
-
-
-def business_date(now: datetime) -> date:
-    """Today's date in China for a workflow's `workflow.now()`."""
-    return now.astimezone(BUSINESS_TIMEZONE).date()

@@ -18,11 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from supplychain.models.purchasing import POLineStatus, POStatus
-
-BUSINESS_TIMEZONE = ZoneInfo("Asia/Shanghai")
+from supplychain.rules.dates import BUSINESS_TIMEZONE
 
 
 def settle_line(

@@ -16,16 +16,10 @@ from activities.notifications import NotifyInput, NotifyRoleInput
 from activities.notifications import notify as notify_activity
 from activities.notifications import notify_role as notify_role_activity
 from supplychain import notifications
+from supplychain.inbox import mark_all_read, mark_read, recent, unread_count
 from supplychain.models import Notification, Organisation, OrgKind, Role, User
-from supplychain.notifications import (
-    deliver_emails,
-    mark_all_read,
-    mark_read,
-    notify,
-    notify_role,
-    recent,
-    unread_count,
-)
+from supplychain.notifications import deliver_emails, notify, notify_role
+from supplychain.principal import principal_for
 from supplychain.settings import settings
 from tests.factories import make_organisation, make_user
 
@@ -159,30 +153,31 @@ def test_notify_role_reaches_active_holders_in_the_organisation_only(
 
 
 def test_unread_count_recent_and_marking_read(session: Session, hq: Organisation) -> None:
-    me, someone_else = _user(session, hq, Role.BUYER), _user(session, hq, Role.BUYER)
-    assert me.id and someone_else.id
+    mine, theirs_ = _user(session, hq, Role.BUYER), _user(session, hq, Role.BUYER)
+    assert mine.id and theirs_.id
     for step in range(3):
-        notify(session, user_ids=[me.id, someone_else.id], message=f"m{step}", idempotency_key=f"wf:{step}")
+        notify(session, user_ids=[mine.id, theirs_.id], message=f"m{step}", idempotency_key=f"wf:{step}")
     session.commit()
+    me, someone_else = principal_for(session, mine), principal_for(session, theirs_)
 
-    assert unread_count(session, me.id) == 3
-    latest = recent(session, me.id, limit=2)
+    assert unread_count(session, me) == 3
+    latest = recent(session, me, limit=2)
     assert [n.message for n in latest] == ["m2", "m1"]
 
-    theirs = recent(session, someone_else.id, limit=1)[0]
+    theirs = recent(session, someone_else, limit=1)[0]
     assert theirs.id is not None and latest[0].id is not None
-    assert mark_read(session, me.id, theirs.id) is False  # not mine: nothing happens
-    assert mark_read(session, me.id, 999_999) is False
-    assert mark_read(session, me.id, latest[0].id) is True
-    assert mark_read(session, me.id, latest[0].id) is True  # a second click is harmless
+    assert mark_read(session, me, theirs.id) is False  # not mine: nothing happens
+    assert mark_read(session, me, 999_999) is False
+    assert mark_read(session, me, latest[0].id) is True
+    assert mark_read(session, me, latest[0].id) is True  # a second click is harmless
     session.commit()
-    assert unread_count(session, me.id) == 2
-    assert unread_count(session, someone_else.id) == 3
+    assert unread_count(session, me) == 2
+    assert unread_count(session, someone_else) == 3
 
-    assert mark_all_read(session, me.id) == 2
+    assert mark_all_read(session, me) == 2
     session.commit()
-    assert unread_count(session, me.id) == 0
-    assert unread_count(session, someone_else.id) == 3
+    assert unread_count(session, me) == 0
+    assert unread_count(session, someone_else) == 3
 
 
 def test_email_is_sent_once_in_the_readers_language(

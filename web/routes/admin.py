@@ -75,7 +75,7 @@ def list_rows(
     if status != "all":
         stmt = stmt.where(spec.model.is_active.is_(status == "active"))  # type: ignore[attr-defined]
     rows = scope.page(stmt.order_by(*spec.order_by()), _page_number(page), per_page=PER_PAGE)
-    lookups = spec.lookups(scope.session, rows)
+    lookups = spec.lookups(scope, rows)
     table = [(row, [column.value(row, lookups) for column in spec.columns]) for row in rows]
     params = "&" + urlencode({"q": q, "status": status})
     return render(
@@ -149,7 +149,7 @@ def _form(
         "raw": raw,
         "errors": errors,
         "form_error": form_error,
-        "options": spec.options(scope.session, row),
+        "options": spec.options(scope, row),
         "action": f"/admin/{spec.slug}/{row.id}" if row is not None else f"/admin/{spec.slug}/new",
     }
     return render(request, "admin/form.html", ctx, status_code=status_code)
@@ -157,7 +157,7 @@ def _form(
 
 def _save(request: Request, scope: OrgScope, spec: Entity, row: Any | None, form: FormData) -> Response:
     session = scope.session
-    options = spec.options(session, row)
+    options = spec.options(scope, row)
     current = _current_values(scope, spec, row) if row is not None else None
     before = _audit_values(scope, spec, row) if row is not None else None
     values, errors = parse_form(spec.fields, form, options, creating=row is None, current=current)

@@ -35,7 +35,7 @@ from temporalio.service import RPCError
 
 from supplychain import approvals, i18n
 from supplychain.i18n import lazy
-from supplychain.models import ApprovalRequest, ApprovalStatus, Role
+from supplychain.models import ApprovalDelegation, ApprovalRequest, ApprovalStatus, Role
 from supplychain.models.base import utcnow
 from supplychain.principal import Principal
 from supplychain.rules.decisions import (
@@ -47,7 +47,7 @@ from supplychain.rules.decisions import (
     SORTING,
     deduction_percent,
 )
-from web.deps import Scope, SessionDep, TemporalClientDep, paginate, require_roles
+from web.deps import OrgScope, Scope, TemporalClientDep, paginate, require_roles
 from web.flash import flash
 from web.templating import is_htmx, render
 from web.workflow_errors import rejection_message
@@ -157,8 +157,8 @@ def choice_label(value: str) -> str:
 
 def pending_count(scope: Scope) -> int:
     """For the approver's home card: how many approvals this user may decide now."""
-    stmt = approvals.decidable(scope.principal.user_id, today())
-    counted = select(func.count()).select_from(stmt.order_by(None).subquery())
+    stmt = scope.select(ApprovalRequest).where(approvals.waiting_for(scope.principal.user_id))
+    counted = select(func.count()).select_from(stmt.subquery())
     return int(scope.session.execute(counted).scalar_one())
 
 
@@ -172,7 +172,7 @@ def today() -> date:
 @router.get("")
 def queue(
     request: Request,
-    session: SessionDep,
+    scope: OrgScope,
     user: Decider,
     tab: str = "pending",
     document_type: str = "",
@@ -182,23 +182,24 @@ def queue(
     page: int = 1,
 ) -> Response:
     filters, errors = _filters(document_type, delegated, min_amount, max_amount)
-    return _queue_page(request, session, user, filters, errors, history=tab == "history", page=page)
+    return _queue_page(request, scope, filters, errors, history=tab == "history", page=page)
 
 
 @router.post("/{approval_id:int}/decide")
 async def decide(
     request: Request,
     approval_id: int,
-    session: SessionDep,
+    scope: OrgScope,
     user: Decider,
     temporal: TemporalClientDep,
     form: FormDep,
 ) -> Response:
+    session = scope.session
     decision = str(form.get("decision", ""))
     if decision not in ("approve", "reject", "choose"):
         raise HTTPException(status_code=400)
     comment = str(form.get(f"comment-{approval_id}") or form.get("comment") or "")
-    row = _authorized(session, user, approval_id)
+    row = scope.get(ApprovalRequest, approval_id)
     choice = ""
     details: dict[str, str] = {}
     entered: dict[str, str] = {}
@@ -211,7 +212,7 @@ async def decide(
         if choice == CONCESSION:
             problem = _deduction_problem(raw_deduction)
             if problem:
-                return _refused(request, session, user, row, problem, entered)
+                return _refused(request, scope, row, problem, entered)
             details = {DEDUCTION_PERCENT: _percent_text(raw_deduction)}
     error = await _decide(
         session,
@@ -239,8 +240,9 @@ async def decide(
 
 @router.post("/bulk-approve")
 async def bulk_approve(
-    request: Request, session: SessionDep, user: Decider, temporal: TemporalClientDep, form: FormDep
+    request: Request, scope: OrgScope, user: Decider, temporal: TemporalClientDep, form: FormDep
 ) -> Response:
+    session = scope.session
     ids = [int(value) for value in form.getlist("ids") if isinstance(value, str) and value.isdigit()]
     ids = list(dict.fromkeys(ids))[:BULK_MAX]
     if not ids:
@@ -249,7 +251,7 @@ async def bulk_approve(
     reports: list[tuple[str, str]] = []
     for approval_id in ids:
         try:
-            row = _authorized(session, user, approval_id)
+            row = scope.get(ApprovalRequest, approval_id)
         except HTTPException:
             reports.append(("error", i18n.gettext("Approval %(id)s was not found.", id=approval_id)))
             continue
@@ -275,12 +277,13 @@ async def bulk_approve(
 
 
 @router.get("/delegations")
-def delegations(request: Request, session: SessionDep, user: Decider) -> Response:
-    return _delegation_page(request, session, user, {}, {})
+def delegations(request: Request, scope: OrgScope, user: Decider) -> Response:
+    return _delegation_page(request, scope, {}, {})
 
 
 @router.post("/delegations")
-def create_delegation(request: Request, session: SessionDep, user: Decider, form: FormDep) -> Response:
+def create_delegation(request: Request, scope: OrgScope, user: Decider, form: FormDep) -> Response:
+    session = scope.session
     raw = {key: str(form.get(key, "")).strip() for key in ("delegate_user_id", "start_date", "end_date")}
     errors: dict[str, str] = {}
     colleagues = {c.id: c for c in approvals.delegate_candidates(session, user)}
@@ -298,7 +301,7 @@ def create_delegation(request: Request, session: SessionDep, user: Decider, form
     elif start is not None and end < start:
         errors["end_date"] = i18n.gettext("The end date cannot be before the start date.")
     if errors or delegate_id is None or start is None or end is None:
-        return _delegation_page(request, session, user, raw, errors, status_code=400)
+        return _delegation_page(request, scope, raw, errors, status_code=400)
     approvals.create_delegation(
         session, approver_user_id=user.user_id, delegate_user_id=delegate_id, start_date=start, end_date=end
     )
@@ -317,8 +320,10 @@ def create_delegation(request: Request, session: SessionDep, user: Decider, form
 
 
 @router.post("/delegations/{delegation_id:int}/end")
-def end_delegation(request: Request, delegation_id: int, session: SessionDep, user: Decider) -> Response:
-    if not approvals.end_delegation(session, approver_user_id=user.user_id, delegation_id=delegation_id):
+def end_delegation(request: Request, delegation_id: int, scope: OrgScope, user: Decider) -> Response:
+    session = scope.session
+    delegation = scope.get(ApprovalDelegation, delegation_id)
+    if not approvals.end_delegation(session, approver_user_id=user.user_id, delegation=delegation):
         raise HTTPException(status_code=404)
     session.commit()
     flash(session, request, i18n.gettext("The delegation has ended."))
@@ -326,17 +331,6 @@ def end_delegation(request: Request, delegation_id: int, session: SessionDep, us
 
 
 # -- helpers --------------------------------------------------------------------------------------
-
-
-def _authorized(session: Session, user: Principal, approval_id: int) -> ApprovalRequest:
-    """The approval if this user may decide it (or took part in deciding it); 404 otherwise."""
-    row = session.get(ApprovalRequest, approval_id)
-    if row is None:
-        raise HTTPException(status_code=404)
-    involved = user.user_id in (row.decided_by_user_id, row.on_behalf_of_user_id)
-    if not involved and approvals.acting_for(session, user.user_id, row, today()) is None:
-        raise HTTPException(status_code=404)
-    return row
 
 
 async def _decide(
@@ -460,18 +454,26 @@ def _choose_a_delegate(user: Principal) -> str:
 
 def _delegation_page(
     request: Request,
-    session: Session,
-    user: Principal,
+    scope: Scope,
     raw: dict[str, str],
     errors: dict[str, str],
     *,
     status_code: int = 200,
 ) -> Response:
+    session, user = scope.session, scope.principal
     return render(
         request,
         "approvals/delegations.html",
         {
-            "delegations": approvals.delegations_of(session, user.user_id),
+            "delegations": approvals.delegation_views(
+                session,
+                user.user_id,
+                list(
+                    session.execute(
+                        scope.select(ApprovalDelegation).order_by(*approvals.LATEST_DELEGATION_FIRST)
+                    ).scalars()
+                ),
+            ),
             "colleagues": approvals.delegate_candidates(session, user),
             # Several deciding roles: the choice of delegate says which one each colleague holds.
             "several_roles": len(approvals.deciding_roles_of(user.roles)) > 1,
@@ -486,8 +488,7 @@ def _delegation_page(
 
 def _queue_page(
     request: Request,
-    session: Session,
-    user: Principal,
+    scope: Scope,
     filters: Filters,
     errors: dict[str, str],
     *,
@@ -497,7 +498,13 @@ def _queue_page(
     status_code: int = 200,
 ) -> Response:
     """The queue (or the history tab); `refused`: a row whose decision was refused, shown with it."""
-    stmt = approvals.decided_by(user.user_id) if history else approvals.decidable(user.user_id, today())
+    session, user = scope.session, scope.principal
+    if history:
+        stmt = scope.select(ApprovalRequest).where(approvals.decided_by(user.user_id))
+        stmt = stmt.order_by(*approvals.NEWEST_DECISION_FIRST)
+    else:
+        stmt = scope.select(ApprovalRequest).where(approvals.waiting_for(user.user_id))
+        stmt = stmt.order_by(*approvals.OLDEST_FIRST)
     if filters.document_type:
         stmt = stmt.where(col(ApprovalRequest.document_type) == filters.document_type)
     if filters.delegated and not history:
@@ -547,13 +554,13 @@ def _row(request: Request, view: QueueRow) -> Response:
 
 def _refused(
     request: Request,
-    session: Session,
-    user: Principal,
+    scope: Scope,
     row: ApprovalRequest,
     message: str,
     entered: dict[str, str],
 ) -> Response:
     """A decision the route refused before asking the workflow: the row (htmx) or the queue again."""
+    session, user = scope.session, scope.principal
     view = _views(session, user, [row])[0]
     view.error = message
     view.entered = entered
@@ -561,9 +568,7 @@ def _refused(
         # htmx swaps only 2xx answers by default: the refused row comes back like a validator's refusal.
         return _row(request, view)
     filters = Filters()
-    return _queue_page(
-        request, session, user, filters, {}, history=False, page=1, refused=view, status_code=400
-    )
+    return _queue_page(request, scope, filters, {}, history=False, page=1, refused=view, status_code=400)
 
 
 def _deduction_problem(raw: str) -> str:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from supplychain import notifications
+from supplychain import inbox
 from supplychain.i18n import lazy
 from supplychain.models import Role
 from supplychain.principal import Principal
@@ -101,7 +101,7 @@ def home(request: Request, session: SessionDep, user: CurrentUser, scope: OrgSco
             "user": user,
             "queues": queues,
             "counts": {queue.title: queue.count(scope) for queue in queues if queue.count is not None},
-            "notifications": notifications.recent(session, user.user_id, limit=10),
+            "notifications": inbox.recent(session, user, limit=10),
         },
     )
 
@@ -111,21 +111,21 @@ def notification_list(request: Request, session: SessionDep, user: CurrentUser) 
     return render(
         request,
         "home/notifications.html",
-        {"user": user, "notifications": notifications.recent(session, user.user_id, limit=100)},
+        {"user": user, "notifications": inbox.recent(session, user, limit=100)},
         block="notification_list",
     )
 
 
 @router.post("/notifications/{notification_id}/read")
 def mark_read(notification_id: int, session: SessionDep, user: CurrentUser) -> Response:
-    # mark_read only touches the user's own notifications, so another user's id changes nothing.
-    notifications.mark_read(session, user.user_id, notification_id)
+    if not inbox.mark_read(session, user, notification_id):
+        raise HTTPException(status_code=404)  # another user's notification: as if it did not exist
     session.commit()
     return RedirectResponse("/notifications", status_code=303)
 
 
 @router.post("/notifications/read-all")
 def mark_all_read(session: SessionDep, user: CurrentUser) -> Response:
-    notifications.mark_all_read(session, user.user_id)
+    inbox.mark_all_read(session, user)
     session.commit()
     return RedirectResponse("/notifications", status_code=303)
