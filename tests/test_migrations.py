@@ -7,11 +7,12 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Engine, MetaData, Table, func, inspect, select, text, update
+from sqlalchemy import Engine, MetaData, Numeric, Table, func, inspect, select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session, SQLModel, col
 
@@ -256,6 +257,11 @@ def write_money_rows_under_0008(engine: Engine) -> None:
                 conn.execute(table.insert().values(required | stamps | {"id": row["id"]} | money))
 
 
+def _scale(column: Any) -> int:
+    assert isinstance(column.type, Numeric) and column.type.scale is not None
+    return column.type.scale
+
+
 def stored(engine: Engine, table: str) -> list[tuple[object, ...]]:
     names = [k for k in WRITTEN_UNDER_0008[table][0] if k != "id"]
     with engine.connect() as conn:
@@ -293,7 +299,7 @@ def test_money_written_under_0008_is_kept_exactly_by_0010_and_its_downgrade(
             names = [k for k in rows[0] if k != "id"]
             read = conn.execute(select(*(numeric.c[n] for n in names)).order_by(numeric.c.id)).all()
             expected = [
-                tuple(None if units is None else from_units(int(units), numeric.c[n].type.scale)
+                tuple(None if units is None else from_units(int(units), _scale(numeric.c[n]))
                       for n, units in zip(names, row[1:], strict=True))
                 for row in STORED_BY_0010[table]
             ]  # fmt: skip

@@ -51,6 +51,7 @@ def to_units(value: Decimal, places: int) -> int:
     assert isinstance(exponent, int)  # finite
     coefficient = int("".join(map(str, digits)))
     shift = exponent + places
+    units: int
     if shift >= 0:
         units = coefficient * 10**shift
     else:
