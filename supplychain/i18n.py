@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 from babel import Locale, dates, numbers
 from babel.support import NullTranslations, Translations
 
+from supplychain.rules.money import half_up_context
+
 LOCALE_DIR = Path(__file__).parent / "locale"
 SUPPORTED_LOCALES: dict[str, str] = {"zh_CN": "中文", "en": "English"}
 DEFAULT_LOCALE = "zh_CN"
@@ -92,20 +94,23 @@ def lazy(message: str) -> str:
 def format_money(amount: Decimal | int | None, currency: str = CURRENCY) -> str:
     if amount is None:
         return ""
-    return numbers.format_currency(Decimal(amount), currency, locale=get_locale())
+    with half_up_context():  # Babel rounds to the places it shows in the current context
+        return numbers.format_currency(Decimal(amount), currency, locale=get_locale())
 
 
 def format_decimal(value: Decimal | int | None, *, places: int | None = None) -> str:
     if value is None:
         return ""
     fmt = None if places is None else "#,##0." + "0" * places if places else "#,##0"
-    return numbers.format_decimal(Decimal(value), format=fmt, locale=get_locale())
+    with half_up_context():
+        return numbers.format_decimal(Decimal(value), format=fmt, locale=get_locale())
 
 
 def format_percent(value: Decimal | None) -> str:
     if value is None:
         return ""
-    return numbers.format_percent(value, format="#,##0.##%", locale=get_locale())
+    with half_up_context():
+        return numbers.format_percent(value, format="#,##0.##%", locale=get_locale())
 
 
 def format_date(value: date | datetime | None, fmt: str = "medium") -> str:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any, Final
 
 from sqlalchemy import ColumnElement, case, func, select
@@ -54,10 +54,11 @@ from supplychain.models import (
 from supplychain.models.base import utcnow
 from supplychain.principal import Principal
 from supplychain.rules import switching as switching_rules
+from supplychain.rules.money import round_half_up
 from supplychain.scoping import visible
 
 CATEGORIES: Final = ("critical", "major", "minor")
-RATE_PLACES: Final = Decimal("0.000001")
+RATE_PLACES: Final = 6
 ZERO_MONEY: Final = Decimal("0.00")
 
 
@@ -65,7 +66,7 @@ def rate(numerator: int, denominator: int) -> Decimal | None:
     """numerator / denominator as a Decimal fraction rounded half-up to 6 places; None for 0 / 0."""
     if denominator <= 0:
         return None
-    return (Decimal(numerator) / Decimal(denominator)).quantize(RATE_PLACES, rounding=ROUND_HALF_UP)
+    return round_half_up(Decimal(numerator) / Decimal(denominator), RATE_PLACES)
 
 
 @dataclass(frozen=True)
@@ -260,7 +261,7 @@ def _debit_notes(session: Session, principal: Principal, ids: list[int], figures
     for supplier_id, sku_id, count, total in session.execute(stmt):
         f = figures((supplier_id, sku_id))
         f.debit_notes = int(count)
-        f.debit_note_total = Decimal(total).quantize(ZERO_MONEY, rounding=ROUND_HALF_UP)
+        f.debit_note_total = total  # exact: SUM of the stored fen, read back as Decimal
 
 
 def _switching(session: Session, principal: Principal, ids: list[int]) -> dict[Key, InspectionSwitching]:

@@ -36,6 +36,7 @@ from supplychain.models import (
     User,
 )
 from supplychain.models.catalog import InspectionMode
+from supplychain.rules.money import PRICE_PLACES, round_half_up
 from supplychain.rules.stock import StockDelta
 from supplychain.security import hash_password
 from supplychain.stock import post_movement
@@ -570,7 +571,7 @@ def _sku_with_prices(
             PriceListEntry(
                 supplier_id=supplier.id,
                 sku_id=sku.id,
-                unit_price=unit_price.quantize(Decimal("0.0001")),
+                unit_price=round_half_up(unit_price, PRICE_PLACES),
                 tax_rate=Decimal(tax_rate),
                 lead_time_days=lead_time + 2 * rank,
                 moq=moq,

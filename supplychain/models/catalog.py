@@ -6,11 +6,12 @@ import enum
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Numeric, UniqueConstraint, false
+from sqlalchemy import CheckConstraint, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
-from supplychain.models.base import blank_text_field, created_at_field
+from supplychain.models.base import blank_text_field, created_at_field, decimal_field
 from supplychain.models.org import enum_column
+from supplychain.rules.money import PRICE_PLACES
 
 
 class InspectionMode(enum.StrEnum):
@@ -59,8 +60,8 @@ class PriceListEntryBase(SQLModel):
     sku_id: int = Field(foreign_key="sku.id", index=True)
     # Unit price net of VAT, CNY, 4 decimals so per-unit prices of cheap goods stay exact;
     # line amounts are rounded half-up to 2 decimals by supplychain.rules.money.
-    unit_price: Decimal = Field(sa_type=Numeric(18, 4, asdecimal=True))
-    tax_rate: Decimal = Field(sa_type=Numeric(5, 4, asdecimal=True))
+    unit_price: Decimal = decimal_field(PRICE_PLACES)
+    tax_rate: Decimal = decimal_field(PRICE_PLACES)
     currency: str = Field(default="CNY", max_length=3)
     lead_time_days: int = 7
     moq: int = 1
@@ -75,7 +76,8 @@ class PriceListEntry(PriceListEntryBase, table=True):
     __table_args__ = (
         UniqueConstraint("supplier_id", "sku_id", "valid_from", name="uq_price_supplier_sku_from"),
         CheckConstraint("unit_price >= 0", name="ck_price_nonneg"),
-        CheckConstraint("tax_rate >= 0 AND tax_rate < 1", name="ck_price_tax_rate"),
+        # In stored units (1/10000): below 1, i.e. below 100 %.
+        CheckConstraint("tax_rate >= 0 AND tax_rate < 10000", name="ck_price_tax_rate"),
         CheckConstraint("lead_time_days >= 0", name="ck_price_lead_time"),
         CheckConstraint("moq >= 1", name="ck_price_moq"),
         CheckConstraint("pack_size >= 1", name="ck_price_pack_size"),

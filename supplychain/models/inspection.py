@@ -13,12 +13,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Numeric, UniqueConstraint, false
+from sqlalchemy import CheckConstraint, UniqueConstraint, false
 from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
 
-from supplychain.models.base import blank_text_field, created_at_field, timestamp_field
+from supplychain.models.base import blank_text_field, created_at_field, decimal_field, timestamp_field
 from supplychain.models.org import enum_column
+from supplychain.rules.money import PRICE_PLACES
 
 
 class InspectionVerdict(enum.StrEnum):
@@ -97,9 +98,9 @@ class Inspection(SQLModel, table=True):
             name="ck_inspection_decided",
         ),
         CheckConstraint("lot_no > 0", name="ck_inspection_lot_no_pos"),
-        CheckConstraint(
+        CheckConstraint(  # in stored units (1/100 of a percent): below 100 %
             "price_deduction_percent IS NULL"
-            " OR (price_deduction_percent > 0 AND price_deduction_percent < 100)",
+            " OR (price_deduction_percent > 0 AND price_deduction_percent < 10000)",
             name="ck_inspection_deduction",
         ),
         CheckConstraint(
@@ -165,7 +166,7 @@ class Inspection(SQLModel, table=True):
         index=True,
     )
     disposition: Disposition | None = Field(default=None, sa_type=enum_column(Disposition, "disposition"))
-    price_deduction_percent: Decimal | None = Field(default=None, sa_type=Numeric(5, 2, asdecimal=True))
+    price_deduction_percent: Decimal | None = decimal_field(2, nullable=True)
     sorted_good_quantity: int | None = None
     decided_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
     # Messages (ids) of the certificate check that holds an accepted lot; "" when clear.
@@ -173,8 +174,8 @@ class Inspection(SQLModel, table=True):
     # The lot's result has been fed into the supplier+SKU switching state (once per lot).
     switching_applied: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     # Unit price of the PO line (net, CNY): the basis of concession deductions and debit notes.
-    unit_price: Decimal | None = Field(default=None, sa_type=Numeric(18, 4, asdecimal=True))
-    tax_rate: Decimal | None = Field(default=None, sa_type=Numeric(5, 4, asdecimal=True))
+    unit_price: Decimal | None = decimal_field(PRICE_PLACES, nullable=True)
+    tax_rate: Decimal | None = decimal_field(PRICE_PLACES, nullable=True)
 
 
 class InspectionPhoto(SQLModel, table=True):

@@ -10,11 +10,12 @@ import enum
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Numeric, UniqueConstraint
+from sqlalchemy import CheckConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from supplychain.models.base import created_at_field, money_field, timestamp_field
+from supplychain.models.base import created_at_field, decimal_field, money_field, timestamp_field
 from supplychain.models.org import enum_column
+from supplychain.rules.money import PRICE_PLACES
 
 
 class POStatus(enum.StrEnum):
@@ -103,8 +104,8 @@ class PurchaseOrderLine(SQLModel, table=True):
     quantity_shipped: int = 0
     quantity_received: int = 0
     promised_date: date | None = None
-    unit_price: Decimal = Field(sa_type=Numeric(18, 4, asdecimal=True))
-    tax_rate: Decimal = Field(sa_type=Numeric(5, 4, asdecimal=True))
+    unit_price: Decimal = decimal_field(PRICE_PLACES)
+    tax_rate: Decimal = decimal_field(PRICE_PLACES)
     line_amount: Decimal = money_field()  # net, rounded half-up to 2 decimals
     status: POLineStatus = Field(
         default=POLineStatus.OPEN, sa_type=enum_column(POLineStatus, "po_line_status")

@@ -12,11 +12,12 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Numeric, UniqueConstraint
+from sqlalchemy import CheckConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from supplychain.models.base import created_at_field, money_field, timestamp_field
+from supplychain.models.base import created_at_field, decimal_field, money_field, timestamp_field
 from supplychain.models.org import enum_column
+from supplychain.rules.money import PRICE_PLACES
 
 
 class ReturnStatus(enum.StrEnum):
@@ -44,8 +45,8 @@ class ReturnToVendor(SQLModel, table=True):
     location_id: int = Field(foreign_key="location.id")  # where the goods are handed back
     po_number: str = Field(max_length=32, index=True)
     quantity: int
-    unit_price: Decimal = Field(sa_type=Numeric(18, 4, asdecimal=True))
-    tax_rate: Decimal = Field(sa_type=Numeric(5, 4, asdecimal=True))
+    unit_price: Decimal = decimal_field(PRICE_PLACES)
+    tax_rate: Decimal = decimal_field(PRICE_PLACES)
     reason: str = Field(default="", max_length=1000)
     status: ReturnStatus = Field(
         default=ReturnStatus.AWAITING_ACKNOWLEDGEMENT, sa_type=enum_column(ReturnStatus, "return_status")

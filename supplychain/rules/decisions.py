@@ -13,6 +13,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Final
 
 from supplychain.i18n import lazy
+from supplychain.rules.money import has_places
 
 CONCESSION: Final = "concession"
 SORTING: Final = "sorting"
@@ -39,7 +40,7 @@ def deduction_percent(details: Mapping[str, str]) -> Decimal | None:
         value = Decimal(raw)
     except InvalidOperation:
         return None
-    if not value.is_finite() or not Decimal(0) < value < Decimal(100) or value != round(value, 2):
+    if not value.is_finite() or not Decimal(0) < value < Decimal(100) or not has_places(value, 2):
         return None
     return value
 

@@ -178,6 +178,11 @@ async def test_queue_lists_only_what_the_user_may_decide(
     assert f'id="approval-{delegated.id}"' not in by_amount.text
     bad_amount = client.get("/approvals", params={"min_amount": "lots"})
     assert 'data-testid="error-min_amount"' in bad_amount.text
+    # Amounts are whole fen: a finer bound, or one beyond any amount, is a typo, not a server error.
+    too_fine = client.get("/approvals", params={"min_amount": "10000.005"})
+    assert too_fine.status_code == 200 and "Use at most 2 decimal places." in too_fine.text
+    too_large = client.get("/approvals", params={"max_amount": "1" + "0" * 19})
+    assert too_large.status_code == 200 and 'data-testid="error-max_amount"' in too_large.text
 
     home = client.get("/")
     assert re.search(r'href="/approvals" data-testid="queue-count">2 ', home.text)

@@ -34,6 +34,7 @@ from supplychain.models import (
     User,
 )
 from supplychain.models.base import utcnow
+from supplychain.rules.money import line_net
 from supplychain.temporal import connect
 from tests.factories import make_location, make_organisation, make_sku, make_user, unique_code
 from tests.fixtures.portal import WorkerThread
@@ -227,6 +228,20 @@ def test_hq_sees_a_return_but_cannot_acknowledge_it(
     assert page.status_code == 200 and 'data-testid="acknowledge-form"' not in page.text
     assert form_post(client, f"/returns/{returned.rtv.number}/acknowledge", {}).status_code == 403
     assert fresh_rtv(session, returned.rtv).status is ReturnStatus.AWAITING_ACKNOWLEDGEMENT
+
+
+def test_a_returns_net_value_rounds_half_up_as_its_debit_note_does(
+    make_client: ClientFactory, session: Session, world: World
+) -> None:
+    returned = returned_lot(session, world, world.org_a)
+    rtv = fresh_rtv(session, returned.rtv)
+    rtv.unit_price, rtv.quantity = Decimal("0.5025"), 2  # 1.005: banker's rounding would show 1.00
+    session.commit()
+
+    page = as_user(make_client, world.supplier_a).get(f"/returns/{rtv.number}")
+
+    assert 'data-testid="net-value">CN¥1.01<' in page.text
+    assert line_net(rtv.unit_price, rtv.quantity) == Decimal("1.01")  # the debit note's net
 
 
 def test_users_without_a_quality_or_supplier_role_get_403(

@@ -47,6 +47,7 @@ from supplychain.rules.decisions import (
     SORTING,
     deduction_percent,
 )
+from supplychain.rules.money import MONEY_PLACES, has_places
 from web.deps import OrgScope, Scope, TemporalClientDep, paginate, require_roles
 from web.flash import flash
 from web.templating import is_htmx, render
@@ -62,6 +63,7 @@ Decider = Annotated[Principal, Depends(require_roles(*approvals.DECIDING_ROLES))
 PER_PAGE = 25  # oldest first
 BULK_MAX = 100
 DEDUCTION_MAX_LENGTH = 20
+AMOUNT_FILTER_MAX = Decimal(10) ** 16
 
 # The filter offers every document type an approval step is opened for; the shared labels win.
 DOCUMENT_TYPES: dict[str, str] = {
@@ -434,6 +436,15 @@ def _filters(
             continue
         if not value.is_finite() or value < 0:
             errors[name] = i18n.gettext("Enter an amount.")
+            continue
+        # Amounts are kept in whole fen: a bound finer than that, or beyond any amount, is a typo.
+        if not has_places(value, MONEY_PLACES):
+            errors[name] = i18n.gettext("Use at most %(n)s decimal places.", n=MONEY_PLACES)
+            continue
+        if value >= AMOUNT_FILTER_MAX:
+            errors[name] = i18n.gettext(
+                "Enter a number below %(max)s.", max=i18n.format_decimal(AMOUNT_FILTER_MAX, places=0)
+            )
             continue
         setattr(filters, name, value)
     return filters, errors

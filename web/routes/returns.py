@@ -39,6 +39,7 @@ from supplychain.models import (
     Role,
 )
 from supplychain.principal import Principal
+from supplychain.rules.money import line_net
 from supplychain.scoping import HQ_QUALITY_ROLES
 from web.deps import OrgScope, Scope, names_for, require_roles
 from web.flash import flash
@@ -123,7 +124,7 @@ def _labels() -> dict[str, Any]:
 
 
 def net_value(rtv: ReturnToVendor) -> Decimal:
-    return (rtv.unit_price * rtv.quantity).quantize(Decimal("0.01"))
+    return line_net(rtv.unit_price, rtv.quantity)  # rounded as its debit note is
 
 
 # --- returns to vendor ------------------------------------------------------------------------------
