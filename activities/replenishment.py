@@ -4,7 +4,8 @@ Sync activities on the worker's thread pool (see activities/events.py). Each one
 and safe to retry: the PO and each shipment (with its ASN batches) are created once per number,
 quantities and a receipt's lots (by lot number) are written as absolute values from the workflow's
 state, each step's event carries the workflow's key (`<workflow id>:<step>`), and the stock posting
-carries `<workflow id>:receipt:<shipment>:<line>` under the ledger's unique key.
+carries `<workflow id>:receipt:<shipment>:<line>` under the ledger's unique key (a line received in
+several lots: one entry per lot, `...:lot:<n>`, so each lot's stock can be followed).
 """
 
 from __future__ import annotations
@@ -251,30 +252,52 @@ class PostReceiptInput:
     shipment_number: str
     actor_user_id: int | None = None
     quarantine: bool = False  # held until its inspection releases or returns it
+    # The lots the line was counted in (batches or tranches, adding up to `quantity`): more than
+    # one is posted as one entry per lot, `<key>:lot:<n>`, its note naming the lot.
+    lots: list[Batch] = field(default_factory=list)
 
 
 @dataclass
 class PostReceiptResult:
-    entry_id: int
+    entry_id: int  # the first lot's entry when posted per lot
     created: bool  # False when the key had been posted already
 
 
 @activity.defn
 def post_receipt_to_stock(input: PostReceiptInput) -> PostReceiptResult:
     with session_scope() as session:
-        result = post_movement(
-            session,
-            idempotency_key=input.idempotency_key,
-            location_id=input.location_id,
-            sku_id=input.sku_id,
-            movement_type=MovementType.QUARANTINE_RECEIPT if input.quarantine else MovementType.RECEIPT,
-            delta=StockDelta(on_hand=input.quantity, quarantine=input.quantity if input.quarantine else 0),
-            source_document_type=purchasing.DOCUMENT_TYPE,
-            source_document_id=input.po_number,
-            actor_user_id=input.actor_user_id,
-            note=input.shipment_number,
+        results = [
+            post_movement(
+                session,
+                idempotency_key=key,
+                location_id=input.location_id,
+                sku_id=input.sku_id,
+                movement_type=MovementType.QUARANTINE_RECEIPT if input.quarantine else MovementType.RECEIPT,
+                delta=StockDelta(on_hand=quantity, quarantine=quantity if input.quarantine else 0),
+                source_document_type=purchasing.DOCUMENT_TYPE,
+                source_document_id=input.po_number,
+                actor_user_id=input.actor_user_id,
+                note=note,
+            )
+            for key, quantity, note in _receipt_entries(input)
+        ]
+        return PostReceiptResult(entry_id=results[0].entry_id, created=results[0].created)
+
+
+def _receipt_entries(input: PostReceiptInput) -> list[tuple[str, int, str]]:
+    """(idempotency key, quantity, note) per ledger entry: the line as one, or one per lot."""
+    # The workflow's validator makes the lots add up to the line; anything else is posted as one.
+    if len(input.lots) <= 1 or sum(lot.quantity for lot in input.lots) != input.quantity:
+        return [(input.idempotency_key, input.quantity, input.shipment_number)]
+    return [
+        (
+            f"{input.idempotency_key}:lot:{lot_no}",
+            lot.quantity,
+            purchasing.lot_note(input.shipment_number, lot_no, lot),
         )
-        return PostReceiptResult(entry_id=result.entry_id, created=result.created)
+        for lot_no, lot in enumerate(input.lots, start=1)
+        if lot.quantity > 0
+    ]
 
 
 @dataclass

@@ -28,6 +28,7 @@ from sqlmodel import Session, col
 from supplychain.certificates import certificate_problems
 from supplychain.db import insert_once
 from supplychain.events import record_event
+from supplychain.inspection import lot_facts
 from supplychain.models import (
     CertificateType,
     DebitNote,
@@ -321,7 +322,7 @@ def open_return(
         document_id=inspection.number,
         action="return_opened",
         idempotency_key=idempotency_key,
-        after={"return": number, "quantity": quantity},
+        after={"return": number, "quantity": quantity, **lot_facts(inspection)},
         occurred_at=at,
     )
     return rtv

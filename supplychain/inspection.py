@@ -180,6 +180,15 @@ class InspectionAudience(enum.StrEnum):
     BUYERS = "buyers"  # HQ buyers (returns acknowledged, supplier discontinued)
 
 
+def lot_facts(inspection: Inspection) -> dict[str, object]:
+    """Which lot of its receipt line an inspection is about, for the timelines: the lot number, and
+    the batch number when it has one."""
+    facts: dict[str, object] = {"lot_no": inspection.lot_no}
+    if inspection.batch_no:
+        facts["batch_no"] = inspection.batch_no
+    return facts
+
+
 def get_inspection(session: Session, number: str) -> Inspection | None:
     return session.execute(select(Inspection).where(col(Inspection.number) == number)).scalar_one_or_none()
 
@@ -286,6 +295,7 @@ def create_inspection(
             "po_number": po_number,
             "shipment_number": shipment_number,
             "line_no": line_no,
+            **lot_facts(inspection),
             "lot_size": lot_size,
             "sample_size": plan.sample_size,
         },

@@ -362,11 +362,12 @@ def receive_shipment(
         line_no = line_no_by_id[row.po_line_id]
         row.quantity_received = counted[line_no]
         session.add(row)
-        _write_lots(session, row, (lots or {}).get(line_no, ()))
+        written = _write_lots(session, row, (lots or {}).get(line_no, ()))
         prefix = f"line_{line_no}."
         details[prefix + "shipped"] = row.quantity_shipped
         details[prefix + "received"] = row.quantity_received
         details[prefix + "over_short"] = row.quantity_received - row.quantity_shipped
+        details |= _lot_details(prefix, written)
     if shipment.status is not ShipmentStatus.RECEIVED:
         shipment.status = ShipmentStatus.RECEIVED
         shipment.received_by_user_id = received_by_user_id
@@ -376,11 +377,30 @@ def receive_shipment(
     return details
 
 
-def _write_lots(session: Session, line: ShipmentLine, lots: Sequence[Batch]) -> None:
+def lot_note(shipment_number: str, lot_no: int, lot: Batch) -> str:
+    """A stock ledger note naming the receipt lot an entry is about: `SHP-2026-000001 lot 2 B-7`."""
+    return " ".join(part for part in (shipment_number, f"lot {lot_no}", lot.batch_no) if part)
+
+
+def _lot_details(prefix: str, lots: Sequence[ReceiptLot]) -> dict[str, Any]:
+    """The timeline's words for a line's lots (`line_1.lot_2.batch_no`, `...quantity`): each lot's
+    batch number, and its quantity when the line was split, so later steps can be told apart."""
+    details: dict[str, Any] = {}
+    for lot in lots:
+        lot_prefix = f"{prefix}lot_{lot.lot_no}."
+        if lot.batch_no:
+            details[lot_prefix + "batch_no"] = lot.batch_no
+        if len(lots) > 1:
+            details[lot_prefix + "quantity"] = lot.quantity
+    return details
+
+
+def _write_lots(session: Session, line: ShipmentLine, lots: Sequence[Batch]) -> list[ReceiptLot]:
     """The line's receipt lots, numbered 1.. in the order counted, written as absolute values.
 
     A line counted without a split is one lot of everything counted (the ASN's batch, when it
     announced exactly one); a line counted 0 has none. Repeating the call rewrites the same rows.
+    Returns the lots as written.
     """
     assert line.id is not None
     if not lots and line.quantity_received:
@@ -394,14 +414,17 @@ def _write_lots(session: Session, line: ShipmentLine, lots: Sequence[Batch]) -> 
             )
         ]
     existing = {lot.lot_no: lot for lot in receipt_lots(session, [line.id]).get(line.id, [])}
+    written = []
     for lot_no, lot in enumerate(lots, start=1):
         row = existing.pop(lot_no, None) or ReceiptLot(shipment_line_id=line.id, lot_no=lot_no, quantity=0)
         row.batch_no = lot.batch_no
         row.expiry_date = lot.expiry_date
         row.quantity = lot.quantity
         session.add(row)
+        written.append(row)
     for stale in existing.values():
         session.delete(stale)
+    return written
 
 
 def shipment_batches(session: Session, line_ids: Iterable[int]) -> dict[int, list[ShipmentLineBatch]]:

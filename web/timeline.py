@@ -87,6 +87,9 @@ FIELD_LABELS: dict[str, str] = {
     "hours": lazy("Hours"),
     "line": lazy("Line"),
     "is_active": lazy("Active"),
+    # a receipt line's lots (batches or tranches), each inspected on its own
+    "lot_no": lazy("Lot"),
+    "batch_no": lazy("Batch number"),
     # inspection
     "verdict": lazy("Verdict"),
     "quantity_accepted": lazy("Accepted quantity"),
@@ -134,7 +137,11 @@ VALUE_LABELS: dict[str, Mapping[str, str]] = {
     "choice": DISPOSITION_LABELS,
 }
 
-LINE_FIELD = re.compile(r"line_(\d+)\.(\w+)")
+# `line_2.quantity_confirmed`; a line's lot: `line_1.lot_2.batch_no`.
+LINE_FIELD = re.compile(r"line_(\d+)\.(.+)")
+LOT_FIELD = re.compile(r"lot_(\d+)\.(.+)")
+# Fields that hold what a person typed (a batch number may look like a date): shown as typed.
+VERBATIM_FIELDS = frozenset({"batch_no", "tracking_number", "carrier", "shipment"})
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
@@ -157,6 +164,9 @@ def field_label(key: str) -> str:
     line = LINE_FIELD.fullmatch(key)
     if line:
         return i18n.gettext("Line %(line)s · %(field)s", line=line.group(1), field=field_label(line.group(2)))
+    lot = LOT_FIELD.fullmatch(key)
+    if lot:
+        return i18n.gettext("Lot %(lot)s · %(field)s", lot=lot.group(1), field=field_label(lot.group(2)))
     return i18n.translate(FIELD_LABELS.get(key, key))
 
 
@@ -166,8 +176,9 @@ def value_label(key: str, value: Any) -> str:
         return "—"
     if isinstance(value, bool):
         return i18n.gettext("Yes") if value else i18n.gettext("No")
-    field = LINE_FIELD.fullmatch(key)
-    name = field.group(2) if field else key
+    name = key.rsplit(".", 1)[-1]  # `line_1.lot_2.batch_no` -> `batch_no`
+    if name in VERBATIM_FIELDS:
+        return str(value)
     labels = VALUE_LABELS.get(name)
     if labels is not None and str(value) in labels:
         return i18n.translate(labels[str(value)])

@@ -39,8 +39,9 @@ Rules, in detail (the pure ones live in `supplychain.rules.purchase_order`):
   line cancelled or short-closed before any delivery, including a supplier confirming 0 for all).
 - The counted quantity is what the receipt records; what inspection accepts (all of it for a SKU
   not inspected) is what is posted to stock, under the key `<workflow id>:receipt:<shipment>:<line
-  no>`. A rejected lot does not hold the PO open: it closes once every inspection has ended (when
-  HQ's decision on rejected lots lands in the inspection child, the PO waits for that too).
+  no>` (into quarantine in several lots: one entry per lot, `...:lot:<n>`). A rejected lot does
+  not hold the PO open: it closes once every inspection has ended (when HQ's decision on rejected
+  lots lands in the inspection child, the PO waits for that too).
 - Versioning: `workflow.patched(INSPECTION_PATCH)` guards the inspection step, so receipts in
   histories recorded before it (the committed happy path, POs running at deployment) replay as
   they ran: everything counted posted at once. The inspection child answers late clicks only for
@@ -280,6 +281,8 @@ class PendingInspection:
     lot_size: int
     actor_user_id: int  # who recorded the receipt: the stock posting is in their name
     quarantined: bool = False  # the lot is in quarantine stock; the inspection releases or returns it
+    lot_no: int = 1  # which lot of the receipt line (batch or tranche), for the timeline
+    batch_no: str = ""
 
 
 @dataclass
@@ -688,7 +691,12 @@ class ReplenishmentWorkflow:
                     if inspection is not None and inspection.inspect:
                         if quarantine:
                             await self._post_to_stock(
-                                shipment.number, line, quantity, input.actor_user_id, quarantine=True
+                                shipment.number,
+                                line,
+                                quantity,
+                                input.actor_user_id,
+                                quarantine=True,
+                                lots=lots[line.line_no],
                             )
                         for lot_no, lot in enumerate(lots[line.line_no] or [Batch(quantity=quantity)], 1):
                             await self._start_inspection(
@@ -1026,6 +1034,8 @@ class ReplenishmentWorkflow:
                 lot_size=lot.quantity,
                 actor_user_id=receipt.actor_user_id,
                 quarantined=quarantined,
+                lot_no=lot_no,
+                batch_no=lot.batch_no,
             )
         )
         self._line(line.line_no).quantity_inspecting += lot.quantity
@@ -1063,9 +1073,11 @@ class ReplenishmentWorkflow:
                     "inspection_finished",
                     shipment=pending.shipment_number,
                     line=line.line_no,
+                    **_lot_of(pending),
                     verdict=result.verdict.value,
                     quantity_accepted=result.accepted_quantity,
                     quantity_rejected=result.rejected_quantity,
+                    **({"disposition": result.disposition.value} if result.disposition else {}),
                 )
                 self._state.inspections.remove(pending)
                 del self._inspections[pending.workflow_id]
@@ -1073,9 +1085,17 @@ class ReplenishmentWorkflow:
                 await self._finish_if_done(actor=None)
 
     async def _post_to_stock(
-        self, shipment_number: str, line: LineState, quantity: int, actor: int, *, quarantine: bool = False
+        self,
+        shipment_number: str,
+        line: LineState,
+        quantity: int,
+        actor: int,
+        *,
+        quarantine: bool = False,
+        lots: list[Batch] | None = None,
     ) -> None:
-        """Post a received line (accepted, or into quarantine until its inspection ends)."""
+        """Post a received line (accepted, or into quarantine until its inspection ends: one ledger
+        entry per lot when the line was split, so each lot's stock can be followed)."""
         if quantity <= 0:
             return
         await self._activity(
@@ -1089,6 +1109,7 @@ class ReplenishmentWorkflow:
                 shipment_number=shipment_number,
                 actor_user_id=actor,
                 quarantine=quarantine,
+                lots=list(lots or []),
             ),
         )
 
@@ -1220,6 +1241,15 @@ class ReplenishmentWorkflow:
 
 def _has_backorder(line: LineState) -> bool:
     return line.status is POLineStatus.OPEN and (line.quantity_confirmed or 0) < line.quantity_ordered
+
+
+def _lot_of(pending: PendingInspection) -> dict[str, Any]:
+    """Which lot of its line an inspection was about, for the PO's timeline: the lot number, and the
+    batch number when it has one."""
+    lot: dict[str, Any] = {"lot_no": pending.lot_no}
+    if pending.batch_no:
+        lot["batch_no"] = pending.batch_no
+    return lot
 
 
 def _snapshot(line: LineState) -> LineSnapshot:

@@ -140,6 +140,60 @@ def test_posting_a_receipt_twice_with_the_same_key_writes_one_ledger_row(
         assert balance is not None and balance.on_hand == 42
 
 
+def test_a_receipt_in_two_lots_goes_into_quarantine_as_one_entry_per_lot_each_naming_its_lot(
+    session: Session, db: Engine
+) -> None:
+    hq = make_organisation(session, kind=OrgKind.HQ)
+    warehouse = make_location(session, organisation=hq, kind=LocationKind.REGIONAL_WAREHOUSE)
+    sku = make_sku(session)
+    input = PostReceiptInput(
+        idempotency_key="po-2026-000001:receipt:SHP-2026-000001:1",
+        location_id=warehouse.id,
+        sku_id=sku.id,
+        quantity=12,
+        po_number="PO-2026-000001",
+        shipment_number="SHP-2026-000001",
+        quarantine=True,
+        lots=[Batch("B-1", date(2031, 1, 31), 7), Batch("B-2", date(2031, 6, 30), 5)],
+    )
+
+    post_receipt_to_stock(input)
+    post_receipt_to_stock(input)  # a retry posts nothing more
+
+    with Session(db) as check:
+        rows = check.execute(select(StockLedgerEntry).order_by(col(StockLedgerEntry.id))).scalars().all()
+        assert [(r.idempotency_key, r.note, r.delta_on_hand, r.delta_quarantine) for r in rows] == [
+            ("po-2026-000001:receipt:SHP-2026-000001:1:lot:1", "SHP-2026-000001 lot 1 B-1", 7, 7),
+            ("po-2026-000001:receipt:SHP-2026-000001:1:lot:2", "SHP-2026-000001 lot 2 B-2", 5, 5),
+        ]
+        assert {r.source_document_id for r in rows} == {"PO-2026-000001"}
+        balance = get_balance(check, warehouse.id, sku.id)
+        assert balance is not None and (balance.on_hand, balance.quarantine) == (12, 12)
+
+
+def test_a_receipt_of_one_lot_is_one_entry_under_the_lines_key(session: Session, db: Engine) -> None:
+    hq = make_organisation(session, kind=OrgKind.HQ)
+    warehouse = make_location(session, organisation=hq, kind=LocationKind.REGIONAL_WAREHOUSE)
+    sku = make_sku(session)
+    key = "po-2026-000002:receipt:SHP-2026-000002:1"
+    post_receipt_to_stock(
+        PostReceiptInput(
+            idempotency_key=key,
+            location_id=warehouse.id,
+            sku_id=sku.id,
+            quantity=9,
+            po_number="PO-2026-000002",
+            shipment_number="SHP-2026-000002",
+            quarantine=True,
+            lots=[Batch("B-9", None, 9)],
+        )
+    )
+
+    with Session(db) as check:
+        [row] = check.execute(select(StockLedgerEntry)).scalars().all()
+        assert (row.idempotency_key, row.note, row.delta_quarantine) == (key, "SHP-2026-000002", 9)
+
+
 def _shipment_input(po_input: RecordPOInput, *lines: ShippedLine) -> RecordShipmentInput:
     shipped = sum(line.quantity for line in lines)
     return RecordShipmentInput(
@@ -206,6 +260,13 @@ def test_recording_a_receipt_with_two_lots_twice_writes_two_lot_rows(session: Se
 
     assert _lots(db) == [(1, "", None, 8), (2, "", None, 4)]
     assert _count(db, DocumentEvent, col(DocumentEvent.action) == "shipment_received") == 1
+    with Session(db) as check:  # the timeline tells the tranches apart by their quantities
+        event = check.execute(
+            select(DocumentEvent).where(col(DocumentEvent.action) == "shipment_received")
+        ).scalar_one()
+        assert event.after is not None
+        lots_told = {k: v for k, v in event.after.items() if ".lot_" in k}
+        assert lots_told == {"line_1.lot_1.quantity": 8, "line_1.lot_2.quantity": 4}
 
 
 def test_a_receipt_without_a_split_is_one_lot_carrying_the_asns_only_batch(
@@ -219,6 +280,12 @@ def test_a_receipt_without_a_split_is_one_lot_carrying_the_asns_only_batch(
     record_shipment_receipt(_receipt_input(shipment, CountedLine(1, 11)))
 
     assert _lots(db) == [(1, "B-9", date(2031, 3, 1), 11)]
+    with Session(db) as check:  # one lot: its batch on the timeline, its quantity is the line's
+        event = check.execute(
+            select(DocumentEvent).where(col(DocumentEvent.action) == "shipment_received")
+        ).scalar_one()
+        assert event.after is not None
+        assert {k: v for k, v in event.after.items() if ".lot_" in k} == {"line_1.lot_1.batch_no": "B-9"}
 
 
 def test_a_line_counted_zero_has_no_lot(session: Session, db: Engine) -> None:

@@ -7,7 +7,9 @@
   and a worker that dies while starting fails the test with its log.
 - `e2e_client`: like `portal_client`, but the app talks to the workers' task queue.
 - `world`: a small retailer (HQ with a region, its regional warehouse and a store, an approver, a
-  buyer, a warehouse clerk, one supplier), every user in English so pages can be read in tests.
+  buyer, a warehouse clerk, one supplier), every user in English so pages can be read in tests;
+  `quality`: its inspector and HQ quality approver.
+- `short_inspection_tail`: inspections started by a PO stop answering late clicks after 1 s.
 - `fresh_numbers`: starts this test's document numbers in a block of its own, because the dev server
   (and the workflow ids made from PO numbers) outlive the database wiped for each test.
 - Reading the database back: `ledger_rows`, `po_actions`, `on_hand`, `until`.
@@ -26,8 +28,8 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -213,6 +215,40 @@ def world(session: Session) -> World:
         supplier=user(supplier_org, Role.SUPPLIER, "Sue Supplier"),
         warehouse_clerk=user(hq, Role.WAREHOUSE, "Wu Warehouse", location=warehouse),
     )
+
+
+@dataclass
+class Quality:
+    inspector: User  # works at the warehouse
+    approver: User  # HQ's quality approver: decides on rejected lots
+
+
+@pytest.fixture
+def quality(session: Session, world: World) -> Quality:
+    def user(role: Role, name: str, **kwargs: Any) -> User:
+        return make_user(session, organisation=world.hq, roles=[role], full_name=name, locale="en", **kwargs)
+
+    return Quality(
+        inspector=user(Role.INSPECTOR, "Ivy Inspector", location=world.warehouse),
+        approver=user(Role.QUALITY_APPROVER, "Quinn Quality"),
+    )
+
+
+@pytest.fixture
+def short_inspection_tail(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The store's PO starts as deployed, except its inspections stop answering late clicks after 1 s.
+
+    The PO closes only once every inspection child has ended, and a child keeps answering stale
+    pages for `inspection_answer_late_clicks_for` (10 minutes deployed) after its lot is decided.
+    """
+    from web.routes import purchase_orders
+
+    deployed = purchase_orders.replenishment_input
+
+    def replenishment_input(*args: Any, **kwargs: Any) -> Any:
+        return replace(deployed(*args, **kwargs), inspection_answer_late_clicks_for=timedelta(seconds=1))
+
+    monkeypatch.setattr(purchase_orders, "replenishment_input", replenishment_input)
 
 
 @pytest.fixture

@@ -29,6 +29,19 @@ def test_steps_fields_and_values_read_as_words_in_each_language() -> None:
         assert value_label("total_amount", Decimal("140.34")) == "¥140.34"
 
 
+def test_a_lot_of_a_receipt_line_is_named_in_each_language_and_its_batch_shown_as_typed() -> None:
+    with i18n.use_locale("en"):
+        assert field_label("line_1.lot_2.batch_no") == "Line 1 · Lot 2 · Batch number"
+        assert field_label("line_1.lot_2.quantity") == "Line 1 · Lot 2 · Quantity"
+        assert field_label("lot_no") == "Lot"
+        assert value_label("line_1.lot_2.quantity", 40) == "40"
+        assert value_label("batch_no", "2027-03-01") == "2027-03-01"  # a batch number, not a date
+        assert value_label("line_1.lot_1.batch_no", "2027-03-01") == "2027-03-01"
+    with i18n.use_locale("zh_CN"):
+        assert field_label("line_1.lot_2.batch_no") == "第 1 行 · 第 2 批 · 批次号"
+        assert field_label("lot_no") == "检验批"
+
+
 def test_people_in_changed_fields_are_named_not_numbered(session: Session) -> None:
     hq = make_organisation(session, kind=OrgKind.HQ)
     first = make_user(session, organisation=hq, roles=[Role.APPROVER], full_name="李经理")

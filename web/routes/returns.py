@@ -107,12 +107,16 @@ def _names(scope: Scope, rows: list[Any]) -> dict[str, Any]:
     return {**names, "sku_labels": {sku_id: sku_label(sku) for sku_id, sku in names["skus"].items()}}
 
 
-def _inspection_numbers(scope: Scope, inspection_ids: set[int]) -> dict[int, str]:
-    """Numbers of the inspections to link to, if this user may open inspection pages."""
-    if not inspection_ids or not inspections.may_view(scope.principal):
-        return {}
+def _lots(scope: Scope, inspection_ids: set[int]) -> dict[str, Any]:
+    """The inspected lots the rows are about, by inspection id: `lots` (shipment, line, lot and batch,
+    for everyone who sees the row) and `inspection_numbers` (to link to, if this user may open
+    inspection pages)."""
+    if not inspection_ids:
+        return {"lots": {}, "inspection_numbers": {}}
     stmt = scope.select(Inspection).where(col(Inspection.id).in_(inspection_ids))
-    return {row.id: row.number for row in scope.session.execute(stmt).scalars() if row.id is not None}
+    lots = {row.id: row for row in scope.session.execute(stmt).scalars() if row.id is not None}
+    may_link = inspections.may_view(scope.principal)
+    return {"lots": lots, "inspection_numbers": {i: row.number for i, row in lots.items() if may_link}}
 
 
 def _labels() -> dict[str, Any]:
@@ -161,7 +165,7 @@ def return_list(
             "page_params": "&" + urlencode({k: v for k, v in query.items() if v}),
             "suppliers": _suppliers(scope, user),
             "statuses": list(ReturnStatus),
-            "inspection_numbers": _inspection_numbers(scope, {r.inspection_id for r in rows}),
+            **_lots(scope, {r.inspection_id for r in rows}),
             "net_value": net_value,
             **_names(scope, list(rows)),
             **_labels(),
@@ -213,7 +217,7 @@ def _detail(
             "rtv": rtv,
             "debit_notes": debit_notes,
             "net_value": net_value(rtv),
-            "inspection_numbers": _inspection_numbers(scope, {rtv.inspection_id}),
+            **_lots(scope, {rtv.inspection_id}),
             "can_acknowledge": _can_acknowledge(user, rtv),
             "note": note,
             "error": error,
@@ -322,7 +326,7 @@ def debit_note_list(
             "suppliers": _suppliers(scope, user),
             "statuses": list(DebitNoteStatus),
             "return_numbers": returns,
-            "inspection_numbers": _inspection_numbers(scope, {r.inspection_id for r in rows}),
+            **_lots(scope, {r.inspection_id for r in rows}),
             **_names(scope, list(rows)),
             **_labels(),
         },
