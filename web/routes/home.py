@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
@@ -118,8 +118,9 @@ def notification_list(request: Request, session: SessionDep, user: CurrentUser) 
 
 @router.post("/notifications/{notification_id}/read")
 def mark_read(notification_id: int, session: SessionDep, user: CurrentUser) -> Response:
-    # mark_read only touches the user's own notifications, so another user's id changes nothing.
-    notifications.mark_read(session, user.user_id, notification_id)
+    # Another user's notification answers 404 like one that does not exist, and is left as it is.
+    if not notifications.mark_read(session, user.user_id, notification_id):
+        raise HTTPException(status_code=404)
     session.commit()
     return RedirectResponse("/notifications", status_code=303)
 
