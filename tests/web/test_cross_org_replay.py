@@ -61,7 +61,7 @@ from tests.fixtures.portal import WorkerThread
 from tests.fixtures.web import ClientFactory, csrf, login
 from tests.test_inspection_photos import PNG_PHOTO
 from tests.web.crawler import CrawlResult, Target, crawl, path_template, table_digests
-from tests.web.cross_org_world import Login, build_world, lighter_seed
+from tests.web.cross_org_world import Login, World, build_world, end_world, lighter_seed
 
 # Tables left out of the "nothing changed" digest: bookkeeping every request may write.
 EXCLUDED_TABLES: dict[str, str] = {
@@ -281,7 +281,17 @@ async def test_no_user_reaches_another_organisations_documents_by_any_url_or_for
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     lighter_seed(monkeypatch)
-    world = await build_world(db, await connect(portal_worker.address), portal_worker.task_queue)
+    temporal = await connect(portal_worker.address)
+    world = await build_world(db, temporal, portal_worker.task_queue)
+    try:
+        check_every_user_is_refused_everywhere_else(db, portal_client, world)
+    finally:
+        await end_world(temporal, world)
+
+
+def check_every_user_is_refused_everywhere_else(
+    db: Engine, portal_client: ClientFactory, world: World
+) -> None:
     logins = {who.label: who for who in world.logins}
     assert set(MIN_TARGETS) == set(logins), "MIN_TARGETS names one minimum per crawling user"
     clients = {label: logged_in(portal_client, who) for label, who in logins.items()}
