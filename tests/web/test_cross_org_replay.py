@@ -75,7 +75,7 @@ REFUSED = frozenset({403, 404})
 
 
 def replayer_kind(who: Login) -> str:
-    """ "hq" (HQ oversight), "hq-store", "supplier" or "distributor"."""
+    """The replaying user's kind: "hq" (HQ oversight), "hq-store", "supplier" or "distributor"."""
     if who.org_kind is OrgKind.HQ:
         return "hq" if who.party == who.organisation_code else "hq-store"
     return who.org_kind.value
