@@ -336,14 +336,15 @@ def test_mark_all_read_clears_the_bell(client: TestClient, session: Session) -> 
     assert unread_badge(client.get("/notifications").text) == 0
 
 
-def test_marking_another_users_notification_changes_nothing(
+def test_marking_another_users_notification_answers_404_and_changes_nothing(
     make_client: ClientFactory, session: Session
 ) -> None:
     owner, intruder = user_with(session, Role.BUYER), user_with(session, Role.BUYER)
     notification = notify_user(session, owner, "pages-other-1")
     intruder_client = make_client()
     login(intruder_client, intruder)
-    form_post(intruder_client, f"/notifications/{notification.id}/read")
+    assert form_post(intruder_client, f"/notifications/{notification.id}/read").status_code == 404
+    assert form_post(intruder_client, "/notifications/987654/read").status_code == 404
     session.refresh(notification)
     assert notification.read_at is None
     owner_client = make_client()
