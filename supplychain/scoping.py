@@ -3,12 +3,19 @@
 Every query for something a user may or may not see goes through `visible` (via the web layer's
 `OrgScope` dependency). HQ users see the whole chain; a supplier sees its own organisation, its own
 price lists and stock of the SKUs it supplies; a distributor sees its own organisation and
-locations. Purchase orders: HQ purchasing roles see all, an HQ store sees the orders requested for
-its own location, a supplier the orders sent to it (from the moment they are sent), a distributor
-the orders it placed; lines and shipments follow their order. Inspections (and their photos,
-returns to vendor, debit notes and the switching state): HQ sees all, a supplier those of its own
-lots. Anything not visible answers 404, so another organisation's documents are not even confirmed
-to exist.
+locations.
+
+- Price lists: HQ's buyers, approvers, finance and admins see all, a supplier its own, a store
+  (HQ's or a distributor's) only the entries its requests order from.
+- Purchase orders: HQ purchasing roles see all, an HQ store the orders requested for its own
+  location, a supplier the orders sent to it (from the moment they are sent), a distributor the
+  orders it placed; lines and shipments follow their order.
+- Inspections (and their photos, returns to vendor, debit notes and the switching state): HQ sees
+  all, a supplier those of its own lots.
+- Approval requests and delegations: in HQ, the people they involve; notifications: their reader.
+
+Anything not visible answers 404, so another organisation's documents are not even confirmed to
+exist.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, false, select, true
 from sqlmodel import SQLModel, col
 
-from supplychain import approvals
+from supplychain import approvals, offers
 from supplychain.models import (
     ApprovalDelegation,
     ApprovalRequest,
@@ -109,6 +116,20 @@ HQ_QUALITY_ROLES = frozenset(
 )
 
 
+# HQ roles that work with supplier price lists (buying, approving amounts, paying, keeping them).
+HQ_PRICE_ROLES = frozenset({Role.BUYER, Role.APPROVER, Role.FINANCE, Role.ADMIN})
+
+
+def _hq_prices(p: Principal) -> ColumnElement[bool]:
+    """HQ's buyers, approvers, finance and admins see every price list; an HQ store, like a
+    distributor's, sees the entries its requests order from; other HQ roles none."""
+    if p.roles & HQ_PRICE_ROLES:
+        return true()
+    if Role.STORE in p.roles:
+        return offers.preferred(business_date(utcnow()))
+    return false()
+
+
 def _hq_certificates(p: Principal) -> ColumnElement[bool]:
     return true() if p.roles & HQ_QUALITY_ROLES else false()
 
@@ -149,7 +170,11 @@ RULES: dict[type[SQLModel], dict[OrgKind, Rule]] = {
         OrgKind.DISTRIBUTOR: lambda p: true(),
     },
     PriceListEntry: {
+        OrgKind.HQ: _hq_prices,
         OrgKind.SUPPLIER: _own_org(PriceListEntry.supplier_id),
+        # A distributor's stores see what they may order at the price they pay: the entry a request
+        # for each SKU orders from (supplychain/offers.py), never a supplier's whole list.
+        OrgKind.DISTRIBUTOR: lambda p: offers.preferred(business_date(utcnow())),
     },
     StockBalance: {
         # Suppliers see stock of their own products in HQ locations (low-stock alerts, DESIGN 1).

@@ -45,16 +45,21 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 from fastapi.routing import APIRoute
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
+from sqlmodel import Session, col
 from starlette.testclient import TestClient
 
-from supplychain.models import OrgKind
+from supplychain import offers
+from supplychain.models import OrgKind, PriceListEntry
+from supplychain.models.base import utcnow
+from supplychain.rules.dates import business_date
 from supplychain.settings import settings
 from supplychain.temporal import connect
 from tests.fixtures.portal import WorkerThread
@@ -81,24 +86,39 @@ def replayer_kind(who: Login) -> str:
     return who.org_kind.value
 
 
+def preferred_price_entry(db: Engine, entry_id: int) -> bool:
+    """Whether this price list entry is the one a store's request for its SKU orders from today."""
+    with Session(db) as session:
+        found = session.execute(
+            select(col(PriceListEntry.id)).where(
+                col(PriceListEntry.id) == entry_id, offers.preferred(business_date(utcnow()))
+            )
+        ).first()
+    return found is not None
+
+
 @dataclass(frozen=True)
 class Rule:
     """A route (method and path template) as answered to replaying users of one kind ("*": any);
-    `own_organisation`: only where the path's first id is the replaying user's organisation."""
+    `own_organisation`: only where the path's first id is the replaying user's organisation;
+    `row`: only where this check of the database says yes for the path's first id."""
 
     method: str
     route: str
     replayers: str
     why: str
     own_organisation: bool = False
+    row: Callable[[Engine, int], bool] | None = None
 
-    def matches(self, method: str, path: str, who: Login) -> bool:
+    def matches(self, method: str, path: str, who: Login, db: Engine) -> bool:
         if self.method != method or self.route != path_template(path):
             return False
         if self.replayers not in ("*", replayer_kind(who)):
             return False
-        ids = [part for part in path.split("/") if part.isdigit()]
-        return not self.own_organisation or (bool(ids) and int(ids[0]) == who.organisation_id)
+        ids = [int(part) for part in path.split("/") if part.isdigit()]
+        if self.own_organisation and not (ids and ids[0] == who.organisation_id):
+            return False
+        return self.row is None or (bool(ids) and self.row(db, ids[0]))
 
     def __str__(self) -> str:
         return f"{self.method} {self.route} as {self.replayers}"
@@ -114,23 +134,25 @@ SHARED: tuple[Rule, ...] = (
         "only HQ's crawl reaches the URL, yet scoping lets the supplier open its own (and no other)",
         own_organisation=True,
     ),
+    *(
+        Rule(
+            "GET",
+            "/price-lists/{id}",
+            store,
+            "a store (HQ's or a distributor's) sees the price list entry its requests order from "
+            "(supplychain/offers.py: the preferred offer of its SKU), whoever's list it is on; any "
+            "other entry answers 404",
+            row=preferred_price_entry,
+        )
+        for store in ("hq-store", "distributor")
+    ),
 )
 
 # Failures in files the lead engineer is changing for issue 9 (supplychain/scoping.py, web/deps.py,
 # the approvals, catalogue, admin and purchase-order routes, supplychain/notifications.py): each is
 # expected to fail until fixed; remove the entry with the fix (the test fails while a listed entry
 # no longer fails).
-KNOWN_LEAKS: tuple[Rule, ...] = (
-    Rule(
-        "GET",
-        "/price-lists/{id}",
-        "hq-store",
-        "an HQ store manager opens every supplier's price list entry (price, lead time, MOQ) by URL: "
-        "PriceListEntry has no HQ rule in supplychain/scoping.py, so every HQ user sees all, and "
-        "/price-lists (web/routes/catalog.py) asks for no role, though the store's navigation offers "
-        "no price lists and a distributor's store gets 404",
-    ),
-)
+KNOWN_LEAKS: tuple[Rule, ...] = ()
 
 # Id-bearing routes of the app no crawl reaches in this world, and why ({} : every one is reached).
 UNREACHED: dict[tuple[str, str], str] = {}
@@ -206,13 +228,13 @@ def replay(client: TestClient, token: str, target: Target) -> httpx.Response:
     return response
 
 
-def replays_for(who: Login, target: Target, parties: set[str]) -> bool:
+def replays_for(who: Login, target: Target, parties: set[str], db: Engine) -> bool:
     """Whether `who` replays `target` (reached by `parties`): see the module docstring."""
     if who.party in parties:
         return False
     if replayer_kind(who) == "hq" and target.method == "GET":
         return False
-    return not any(rule.matches(target.method, target.path, who) for rule in SHARED)
+    return not any(rule.matches(target.method, target.path, who, db) for rule in SHARED)
 
 
 def csrf_accepted(client: TestClient, token: str) -> bool:
@@ -325,12 +347,12 @@ def check_every_user_is_refused_everywhere_else(
     still_leaking: set[Rule] = set()
     for target, parties in sorted(reached.items(), key=lambda item: str(item[0])):
         for who in world.logins:
-            if not replays_for(who, target, parties):
+            if not replays_for(who, target, parties, db):
                 continue
             status = replay(clients[who.label], tokens[who.label], target).status_code
             if status in REFUSED:
                 continue
-            known = next((r for r in KNOWN_LEAKS if r.matches(target.method, target.path, who)), None)
+            known = next((r for r in KNOWN_LEAKS if r.matches(target.method, target.path, who, db)), None)
             if known is None:
                 failures.append(Failure(who.label, target.method, target.url, status))
             else:
