@@ -32,13 +32,13 @@ from supplychain.models import (
     StockLedgerEntry,
     User,
 )
+from supplychain.principal import principal_for
 from supplychain.seed import EMAIL_DOMAIN, seed_demo
 from tests.fixtures.temporal import running_worker
 from web.deps import Scope
 from web.routes.approvals import pending_count
 from web.routes.purchase_orders import open_orders_count, to_confirm_count
 from web.routes.shipments import expected_receipts_count
-from web.sessions import principal_for
 from workflows.common import BUSINESS_TIMEZONE
 from workflows.replenishment import ReplenishmentWorkflow, po_workflow_id
 

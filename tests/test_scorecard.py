@@ -37,7 +37,7 @@ from supplychain.models import (
     SwitchingSeverity,
     User,
 )
-from supplychain.principal import Principal
+from supplychain.principal import Principal, principal_for
 from supplychain.scorecard import (
     SWITCHING_DOCUMENT_TYPE,
     SwitchingRefused,
@@ -49,7 +49,6 @@ from supplychain.scorecard import (
     switching_document_id,
 )
 from tests.factories import make_location, make_organisation, make_sku, make_user
-from web.sessions import principal_for
 
 LOT = 500
 SAMPLE = 50

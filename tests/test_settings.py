@@ -164,7 +164,7 @@ def test_purchase_orders_start_with_the_configured_sla_timers(monkeypatch: pytes
     from supplychain.principal import Principal
     from supplychain.rules.ordering import SupplierOffer, split_by_supplier
     from supplychain.settings import settings
-    from web.routes.purchase_orders import replenishment_input
+    from supplychain.replenishment import replenishment_input
 
     monkeypatch.setattr(settings, "PO_CONFIRM_REMINDER_HOURS", 6.0)
     monkeypatch.setattr(settings, "PO_CONFIRM_ESCALATION_HOURS", 30.0)

@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fastapi import Request, Response
-from sqlalchemy import delete, select
-from sqlmodel import Session, col
+from sqlalchemy import delete
+from sqlmodel import Session
 
-from supplychain.models import Location, Organisation, User, UserRole, WebSession
+from supplychain.models import Location, User, WebSession
 from supplychain.models.base import utcnow
-from supplychain.principal import Principal
+from supplychain.principal import Principal, principal_for
 from supplychain.security import new_token, token_digest
 from supplychain.settings import settings
 
@@ -101,25 +101,6 @@ def load_principal(session: Session, token: str) -> tuple[Principal, WebSession]
         session.add(web_session)
         session.commit()
     return principal_for(session, user), web_session
-
-
-def principal_for(session: Session, user: User) -> Principal:
-    assert user.id is not None
-    org = session.get(Organisation, user.organisation_id)
-    assert org is not None
-    roles = session.execute(select(col(UserRole.role)).where(col(UserRole.user_id) == user.id)).scalars()
-    return Principal(
-        user_id=user.id,
-        email=user.email,
-        full_name=user.full_name,
-        organisation_id=org.id or 0,
-        organisation_name=org.name,
-        org_kind=org.kind,
-        roles=frozenset(roles),
-        location_id=user.location_id,
-        locale=user.locale,
-        approval_limit=user.approval_limit,
-    )
 
 
 def location_name(session: Session, location_id: int | None) -> str:

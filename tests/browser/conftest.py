@@ -115,10 +115,10 @@ def login_key(email: str) -> str:
 
 def seed_demo_accounts(engine: Engine) -> dict[str, DemoAccount]:
     from supplychain.models import User
+    from supplychain.principal import principal_for
     from supplychain.seed import seed_demo
     from web.navigation import navigation_for
     from web.routes.home import queues_for
-    from web.sessions import principal_for
 
     wipe_database(engine)
     accounts: dict[str, DemoAccount] = {}
