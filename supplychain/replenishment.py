@@ -140,6 +140,8 @@ def replenishment_input(
         confirm_escalation_after=timedelta(hours=settings.PO_CONFIRM_ESCALATION_HOURS),
         approval_reminder_after=timedelta(hours=settings.APPROVAL_REMINDER_HOURS),
         approval_escalation_after=timedelta(hours=settings.APPROVAL_ESCALATION_HOURS),
+        quality_decision_reminder_after=timedelta(hours=settings.QUALITY_DECISION_REMINDER_HOURS),
+        quality_decision_escalation_after=timedelta(hours=settings.QUALITY_DECISION_ESCALATION_HOURS),
     )
 
 
