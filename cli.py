@@ -39,6 +39,7 @@ app = typer.Typer(
 
 TEMPORAL_START_TIMEOUT_S = 20.0
 DEMO_ORDERS_TIMEOUT_S = 120.0
+DEMO_ORDERS_CONNECT_TIMEOUT_S = 30.0
 WEB_START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 25.0  # longer than the worker's graceful shutdown for running activities
 POLL_INTERVAL_S = 0.2
@@ -79,19 +80,21 @@ def seed() -> None:
 
 @app.command("demo-orders")
 def demo_orders() -> None:
-    """Create a few demo purchase orders in different states through the running worker (safe to repeat)."""
+    """Create a few demo purchase orders in different states through the running worker (safe to repeat).
+
+    Exits 0 once every demo order is in place (made now or by an earlier run), 1 when one is not.
+    """
     from supplychain.demo_orders import seed_demo_orders
     from supplychain.settings import settings
-    from supplychain.temporal import connect_with_retry
+    from supplychain.temporal import run_with_client
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-
-    async def run() -> list[str]:
-        client = await connect_with_retry(timeout=30)
-        return await seed_demo_orders(client, settings.TEMPORAL_TASK_QUEUE)
-
     try:
-        created = asyncio.run(run())
+        # A client of its own, closed before this process exits (see supplychain/temporal.py).
+        created = run_with_client(
+            lambda client: seed_demo_orders(client, settings.TEMPORAL_TASK_QUEUE),
+            connect_timeout=DEMO_ORDERS_CONNECT_TIMEOUT_S,
+        )
     except Exception as exc:
         typer.echo(f"Demo purchase orders failed: {exc!r}", err=True)
         raise typer.Exit(1) from exc
@@ -233,9 +236,10 @@ def dev() -> None:
     raise typer.Exit(exit_code)
 
 
-def _create_demo_orders() -> None:
-    """`portal demo-orders` in a short-lived process, once the worker is running; a failure is
-    reported and `portal dev` carries on (the portal works without the demo orders)."""
+def _create_demo_orders() -> bool:
+    """`portal demo-orders` in a short-lived process, once the worker is running; True when the demo
+    orders are in place. A failure is reported and `portal dev` carries on (the portal works without
+    the demo orders); the step is safe to repeat."""
     typer.echo("Creating demo purchase orders ...")
     try:
         result = subprocess.run(
@@ -251,11 +255,18 @@ def _create_demo_orders() -> None:
             "Try `portal demo-orders` later.",
             err=True,
         )
-        return
-    if result.returncode != 0:
+        return False
+    if result.returncode > 0:  # the step said what failed
         typer.echo(
             "Warning: the demo purchase orders could not be created (see above); continuing.", err=True
         )
+    elif result.returncode < 0:  # killed, or crashed: what it did is not known
+        typer.echo(
+            f"Warning: `portal demo-orders` died of {signal.Signals(-result.returncode).name}; "
+            "run `portal demo-orders` to check the demo purchase orders (it is safe to repeat).",
+            err=True,
+        )
+    return result.returncode == 0
 
 
 def _start_temporal_dev_server(supervisor: _Supervisor, settings: Settings) -> None:

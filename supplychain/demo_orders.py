@@ -2,10 +2,11 @@
 
 `seed_demo_orders(client, task_queue)` runs after `seed_demo` (it needs its users, SKUs and prices)
 and a worker on `task_queue`. Every order goes through the real process, never by writing rows: it
-is built from the demo store's request exactly as the catalogue page builds one
-(`orderable_items` -> `split_by_supplier` -> `replenishment_input`), started as a
-ReplenishmentWorkflow, and then driven by the same Updates the pages call, as the user each page
-would act as (the assigned approver, the supplier's user, the warehouse user):
+is built from the demo store's request exactly as the catalogue page builds one, SLAs from the
+settings included (`supplychain.replenishment`: `orderable_items` -> `split_by_supplier` ->
+`replenishment_input`), started as a ReplenishmentWorkflow, and then driven by the same Updates the
+pages call, as the user each page would act as (the assigned approver, the supplier's user, the
+warehouse user):
 
 - `DEMO_PENDING_APPROVAL`: waiting in the approver's queue (the demo store has no approval limit of
   its own, so every store order needs HQ approval);
@@ -52,10 +53,15 @@ from supplychain.models import (
 )
 from supplychain.numbering import reserve_number
 from supplychain.principal import principal_for
+from supplychain.replenishment import (
+    business_today,
+    orderable_items,
+    regional_warehouse_for,
+    replenishment_input,
+    with_batch_tracking,
+)
 from supplychain.rules.ordering import PlannedOrder, split_by_supplier
 from supplychain.seed import EMAIL_DOMAIN
-from web.purchasing import business_today, with_batch_tracking
-from web.routes.purchase_orders import orderable_items, regional_warehouse_for, replenishment_input
 from workflows.approval import ApprovalState, ApprovalWorkflow, DecideInput
 from workflows.common import BUSINESS_TIMEZONE
 from workflows.replenishment import (

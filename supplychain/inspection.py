@@ -27,6 +27,7 @@ from sqlmodel import Session, col
 
 from supplychain.db import insert_once
 from supplychain.events import record_event
+from supplychain.i18n import lazy
 from supplychain.models import (
     Inspection,
     InspectionSeverity,
@@ -46,6 +47,9 @@ NUMBER_PREFIX = "INS"
 ZERO_TOLERANCE: Final = "0"
 CATEGORIES: Final = ("critical", "major", "minor")
 NOTES_MAX_LENGTH = 2000
+# Recorded when a rejected lot has nobody to decide on it (no active quality approver): the note on
+# the decision and the disposition, and the return's reason. A message id, shown translated.
+NO_QUALITY_APPROVER = lazy("No quality approver is available: the rejected lot is returned to the vendor.")
 
 
 def inspection_link(number: str) -> str:

@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from supplychain import sla
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_VAR_DIR = PROJECT_ROOT / "var"
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev"}
@@ -57,11 +59,13 @@ class Settings(BaseSettings):
     MAX_REQUEST_BYTES: int = Field(default=12 * 1024 * 1024, ge=1024)
 
     # Process SLAs (hours): reminders and escalations are durable Temporal timers, set per document
-    # when its workflow starts.
-    PO_CONFIRM_REMINDER_HOURS: float = Field(default=24, gt=0)
-    PO_CONFIRM_ESCALATION_HOURS: float = Field(default=48, gt=0)
-    APPROVAL_REMINDER_HOURS: float = Field(default=8, gt=0)
-    APPROVAL_ESCALATION_HOURS: float = Field(default=24, gt=0)
+    # when its workflow starts (defaults: supplychain/sla.py).
+    PO_CONFIRM_REMINDER_HOURS: float = Field(default=sla.PO_CONFIRM_REMINDER_HOURS, gt=0)
+    PO_CONFIRM_ESCALATION_HOURS: float = Field(default=sla.PO_CONFIRM_ESCALATION_HOURS, gt=0)
+    APPROVAL_REMINDER_HOURS: float = Field(default=sla.APPROVAL_REMINDER_HOURS, gt=0)
+    APPROVAL_ESCALATION_HOURS: float = Field(default=sla.APPROVAL_ESCALATION_HOURS, gt=0)
+    QUALITY_DECISION_REMINDER_HOURS: float = Field(default=sla.QUALITY_DECISION_REMINDER_HOURS, gt=0)
+    QUALITY_DECISION_ESCALATION_HOURS: float = Field(default=sla.QUALITY_DECISION_ESCALATION_HOURS, gt=0)
 
     # Mail: SMTP_HOST unset keeps notifications in-app and in the log.
     SMTP_HOST: str | None = None
@@ -81,6 +85,10 @@ class Settings(BaseSettings):
             raise ValueError("MAX_REQUEST_BYTES must be larger than PHOTO_MAX_BYTES")
         if self.APPROVAL_ESCALATION_HOURS <= self.APPROVAL_REMINDER_HOURS:
             raise ValueError("APPROVAL_ESCALATION_HOURS must be later than APPROVAL_REMINDER_HOURS")
+        if self.QUALITY_DECISION_ESCALATION_HOURS <= self.QUALITY_DECISION_REMINDER_HOURS:
+            raise ValueError(
+                "QUALITY_DECISION_ESCALATION_HOURS must be later than QUALITY_DECISION_REMINDER_HOURS"
+            )
         if self.UPLOAD_DIR is None:
             self.UPLOAD_DIR = self.VAR_DIR / "uploads"
         if not self.DATABASE_URL:

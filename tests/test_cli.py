@@ -157,3 +157,36 @@ def test_dev_starts_everything_and_stops_on_ctrl_c(
     output = log.read_text()
     assert f"http://127.0.0.1:{ports['WEB_PORT']}/" in output
     assert f"http://127.0.0.1:{ports['TEMPORAL_UI_PORT']}/" in output
+    # The demo orders were made by their own short-lived process, which ended cleanly.
+    assert "Demo purchase orders created: PO-" in output
+    assert "Fatal Python error" not in output and "Warning" not in output, output
+
+
+@pytest.mark.parametrize(
+    ("returncode", "warning"),
+    [
+        (0, None),
+        (1, "Warning: the demo purchase orders could not be created (see above); continuing."),
+        (-6, "Warning: `portal demo-orders` died of SIGABRT; run `portal demo-orders` to check"),
+    ],
+)
+def test_portal_dev_warns_about_the_demo_orders_only_when_their_step_did_not_succeed(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], returncode: int, warning: str | None
+) -> None:
+    """Exit 0: in place, no warning. Exit 1: the step said what failed. A signal: nothing is known."""
+    import cli
+
+    ran: list[list[str]] = []
+
+    def run(argv: list[str], **kwargs: object) -> subprocess.CompletedProcess[bytes]:
+        ran.append(argv)
+        return subprocess.CompletedProcess(argv, returncode)
+
+    monkeypatch.setattr(subprocess, "run", run)
+    assert cli._create_demo_orders() is (returncode == 0)
+    assert ran == [[sys.executable, "-m", "cli", "demo-orders"]]
+    err = capsys.readouterr().err
+    if warning is None:
+        assert "Warning" not in err
+    else:
+        assert warning in err

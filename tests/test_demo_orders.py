@@ -1,12 +1,19 @@
 """Demo purchase orders (`portal dev` runs them after the worker is up): made through the real
 ReplenishmentWorkflow on a dev server with the production worker, one in each state, so every role's
-home page card counts work; a second run creates nothing."""
+home page card counts work; a second run creates nothing.
+
+`portal dev` runs the step as `portal demo-orders` in a process of its own: run that way, again and
+again, it exits 0 without a crash or a warning, its orders carry the SLA settings of its environment,
+and only a real failure gives the warning.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import random
-from datetime import datetime
+from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 from temporalio.testing import WorkflowEnvironment
@@ -34,13 +41,24 @@ from supplychain.models import (
 )
 from supplychain.principal import principal_for
 from supplychain.seed import EMAIL_DOMAIN, seed_demo
-from tests.fixtures.temporal import running_worker
+from tests.fixtures.temporal import running_worker, start_input, started_timers
 from web.deps import Scope
 from web.routes.approvals import pending_count
 from web.routes.purchase_orders import open_orders_count, to_confirm_count
 from web.routes.shipments import expected_receipts_count
+from workflows.approval import approval_workflow_id
 from workflows.common import BUSINESS_TIMEZONE
-from workflows.replenishment import ReplenishmentWorkflow, po_workflow_id
+from workflows.replenishment import ReplenishmentInput, ReplenishmentWorkflow, po_workflow_id
+
+# The SLAs `portal demo-orders` finds in its environment (all away from their defaults).
+SLA_ENV = {
+    "PO_CONFIRM_REMINDER_HOURS": "5",
+    "PO_CONFIRM_ESCALATION_HOURS": "11",
+    "APPROVAL_REMINDER_HOURS": "3",
+    "APPROVAL_ESCALATION_HOURS": "9",
+    "QUALITY_DECISION_REMINDER_HOURS": "2",
+    "QUALITY_DECISION_ESCALATION_HOURS": "7",
+}
 
 
 def _fresh_document_numbers(session: Session) -> None:
@@ -135,3 +153,85 @@ async def test_demo_orders_put_work_on_every_home_page_and_are_made_once(
             ReplenishmentWorkflow.get_state
         )
         assert state.status is POStatus.SENT
+
+
+# --- the step as `portal dev` runs it ------------------------------------------------------------
+
+
+def _as_portal_dev_runs_it(monkeypatch: pytest.MonkeyPatch, address: str, task_queue: str) -> None:
+    """The environment `portal dev` hands its child processes: this run's database (already in the
+    environment), the dev server and the task queue of this test's worker."""
+    monkeypatch.setenv("TEMPORAL_ADDRESS", address)
+    monkeypatch.setenv("TEMPORAL_TASK_QUEUE", task_queue)
+
+
+def _hours(name: str) -> timedelta:
+    return timedelta(hours=float(SLA_ENV[name]))
+
+
+async def test_the_demo_orders_step_exits_cleanly_each_time_with_the_configured_slas(
+    db: Engine,
+    dev_server_env: WorkflowEnvironment,
+    task_queue: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    from cli import _create_demo_orders
+
+    with Session(db) as session:
+        seed_demo(session)
+        _fresh_document_numbers(session)
+    client = dev_server_env.client
+    _as_portal_dev_runs_it(monkeypatch, client.service_client.config.target_host, task_queue)
+    for name, value in SLA_ENV.items():
+        monkeypatch.setenv(name, value)
+
+    async with running_worker(client, task_queue):
+        for run in range(3):
+            in_place = await asyncio.to_thread(_create_demo_orders)
+            out, err = capfd.readouterr()
+            assert "Fatal Python error" not in err
+            assert "Warning" not in err, err
+            assert in_place, err
+            if run == 0:
+                assert "Demo purchase orders created: PO-" in out, out
+            else:
+                assert "Demo purchase orders are in place already." in out, out
+
+    with Session(db) as session:
+        pos = {po.note: po.number for po in session.execute(select(PurchaseOrder)).scalars()}
+    assert sorted(pos) == sorted(order.note for order in DEMO_ORDERS)
+    for number in pos.values():
+        started = await start_input(client, po_workflow_id(number), ReplenishmentInput)
+        assert (
+            started.confirm_reminder_after,
+            started.confirm_escalation_after,
+            started.approval_reminder_after,
+            started.approval_escalation_after,
+            started.quality_decision_reminder_after,
+            started.quality_decision_escalation_after,
+        ) == tuple(_hours(name) for name in SLA_ENV)
+    # The order waiting for its supplier and the one waiting for HQ run their reminders on them.
+    assert await started_timers(client, po_workflow_id(pos[DEMO_SENT])) == [
+        _hours("PO_CONFIRM_REMINDER_HOURS")
+    ]
+    waiting = approval_workflow_id(po_workflow_id(pos[DEMO_PENDING_APPROVAL]))
+    assert await started_timers(client, waiting) == [_hours("APPROVAL_REMINDER_HOURS")]
+
+
+async def test_when_the_demo_orders_really_fail_portal_dev_warns_and_carries_on(
+    db: Engine,
+    dev_server_env: WorkflowEnvironment,
+    task_queue: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """No demo data (nobody ran `portal seed`): the step explains, exits 1, and `portal dev` warns."""
+    from cli import _create_demo_orders
+
+    _as_portal_dev_runs_it(monkeypatch, dev_server_env.client.service_client.config.target_host, task_queue)
+    assert not await asyncio.to_thread(_create_demo_orders)
+    _, err = capfd.readouterr()
+    assert f"demo user store@{EMAIL_DOMAIN} is missing: run `portal seed` first" in err
+    assert "Warning: the demo purchase orders could not be created (see above); continuing." in err
+    assert "Fatal Python error" not in err

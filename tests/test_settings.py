@@ -144,16 +144,44 @@ def test_the_test_run_uses_its_own_database_and_var_dir() -> None:
     assert "scp-test-" in str(settings.VAR_DIR)
 
 
+@pytest.mark.parametrize("sla", ["PO_CONFIRM", "APPROVAL", "QUALITY_DECISION"])
 def test_sla_hours_are_settings_and_escalation_must_come_after_the_reminder(
-    monkeypatch: pytest.MonkeyPatch,
+    monkeypatch: pytest.MonkeyPatch, sla: str
 ) -> None:
-    monkeypatch.setenv("PO_CONFIRM_REMINDER_HOURS", "12")
-    monkeypatch.setenv("PO_CONFIRM_ESCALATION_HOURS", "36")
+    reminder, escalation = f"{sla}_REMINDER_HOURS", f"{sla}_ESCALATION_HOURS"
+    monkeypatch.setenv(reminder, "12")
+    monkeypatch.setenv(escalation, "36")
     configured = Settings()
-    assert (configured.PO_CONFIRM_REMINDER_HOURS, configured.PO_CONFIRM_ESCALATION_HOURS) == (12, 36)
-    monkeypatch.setenv("PO_CONFIRM_ESCALATION_HOURS", "6")
-    with pytest.raises(ValidationError, match="PO_CONFIRM_ESCALATION_HOURS"):
+    assert (getattr(configured, reminder), getattr(configured, escalation)) == (12, 36)
+    monkeypatch.setenv(escalation, "6")
+    with pytest.raises(ValidationError, match=escalation):
         Settings()
+
+
+def test_each_sla_default_has_one_source_the_workflows_fall_back_to() -> None:
+    """Settings offer supplychain/sla.py's defaults; a workflow input that carries no SLA (one
+    recorded before it did) falls back to the very same values, never to numbers of its own."""
+    from datetime import timedelta
+
+    from supplychain import sla
+    from workflows import approval, inspection, replenishment
+
+    fallbacks = {
+        "PO_CONFIRM_REMINDER_HOURS": replenishment.CONFIRM_REMINDER_AFTER,
+        "PO_CONFIRM_ESCALATION_HOURS": replenishment.CONFIRM_ESCALATION_AFTER,
+        "APPROVAL_REMINDER_HOURS": approval.DEFAULT_REMINDER_AFTER,
+        "APPROVAL_ESCALATION_HOURS": approval.DEFAULT_ESCALATION_AFTER,
+        "QUALITY_DECISION_REMINDER_HOURS": inspection.DECISION_REMINDER_AFTER,
+        "QUALITY_DECISION_ESCALATION_HOURS": inspection.DECISION_ESCALATION_AFTER,
+    }
+    sla_settings = [
+        name for name in Settings.model_fields if name.startswith(("PO_CONFIRM_", "APPROVAL_", "QUALITY_"))
+    ]
+    assert sorted(fallbacks) == sorted(sla_settings)
+    for name, fallback in fallbacks.items():
+        default = Settings.model_fields[name].default
+        assert default == getattr(sla, name), name
+        assert fallback == timedelta(hours=default), name
 
 
 def test_purchase_orders_start_with_the_configured_sla_timers(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -162,14 +190,16 @@ def test_purchase_orders_start_with_the_configured_sla_timers(monkeypatch: pytes
 
     from supplychain.models import Location, LocationKind, OrgKind, Role
     from supplychain.principal import Principal
+    from supplychain.replenishment import replenishment_input
     from supplychain.rules.ordering import SupplierOffer, split_by_supplier
     from supplychain.settings import settings
-    from web.routes.purchase_orders import replenishment_input
 
     monkeypatch.setattr(settings, "PO_CONFIRM_REMINDER_HOURS", 6.0)
     monkeypatch.setattr(settings, "PO_CONFIRM_ESCALATION_HOURS", 30.0)
     monkeypatch.setattr(settings, "APPROVAL_REMINDER_HOURS", 2.0)
     monkeypatch.setattr(settings, "APPROVAL_ESCALATION_HOURS", 4.0)
+    monkeypatch.setattr(settings, "QUALITY_DECISION_REMINDER_HOURS", 3.0)
+    monkeypatch.setattr(settings, "QUALITY_DECISION_ESCALATION_HOURS", 5.0)
     offer = SupplierOffer(
         supplier_id=7, sku_id=3, unit_price=Decimal("2.50"), tax_rate=Decimal("0.13"),
         moq=1, pack_size=1, lead_time_days=3,
@@ -186,4 +216,6 @@ def test_purchase_orders_start_with_the_configured_sla_timers(monkeypatch: pytes
     assert started.confirm_escalation_after == timedelta(hours=30)
     assert started.approval_reminder_after == timedelta(hours=2)
     assert started.approval_escalation_after == timedelta(hours=4)
+    assert started.quality_decision_reminder_after == timedelta(hours=3)
+    assert started.quality_decision_escalation_after == timedelta(hours=5)
     assert started.needs_approval

@@ -11,8 +11,8 @@ import asyncio
 import logging
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from fastapi import HTTPException, Request
@@ -38,8 +38,7 @@ from supplychain.models import (
 from supplychain.purchasing import receipt_lots, shipment_batches
 from web.deps import Scope
 from web.workflow_errors import rejection_message
-from workflows.common import BUSINESS_TIMEZONE
-from workflows.replenishment import BatchInput, ReplenishmentInput
+from workflows.replenishment import BatchInput
 
 log = logging.getLogger(__name__)
 
@@ -84,10 +83,6 @@ def labels() -> dict[str, Any]:
     }
 
 
-def business_today() -> date:
-    return datetime.now(BUSINESS_TIMEZONE).date()
-
-
 # --- finding documents ---------------------------------------------------------------------------
 
 
@@ -118,18 +113,6 @@ def po_lines(session: Session, po: PurchaseOrder) -> list[PurchaseOrderLine]:
             .order_by(col(PurchaseOrderLine.line_no))
         ).scalars()
     )
-
-
-def with_batch_tracking(session: Session, input: ReplenishmentInput) -> ReplenishmentInput:
-    """The start input with each line's `batch_tracked` taken from its SKU, as the PO starts.
-
-    The flag is fixed for the life of the PO: changing the SKU later does not change open orders.
-    """
-    ids = {line.sku_id for line in input.lines}
-    tracked = set(
-        session.execute(select(col(Sku.id)).where(col(Sku.id).in_(ids), col(Sku.batch_tracked))).scalars()
-    )
-    return replace(input, lines=[replace(line, batch_tracked=line.sku_id in tracked) for line in input.lines])
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,9 @@ from decimal import Decimal
 from typing import Any
 
 from supplychain import i18n
+from supplychain.approvals import NO_APPROVER_COMMENT
 from supplychain.i18n import lazy
+from supplychain.inspection import NO_QUALITY_APPROVER
 from web.purchasing import LINE_STATUS_LABELS, PO_STATUS_LABELS
 
 DISPOSITION_LABELS: Mapping[str, str] = {
@@ -147,9 +149,7 @@ ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 # Notes a workflow writes itself rather than a person (a timeline note, an RTV reason): stored as
 # the English message id, shown in the reader's language. Anything else is a person's words, as typed.
-SYSTEM_NOTES = frozenset(
-    {lazy("No quality approver is available: the rejected lot is returned to the vendor.")}
-)
+SYSTEM_NOTES = frozenset({NO_APPROVER_COMMENT, NO_QUALITY_APPROVER})
 
 
 def note_label(note: str) -> str:

@@ -7,8 +7,10 @@ A document workflow starts `ApprovalWorkflow` as a child with
    requester) whose limit covers the amount, lowest limit first; the first is assigned, each
    escalation moves to the next level above.
 2. The step is written to `approval_request` (the queue's read model) and the assignee is notified.
-3. It waits for a `decide` Update. After REMINDER it reminds the assignee; after ESCALATION it
-   reassigns to the next level (and notifies). No level left: it stays with the last one.
+3. It waits for a `decide` Update. After `reminder_after` it reminds the assignee; after
+   `escalation_after` it reassigns to the next level (and notifies). No level left: it stays with
+   the last one. The parent passes both from the settings (APPROVAL_*_HOURS for a purchase order,
+   QUALITY_DECISION_*_HOURS for a rejected lot).
 4. The decision is recorded (row, document event, notification of the requester) before the Update
    returns, so the page re-rendered after the click shows it.
 
@@ -16,7 +18,7 @@ A step may offer choices instead of approve/reject (`ApprovalInput.choices`, e.g
 concession, sorting or return to vendor, decided by a quality approver): the decision is then one
 choice with its details, checked by `supplychain.rules.decisions`, and returned to the parent.
 
-Nobody covers the amount (empty chain): rejected at once, with the reason recorded. The requester
+Nobody covers the amount (empty chain): rejected at once, with `no_approver_comment` recorded. The requester
 can never decide; a decided approval cannot be decided again (the decision is taken in the handler
 before its first await, so of two clicks at the same moment exactly one wins). A delegate decides
 "on behalf of" the assignee; the web route checks the delegation before calling the Update. When the
@@ -51,14 +53,16 @@ with workflow.unsafe.imports_passed_through():
         remind_approver,
         resolve_approval_chain,
     )
+    from supplychain import sla
     from supplychain.approvals import COMMENT_MAX_LENGTH, NO_APPROVER_COMMENT
     from supplychain.i18n import lazy
     from supplychain.models.approvals import ApprovalStatus
     from supplychain.rules.decisions import choice_problem
     from workflows.common import UpdateRejected
 
-DEFAULT_REMINDER_AFTER = timedelta(hours=8)
-DEFAULT_ESCALATION_AFTER = timedelta(hours=24)
+# Defaults of the SLA when the input does not carry one (the parent passes the settings' values).
+DEFAULT_REMINDER_AFTER = timedelta(hours=sla.APPROVAL_REMINDER_HOURS)
+DEFAULT_ESCALATION_AFTER = timedelta(hours=sla.APPROVAL_ESCALATION_HOURS)
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 ACTIVITY_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
 
@@ -91,6 +95,9 @@ class ApprovalInput:
     # Options to decide between instead of approve/reject (supplychain.rules.decisions); the
     # decision is then `approve=True` with one `choice` and its details.
     choices: list[str] = field(default_factory=list)
+    # The comment recorded when nobody can decide (no approver of the role, or none whose limit
+    # covers the amount): a message id, shown in the reader's language.
+    no_approver_comment: str = NO_APPROVER_COMMENT
 
 
 @dataclass
@@ -211,7 +218,7 @@ class ApprovalWorkflow:
 
     async def _reject_for_want_of_approver(self) -> None:
         self.state.status = ApprovalStatus.REJECTED
-        self.state.comment = NO_APPROVER_COMMENT
+        self.state.comment = self.input.no_approver_comment
         self.decided_at = workflow.now()
         await self._record_decision()
 

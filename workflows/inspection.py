@@ -72,11 +72,13 @@ with workflow.unsafe.imports_passed_through():
         record_inspection_verdict,
         release_inspected_lot,
     )
+    from supplychain import sla
     from supplychain.dispositions import rtv_link
     from supplychain.i18n import lazy
     from supplychain.inspection import (
         CATEGORIES,
         DOCUMENT_TYPE,
+        NO_QUALITY_APPROVER,
         NOTES_MAX_LENGTH,
         DefectCounts,
         InspectionAudience,
@@ -94,6 +96,9 @@ with workflow.unsafe.imports_passed_through():
 
 # After the verdict, a click from a page opened earlier still gets a clear refusal this long.
 ANSWER_LATE_CLICKS_FOR = timedelta(days=1)
+# HQ quality's decision SLA when the input carries none (the PO passes the settings' values).
+DECISION_REMINDER_AFTER = timedelta(hours=sla.QUALITY_DECISION_REMINDER_HOURS)
+DECISION_ESCALATION_AFTER = timedelta(hours=sla.QUALITY_DECISION_ESCALATION_HOURS)
 # A lot held for certificates is checked again this often (a certificate may have been uploaded
 # while the signal was lost, or the date may have moved past an expiry).
 CERTIFICATE_RECHECK_EVERY = timedelta(days=1)
@@ -143,7 +148,6 @@ INSPECTION_DISCONTINUED = lazy(
     "Lot %(number)s was the fifth rejected on tightened inspection: inspection of this SKU from this "
     "supplier is discontinued until the supplier's corrective action (quality scorecard)."
 )
-NO_QUALITY_APPROVER = "No quality approver is available: the rejected lot is returned to the vendor."
 WAITING_FOR_INSPECTION = lazy(
     "Inspection %(number)s is waiting: draw %(sample_size)s units from the lot of %(lot_size)s "
     "(purchase order %(po_number)s, shipment %(shipment_number)s)."
@@ -174,7 +178,8 @@ class InspectionInput:
     expiry_date: date | None = None
     severity_from_standing: bool = False  # the supplier+SKU switching state decides the severity
     quarantined: bool = False  # the lot is held in quarantine stock: release or return it here
-    decision_reminder_after: timedelta | None = None  # None: the approval step's defaults
+    # HQ quality's decision on a rejected lot (QUALITY_DECISION_*_HOURS); None: the defaults above.
+    decision_reminder_after: timedelta | None = None
     decision_escalation_after: timedelta | None = None
 
 
@@ -415,13 +420,12 @@ class InspectionWorkflow:
             summary=f"{input.po_number} · {input.shipment_number} · {input.lot_size}",
             amount=self._lot_value,
             requester_user_id=self._state.inspector_user_id or 0,
+            reminder_after=input.decision_reminder_after or DECISION_REMINDER_AFTER,
+            escalation_after=input.decision_escalation_after or DECISION_ESCALATION_AFTER,
             approver_role="quality_approver",
             choices=list(REJECTED_LOT_CHOICES),
+            no_approver_comment=NO_QUALITY_APPROVER,
         )
-        if input.decision_reminder_after is not None:
-            approval.reminder_after = input.decision_reminder_after
-        if input.decision_escalation_after is not None:
-            approval.escalation_after = input.decision_escalation_after
         result: ApprovalResult = await workflow.execute_child_workflow(
             ApprovalWorkflow.run, approval, id=approval_workflow_id(workflow.info().workflow_id, "decision")
         )
@@ -429,7 +433,7 @@ class InspectionWorkflow:
             disposition = Disposition(result.choice)
             comment = result.comment
         else:  # nobody could decide (no quality approver): the lot goes back
-            disposition, comment = Disposition.RETURN_TO_VENDOR, result.comment or NO_QUALITY_APPROVER
+            disposition, comment = Disposition.RETURN_TO_VENDOR, NO_QUALITY_APPROVER
         deduction = deduction_percent(result.details) if disposition is Disposition.CONCESSION else None
         decided: DispositionResult = await self._activity(
             record_inspection_disposition,

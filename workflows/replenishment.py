@@ -7,7 +7,8 @@ One `ReplenishmentWorkflow` per purchase order, workflow id
 2. If the amount exceeds the requester's limit: the shared approval step (child ApprovalWorkflow).
    Rejected -> APPROVAL_REJECTED, done.
 3. Sent to the supplier (notified). Supplier confirmation SLA: reminder to the supplier after
-   CONFIRM_REMINDER_AFTER, escalation to the buyers after CONFIRM_ESCALATION_AFTER.
+   `confirm_reminder_after`, escalation to the buyers after `confirm_escalation_after` (the
+   PO_CONFIRM_*_HOURS settings; every SLA comes in the input, filled from the settings by the starter).
 4. `confirm_lines`: per line a quantity up to what was ordered and a promised date not in the past;
    or `reject_po` with a reason -> SUPPLIER_REJECTED. A line confirmed short keeps the rest as a
    backorder (the supplier may confirm more later) until the buyer short-closes it.
@@ -96,14 +97,16 @@ with workflow.unsafe.imports_passed_through():
         record_shipment_receipt,
         update_purchase_order,
     )
+    from supplychain import sla
     from supplychain.i18n import lazy
     from supplychain.models.inspection import InspectionSeverity
     from supplychain.models.purchasing import POLineStatus, POStatus
     from supplychain.purchasing import Audience, Batch, LineInspection, LineSnapshot, NewLine, po_link
     from supplychain.rules.purchase_order import finished_status, overdue_from, settle_line
 
-CONFIRM_REMINDER_AFTER = timedelta(hours=24)
-CONFIRM_ESCALATION_AFTER = timedelta(hours=48)
+# Defaults of the SLAs an input does not carry (whoever starts the PO passes the settings' values).
+CONFIRM_REMINDER_AFTER = timedelta(hours=sla.PO_CONFIRM_REMINDER_HOURS)
+CONFIRM_ESCALATION_AFTER = timedelta(hours=sla.PO_CONFIRM_ESCALATION_HOURS)
 # After the PO is finished, a click from a page opened earlier still gets a clear refusal this long.
 ANSWER_LATE_CLICKS_FOR = timedelta(days=1)
 # An inspection started by the PO answers late inspector clicks only briefly: the PO waits for its
@@ -157,6 +160,9 @@ class ReplenishmentInput:
     confirm_escalation_after: timedelta = CONFIRM_ESCALATION_AFTER
     approval_reminder_after: timedelta | None = None  # None: the approval step's defaults
     approval_escalation_after: timedelta | None = None
+    # Passed on to each inspection, for HQ quality's decision on a rejected lot (None: its defaults).
+    quality_decision_reminder_after: timedelta | None = None
+    quality_decision_escalation_after: timedelta | None = None
     answer_late_clicks_for: timedelta = ANSWER_LATE_CLICKS_FOR
     inspection_answer_late_clicks_for: timedelta = INSPECTION_ANSWER_LATE_CLICKS_FOR
 
@@ -1017,6 +1023,8 @@ class ReplenishmentWorkflow:
                 aql_major=inspection.aql_major,
                 aql_minor=inspection.aql_minor,
                 answer_late_clicks_for=input.inspection_answer_late_clicks_for,
+                decision_reminder_after=input.quality_decision_reminder_after,
+                decision_escalation_after=input.quality_decision_escalation_after,
                 lot_no=lot_no,
                 batch_no=lot.batch_no,
                 expiry_date=lot.expiry_date,

@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import CheckConstraint, Index
 from sqlmodel import Field, SQLModel
 
+from supplychain import sla
 from supplychain.models.base import blank_text_field, created_at_field, money_field, timestamp_field
 from supplychain.models.org import enum_column
 
@@ -46,10 +47,15 @@ class ApprovalRequest(SQLModel, table=True):
     reminded_at: datetime | None = timestamp_field()
     escalated_at: datetime | None = timestamp_field()
     # When the current assignee got the request, and the step's SLA durations: the queue computes
-    # "on time / reminder due / escalated" from these without asking the workflow.
+    # "on time / reminder due / escalated" from these without asking the workflow. The workflow
+    # always writes both; the server defaults are what migration 0003 gave the rows it found.
     assigned_at: datetime | None = timestamp_field()
-    reminder_after_seconds: int = Field(default=8 * 3600, sa_column_kwargs={"server_default": "28800"})
-    escalation_after_seconds: int = Field(default=24 * 3600, sa_column_kwargs={"server_default": "86400"})
+    reminder_after_seconds: int = Field(
+        default=int(sla.APPROVAL_REMINDER_HOURS * 3600), sa_column_kwargs={"server_default": "28800"}
+    )
+    escalation_after_seconds: int = Field(
+        default=int(sla.APPROVAL_ESCALATION_HOURS * 3600), sa_column_kwargs={"server_default": "86400"}
+    )
     created_at: datetime = created_at_field()
     # A step that decides between options instead of approve/reject (e.g. a rejected lot:
     # concession, sorting, return to vendor): the options offered, the one chosen and its details.

@@ -243,7 +243,7 @@ def short_inspection_tail(monkeypatch: pytest.MonkeyPatch) -> None:
     """
     from web.routes import purchase_orders
 
-    deployed = purchase_orders.replenishment_input
+    deployed = purchase_orders.replenishment_input  # type: ignore[attr-defined]  # patched where the route looks it up
 
     def replenishment_input(*args: Any, **kwargs: Any) -> Any:
         return replace(deployed(*args, **kwargs), inspection_answer_late_clicks_for=timedelta(seconds=1))

@@ -63,6 +63,13 @@ from supplychain.models import (
 )
 from supplychain.numbering import reserve_number
 from supplychain.principal import principal_for
+from supplychain.replenishment import (
+    business_today,
+    orderable_items,
+    regional_warehouse_for,
+    replenishment_input,
+    with_batch_tracking,
+)
 from supplychain.rules.decisions import RETURN_TO_VENDOR, SORTING
 from supplychain.rules.ordering import split_by_supplier
 from supplychain.seed import EMAIL_DOMAIN, seed_demo
@@ -70,8 +77,6 @@ from supplychain.settings import settings
 from tests.factories import make_user
 from tests.test_certificates import PDF
 from tests.test_inspection_photos import PNG_PHOTO
-from web.purchasing import business_today, with_batch_tracking
-from web.routes.purchase_orders import orderable_items, regional_warehouse_for, replenishment_input
 from workflows.approval import ApprovalState, ApprovalWorkflow, DecideInput
 from workflows.common import BUSINESS_TIMEZONE
 from workflows.inspection import (

@@ -40,11 +40,11 @@ from supplychain.models import (
     User,
 )
 from supplychain.models.catalog import InspectionMode
+from supplychain.replenishment import with_batch_tracking
 from supplychain.temporal import connect
 from tests.factories import make_location, make_organisation, make_sku, make_user, unique_code
 from tests.fixtures.portal import WorkerThread
 from tests.fixtures.web import ClientFactory, csrf, form_post, login
-from web.purchasing import with_batch_tracking
 from workflows.common import BUSINESS_TIMEZONE
 from workflows.replenishment import (
     POLineInput,

@@ -63,11 +63,14 @@ def test_people_in_changed_fields_are_named_not_numbered(session: Session) -> No
 
 
 def test_a_note_the_workflow_wrote_reads_in_the_readers_language_and_a_persons_note_as_typed() -> None:
+    from supplychain.approvals import NO_APPROVER_COMMENT
+    from supplychain.inspection import NO_QUALITY_APPROVER
     from web.timeline import note_label
-    from workflows.inspection import NO_QUALITY_APPROVER
 
     with i18n.use_locale("en"):
         assert note_label(NO_QUALITY_APPROVER) == NO_QUALITY_APPROVER
+        assert note_label(NO_APPROVER_COMMENT) == "No approver's limit covers this amount"
     with i18n.use_locale("zh_CN"):
         assert note_label(NO_QUALITY_APPROVER) == "没有可用的质量审批人：拒收的检验批退回供应商。"
+        assert note_label(NO_APPROVER_COMMENT) == "没有审批人的审批额度覆盖该金额"
         assert note_label("Labels smudged on 3 cartons") == "Labels smudged on 3 cartons"

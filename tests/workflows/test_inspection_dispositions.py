@@ -19,7 +19,9 @@ with workflow.unsafe.imports_passed_through():
     from sqlmodel import Session
     from temporalio.testing import WorkflowEnvironment
 
-    from supplychain import inspection_standing
+    from supplychain import i18n, inspection_standing
+    from supplychain.approvals import ACTION_REJECTED
+    from supplychain.inspection import NO_QUALITY_APPROVER
     from supplychain.models import (
         DebitNoteKind,
         Disposition,
@@ -76,6 +78,7 @@ with workflow.unsafe.imports_passed_through():
         _today,
         _until,
     )
+    from web.timeline import note_label
     from workflows.approval import ApprovalWorkflow
     from workflows.inspection import (
         ACCEPTANCE_DISCONTINUED_SUPPLIER,
@@ -369,6 +372,7 @@ async def test_without_a_quality_approver_the_rejected_lot_goes_back(
         await until_return(child)
         row = inspection_row(db, child.id)
         assert (row.disposition, row.decided_by_user_id) == (Disposition.RETURN_TO_VENDOR, None)
+        _assert_the_quality_note_is_recorded(db, row.number)
         rtv = rtv_of(db, child.id)
         assert rtv is not None and rtv.quantity == LOT
         assert balance(db, world, world.sku_a) == _held(before)
@@ -382,6 +386,20 @@ async def test_without_a_quality_approver_the_rejected_lot_goes_back(
             number,
             InspectionResult(0, LOT, InspectionVerdict.REJECTED, Disposition.RETURN_TO_VENDOR),
         )
+
+
+def _assert_the_quality_note_is_recorded(db: Engine, number: str) -> None:
+    """The quality note, never the approval step's "no approver's limit covers this amount": on the
+    decision's and the disposition's timeline entries, read in either language."""
+    [no_one] = _events(db, number, ACTION_REJECTED)
+    [disposed] = _events(db, number, "disposition")
+    assert no_one.note == disposed.note == NO_QUALITY_APPROVER
+    with i18n.use_locale("en"):
+        assert note_label(disposed.note) == (
+            "No quality approver is available: the rejected lot is returned to the vendor."
+        )
+    with i18n.use_locale("zh_CN"):
+        assert note_label(disposed.note) == "没有可用的质量审批人：拒收的检验批退回供应商。"
 
 
 # --- certificates --------------------------------------------------------------------------------------

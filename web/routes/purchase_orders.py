@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import re
-from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -24,7 +23,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 from starlette.responses import Response
@@ -42,7 +41,6 @@ from supplychain.models import (
     OrgKind,
     POLineStatus,
     POStatus,
-    PriceListEntry,
     PurchaseOrder,
     PurchaseOrderLine,
     RequestSubmission,
@@ -51,12 +49,19 @@ from supplychain.models import (
 )
 from supplychain.numbering import reserve_number
 from supplychain.principal import Principal
+from supplychain.replenishment import (
+    CatalogueItem,
+    business_today,
+    orderable_items,
+    regional_warehouse_for,
+    replenishment_input,
+    with_batch_tracking,
+)
 from supplychain.rules.ordering import (
     OrderQuantity,
     PlannedOrder,
     SupplierOffer,
     needs_approval,
-    preferred_offer,
     split_by_supplier,
 )
 from supplychain.security import new_token
@@ -65,7 +70,6 @@ from web.deps import CurrentUser, OrgScope, Scope, SessionDep, names_for, requir
 from web.flash import flash
 from web.purchasing import (
     OPEN_PO_STATUSES,
-    business_today,
     form_text,
     labels,
     parse_date,
@@ -77,7 +81,6 @@ from web.purchasing import (
     run_update,
     sku_label,
     temporal_client,
-    with_batch_tracking,
 )
 from web.templating import render
 from workflows.common import BUSINESS_TIMEZONE
@@ -85,9 +88,7 @@ from workflows.replenishment import (
     CancelPOInput,
     ConfirmLinesInput,
     LineConfirmation,
-    POLineInput,
     RejectPOInput,
-    ReplenishmentInput,
     ReplenishmentWorkflow,
     ShortCloseLineInput,
     WaitRecordedInput,
@@ -112,53 +113,6 @@ CANCELLABLE = frozenset({POStatus.PENDING_APPROVAL, POStatus.SENT, POStatus.CONF
 
 
 # --- the catalogue and a new request ------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class CatalogueItem:
-    sku: Sku
-    offer: SupplierOffer  # the preferred one: what the request will order
-
-
-def orderable_items(session: Session) -> dict[int, CatalogueItem]:
-    """SKU id -> item, in SKU code order: active SKUs with an active, currently valid supplier price."""
-    today = business_today()
-    rows = session.execute(
-        select(PriceListEntry, Sku)
-        .join(Sku, col(PriceListEntry.sku_id) == col(Sku.id))
-        .join(Organisation, col(PriceListEntry.supplier_id) == col(Organisation.id))
-        .where(
-            col(PriceListEntry.is_active),
-            col(Sku.is_active),
-            col(Organisation.is_active),
-            col(Organisation.kind) == OrgKind.SUPPLIER,
-            or_(col(PriceListEntry.valid_from).is_(None), col(PriceListEntry.valid_from) <= today),
-            or_(col(PriceListEntry.valid_to).is_(None), col(PriceListEntry.valid_to) >= today),
-        )
-        .order_by(col(Sku.code))
-    ).all()
-    offers: dict[int, list[SupplierOffer]] = defaultdict(list)
-    skus: dict[int, Sku] = {}
-    for entry, sku in rows:
-        assert sku.id is not None
-        skus[sku.id] = sku
-        offers[sku.id].append(
-            SupplierOffer(
-                supplier_id=entry.supplier_id,
-                sku_id=sku.id,
-                unit_price=entry.unit_price,
-                tax_rate=entry.tax_rate,
-                moq=entry.moq,
-                pack_size=entry.pack_size,
-                lead_time_days=entry.lead_time_days,
-            )
-        )
-    items: dict[int, CatalogueItem] = {}
-    for sku_id, sku in skus.items():
-        offer = preferred_offer(offers[sku_id])
-        if offer is not None:
-            items[sku_id] = CatalogueItem(sku=sku, offer=offer)
-    return items
 
 
 @dataclass
@@ -366,70 +320,6 @@ async def _start_orders(
             return numbers, True
         numbers.append(number)
     return numbers, False
-
-
-def replenishment_input(
-    number: str, planned: PlannedOrder, user: Principal, ship_to: Location
-) -> ReplenishmentInput:
-    assert user.location_id is not None and ship_to.id is not None
-    return ReplenishmentInput(
-        number=number,
-        supplier_id=planned.supplier_id,
-        requester_user_id=user.user_id,
-        requester_org_id=user.organisation_id,
-        requested_for_location_id=user.location_id,
-        ship_to_location_id=ship_to.id,
-        lines=[
-            POLineInput(
-                line_no=line.line_no,
-                sku_id=line.sku_id,
-                quantity_requested=line.quantity.requested,
-                quantity_ordered=line.quantity.ordered,
-                unit_price=line.unit_price,
-                tax_rate=line.tax_rate,
-            )
-            for line in planned.lines
-        ],
-        needs_approval=needs_approval(planned.total_amount, user.approval_limit),
-        confirm_reminder_after=timedelta(hours=settings.PO_CONFIRM_REMINDER_HOURS),
-        confirm_escalation_after=timedelta(hours=settings.PO_CONFIRM_ESCALATION_HOURS),
-        approval_reminder_after=timedelta(hours=settings.APPROVAL_REMINDER_HOURS),
-        approval_escalation_after=timedelta(hours=settings.APPROVAL_ESCALATION_HOURS),
-    )
-
-
-def regional_warehouse_for(session: Session, user: Principal) -> Location | None:
-    """Where the store's goods arrive: the regional warehouse of its region, else the central one."""
-    if user.location_id is None:
-        return None
-    store = session.get(Location, user.location_id)
-    if store is None:
-        return None
-    warehouses = (
-        select(Location)
-        .join(Organisation, col(Location.organisation_id) == col(Organisation.id))
-        .where(col(Location.is_active), col(Organisation.kind) == OrgKind.HQ)
-        .order_by(col(Location.id))
-    )
-    if store.region_id is not None:
-        regional: Location | None = (
-            session.execute(
-                warehouses.where(
-                    col(Location.kind) == LocationKind.REGIONAL_WAREHOUSE,
-                    col(Location.region_id) == store.region_id,
-                )
-            )
-            .scalars()
-            .first()
-        )
-        if regional is not None:
-            return regional
-    central: Location | None = (
-        session.execute(warehouses.where(col(Location.kind) == LocationKind.CENTRAL_WAREHOUSE))
-        .scalars()
-        .first()
-    )
-    return central
 
 
 # --- lists ----------------------------------------------------------------------------------------

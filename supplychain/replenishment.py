@@ -1,0 +1,157 @@
+"""Starting a purchase order from a store's request: what it may order, where the goods go, and the
+ReplenishmentWorkflow's start input.
+
+The catalogue page (web/routes/purchase_orders.py) and the demo orders (supplychain/demo_orders.py)
+both start their orders through here, so a demo order starts exactly as one placed on the page:
+`orderable_items` -> `split_by_supplier` -> `replenishment_input` -> `with_batch_tracking`.
+
+The start input carries the process SLAs from the settings (supplier confirmation, HQ approval, the
+quality decision on a rejected lot): the workflow cannot read settings, so whoever starts it passes
+them in.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import or_, select
+from sqlmodel import Session, col
+
+from supplychain.models import Location, LocationKind, Organisation, OrgKind, PriceListEntry, Sku
+from supplychain.principal import Principal
+from supplychain.rules.ordering import PlannedOrder, SupplierOffer, needs_approval, preferred_offer
+from supplychain.settings import settings
+from workflows.common import BUSINESS_TIMEZONE
+from workflows.replenishment import POLineInput, ReplenishmentInput
+
+
+def business_today() -> date:
+    return datetime.now(BUSINESS_TIMEZONE).date()
+
+
+@dataclass(frozen=True)
+class CatalogueItem:
+    sku: Sku
+    offer: SupplierOffer  # the preferred one: what the request will order
+
+
+def orderable_items(session: Session) -> dict[int, CatalogueItem]:
+    """SKU id -> item, in SKU code order: active SKUs with an active, currently valid supplier price."""
+    today = business_today()
+    rows = session.execute(
+        select(PriceListEntry, Sku)
+        .join(Sku, col(PriceListEntry.sku_id) == col(Sku.id))
+        .join(Organisation, col(PriceListEntry.supplier_id) == col(Organisation.id))
+        .where(
+            col(PriceListEntry.is_active),
+            col(Sku.is_active),
+            col(Organisation.is_active),
+            col(Organisation.kind) == OrgKind.SUPPLIER,
+            or_(col(PriceListEntry.valid_from).is_(None), col(PriceListEntry.valid_from) <= today),
+            or_(col(PriceListEntry.valid_to).is_(None), col(PriceListEntry.valid_to) >= today),
+        )
+        .order_by(col(Sku.code))
+    ).all()
+    offers: dict[int, list[SupplierOffer]] = defaultdict(list)
+    skus: dict[int, Sku] = {}
+    for entry, sku in rows:
+        assert sku.id is not None
+        skus[sku.id] = sku
+        offers[sku.id].append(
+            SupplierOffer(
+                supplier_id=entry.supplier_id,
+                sku_id=sku.id,
+                unit_price=entry.unit_price,
+                tax_rate=entry.tax_rate,
+                moq=entry.moq,
+                pack_size=entry.pack_size,
+                lead_time_days=entry.lead_time_days,
+            )
+        )
+    items: dict[int, CatalogueItem] = {}
+    for sku_id, sku in skus.items():
+        offer = preferred_offer(offers[sku_id])
+        if offer is not None:
+            items[sku_id] = CatalogueItem(sku=sku, offer=offer)
+    return items
+
+
+def regional_warehouse_for(session: Session, user: Principal) -> Location | None:
+    """Where the store's goods arrive: the regional warehouse of its region, else the central one."""
+    if user.location_id is None:
+        return None
+    store = session.get(Location, user.location_id)
+    if store is None:
+        return None
+    warehouses = (
+        select(Location)
+        .join(Organisation, col(Location.organisation_id) == col(Organisation.id))
+        .where(col(Location.is_active), col(Organisation.kind) == OrgKind.HQ)
+        .order_by(col(Location.id))
+    )
+    if store.region_id is not None:
+        regional: Location | None = (
+            session.execute(
+                warehouses.where(
+                    col(Location.kind) == LocationKind.REGIONAL_WAREHOUSE,
+                    col(Location.region_id) == store.region_id,
+                )
+            )
+            .scalars()
+            .first()
+        )
+        if regional is not None:
+            return regional
+    central: Location | None = (
+        session.execute(warehouses.where(col(Location.kind) == LocationKind.CENTRAL_WAREHOUSE))
+        .scalars()
+        .first()
+    )
+    return central
+
+
+def replenishment_input(
+    number: str, planned: PlannedOrder, user: Principal, ship_to: Location
+) -> ReplenishmentInput:
+    """The start input of one planned PO, with every SLA of its process from the settings."""
+    assert user.location_id is not None and ship_to.id is not None
+    return ReplenishmentInput(
+        number=number,
+        supplier_id=planned.supplier_id,
+        requester_user_id=user.user_id,
+        requester_org_id=user.organisation_id,
+        requested_for_location_id=user.location_id,
+        ship_to_location_id=ship_to.id,
+        lines=[
+            POLineInput(
+                line_no=line.line_no,
+                sku_id=line.sku_id,
+                quantity_requested=line.quantity.requested,
+                quantity_ordered=line.quantity.ordered,
+                unit_price=line.unit_price,
+                tax_rate=line.tax_rate,
+            )
+            for line in planned.lines
+        ],
+        needs_approval=needs_approval(planned.total_amount, user.approval_limit),
+        confirm_reminder_after=timedelta(hours=settings.PO_CONFIRM_REMINDER_HOURS),
+        confirm_escalation_after=timedelta(hours=settings.PO_CONFIRM_ESCALATION_HOURS),
+        approval_reminder_after=timedelta(hours=settings.APPROVAL_REMINDER_HOURS),
+        approval_escalation_after=timedelta(hours=settings.APPROVAL_ESCALATION_HOURS),
+        quality_decision_reminder_after=timedelta(hours=settings.QUALITY_DECISION_REMINDER_HOURS),
+        quality_decision_escalation_after=timedelta(hours=settings.QUALITY_DECISION_ESCALATION_HOURS),
+    )
+
+
+def with_batch_tracking(session: Session, input: ReplenishmentInput) -> ReplenishmentInput:
+    """The start input with each line's `batch_tracked` taken from its SKU, as the PO starts.
+
+    The flag is fixed for the life of the PO: changing the SKU later does not change open orders.
+    """
+    ids = {line.sku_id for line in input.lines}
+    tracked = set(
+        session.execute(select(col(Sku.id)).where(col(Sku.id).in_(ids), col(Sku.batch_tracked))).scalars()
+    )
+    return replace(input, lines=[replace(line, batch_tracked=line.sku_id in tracked) for line in input.lines])
