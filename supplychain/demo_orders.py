@@ -161,7 +161,7 @@ def _existing_numbers(note: str) -> list[str]:
 async def _start(client: Client, task_queue: str, order: DemoOrder) -> list[str]:
     with session_scope() as session:
         store = principal_for(session, _user(session, STORE_EMAIL))
-        items = orderable_items(session)
+        items = orderable_items(session, store)
         by_code = {item.sku.code: item for item in items.values()}
         missing = [code for code, _ in order.items if code not in by_code]
         if missing:

@@ -14,21 +14,24 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, replace
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlmodel import Session, col
 
+from supplychain import offers
 from supplychain.models import Location, LocationKind, Organisation, OrgKind, PriceListEntry, Sku
+from supplychain.models.base import utcnow
 from supplychain.principal import Principal
+from supplychain.rules.dates import business_date
 from supplychain.rules.ordering import PlannedOrder, SupplierOffer, needs_approval, preferred_offer
+from supplychain.scoping import visible
 from supplychain.settings import settings
-from workflows.common import BUSINESS_TIMEZONE
 from workflows.replenishment import POLineInput, ReplenishmentInput
 
 
 def business_today() -> date:
-    return datetime.now(BUSINESS_TIMEZONE).date()
+    return business_date(utcnow())
 
 
 @dataclass(frozen=True)
@@ -37,29 +40,24 @@ class CatalogueItem:
     offer: SupplierOffer  # the preferred one: what the request will order
 
 
-def orderable_items(session: Session) -> dict[int, CatalogueItem]:
-    """SKU id -> item, in SKU code order: active SKUs with an active, currently valid supplier price."""
-    today = business_today()
+def orderable_items(session: Session, user: Principal) -> dict[int, CatalogueItem]:
+    """SKU id -> item, in SKU code order: what `user` may order today and at which price.
+
+    Read through the scoping rule: a store sees only the entry each request orders from (the
+    preferred offer, supplychain/offers.py), so its catalogue and preview never show a supplier's
+    whole price list; HQ's buyers see every entry and the same preferred offer is picked here."""
     rows = session.execute(
         select(PriceListEntry, Sku)
         .join(Sku, col(PriceListEntry.sku_id) == col(Sku.id))
-        .join(Organisation, col(PriceListEntry.supplier_id) == col(Organisation.id))
-        .where(
-            col(PriceListEntry.is_active),
-            col(Sku.is_active),
-            col(Organisation.is_active),
-            col(Organisation.kind) == OrgKind.SUPPLIER,
-            or_(col(PriceListEntry.valid_from).is_(None), col(PriceListEntry.valid_from) <= today),
-            or_(col(PriceListEntry.valid_to).is_(None), col(PriceListEntry.valid_to) >= today),
-        )
+        .where(visible(user, PriceListEntry), offers.orderable(business_today()))
         .order_by(col(Sku.code))
     ).all()
-    offers: dict[int, list[SupplierOffer]] = defaultdict(list)
+    by_sku: dict[int, list[SupplierOffer]] = defaultdict(list)
     skus: dict[int, Sku] = {}
     for entry, sku in rows:
         assert sku.id is not None
         skus[sku.id] = sku
-        offers[sku.id].append(
+        by_sku[sku.id].append(
             SupplierOffer(
                 supplier_id=entry.supplier_id,
                 sku_id=sku.id,
@@ -72,7 +70,7 @@ def orderable_items(session: Session) -> dict[int, CatalogueItem]:
         )
     items: dict[int, CatalogueItem] = {}
     for sku_id, sku in skus.items():
-        offer = preferred_offer(offers[sku_id])
+        offer = preferred_offer(by_sku[sku_id])
         if offer is not None:
             items[sku_id] = CatalogueItem(sku=sku, offer=offer)
     return items

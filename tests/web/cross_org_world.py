@@ -255,7 +255,7 @@ async def _order(
     with Session(engine) as session:
         user = session.execute(select(User).filter_by(email=email)).scalar_one()
         principal = principal_for(session, user)
-        offers = {item.sku.code: item.offer for item in orderable_items(session).values()}
+        offers = {item.sku.code: item.offer for item in orderable_items(session, principal).values()}
         plan = split_by_supplier([(offers[code], quantity) for code, quantity in items])
         assert len(plan) == 1, f"{items} is not for one supplier"
         ship_to = regional_warehouse_for(session, principal)

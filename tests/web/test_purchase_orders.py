@@ -30,6 +30,7 @@ from supplychain.models import (
     OrgKind,
     POLineStatus,
     POStatus,
+    PriceListEntry,
     PurchaseOrder,
     PurchaseOrderLine,
     Role,
@@ -266,6 +267,33 @@ def test_catalogue_lists_only_orderable_skus_with_price_moq_and_pack(
     assert f'name="qty-{world.sku_inactive_price.id}"' not in html
     row = re.search(rf'<tr id="sku-{world.sku_a.id}">.*?</tr>', html, re.S)
     assert row and "¥10.00" in row.group(0) and ">6<" in row.group(0)  # price and pack size
+
+
+def test_a_distributors_catalogue_shows_the_price_it_pays_and_never_another_suppliers_list(
+    make_client: ClientFactory, world: World, session: Session
+) -> None:
+    dearer = make_price(session, supplier=world.supplier_b, sku=world.sku_a, unit_price=Decimal("11.5000"))
+    ordered_from = session.execute(
+        select(PriceListEntry).where(
+            col(PriceListEntry.sku_id) == world.sku_a.id,
+            col(PriceListEntry.supplier_id) == world.supplier_a.id,
+        )
+    ).scalar_one()
+    distributor = as_user(make_client, world.distributor_user)
+    catalogue = distributor.get("/replenishment/new").text
+    row = re.search(rf'<tr id="sku-{world.sku_a.id}">.*?</tr>', catalogue, re.S)
+    assert row and "¥10.00" in row.group(0)
+    assert "¥11.50" not in catalogue and "Supplier Beta" not in row.group(0)
+    preview = distributor.post(
+        "/replenishment/preview",
+        data=request_form((world.sku_a.id, 6)),
+        headers={**HX, "X-CSRF-Token": csrf_of(distributor)},
+    ).text
+    assert "¥60.00" in preview and "11.50" not in preview
+    # Its price lists: the entry it orders at, not the other supplier's dearer one.
+    assert distributor.get(f"/price-lists/{ordered_from.id}").status_code == 200
+    assert distributor.get(f"/price-lists/{dearer.id}").status_code == 404
+    assert "11.50" not in distributor.get("/price-lists").text
 
 
 def test_preview_shows_rounding_notes_and_one_order_per_supplier(

@@ -228,14 +228,14 @@ def _request_context(
 
 @router.get("/replenishment/new")
 def new_request(request: Request, user: StoreUser, session: SessionDep) -> Response:
-    items = orderable_items(session)
+    items = orderable_items(session, user)
     return render(request, "purchase_orders/new.html", _request_context(session, user, items, None))
 
 
 @router.post("/replenishment/preview")
 async def preview_request(request: Request, user: StoreUser, session: SessionDep) -> Response:
     """htmx: the rounding and the split into purchase orders for what is typed so far."""
-    items = orderable_items(session)
+    items = orderable_items(session, user)
     parsed = parse_request(session, await request.form(), items)
     ctx = _request_context(session, user, items, parsed)
     return render(request, "purchase_orders/new.html", ctx, block="preview")
@@ -243,7 +243,7 @@ async def preview_request(request: Request, user: StoreUser, session: SessionDep
 
 @router.post("/replenishment/new")
 async def submit_request(request: Request, user: StoreUser, session: SessionDep) -> Response:
-    items = orderable_items(session)
+    items = orderable_items(session, user)
     parsed = parse_request(session, await request.form(), items)
     ship_to = regional_warehouse_for(session, user)
     if ship_to is None:
