@@ -1,23 +1,25 @@
 """Users' roles: the one place that writes them and the one place that reads them back.
 
-Which roles an organisation's users may hold is the pure rule `supplychain.rules.roles`. Everything
-that grants roles (the admin form, the seed, the CLI, any later API) goes through `set_roles`, which
-refuses an impossible pair with a message; the database refuses one too (migration 0011's
-triggers). Everything that asks who holds a role (the logged-in user, approval chains, delegation,
-notifications) goes through `role_counts`, which only counts a role its holder's organisation kind
-allows, so a row inserted behind the application's back is ignored rather than obeyed.
+Which roles an organisation's users may hold is the pure rule `supplychain.rules.roles`.
+Everything that grants roles (the admin form, the seed, the CLI's `create-user`, any later API)
+goes through `create_user`, `set_roles` or `grant_roles`, which refuse an impossible pair with a
+message; the database refuses one too (migration 0011's triggers). Everything that asks who holds a
+role (the logged-in user, approval chains, delegation, notifications) goes through `role_counts`,
+which only counts a role its holder's organisation kind allows, so a row inserted behind the
+application's back is ignored rather than obeyed.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import ColumnElement, Select, and_, delete, exists, or_, select
+from sqlalchemy import ColumnElement, Select, and_, delete, exists, func, or_, select
 from sqlmodel import Session, col
 
 from supplychain import i18n
-from supplychain.models import Organisation, OrgKind, Role, User, UserRole
+from supplychain.models import Location, Organisation, OrgKind, Role, User, UserRole
 from supplychain.rules.roles import ROLES_BY_ORG_KIND, refused_roles
+from supplychain.security import MIN_PASSWORD_LENGTH, hash_password
 
 ROLE_LABELS: dict[Role, str] = {
     Role.SUPPLIER: i18n.lazy("Supplier"),
@@ -37,7 +39,11 @@ ORG_KIND_LABELS: dict[OrgKind, str] = {
 }
 
 
-class RoleNotAllowed(ValueError):
+class AccountError(ValueError):
+    """A user that cannot be created as asked; `str()` is the message for a person."""
+
+
+class RoleNotAllowed(AccountError):
     """Roles a user's organisation kind does not allow; `str()` is the message for a person."""
 
     def __init__(self, kind: OrgKind, roles: Iterable[Role]) -> None:
@@ -53,6 +59,62 @@ class RoleNotAllowed(ValueError):
             kind=i18n.gettext(ORG_KIND_LABELS[self.kind]),
             roles=", ".join(i18n.gettext(ROLE_LABELS[role]) for role in self.roles),
         )
+
+
+def create_user(
+    session: Session,
+    *,
+    email: str,
+    full_name: str,
+    organisation_code: str,
+    roles: Iterable[Role],
+    password: str,
+    location_code: str | None = None,
+    locale: str = i18n.DEFAULT_LOCALE,
+) -> User:
+    """A new active user with `roles` (flushed, not committed), checked like the admin form checks:
+    the organisation and location exist, the e-mail is free, the password long enough, and the
+    organisation's kind allows every role (RoleNotAllowed). Nothing is written when it refuses."""
+    email = email.strip().lower()
+    organisation = session.execute(
+        select(Organisation).where(col(Organisation.code) == organisation_code)
+    ).scalar_one_or_none()
+    if organisation is None or organisation.id is None:
+        raise AccountError(i18n.gettext("No organisation has the code %(code)s.", code=organisation_code))
+    wanted = set(roles)
+    if not wanted:
+        raise AccountError(i18n.gettext("Choose at least one role."))
+    check_roles(organisation.kind, wanted)
+    if "@" not in email or len(email) > 254:
+        raise AccountError(i18n.gettext("Enter a valid e-mail address, for example name@example.com."))
+    if session.execute(select(col(User.id)).where(func.lower(col(User.email)) == email)).first():
+        raise AccountError(i18n.gettext("Another user already has the e-mail %(email)s.", email=email))
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(i18n.gettext("Use at least %(n)s characters.", n=MIN_PASSWORD_LENGTH))
+    location_id = None
+    if location_code:
+        location = session.execute(
+            select(Location).where(
+                col(Location.code) == location_code, col(Location.organisation_id) == organisation.id
+            )
+        ).scalar_one_or_none()
+        if location is None:
+            raise AccountError(i18n.gettext("Choose a location of the user's organisation."))
+        location_id = location.id
+    if Role.STORE in wanted and location_id is None:
+        raise AccountError(i18n.gettext("Users with the store role need a location."))
+    user = User(
+        email=email,
+        full_name=full_name.strip() or email,
+        organisation_id=organisation.id,
+        location_id=location_id,
+        locale=locale,
+        password_hash=hash_password(password),
+    )
+    session.add(user)
+    session.flush()
+    grant_roles(session, user=user, roles=wanted)
+    return user
 
 
 def check_roles(kind: OrgKind, roles: Iterable[Role]) -> None:

@@ -8,18 +8,20 @@ from contextlib import contextmanager
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Engine, insert, text, update
+from sqlalchemy import Engine, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from supplychain import accounts
 from supplychain.approvals import approval_chain
 from supplychain.i18n import use_locale
-from supplychain.models import Organisation, OrgKind, Role, User, UserRole
+from supplychain.models import ApprovalRequest, ApprovalStatus, Organisation, OrgKind, Role, User, UserRole
 from supplychain.notifications import users_with_role
 from supplychain.principal import principal_for
 from supplychain.rules.roles import HQ_ONLY_ROLES, ROLES_BY_ORG_KIND, allowed_roles, refused_roles
+from supplychain.security import verify_password
 from tests.factories import make_organisation, make_user
+from tests.fixtures.web import ClientFactory, form_post, login
 
 ALL_PAIRS = [(kind, role) for kind in OrgKind for role in Role]
 
@@ -171,3 +173,107 @@ def test_a_role_row_inserted_behind_the_applications_back_is_ignored(db: Engine,
     assert intruder.id not in users_with_role(session, Role.BUYER)
     assert principal_for(session, intruder).roles == {Role.SUPPLIER}
     assert accounts.roles_of(session, intruder.id) == {Role.SUPPLIER}
+
+
+# --- HQ routes require HQ --------------------------------------------------------------------------
+
+
+def _pending_approval(session: Session, requester: User, assignee: User) -> ApprovalRequest:
+    row = ApprovalRequest(
+        workflow_id=f"approval-po-{requester.id}-{assignee.id}",
+        document_type="purchase_order",
+        document_id="PO-2026-000001",
+        amount=Decimal("5000.00"),
+        requester_user_id=requester.id,
+        assignee_user_id=assignee.id,
+    )
+    session.add(row)
+    session.commit()
+    return row
+
+
+def test_a_supplier_posting_an_approval_decision_is_refused_and_nothing_changes(
+    make_client: ClientFactory, session: Session
+) -> None:
+    hq = make_organisation(session, kind=OrgKind.HQ)
+    supplier = make_organisation(session, kind=OrgKind.SUPPLIER)
+    buyer = make_user(session, organisation=hq, roles=[Role.BUYER])
+    approver = make_user(session, organisation=hq, roles=[Role.APPROVER], approval_limit=Decimal("9000"))
+    supplier_user = make_user(session, organisation=supplier, roles=[Role.SUPPLIER])
+    row = _pending_approval(session, buyer, approver)
+
+    client = make_client()
+    login(client, supplier_user)
+    for decision in ("approve", "reject"):
+        response = form_post(client, f"/approvals/{row.id}/decide", {"decision": decision, "comment": "x"})
+        assert response.status_code in (403, 404)
+    assert form_post(client, "/approvals/bulk-approve", {"ids": str(row.id)}).status_code in (403, 404)
+    assert client.get("/approvals").status_code == 403
+    session.expire_all()
+    after = session.get(ApprovalRequest, row.id)
+    assert after is not None
+    assert (after.status, after.decided_by_user_id, after.comment) == (ApprovalStatus.PENDING, None, "")
+
+
+def test_hq_roles_written_for_a_supplier_user_open_no_hq_route(
+    db: Engine, make_client: ClientFactory, session: Session
+) -> None:
+    """The admin, buyer and approval routes require HQ: the roles that open them count only in HQ."""
+    hq = make_organisation(session, kind=OrgKind.HQ)
+    supplier = make_organisation(session, kind=OrgKind.SUPPLIER)
+    buyer = make_user(session, organisation=hq, roles=[Role.BUYER])
+    intruder = make_user(
+        session, organisation=supplier, roles=[Role.SUPPLIER], approval_limit=Decimal("9000")
+    )
+    with roles_unguarded(db):
+        for role in (Role.ADMIN, Role.BUYER, Role.APPROVER, Role.QUALITY_APPROVER, Role.FINANCE):
+            session.add(UserRole(user_id=intruder.id, role=role))
+        session.commit()
+    row = _pending_approval(session, buyer, intruder)  # even assigned to them
+
+    client = make_client()
+    login(client, intruder)
+    for url in (
+        "/admin/users",
+        "/admin/organisations",
+        "/approvals",
+        "/approvals/delegations",
+        "/purchase-orders",
+    ):
+        assert client.get(url).status_code == 403, url
+    assert form_post(client, f"/approvals/{row.id}/decide", {"decision": "approve"}).status_code == 403
+    assert form_post(client, "/admin/users/new", {"email": "x@example.test"}).status_code == 403
+    nav = client.get("/").text
+    assert 'href="/admin' not in nav and 'href="/approvals"' not in nav
+
+
+# --- the CLI goes through the same rule ---------------------------------------------------------
+
+
+def test_portal_create_user_refuses_an_approver_in_a_supplier_and_creates_a_buyer_in_hq(
+    session: Session,
+) -> None:
+    from typer.testing import CliRunner
+
+    from cli import app
+
+    hq = make_organisation(session, kind=OrgKind.HQ)
+    supplier = make_organisation(session, kind=OrgKind.SUPPLIER)
+    runner = CliRunner()
+    with use_locale("en"):
+        refused = runner.invoke(
+            app, ["create-user", "vera@example.test", "--organisation", supplier.code, "--role", "approver"]
+        )
+    assert refused.exit_code == 2
+    assert "cannot hold the role Approver" in refused.output
+    assert session.execute(select(User).filter_by(email="vera@example.test")).first() is None
+
+    created = runner.invoke(
+        app,
+        ["create-user", "Bob@Example.test", "--organisation", hq.code, "--role", "buyer", "--name", "Bob"],
+    )
+    assert created.exit_code == 0, created.output
+    password = created.output.split("(shown once): ")[1].strip()
+    bob = session.execute(select(User).filter_by(email="bob@example.test")).scalar_one()
+    assert accounts.roles_of(session, bob.id) == {Role.BUYER}
+    assert verify_password(bob.password_hash, password)
