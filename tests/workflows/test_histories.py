@@ -7,7 +7,8 @@ file's name says its workflow and its story: `replenishment_partial_backorder.js
 every `*.json` there against the current workflow code with a Replayer that registers every
 workflow of the worker: a change that reorders, adds or removes a workflow's commands fails it,
 naming each file it breaks, as it would fail every process running with such a history after a
-deployment.
+deployment. Replay compares the kind and order of commands (activity types, timers, children,
+signals, markers), not their inputs: swapping two calls of the same activity passes it.
 
 The rules:
 
