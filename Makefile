@@ -14,7 +14,7 @@ MYPY_PATHS := $(wildcard supplychain workflows activities web cli.py worker.py t
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 APT_PACKAGES := chromium fonts-noto-cjk poppler-utils libpangoft2-1.0-0
 
-.PHONY: help venv install catalogs messages system-deps run test lint fmt migrate seed worker web
+.PHONY: help venv install catalogs messages system-deps run test lint fmt migrate seed worker web histories
 
 help:
 	@echo "make run          install and start everything (web app, worker, Temporal dev server)"
@@ -23,6 +23,7 @@ help:
 	@echo "make migrate | seed | worker | web   one piece at a time"
 	@echo "make venv | install | system-deps    set-up steps the targets above run for you"
 	@echo "make messages     extract translatable strings and update the zh_CN/en catalogs"
+	@echo "make histories    record the workflow histories of new scenarios (never overwrites one)"
 
 venv: $(BIN)/python
 
@@ -61,6 +62,14 @@ system-deps:
 	else \
 	  $(SUDO) apt-get update && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y $(APT_PACKAGES); \
 	fi
+
+# Record the workflow histories of the scenarios in tests/workflows/history_scenarios.py whose files do
+# not exist yet, on the time-skipping test server; a committed file is never overwritten (see
+# tests/workflows/test_histories.py). Lists the new files to commit.
+histories: install
+	RECORD_HISTORIES=1 $(BIN)/pytest -q \
+	  tests/workflows/test_histories.py::test_scenario_runs_and_its_fresh_histories_replay
+	git status --short --untracked-files=all -- tests/workflows/histories/
 
 run: install
 	$(BIN)/portal dev

@@ -12,7 +12,7 @@ Import the fixtures into a test module by name (`inspector`, `quality_approver`,
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         Organisation,
         POLineStatus,
         POStatus,
+        QualityCertificate,
         ReturnToVendor,
         Role,
         Sku,
@@ -45,8 +46,9 @@ with workflow.unsafe.imports_passed_through():
         User,
     )
     from supplychain.models.catalog import InspectionMode
+    from supplychain.models.quality import CertificateType
     from supplychain.stock import get_balance, ledger_totals
-    from tests.factories import make_user
+    from tests.factories import make_user, unique_code
     from tests.workflows.test_replenishment import (
         WORKFLOWS,
         Handle,
@@ -103,6 +105,27 @@ def set_mode(session: Session, sku: Sku, mode: InspectionMode, *, certificates: 
     if certificates is not None:
         row.required_certificates = certificates
     session.add(row)
+    session.commit()
+
+
+def upload_certificate(session: Session, world: World, today: date) -> None:
+    """The supplier's valid COA for SKU A (a year long from `today`), as an upload stores it."""
+    session.add(
+        QualityCertificate(
+            supplier_id=world.supplier_org_id,
+            sku_id=world.sku_a.id,
+            certificate_type=CertificateType.COA,
+            number=unique_code("COA"),
+            issued_on=today,
+            expires_on=today.replace(year=today.year + 1),
+            original_filename="coa.pdf",
+            stored_name=unique_code("stored").lower(),
+            content_type="application/pdf",
+            size_bytes=1,
+            sha256="0" * 64,
+            uploaded_by_user_id=world.supplier.id,
+        )
+    )
     session.commit()
 
 

@@ -30,15 +30,12 @@ with workflow.unsafe.imports_passed_through():
         InspectionSwitching,
         InspectionVerdict,
         POStatus,
-        QualityCertificate,
         ReturnStatus,
         SwitchingSeverity,
         User,
     )
     from supplychain.models.catalog import InspectionMode
-    from supplychain.models.quality import CertificateType
     from supplychain.rules.money import round_money
-    from tests.factories import unique_code
     from tests.fixtures.temporal import assert_replays, running_worker
     from tests.workflows.inspection_world import (
         REPLAYED,
@@ -66,6 +63,7 @@ with workflow.unsafe.imports_passed_through():
         state_of,
         until_return,
         until_stage,
+        upload_certificate,
         world,  # noqa: F401  (the fixture)
     )
     from tests.workflows.test_replenishment import (
@@ -430,23 +428,7 @@ async def test_a_missing_certificate_holds_the_accepted_lot_until_it_is_uploaded
 
         # The supplier uploads a valid COA for the SKU; the upload sends the recheck signal.
         today = await _today(time_skipping_env)
-        session.add(
-            QualityCertificate(
-                supplier_id=world.supplier_org_id,
-                sku_id=world.sku_a.id,
-                certificate_type=CertificateType.COA,
-                number=unique_code("COA"),
-                issued_on=today,
-                expires_on=today.replace(year=today.year + 1),
-                original_filename="coa.pdf",
-                stored_name=unique_code("stored").lower(),
-                content_type="application/pdf",
-                size_bytes=1,
-                sha256="0" * 64,
-                uploaded_by_user_id=world.supplier.id,
-            )
-        )
-        session.commit()
+        upload_certificate(session, world, today)
         await child.signal(InspectionWorkflow.recheck_certificates)
         await until_stage(child, InspectionStage.DONE)
         assert balance(db, world, world.sku_a) == _released(before, LOT)

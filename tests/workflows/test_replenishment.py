@@ -9,8 +9,6 @@ the recorded history against the current workflow code.
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import time
 import uuid
 from collections.abc import Callable
@@ -18,7 +16,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from temporalio import workflow
@@ -27,11 +24,10 @@ with workflow.unsafe.imports_passed_through():
     import pytest
     from sqlalchemy import Engine, select
     from sqlmodel import Session, col
-    from temporalio.client import Client, WorkflowHandle, WorkflowHistory, WorkflowUpdateFailedError
+    from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
     from temporalio.exceptions import ApplicationError
     from temporalio.service import RPCError
     from temporalio.testing import WorkflowEnvironment
-    from temporalio.worker import Replayer
 
     from supplychain.models import (
         ApprovalStatus,
@@ -54,7 +50,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from supplychain.purchasing import get_po, po_lines
     from supplychain.stock import get_balance, ledger_totals
-    from supplychain.temporal import DATA_CONVERTER
     from tests.factories import make_location, make_organisation, make_sku, make_user
     from tests.fixtures.temporal import assert_replays, running_worker
     from workflows.approval import ApprovalState, ApprovalWorkflow, DecideInput, approval_workflow_id
@@ -79,8 +74,6 @@ with workflow.unsafe.imports_passed_through():
     )
 
 WORKFLOWS = [ReplenishmentWorkflow, ApprovalWorkflow]
-HISTORIES = Path(__file__).parent / "histories"
-HAPPY_PATH_HISTORY = HISTORIES / "replenishment_happy_path.json"
 
 
 @dataclass
@@ -870,35 +863,3 @@ async def test_acting_on_a_closed_order_is_refused_and_changes_nothing(
         assert _actions(db, number) == events_before
         assert _po(db, number).status is POStatus.CLOSED
         await _finish(client, handle, POStatus.CLOSED)
-
-
-# --- replaying a committed history ----------------------------------------------------------------
-
-
-async def test_recorded_happy_path_history_replays_against_the_current_code() -> None:
-    """Catches a determinism break across code changes: the file was recorded from a happy-path run.
-
-    To record it again after an intended, versioned change, run
-    `RECORD_HISTORIES=1 pytest tests/workflows/test_replenishment.py -k recorded`.
-    """
-    history = json.loads(HAPPY_PATH_HISTORY.read_text())
-    replayer = Replayer(workflows=WORKFLOWS, data_converter=DATA_CONVERTER)
-    await replayer.replay_workflow(WorkflowHistory.from_json(history["workflow_id"], history["history"]))
-
-
-async def test_happy_path_history_replays_and_can_be_recorded(
-    time_skipping_env: WorkflowEnvironment, task_queue: str, world: World, db: Engine
-) -> None:
-    """A fresh happy-path history replays against the current code; with RECORD_HISTORIES=1 it also
-    replaces the committed file (after an intended, versioned change of the workflow)."""
-    client = time_skipping_env.client
-    async with running_worker(client, task_queue):
-        handle = await _run_happy_path(time_skipping_env, task_queue, world, db)
-        await handle.result()
-        history = await handle.fetch_history()
-    await Replayer(workflows=WORKFLOWS, data_converter=DATA_CONVERTER).replay_workflow(history)
-    if os.environ.get("RECORD_HISTORIES"):
-        HISTORIES.mkdir(exist_ok=True)
-        HAPPY_PATH_HISTORY.write_text(
-            json.dumps({"workflow_id": handle.id, "history": json.loads(history.to_json())}, indent=1) + "\n"
-        )

@@ -10,12 +10,12 @@ a return to vendor, until the supplier acknowledged the return); the PO closes o
 inspection has ended. The dispositions themselves are tested in test_inspection_dispositions.
 
 Receipts recorded before this change are replayed without inspection (`workflow.patched`): the
-committed happy-path history replays, and every new history here ends with assert_replays.
+committed happy-path history replays (test_histories), and every new history here ends with
+assert_replays.
 """
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 
 from temporalio import workflow
@@ -26,7 +26,6 @@ with workflow.unsafe.imports_passed_through():
     from temporalio.api.enums.v1 import EventType
     from temporalio.client import WorkflowHistory
     from temporalio.testing import WorkflowEnvironment
-    from temporalio.worker import Replayer
 
     from supplychain.inspection import inspection_for_workflow
     from supplychain.models import (
@@ -39,8 +38,8 @@ with workflow.unsafe.imports_passed_through():
         User,
     )
     from supplychain.models.catalog import InspectionMode
-    from supplychain.temporal import DATA_CONVERTER
     from tests.fixtures.temporal import assert_replays, running_worker
+    from tests.workflows.history_scenarios import history_path, read_history
     from tests.workflows.inspection_world import (
         REPLAYED,
         Balance,
@@ -62,7 +61,6 @@ with workflow.unsafe.imports_passed_through():
         world,  # noqa: F401  (the fixture)
     )
     from tests.workflows.test_replenishment import (
-        HAPPY_PATH_HISTORY,
         World,
         _actions,
         _events,
@@ -249,13 +247,12 @@ async def test_mixed_po_posts_the_uninspected_line_at_once_and_quarantines_the_i
     await assert_replays(client, first.id, REPLAYED)
 
 
-async def test_the_history_recorded_before_inspection_still_replays_without_it() -> None:
-    """The committed happy path (receipt posted at once, no patch marker) replays on today's code."""
-    recorded = json.loads(HAPPY_PATH_HISTORY.read_text())
-    history = WorkflowHistory.from_json(recorded["workflow_id"], recorded["history"])
+def test_the_committed_happy_path_predates_inspection_so_its_replay_covers_the_old_branch() -> None:
+    """The committed happy path (receipt posted at once, no patch marker, no inspection child): its
+    replay in test_histories guards the branch `workflow.patched(INSPECTION_PATCH)` keeps."""
+    history = read_history(history_path("replenishment_happy_path"))
     assert not _has_patch_marker(history)
     assert not any(
         event.event_type == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED
         for event in history.events
     )
-    await Replayer(workflows=REPLAYED, data_converter=DATA_CONVERTER).replay_workflow(history)

@@ -1,0 +1,150 @@
+"""Replay coverage for running processes: every committed workflow history replays on today's code.
+
+tests/workflows/histories/ holds one JSON file per workflow of each scenario registered in
+tests/workflows/history_scenarios.py, each recorded from a whole run under the code of its day (a
+file's name says its workflow and its story: `replenishment_partial_backorder.json`,
+`approval_delegated.json`, `inspection_concession.json`). `test_committed_history_replays` replays
+every `*.json` there against the current workflow code with a Replayer that registers every
+workflow of the worker: a change that reorders, adds or removes a workflow's commands fails it,
+naming each file it breaks, as it would fail every process running with such a history after a
+deployment. Replay compares the kind and order of commands (activity types, timers, children,
+signals, markers), not their inputs: swapping two calls of the same activity passes it.
+
+The rules:
+
+- A committed file is never recorded again to make a change pass, and never deleted to be recorded
+  again: a change that breaks replay is versioned with `workflow.patched` (old histories keep the
+  old path, new runs take the new one), and the old file then proves the old path still replays.
+- A new story of a workflow test gets a scenario: a recording function in history_scenarios.py,
+  registered with `@scenario(<file names>)`, that asserts the story reached its end. Then
+  `make histories` (RECORD_HISTORIES=1 on the time-skipping test server) runs only the scenarios
+  whose files do not exist yet and writes those files, never overwriting one; commit them.
+- Every scenario has its files and every file belongs to a scenario (the two tests below), and every
+  scenario runs here on today's code and its fresh histories replay.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from functools import cache
+from pathlib import Path
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    import pytest
+    import pytest_asyncio
+    from sqlalchemy import Engine
+    from sqlmodel import Session
+    from temporalio.client import WorkflowExecutionStatus, WorkflowHistory
+    from temporalio.worker import Replayer
+
+    from supplychain.models import User
+    from supplychain.temporal import DATA_CONVERTER
+    from tests.fixtures.temporal import running_worker, time_skipping_server
+    from tests.workflows.history_scenarios import (
+        HISTORIES,
+        SCENARIOS,
+        Scenario,
+        Scene,
+        named_workflow,
+        read_history,
+        workflow_type,
+        write_history,
+    )
+    from tests.workflows.inspection_world import (
+        inspector,  # noqa: F401  (the fixture)
+        quality_approver,  # noqa: F401  (the fixture)
+        world,  # noqa: F401  (the fixture)
+    )
+    from tests.workflows.test_replenishment import World
+    from workflows import WORKFLOWS  # the list worker.build_worker registers
+
+RECORDING = bool(os.environ.get("RECORD_HISTORIES"))
+COMMITTED = sorted(HISTORIES.glob("*.json"))
+
+
+@cache  # its workflows are validated in the sandbox once
+def _replayer() -> Replayer:
+    return Replayer(workflows=WORKFLOWS, data_converter=DATA_CONVERTER)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def replay_failures() -> dict[Path, Exception | None]:
+    """Every committed file replayed by one replay worker (a worker per file takes several times longer)."""
+    histories = {path: read_history(path) for path in COMMITTED}
+    path_of = {id(history): path for path, history in histories.items()}
+
+    async def each() -> AsyncIterator[WorkflowHistory]:
+        for history in histories.values():
+            yield history
+
+    failures: dict[Path, Exception | None] = {}
+    async with _replayer().workflow_replay_iterator(each()) as results:
+        async for result in results:
+            failures[path_of[id(result.history)]] = result.replay_failure
+    return failures
+
+
+@pytest.mark.parametrize("path", COMMITTED, ids=lambda path: path.name)
+def test_committed_history_replays(path: Path, replay_failures: dict[Path, Exception | None]) -> None:
+    history = read_history(path)
+    assert history.events, f"{path.name} holds no events"
+    assert workflow_type(history) == named_workflow(path), f"{path.name} is named for another workflow"
+    failure = replay_failures[path]
+    if failure is not None:
+        raise failure
+
+
+def test_every_scenario_has_its_committed_histories() -> None:
+    missing = [path.name for scenario in SCENARIOS for path in scenario.paths() if not path.exists()]
+    assert not missing, f"not recorded yet: {missing}; run `make histories` and commit the files"
+
+
+def test_every_committed_history_belongs_to_a_scenario() -> None:
+    registered = {path for scenario in SCENARIOS for path in scenario.paths()}
+    assert COMMITTED, f"no histories in {HISTORIES}"
+    assert [path.name for path in COMMITTED if path not in registered] == []
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda scenario: scenario.name)
+async def test_scenario_runs_and_its_fresh_histories_replay(
+    scenario: Scenario,
+    task_queue: str,
+    world: World,
+    inspector: User,
+    quality_approver: User,
+    session: Session,
+    db: Engine,
+) -> None:
+    """With RECORD_HISTORIES=1 (`make histories`) the files not recorded yet are written, and only
+    the scenarios that have such a file run.
+
+    Each scenario has a time-skipping server of its own: a scenario that fails leaves its workflows
+    running without a worker, and on a shared server that was seen to stop the server answering
+    ("transport error") in a later scenario's `result()`.
+    """
+    missing = [path for path in scenario.paths() if not path.exists()]
+    if RECORDING and not missing:
+        pytest.skip(f"recorded already: {', '.join(path.name for path in scenario.paths())}")
+    async with time_skipping_server() as env:
+        await _run(scenario, Scene(env, task_queue, world, inspector, quality_approver, session, db), missing)
+
+
+async def _run(scenario: Scenario, scene: Scene, missing: list[Path]) -> None:
+    client = scene.client
+    async with running_worker(client, scene.task_queue):
+        workflow_ids = await scenario.record(scene)
+    assert len(workflow_ids) == len(scenario.histories), "one workflow id per history file"
+    for path, workflow_id in zip(scenario.paths(), workflow_ids, strict=True):
+        handle = client.get_workflow_handle(workflow_id)
+        status = (await handle.describe()).status
+        assert status in (WorkflowExecutionStatus.COMPLETED, WorkflowExecutionStatus.CANCELED), (
+            f"{workflow_id} is {status}: a history file holds a whole run"
+        )
+        history = await handle.fetch_history()
+        assert workflow_type(history) == named_workflow(path)
+        await _replayer().replay_workflow(history)
+        if RECORDING and path in missing:
+            write_history(path, history)
