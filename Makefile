@@ -74,8 +74,9 @@ histories: install
 run: install
 	$(BIN)/portal dev
 
+# --durations: the 15 slowest tests, so a test that grows slow is seen (and sped up, not dropped).
 test: system-deps install lint
-	$(BIN)/pytest
+	$(BIN)/pytest --durations=15
 
 lint: install
 	$(BIN)/ruff check .

@@ -142,10 +142,16 @@ def test_hq_buyer_sees_every_suppliers_prices(make_client: ClientFactory, chain:
     assert client.get(f"/price-lists/{chain.price_b.id}").status_code == 200
 
 
-def test_distributor_sees_no_supplier_prices(make_client: ClientFactory, chain: Chain) -> None:
+def test_distributor_sees_only_the_prices_it_orders_at(
+    make_client: ClientFactory, chain: Chain, session: Session
+) -> None:
+    supplier_b = session.get(Organisation, chain.price_b.supplier_id)
+    sku_a = session.get(Sku, chain.price_a.sku_id)
+    dearer_a = make_price(session, supplier=supplier_b, sku=sku_a, unit_price=chain.price_a.unit_price + 1)
     client = as_user(make_client, chain.distributor_user)
-    assert price_rows(client) == set()
-    assert client.get(f"/price-lists/{chain.price_a.id}").status_code == 404
+    assert price_rows(client) == {chain.price_a.id, chain.price_b.id}
+    assert client.get(f"/price-lists/{chain.price_a.id}").status_code == 200
+    assert client.get(f"/price-lists/{dearer_a.id}").status_code == 404
 
 
 # -- stock ---------------------------------------------------------------------------------------------
