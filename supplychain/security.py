@@ -8,8 +8,11 @@ import secrets
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from argon2.profiles import RFC_9106_LOW_MEMORY
 
-_hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
+# argon2id with RFC 9106's recommended parameters for memory-constrained servers (argon2-cffi's default).
+PASSWORD_HASH_PARAMETERS = RFC_9106_LOW_MEMORY
+_hasher = PasswordHasher.from_parameters(PASSWORD_HASH_PARAMETERS)
 
 MIN_PASSWORD_LENGTH = 10
 

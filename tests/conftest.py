@@ -5,6 +5,7 @@
 - temporal: the time-skipping test server and a real dev server, both started here.
 - web: the FastAPI test client and logging in as a user.
 - portal: the web app wired to a real dev server and the production worker (process tests).
+- passwords: argon2id at test weight for the whole run.
 """
 
 pytest_plugins = [
@@ -12,6 +13,7 @@ pytest_plugins = [
     "tests.fixtures.temporal",
     "tests.fixtures.web",
     "tests.fixtures.portal",
+    "tests.fixtures.passwords",
 ]
 
 

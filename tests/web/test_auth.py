@@ -398,3 +398,15 @@ def test_protected_page_redirects_to_login_and_back(client: TestClient, user: Us
     assert response.headers["location"] == "/login?next=/stock"
     login(client, user, next="/stock")
     assert client.get("/stock").status_code == 200
+
+
+def test_passwords_are_hashed_with_argon2id_at_rfc_9106_weight_in_production() -> None:
+    """The suite hashes at test weight (tests/fixtures/passwords.py); the product never does."""
+    from argon2 import Type
+    from argon2.profiles import RFC_9106_LOW_MEMORY
+
+    from supplychain import security
+
+    assert security.PASSWORD_HASH_PARAMETERS == RFC_9106_LOW_MEMORY
+    assert security.PASSWORD_HASH_PARAMETERS.type is Type.ID
+    assert security.PASSWORD_HASH_PARAMETERS.memory_cost >= 65536  # KiB
