@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from temporalio import workflow
@@ -88,10 +89,14 @@ class Pair:
     async def until(self, action: str) -> None:
         """Both POs have recorded `action` (a timer's step runs on its own)."""
         for number in self.numbers:
-            await _until(lambda number=number: action in _actions(self.db, number), f"{action} on {number}")
+            await _until(partial(_recorded, self.db, number, action), f"{action} on {number}")
 
 
 Story = Callable[[Pair], Awaitable[None]]
+
+
+def _recorded(db: Engine, number: str, action: str) -> bool:
+    return action in _actions(db, number)
 
 
 @asynccontextmanager
