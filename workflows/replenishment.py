@@ -56,15 +56,17 @@ line or the PO is done) are pure functions in `supplychain.rules.purchase_order`
   `answer_late_clicks_for` (a stale page gets "this purchase order is closed", not an RPC error),
   then completes.
 
-Versioning (`workflow.patched`, decided once per run; workflows/replenishment_steps.py keeps the
-older paths):
+Versioning (`workflow.patched`; workflows/replenishment_steps.py keeps the older paths):
 
-- `NAMED_STEPS_PATCH`: POs started before it call the generic `update_purchase_order` and a
-  separate `notify_purchase_order` per step, and post receipts with `post_receipt_to_stock`, to
-  their end (the committed histories without `.named_steps` in their name replay that path).
-- Before `INSPECTION_PATCH` a receipt posted everything counted at once; before `QUARANTINE_PATCH`
-  an inspected lot was posted when its inspection accepted it. The inspection child answers late
-  clicks only for `inspection_answer_late_clicks_for` (10 minutes) so it does not hold the PO.
+- `NAMED_STEPS_PATCH`, decided once at the start of a run: POs started before it call the generic
+  `update_purchase_order` and a separate `notify_purchase_order` per step, and post receipts with
+  `post_receipt_to_stock`, to their end (the committed histories without `.named_steps` in their
+  name replay that path).
+- On that older path only: before `INSPECTION_PATCH` a receipt posted everything counted at once;
+  before `QUARANTINE_PATCH` an inspected lot was posted when its inspection accepted it. The named
+  steps always inspect and quarantine.
+- The inspection child answers late clicks only for `inspection_answer_late_clicks_for` (10
+  minutes) so it does not hold the PO.
 """
 
 from __future__ import annotations

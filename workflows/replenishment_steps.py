@@ -8,8 +8,10 @@ transaction) and then apply the change to `PurchaseOrderState`. Receipts start t
 children here too, and their results come back here.
 
 Versioning. `NAMED_STEPS_PATCH` is decided once per run, at its start (`workflow.patched` in
-`run()`): a PO started under this code takes the named steps everywhere; a PO started before it
-(and every history recorded before it) keeps the older path to its end, in the "before
+`run()`), not at the first command that differs: there, a PO running at the deployment would be
+replayed to that point and then switch paths at its next step. So a PO started under this code
+takes the named steps everywhere; a PO started before it (and every history recorded before it)
+keeps the older path to its end, in the "before
 NAMED_STEPS_PATCH" section below: the generic `update_purchase_order`, then `notify_purchase_order`
 per notice (the timeline-only steps notified first), the PO's end as two more such calls, and
 receipts posted to stock one line at a time (`post_receipt_to_stock`, with the inspection patches
@@ -161,7 +163,7 @@ class ReplenishmentSteps:
     def _take(self, step: POStep, lines: Sequence[LineState] = ()) -> None:
         """The workflow's state after `step` was recorded."""
         if step.status is not None or lines:
-            self._apply(lines, step.status or self._state.status)
+            self._apply(lines, self._state.status if step.status is None else step.status)
         if step.status_reason is not None:
             self._state.status_reason = step.status_reason
 
@@ -383,7 +385,7 @@ class ReplenishmentSteps:
             number=step.number,
             action=step.action,
             idempotency_key=step.idempotency_key,
-            status=step.status or self._state.status,
+            status=self._state.status if step.status is None else step.status,
             lines=step.lines,
             status_reason=step.status_reason,
             actor_user_id=step.actor_user_id,
