@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
+from supplychain import notifications
 from supplychain.events import record_event
 from supplychain.models import (
     Location,
@@ -38,8 +39,10 @@ from supplychain.models import (
 )
 from supplychain.models.base import utcnow
 from supplychain.models.catalog import InspectionMode, Sku
+from supplychain.models.events import Notification
 from supplychain.notifications import users_with_role
 from supplychain.rules.money import line_net, line_tax
+from supplychain.rules.purchase_order import Batch as Batch  # a batch or lot: defined with the rules
 
 DOCUMENT_TYPE = "purchase_order"
 LINE_FIELDS = ("status", "quantity_confirmed", "promised_date", "quantity_shipped", "quantity_received")
@@ -64,18 +67,6 @@ class NewLine:
 
 
 @dataclass
-class Batch:
-    """A batch of a shipment line as the ASN announces it, or a lot of a receipt line as counted.
-
-    A receipt lot of a SKU that is not batch-tracked is a tranche: a quantity without a batch number.
-    """
-
-    batch_no: str = ""
-    expiry_date: date | None = None
-    quantity: int = 0
-
-
-@dataclass
 class LineSnapshot:
     """A line's quantities and status as the workflow holds them (written as absolute values)."""
 
@@ -94,6 +85,36 @@ class Audience(enum.StrEnum):
     BUYERS = "buyers"  # HQ buyers
     REQUESTER = "requester"  # the store user who asked
     WAREHOUSE = "warehouse"  # warehouse users of the ship-to location
+
+
+@dataclass
+class Notice:
+    """Who hears about a step, and what: a message id from the catalogue and its parameters (the
+    PO's number is added as `number`)."""
+
+    audience: Audience
+    message: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class POStep:
+    """One step of the process as the workflow decided it: the PO's new status and line snapshots,
+    the timeline event that records them, who is told, and (`then`) the PO's end when this step
+    finishes it. `record_step` writes it all in the caller's transaction."""
+
+    number: str
+    action: str  # the timeline entry: "sent", "confirmed", "cancelled", "line_short_closed", ...
+    idempotency_key: str  # `<workflow id>:<action>:<n>`; a notice's `<key>:<audience>`
+    status: POStatus | None = None  # None: the step leaves the status as it is (a reminder, an alert)
+    lines: list[LineSnapshot] = field(default_factory=list)  # only the lines this step changed
+    status_reason: str | None = None  # None: leave as it is
+    actor_user_id: int | None = None
+    note: str = ""
+    details: dict[str, Any] = field(default_factory=dict)  # extra "after" facts for the timeline
+    notices: list[Notice] = field(default_factory=list)
+    then: POStep | None = None  # the PO's end (closed or cancelled) when this step finishes it
+    occurred_at: datetime | None = None
 
 
 # --- purchase order -------------------------------------------------------------------------------
@@ -209,12 +230,13 @@ def apply_state(
     session: Session,
     po: PurchaseOrder,
     *,
-    status: POStatus,
+    status: POStatus | None,
     lines: Sequence[LineSnapshot] = (),
     status_reason: str | None = None,
     at: datetime | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Write the workflow's status and line snapshots; returns (before, after) of what changed."""
+    """Write the workflow's status (None: leave it) and line snapshots; returns (before, after) of
+    what changed."""
     before: dict[str, Any] = {}
     after: dict[str, Any] = {}
 
@@ -223,8 +245,9 @@ def apply_state(
             before[key] = old
             after[key] = new
 
-    change("status", po.status, status)
-    po.status = status
+    if status is not None:
+        change("status", po.status, status)
+        po.status = status
     if status_reason is not None:
         change("status_reason", po.status_reason, status_reason)
         po.status_reason = status_reason
@@ -232,20 +255,52 @@ def apply_state(
     for snapshot in lines:
         row = rows[snapshot.line_no]
         prefix = f"line_{snapshot.line_no}."
-        for field in LINE_FIELDS:
-            new = getattr(snapshot, field)
-            change(prefix + field, getattr(row, field), new)
-            setattr(row, field, new)
+        for name in LINE_FIELDS:
+            new = getattr(snapshot, name)
+            change(prefix + name, getattr(row, name), new)
+            setattr(row, name, new)
         session.add(row)
     now = at or utcnow()
     po.updated_at = now
-    if status is POStatus.SENT and po.sent_at is None:
+    if po.status is POStatus.SENT and po.sent_at is None:
         po.sent_at = now
-    if status.is_final and po.closed_at is None:
+    if po.status.is_final and po.closed_at is None:
         po.closed_at = now
     session.add(po)
     session.flush()
     return before, after
+
+
+def record_step(session: Session, po: PurchaseOrder, step: POStep) -> list[Notification]:
+    """Write one step of the process (and the PO's end, when it finishes it); returns the
+    notifications, new or written by an earlier attempt, for e-mail after the commit."""
+    before, after = apply_state(
+        session,
+        po,
+        status=step.status,
+        lines=step.lines,
+        status_reason=step.status_reason,
+        at=step.occurred_at,
+    )
+    record_po_event(
+        session,
+        po,
+        action=step.action,
+        idempotency_key=step.idempotency_key,
+        actor_user_id=step.actor_user_id,
+        before=before,
+        after={**after, **step.details},
+        note=step.note,
+        occurred_at=step.occurred_at,
+    )
+    told = [
+        row
+        for notice in step.notices
+        for row in notify(session, po, notice, idempotency_key=f"{step.idempotency_key}:{notice.audience}")
+    ]
+    if step.then is not None:
+        told += record_step(session, po, step.then)
+    return told
 
 
 def record_po_event(
@@ -525,3 +580,19 @@ def recipients(session: Session, po: PurchaseOrder, audience: Audience) -> list[
         ).scalars()
     )
     return [uid for uid in staff if uid in at_location] or staff
+
+
+def notify(
+    session: Session, po: PurchaseOrder, notice: Notice, *, idempotency_key: str
+) -> list[Notification]:
+    """Tell the notice's audience about `po`, linking to its page (one row per person, once per key)."""
+    return notifications.notify(
+        session,
+        user_ids=recipients(session, po, notice.audience),
+        message=notice.message,
+        idempotency_key=idempotency_key,
+        params={"number": po.number, **notice.params},
+        link=po_link(po.number),
+        document_type=DOCUMENT_TYPE,
+        document_id=po.number,
+    )

@@ -7,6 +7,11 @@ with (`@scenario("replenishment_approved", "approval_approved")`). Every workflo
 then, so a file holds a whole run. A file's name says its workflow (`replenishment_*`,
 `approval_*`, `inspection_*`) and its story.
 
+A story recorded again after a versioning change gets a second file, `<name>.<patch>.json`, named
+in the scenario's `rerecorded` (`replenishment_happy_path.named_steps`: the happy path as a PO
+started under `NAMED_STEPS_PATCH` runs it). The older file stays and keeps proving the older path;
+the newer one proves the new path. The scenario runs once and both files come from its workflow.
+
 The scenarios reuse the worlds and helpers of the workflow tests: the two-line order of
 test_replenishment (100 x A at 10.00, 50 x B at 20.00, 13% VAT: 2,260.00; over the store
 requester's limit only when `needs_approval`, then approver_mid decides, approver_high is the next
@@ -23,6 +28,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from temporalio import workflow
 
@@ -121,23 +127,39 @@ class Scenario:
     name: str
     histories: tuple[str, ...]  # file names without `.json`, one per workflow id `record` returns
     record: Record
+    # `<one of histories>.<patch>`: that workflow recorded again under a later versioning change.
+    rerecorded: tuple[str, ...] = ()
 
     def paths(self) -> list[Path]:
-        return [history_path(name) for name in self.histories]
+        return [path for path, _ in self.files(self.histories)]
+
+    def files(self, workflow_ids: tuple[str, ...]) -> list[tuple[Path, str]]:
+        """Each file of the scenario with the workflow id (of `record`'s result) it holds."""
+        assert len(workflow_ids) == len(self.histories), "one workflow id per history file"
+        of = dict(zip(self.histories, workflow_ids, strict=True))
+        return [(history_path(name), of[name]) for name in self.histories] + [
+            (history_path(name), of[name.split(".")[0]]) for name in self.rerecorded
+        ]
 
 
 SCENARIOS: list[Scenario] = []
+# The versioning changes stories were recorded again under (a file name's second part).
+PATCHES = ("named_steps",)  # workflows.replenishment.NAMED_STEPS_PATCH
 
 
-def scenario(*histories: str) -> Callable[[Record], Record]:
+def scenario(*histories: str, rerecorded: tuple[str, ...] = ()) -> Callable[[Record], Record]:
     """Register a recording function with the names of the history files it records."""
 
     def register(record: Record) -> Record:
-        known = {name for s in SCENARIOS for name in s.histories}
-        for name in histories:
+        known = {name for s in SCENARIOS for name in (*s.histories, *s.rerecorded)}
+        for name in (*histories, *rerecorded):
             if name in known or name.split("_")[0] not in WORKFLOW_OF_PREFIX:
                 raise ValueError(f"history name {name!r} is taken or does not start with its workflow")
-        SCENARIOS.append(Scenario(record.__name__, histories, record))
+        for name in rerecorded:
+            base, _, patch = name.partition(".")
+            if base not in histories or patch not in PATCHES:
+                raise ValueError(f"{name!r} is not `<one of {histories}>.<one of {PATCHES}>`")
+        SCENARIOS.append(Scenario(record.__name__, histories, record, rerecorded))
         return record
 
     return register
@@ -192,16 +214,17 @@ async def _cancel(handle: Handle, world: World, reason: str = "Test over") -> PO
 # --- purchase orders ------------------------------------------------------------------------------
 
 
-@scenario("replenishment_happy_path")
+@scenario("replenishment_happy_path", rerecorded=("replenishment_happy_path.named_steps",))
 async def happy_path(scene: Scene) -> tuple[str, ...]:
-    """No approval: confirmed in full, one shipment received in full, closed. (The committed file
-    predates the inspection step: its replay covers the receipt before `INSPECTION_PATCH`.)"""
+    """No approval: confirmed in full, one shipment received in full, closed. (The first file
+    predates the inspection step: its replay covers the receipt before `INSPECTION_PATCH`; the
+    `.named_steps` one is the same story as a PO started today runs it.)"""
     handle = await _run_happy_path(scene.env, scene.task_queue, scene.world, scene.db)
     await _ended(handle, POStatus.CLOSED)
     return (handle.id,)
 
 
-@scenario("replenishment_partial_backorder")
+@scenario("replenishment_partial_backorder", rerecorded=("replenishment_partial_backorder.named_steps",))
 async def partial_backorder(scene: Scene) -> tuple[str, ...]:
     """Line 1 confirmed 60 of 100 (a backorder of 40), shipped and received; the supplier confirms 80
     later (a second `confirm_lines`), ships and delivers 20 more; the buyer short-closes the line."""
@@ -227,7 +250,7 @@ async def partial_backorder(scene: Scene) -> tuple[str, ...]:
     return (handle.id,)
 
 
-@scenario("replenishment_line_confirmed_zero")
+@scenario("replenishment_line_confirmed_zero", rerecorded=("replenishment_line_confirmed_zero.named_steps",))
 async def line_confirmed_zero(scene: Scene) -> tuple[str, ...]:
     """Line 2 confirmed 0 (the supplier cannot supply it): cancelled; line 1 is delivered, the PO closes."""
     world = scene.world
@@ -242,7 +265,7 @@ async def line_confirmed_zero(scene: Scene) -> tuple[str, ...]:
     return (handle.id,)
 
 
-@scenario("replenishment_supplier_rejected")
+@scenario("replenishment_supplier_rejected", rerecorded=("replenishment_supplier_rejected.named_steps",))
 async def supplier_rejected(scene: Scene) -> tuple[str, ...]:
     """The supplier rejects the order (`reject_po`) with a reason; the requester and buyers are told."""
     world = scene.world
@@ -258,7 +281,7 @@ async def supplier_rejected(scene: Scene) -> tuple[str, ...]:
     return (handle.id,)
 
 
-@scenario("replenishment_two_shipments")
+@scenario("replenishment_two_shipments", rerecorded=("replenishment_two_shipments.named_steps",))
 async def two_shipments(scene: Scene) -> tuple[str, ...]:
     """Two shipments (40 of line 1, then the rest); the later one is received first."""
     world = scene.world
@@ -275,7 +298,7 @@ async def two_shipments(scene: Scene) -> tuple[str, ...]:
     return (handle.id,)
 
 
-@scenario("replenishment_over_short_receipt")
+@scenario("replenishment_over_short_receipt", rerecorded=("replenishment_over_short_receipt.named_steps",))
 async def over_short_receipt(scene: Scene) -> tuple[str, ...]:
     """103 counted of 100 shipped (the line is received), 45 of 50 (open until the buyer short-closes it)."""
     world, db = scene.world, scene.db
@@ -293,7 +316,9 @@ async def over_short_receipt(scene: Scene) -> tuple[str, ...]:
     return (handle.id,)
 
 
-@scenario("replenishment_confirmation_escalated")
+@scenario(
+    "replenishment_confirmation_escalated", rerecorded=("replenishment_confirmation_escalated.named_steps",)
+)
 async def confirmation_escalated(scene: Scene) -> tuple[str, ...]:
     """No confirmation: the supplier is reminded after 24 hours, the buyers told after 48; then the
     supplier confirms, ships and the order is received and closed."""
@@ -313,7 +338,7 @@ async def confirmation_escalated(scene: Scene) -> tuple[str, ...]:
     return (handle.id,)
 
 
-@scenario("replenishment_overdue_alert")
+@scenario("replenishment_overdue_alert", rerecorded=("replenishment_overdue_alert.named_steps",))
 async def overdue_alert(scene: Scene) -> tuple[str, ...]:
     """Line 1 promised for today is not delivered: the buyers are alerted once; then everything arrives."""
     world, db = scene.world, scene.db
@@ -330,7 +355,7 @@ async def overdue_alert(scene: Scene) -> tuple[str, ...]:
     return (handle.id,)
 
 
-@scenario("replenishment_cancelled")
+@scenario("replenishment_cancelled", rerecorded=("replenishment_cancelled.named_steps",))
 async def cancelled(scene: Scene) -> tuple[str, ...]:
     """The buyer cancels a confirmed order before anything shipped; the supplier is told."""
     world, db = scene.world, scene.db
@@ -351,7 +376,7 @@ async def cancelled(scene: Scene) -> tuple[str, ...]:
 # --- purchase orders with the approval step -------------------------------------------------------
 
 
-@scenario("replenishment_approved", "approval_approved")
+@scenario("replenishment_approved", "approval_approved", rerecorded=("replenishment_approved.named_steps",))
 async def approved(scene: Scene) -> tuple[str, ...]:
     """Over the requester's limit: the approval child, approved by the first level; then the order is
     sent, confirmed, shipped, received and closed."""
@@ -372,7 +397,11 @@ async def approved(scene: Scene) -> tuple[str, ...]:
     return handle.id, approval.id
 
 
-@scenario("replenishment_approval_rejected", "approval_rejected")
+@scenario(
+    "replenishment_approval_rejected",
+    "approval_rejected",
+    rerecorded=("replenishment_approval_rejected.named_steps",),
+)
 async def approval_rejected(scene: Scene) -> tuple[str, ...]:
     """The approver rejects with a reason: the order ends APPROVAL_REJECTED, never sent."""
     world, db = scene.world, scene.db
@@ -436,7 +465,11 @@ async def approval_delegated(scene: Scene) -> tuple[str, ...]:
     return (approval.id,)
 
 
-@scenario("replenishment_cancelled_in_approval", "approval_cancelled")
+@scenario(
+    "replenishment_cancelled_in_approval",
+    "approval_cancelled",
+    rerecorded=("replenishment_cancelled_in_approval.named_steps",),
+)
 async def cancelled_in_approval(scene: Scene) -> tuple[str, ...]:
     """The buyer cancels while the order waits for approval: the approval child is cancelled and
     records it; the supplier never hears of the order."""
@@ -455,7 +488,11 @@ async def cancelled_in_approval(scene: Scene) -> tuple[str, ...]:
 # --- receiving inspection ------------------------------------------------------------------------
 
 
-@scenario("replenishment_inspection_accepted", "inspection_accepted")
+@scenario(
+    "replenishment_inspection_accepted",
+    "inspection_accepted",
+    rerecorded=("replenishment_inspection_accepted.named_steps",),
+)
 async def inspection_accepted(scene: Scene) -> tuple[str, ...]:
     """Line 1 (SKU A, inspected always) goes into quarantine with an inspection child, line 2 into
     stock at once; the lot is accepted and released; the PO closes."""
@@ -488,7 +525,11 @@ async def inspection_concession(scene: Scene) -> tuple[str, ...]:
     return child.id, approval.id
 
 
-@scenario("replenishment_inspection_return", "inspection_return")
+@scenario(
+    "replenishment_inspection_return",
+    "inspection_return",
+    rerecorded=("replenishment_inspection_return.named_steps",),
+)
 async def inspection_return(scene: Scene) -> tuple[str, ...]:
     """Line 1's lot rejected, returned to the vendor by HQ's decision and acknowledged by the
     supplier; the PO learns the quantities by the inspection's `inspection_settled` signal and closes."""
@@ -572,9 +613,30 @@ async def inspection_certificate_hold(scene: Scene) -> tuple[str, ...]:
 
 def _activities(history: WorkflowHistory, activity_type: str) -> int:
     """How many times the history scheduled `activity_type`."""
-    return sum(
-        1
+    return activity_types(history).count(activity_type)
+
+
+def activity_types(history: WorkflowHistory) -> list[str]:
+    """The activities the history scheduled, in order."""
+    return [
+        event.activity_task_scheduled_event_attributes.activity_type.name
         for event in history.events
         if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
-        and event.activity_task_scheduled_event_attributes.activity_type.name == activity_type
-    )
+    ]
+
+
+def patch_markers(history: WorkflowHistory) -> list[str]:
+    """The patch ids the history recorded (`workflow.patched` markers), in order."""
+    return [
+        patch
+        for event in history.events
+        if event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+        for patch in _patch_ids(event.marker_recorded_event_attributes)
+    ]
+
+
+def _patch_ids(marker: Any) -> list[str]:
+    if marker.marker_name != "core_patch":
+        return []
+    payloads = marker.details["patch-data"].payloads
+    return [json.loads(payload.data)["id"] for payload in payloads]

@@ -19,6 +19,11 @@ The rules:
   registered with `@scenario(<file names>)`, that asserts the story reached its end. Then
   `make histories` (RECORD_HISTORIES=1 on the time-skipping test server) runs only the scenarios
   whose files do not exist yet and writes those files, never overwriting one; commit them.
+- After a versioning change the stories it touches are recorded again under new names that say
+  so: `<workflow>_<story>.<patch>.json`, listed in the scenario's `rerecorded=` (the patch part is
+  one of history_scenarios.PATCHES). `replenishment_happy_path.json` keeps proving the path of POs
+  started before `NAMED_STEPS_PATCH`, `replenishment_happy_path.named_steps.json` the path of POs
+  started after it; `test_named_steps_files_took_the_named_steps` checks each file took its path.
 - Every scenario has its files and every file belongs to a scenario (the two tests below), and every
   scenario runs here on today's code and its fresh histories replay.
 """
@@ -48,7 +53,9 @@ with workflow.unsafe.imports_passed_through():
         SCENARIOS,
         Scenario,
         Scene,
+        activity_types,
         named_workflow,
+        patch_markers,
         read_history,
         workflow_type,
         write_history,
@@ -60,9 +67,18 @@ with workflow.unsafe.imports_passed_through():
     )
     from tests.workflows.test_replenishment import World
     from workflows import WORKFLOWS  # the list worker.build_worker registers
+    from workflows.replenishment import NAMED_STEPS_PATCH
 
 RECORDING = bool(os.environ.get("RECORD_HISTORIES"))
 COMMITTED = sorted(HISTORIES.glob("*.json"))
+# The activities of POs started before NAMED_STEPS_PATCH.
+GENERIC = {
+    "update_purchase_order",
+    "notify_purchase_order",
+    "record_shipment",
+    "record_shipment_receipt",
+    "post_receipt_to_stock",
+}
 
 
 @cache  # its workflows are validated in the sandbox once
@@ -102,6 +118,22 @@ def test_every_scenario_has_its_committed_histories() -> None:
     assert not missing, f"not recorded yet: {missing}; run `make histories` and commit the files"
 
 
+@pytest.mark.parametrize(
+    "path", [p for p in COMMITTED if p.stem.startswith("replenishment_")], ids=lambda path: path.name
+)
+def test_named_steps_files_took_the_named_steps(path: Path) -> None:
+    """A `.named_steps` file runs the named activities and never the generic ones; an older file
+    runs the generic ones (the path a PO started before `NAMED_STEPS_PATCH` keeps to its end)."""
+    history = read_history(path)
+    activities = set(activity_types(history))
+    named = path.stem.endswith(".named_steps")
+    assert (NAMED_STEPS_PATCH in patch_markers(history)) is named
+    if named:
+        assert activities & GENERIC == set() and len(activities) > 1, activities
+    else:
+        assert "update_purchase_order" in activities
+
+
 def test_every_committed_history_belongs_to_a_scenario() -> None:
     registered = {path for scenario in SCENARIOS for path in scenario.paths()}
     assert COMMITTED, f"no histories in {HISTORIES}"
@@ -136,8 +168,7 @@ async def _run(scenario: Scenario, scene: Scene, missing: list[Path]) -> None:
     client = scene.client
     async with running_worker(client, scene.task_queue):
         workflow_ids = await scenario.record(scene)
-    assert len(workflow_ids) == len(scenario.histories), "one workflow id per history file"
-    for path, workflow_id in zip(scenario.paths(), workflow_ids, strict=True):
+    for path, workflow_id in scenario.files(workflow_ids):
         handle = client.get_workflow_handle(workflow_id)
         status = (await handle.describe()).status
         assert status in (WorkflowExecutionStatus.COMPLETED, WorkflowExecutionStatus.CANCELED), (
