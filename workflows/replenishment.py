@@ -83,6 +83,7 @@ from temporalio.exceptions import ChildWorkflowError
 from workflows.approval import ApprovalInput, ApprovalResult, ApprovalWorkflow, approval_workflow_id
 from workflows.inspection import InspectionResult, InspectionSettled
 from workflows.replenishment_steps import (
+    ACTIVITY_TIMEOUT,
     INSPECTION_PATCH,
     NAMED_STEPS_PATCH,
     QUARANTINE_PATCH,
@@ -213,6 +214,9 @@ class ReplenishmentInput:
     quality_decision_escalation_after: timedelta | None = None
     answer_late_clicks_for: timedelta = ANSWER_LATE_CLICKS_FOR
     inspection_answer_late_clicks_for: timedelta = INSPECTION_ANSWER_LATE_CLICKS_FOR
+    # Operations, not business: a deployment on a slow database may lengthen it, the crash-recovery
+    # test shortens it (the timeout is not part of what replay checks).
+    activity_timeout: timedelta = ACTIVITY_TIMEOUT
 
 
 @dataclass

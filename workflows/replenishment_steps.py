@@ -81,6 +81,8 @@ INSPECTION_PATCH = "inspection-before-posting"
 # not available) and its inspection releases or returns it; before it, the PO posted what the
 # inspection accepted when it ended.
 QUARANTINE_PATCH = "quarantine-until-inspected"
+# How long one activity may run before Temporal gives it to another worker (a worker killed
+# mid-activity is noticed only then): ReplenishmentInput.activity_timeout.
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 # Database activities retry until the database is back; a bug shows up as retries in the UI.
 ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
@@ -361,7 +363,10 @@ class ReplenishmentSteps:
 
     async def _activity(self, activity: Callable[..., Any], arg: Any) -> Any:
         return await workflow.execute_activity(
-            activity, arg, start_to_close_timeout=ACTIVITY_TIMEOUT, retry_policy=ACTIVITY_RETRY
+            activity,
+            arg,
+            start_to_close_timeout=self._input.activity_timeout,
+            retry_policy=ACTIVITY_RETRY,
         )
 
     @staticmethod

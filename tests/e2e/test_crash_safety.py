@@ -62,8 +62,10 @@ from workflows.replenishment import (
 
 # Enough lines that a posting per line twice would show.
 LINES = 30
-# A killed worker's running activity is retried only after its start-to-close timeout (30 s).
-RECOVERY_TIMEOUT = 120.0
+# A killed worker's running activity is retried only after its start-to-close timeout: 30 s deployed,
+# ACTIVITY_TIMEOUT here so the two recoveries take seconds (the workflow takes it from its input).
+ACTIVITY_TIMEOUT = timedelta(seconds=8)
+RECOVERY_TIMEOUT = 60.0
 POLL_INTERVAL = 0.002
 
 Handle = WorkflowHandle[ReplenishmentWorkflow, ReplenishmentResult]
@@ -137,6 +139,7 @@ def _order(world: World, skus: list[Sku]) -> ReplenishmentInput:
             for n, sku in enumerate(skus, start=1)
         ],
         needs_approval=False,
+        activity_timeout=ACTIVITY_TIMEOUT,
     )
 
 
