@@ -35,6 +35,7 @@ from web.routes import (
     locale,
     purchase_orders,
     quality,
+    replenishment,
     returns,
     shipments,
 )
@@ -91,7 +92,18 @@ def create_app() -> FastAPI:
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.MAX_REQUEST_BYTES)
     app.add_middleware(SecurityHeadersMiddleware)  # last added = outermost: every answer gets the headers
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for module in (auth, home, locale, health, catalog, admin, approvals, purchase_orders, shipments):
+    for module in (
+        auth,
+        home,
+        locale,
+        health,
+        catalog,
+        admin,
+        approvals,
+        purchase_orders,
+        replenishment,
+        shipments,
+    ):
         app.include_router(module.router)
     app.include_router(certificates.router)
     app.include_router(inspections.router)

@@ -241,14 +241,14 @@ def short_inspection_tail(monkeypatch: pytest.MonkeyPatch) -> None:
     The PO closes only once every inspection child has ended, and a child keeps answering stale
     pages for `inspection_answer_late_clicks_for` (10 minutes deployed) after its lot is decided.
     """
-    from web.routes import purchase_orders
+    from web.routes import replenishment
 
-    deployed = purchase_orders.replenishment_input  # type: ignore[attr-defined]  # patched where the route looks it up
+    deployed = replenishment.replenishment_input  # type: ignore[attr-defined]  # patched where the route looks it up
 
     def replenishment_input(*args: Any, **kwargs: Any) -> Any:
         return replace(deployed(*args, **kwargs), inspection_answer_late_clicks_for=timedelta(seconds=1))
 
-    monkeypatch.setattr(purchase_orders, "replenishment_input", replenishment_input)
+    monkeypatch.setattr(replenishment, "replenishment_input", replenishment_input)
 
 
 @pytest.fixture

@@ -21,12 +21,15 @@ from supplychain import i18n
 from supplychain.events import record_event
 from supplychain.models import Role
 from supplychain.security import new_token
-from web.admin_entities import ENTITIES, Change, Entity
+from web.admin_catalogue import PRICES, SKUS
+from web.admin_entities import LOCATIONS, ORGANISATIONS, USERS, Change, Entity
 from web.admin_forms import display_value, parse_form, raw_input
 from web.deps import AdminUser, OrgScope, require_roles
 from web.flash import flash
 from web.sessions import SESSION_COOKIE
 from web.templating import render
+
+ENTITIES: dict[str, Entity] = {e.slug: e for e in (USERS, ORGANISATIONS, LOCATIONS, SKUS, PRICES)}
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(require_roles(Role.ADMIN))])
 

@@ -1,0 +1,281 @@
+"""The store's request (replenishment, DESIGN 4.1): the catalogue `/replenishment/new` with what the
+store may order at the price it pays (`supplychain.replenishment.orderable_items`, read through the
+scoping rule), an htmx preview of the pack-size rounding and of the split into one purchase order
+per supplier, and the submit that starts one ReplenishmentWorkflow per planned order.
+
+The orders' own pages (lists, the document page, the supplier's and buyer's actions) are
+web/routes/purchase_orders.py.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import RedirectResponse
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+from starlette.responses import Response
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError
+
+from supplychain import i18n
+from supplychain.models import (
+    Location,
+    RequestSubmission,
+    Role,
+    Sku,
+)
+from supplychain.numbering import reserve_number
+from supplychain.principal import Principal
+from supplychain.replenishment import (
+    CatalogueItem,
+    orderable_items,
+    regional_warehouse_for,
+    replenishment_input,
+    with_batch_tracking,
+)
+from supplychain.rules.ordering import (
+    OrderQuantity,
+    PlannedOrder,
+    SupplierOffer,
+    needs_approval,
+    split_by_supplier,
+)
+from supplychain.security import new_token
+from supplychain.settings import settings
+from web.deps import SessionDep, names_for, require_roles
+from web.flash import flash
+from web.purchasing import (
+    form_text,
+    parse_quantity,
+    sku_label,
+    temporal_client,
+)
+from web.templating import render
+from workflows.common import BUSINESS_TIMEZONE
+from workflows.replenishment import (
+    ReplenishmentWorkflow,
+    WaitRecordedInput,
+    po_workflow_id,
+)
+
+router = APIRouter()
+log = logging.getLogger(__name__)
+
+StoreUser = Annotated[Principal, Depends(require_roles(Role.STORE))]
+QTY_FIELD = "qty-"
+
+
+@dataclass
+class RequestForm:
+    """What the store typed, parsed: valid requests, and messages beside lines or above the list."""
+
+    values: dict[int, str]  # sku id -> the text as typed, shown again
+    errors: dict[int, str]  # sku id -> message beside that line
+    general_errors: list[str]
+    requests: list[tuple[SupplierOffer, int]]
+    submission_token: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and not self.general_errors and bool(self.requests)
+
+
+SUBMISSION_FIELD = "submission_token"
+SUBMISSION_TOKEN = re.compile(r"[A-Za-z0-9_-]{20,64}")
+
+
+def parse_request(session: Session, form: Any, items: dict[int, CatalogueItem]) -> RequestForm:
+    parsed = RequestForm(values={}, errors={}, general_errors=[], requests=[])
+    parsed.submission_token = form_text(form, SUBMISSION_FIELD, 64)
+    if not SUBMISSION_TOKEN.fullmatch(parsed.submission_token):
+        parsed.submission_token = new_token()
+        parsed.general_errors.append(
+            i18n.gettext("This form has expired. Please check the quantities and send it again.")
+        )
+    for key in form:
+        if not key.startswith(QTY_FIELD):
+            continue
+        raw = form_text(form, key, 32)
+        if not raw:
+            continue
+        suffix = key[len(QTY_FIELD) :]
+        sku_id = int(suffix) if suffix.isdigit() and len(suffix) < 10 else None
+        if sku_id is None or sku_id not in items:
+            sku = session.get(Sku, sku_id) if sku_id is not None else None
+            if sku is None:
+                parsed.general_errors.append(i18n.gettext("An item in the request is not a known SKU."))
+            else:
+                parsed.general_errors.append(
+                    i18n.gettext(
+                        "%(sku)s cannot be ordered: it has no active supplier price.", sku=sku_label(sku)
+                    )
+                )
+            continue
+        parsed.values[sku_id] = raw
+        quantity, error = parse_quantity(raw)
+        if error:
+            parsed.errors[sku_id] = error
+        elif quantity:
+            parsed.requests.append((items[sku_id].offer, quantity))
+    if not parsed.requests and not parsed.errors and not parsed.general_errors:
+        parsed.general_errors.append(i18n.gettext("Enter a quantity for at least one item."))
+    return parsed
+
+
+def rounding_note(quantity: OrderQuantity, offer: SupplierOffer) -> str:
+    if quantity.raised_to_moq and quantity.rounded_for_pack:
+        return i18n.gettext(
+            "Raised to the minimum order quantity of %(moq)s, then rounded up to whole packs of %(pack)s.",
+            moq=offer.moq,
+            pack=offer.pack_size,
+        )
+    if quantity.raised_to_moq:
+        return i18n.gettext("Raised to the minimum order quantity of %(moq)s.", moq=offer.moq)
+    if quantity.rounded_for_pack:
+        return i18n.gettext("Rounded up to whole packs of %(pack)s.", pack=offer.pack_size)
+    return ""
+
+
+def claim_submission(session: Session, *, token: str, user_id: int) -> RequestSubmission | None:
+    """Claim a form's token; None when it was claimed before (double click, resent POST)."""
+    submission = RequestSubmission(token=token, user_id=user_id)
+    session.add(submission)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        return None
+    return submission
+
+
+def _request_context(
+    session: Session, user: Principal, items: dict[int, CatalogueItem], parsed: RequestForm | None
+) -> dict[str, Any]:
+    plan = split_by_supplier(parsed.requests) if parsed else []
+    offers = {(o.supplier_id, o.sku_id): o for o, _ in (parsed.requests if parsed else [])}
+    notes = {
+        (order.supplier_id, line.line_no): rounding_note(
+            line.quantity, offers[(order.supplier_id, line.sku_id)]
+        )
+        for order in plan
+        for line in order.lines
+    }
+    names = names_for(session, org_ids={i.offer.supplier_id for i in items.values()})
+    return {
+        "user": user,
+        "items": list(items.values()),
+        "form": parsed,
+        # Kept across a re-rendered form, so correcting a mistake and sending again still works.
+        "submission_token": parsed.submission_token if parsed else new_token(),
+        "plan": plan,
+        "notes": notes,
+        "approvals": {o.supplier_id: needs_approval(o.total_amount, user.approval_limit) for o in plan},
+        "plan_total": sum((o.total_amount for o in plan), start=Decimal("0.00")),
+        "skus": {sku_id: item.sku for sku_id, item in items.items()},
+        "orgs": names["orgs"],
+    }
+
+
+@router.get("/replenishment/new")
+def new_request(request: Request, user: StoreUser, session: SessionDep) -> Response:
+    items = orderable_items(session, user)
+    return render(request, "purchase_orders/new.html", _request_context(session, user, items, None))
+
+
+@router.post("/replenishment/preview")
+async def preview_request(request: Request, user: StoreUser, session: SessionDep) -> Response:
+    """htmx: the rounding and the split into purchase orders for what is typed so far."""
+    items = orderable_items(session, user)
+    parsed = parse_request(session, await request.form(), items)
+    ctx = _request_context(session, user, items, parsed)
+    return render(request, "purchase_orders/new.html", ctx, block="preview")
+
+
+@router.post("/replenishment/new")
+async def submit_request(request: Request, user: StoreUser, session: SessionDep) -> Response:
+    items = orderable_items(session, user)
+    parsed = parse_request(session, await request.form(), items)
+    ship_to = regional_warehouse_for(session, user)
+    if ship_to is None:
+        parsed.general_errors.append(
+            i18n.gettext("Your account has no store location to order for. Please ask an administrator.")
+        )
+    client = await temporal_client(request) if parsed.ok else None
+    if parsed.ok and client is None:
+        parsed.general_errors.append(
+            i18n.gettext(
+                "The order process cannot be reached right now. Nothing was ordered; please try again."
+            )
+        )
+    if not parsed.ok or client is None or ship_to is None:
+        ctx = _request_context(session, user, items, parsed)
+        return render(request, "purchase_orders/new.html", ctx, status_code=400)
+
+    submission = claim_submission(session, token=parsed.submission_token, user_id=user.user_id)
+    if submission is None:
+        flash(session, request, i18n.gettext("This request was already sent; here are your orders."), "info")
+        return RedirectResponse("/replenishment", status_code=303)
+    numbers, failed = await _start_orders(session, client, user, ship_to, split_by_supplier(parsed.requests))
+    submission.po_numbers = ",".join(numbers)
+    session.add(submission)
+    session.commit()
+    if numbers:
+        flash(
+            session,
+            request,
+            i18n.ngettext(
+                "Purchase order %(numbers)s was created.",
+                "Purchase orders %(numbers)s were created, one per supplier.",
+                len(numbers),
+                numbers=", ".join(numbers),
+            ),
+        )
+    if failed:
+        message = i18n.gettext(
+            "The order process could not take the rest of your request right now; please check your "
+            "orders and send what is missing again."
+        )
+        if not numbers:
+            parsed.general_errors.append(message)
+            return render(
+                request,
+                "purchase_orders/new.html",
+                _request_context(session, user, items, parsed),
+                status_code=503,
+            )
+        flash(session, request, message, "error")
+    return RedirectResponse("/replenishment", status_code=303)
+
+
+async def _start_orders(
+    session: Session, client: Client, user: Principal, ship_to: Location, plan: list[PlannedOrder]
+) -> tuple[list[str], bool]:
+    """Start one ReplenishmentWorkflow per planned PO; (numbers started, whether one failed)."""
+    year = datetime.now(BUSINESS_TIMEZONE).year
+    numbers: list[str] = []
+    for planned in plan:
+        number = reserve_number(session, "PO", year)
+        try:
+            handle = await client.start_workflow(
+                ReplenishmentWorkflow.run,
+                with_batch_tracking(session, replenishment_input(number, planned, user, ship_to)),
+                id=po_workflow_id(number),
+                task_queue=settings.TEMPORAL_TASK_QUEUE,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
+            # Read-your-writes: the PO row exists once this returns, so "my orders" lists it.
+            await handle.execute_update(ReplenishmentWorkflow.wait_recorded, WaitRecordedInput())
+        except (RPCError, WorkflowAlreadyStartedError, WorkflowUpdateFailedError) as exc:
+            log.error("Starting purchase order %s failed: %r", number, exc)
+            return numbers, True
+        numbers.append(number)
+    return numbers, False
