@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from slowapi.errors import RateLimitExceeded
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from temporalio.client import Client
@@ -20,7 +21,7 @@ from temporalio.client import Client
 from supplychain import i18n
 from supplychain.settings import PROJECT_ROOT, settings
 from web.csrf import verify_csrf
-from web.deps import LoginRequired, optional_user
+from web.deps import LoginRequired, identify
 from web.middleware import BodySizeLimitMiddleware, LocaleMiddleware, SecurityHeadersMiddleware
 from web.ratelimit import limiter
 from web.routes import (
@@ -151,7 +152,7 @@ async def _identify(request: Request) -> None:
     if hasattr(request.state, "principal"):
         return
     try:
-        await optional_user(request)
+        await identify(request)
     except Exception:  # the error page must render even when the database is what failed
         request.state.principal = None
 
@@ -169,25 +170,27 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         await _identify(request)
-        return error_response(request, exc.status_code, exc.detail if isinstance(exc.detail, str) else None)
+        detail = exc.detail if isinstance(exc.detail, str) else None
+        return await run_in_threadpool(error_response, request, exc.status_code, detail)
 
     @app.exception_handler(HTTPException)
     async def fastapi_http_error(request: Request, exc: HTTPException) -> Response:
         await _identify(request)
-        return error_response(request, exc.status_code, exc.detail if isinstance(exc.detail, str) else None)
+        detail = exc.detail if isinstance(exc.detail, str) else None
+        return await run_in_threadpool(error_response, request, exc.status_code, detail)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
-        return error_response(request, 422)
+        return await run_in_threadpool(error_response, request, 422)
 
     @app.exception_handler(RateLimitExceeded)
     async def rate_limited(request: Request, exc: RateLimitExceeded) -> Response:
-        return error_response(request, 429)
+        return await run_in_threadpool(error_response, request, 429)
 
     @app.exception_handler(Exception)
     async def server_error(request: Request, exc: Exception) -> Response:
         log.exception("Unhandled error on %s %s", request.method, request.url.path)
-        return error_response(request, 500)
+        return await run_in_threadpool(error_response, request, 500)
 
 
 app = create_app()

@@ -9,6 +9,7 @@ from fastapi import Depends, HTTPException, Request
 from sqlalchemy import Select, func, select
 from sqlmodel import Session, SQLModel, col
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 from temporalio.client import Client
 
 from supplychain import i18n
@@ -21,9 +22,16 @@ from web.sessions import SESSION_COOKIE, load_principal
 M = TypeVar("M", bound=SQLModel)
 
 
-def get_session() -> Iterator[Session]:
+def get_session(request: Request) -> Iterator[Session]:
+    """One database session per request, shared by the route, its dependencies and the page's
+    shell (bell, flashes: web/templating.py reads `request.state.db`). Routes give its connection
+    back before they wait on Temporal (`web.workflow_calls`)."""
     with Session(get_engine()) as session:
-        yield session
+        request.state.db = session
+        try:
+            yield session
+        finally:
+            request.state.db = None
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
@@ -33,19 +41,30 @@ class LoginRequired(Exception):
     """Raised for an anonymous request to a page that needs a user; answered with a redirect."""
 
 
-def _load(token: str) -> tuple[Principal, WebSession] | None:
-    # expire_on_commit=False: load_principal commits when it touches last_seen_at, and the returned
-    # WebSession is read after this session closes.
-    with Session(get_engine(), expire_on_commit=False) as session:
-        return load_principal(session, token)
-
-
-async def optional_user(request: Request) -> Principal | None:
-    """The logged-in user, or None. Async so that setting the locale here reaches the route."""
+async def optional_user(request: Request, session: SessionDep) -> Principal | None:
+    """The logged-in user, or None. Async so that setting the locale here reaches the route; the
+    lookup (one statement, `web.sessions.load_principal`) runs in the thread pool."""
     if hasattr(request.state, "principal"):
         return request.state.principal  # type: ignore[no-any-return]
     token = request.cookies.get(SESSION_COOKIE)
-    loaded = await run_in_threadpool(_load, token) if token else None
+    return _remember(request, await run_in_threadpool(load_principal, session, token) if token else None)
+
+
+async def identify(request: Request) -> None:
+    """The user for a page no route rendered (an error page): like `optional_user`, with a short
+    session of its own since the request's has ended."""
+    if hasattr(request.state, "principal"):
+        return
+    token = request.cookies.get(SESSION_COOKIE)
+
+    def load() -> tuple[Principal, WebSession] | None:
+        with Session(get_engine(), expire_on_commit=False) as session:
+            return load_principal(session, token) if token else None
+
+    _remember(request, await run_in_threadpool(load))
+
+
+def _remember(request: Request, loaded: tuple[Principal, WebSession] | None) -> Principal | None:
     principal = loaded[0] if loaded else None
     request.state.principal = principal
     request.state.web_session_id = loaded[1].id if loaded else None
@@ -58,6 +77,23 @@ async def current_user(user: Annotated[Principal | None, Depends(optional_user)]
     if user is None:
         raise LoginRequired()
     return user
+
+
+async def form_data(request: Request) -> FormData:
+    """The posted form, parsed on the event loop so that a sync route can take it as a parameter."""
+    return await request.form()
+
+
+FormDep = Annotated[FormData, Depends(form_data)]
+
+
+async def form_fields(request: Request) -> dict[str, str]:
+    """The posted form's text fields, without the CSRF token (shown back to the user as typed)."""
+    form = await request.form()
+    return {key: value for key, value in form.items() if isinstance(value, str) and key != "csrf_token"}
+
+
+FieldsDep = Annotated[dict[str, str], Depends(form_fields)]
 
 
 OptionalUser = Annotated[Principal | None, Depends(optional_user)]

@@ -10,12 +10,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fastapi import Request, Response
-from sqlalchemy import delete
-from sqlmodel import Session
+from sqlalchemy import and_, delete, select
+from sqlmodel import Session, col
 
-from supplychain.models import Location, User, WebSession
+from supplychain import accounts
+from supplychain.models import Location, Organisation, User, UserRole, WebSession
 from supplychain.models.base import utcnow
-from supplychain.principal import Principal, principal_for
+from supplychain.principal import Principal
 from supplychain.security import new_token, token_digest
 from supplychain.settings import settings
 
@@ -85,14 +86,22 @@ def end_all_sessions(session: Session, user_id: int, *, keep_token: str | None =
 
 
 def load_principal(session: Session, token: str) -> tuple[Principal, WebSession] | None:
-    """The user behind a session token, or None when the session is unknown, expired or the user inactive."""
-    web_session = session.get(WebSession, token_digest(token))
-    if web_session is None:
+    """The user behind a session token, or None when the session is unknown, expired or the user
+    inactive. One statement: the session row with its user, organisation and the roles that count
+    (one row per role), so the shell of every page costs this and the bell count only."""
+    rows = session.execute(
+        select(WebSession, User, Organisation, UserRole.role)  # type: ignore[call-overload]
+        .join(User, col(User.id) == col(WebSession.user_id))
+        .join(Organisation, col(Organisation.id) == col(User.organisation_id))
+        .outerjoin(UserRole, and_(col(UserRole.user_id) == col(User.id), accounts.role_counts()))
+        .where(col(WebSession.id) == token_digest(token))
+    ).all()
+    if not rows:
         return None
+    web_session, user, organisation, _ = rows[0]
     now = utcnow()
     idle_deadline = web_session.last_seen_at + timedelta(minutes=settings.SESSION_IDLE_MINUTES)
-    user = session.get(User, web_session.user_id)
-    if now >= web_session.expires_at or now >= idle_deadline or user is None or not user.is_active:
+    if now >= web_session.expires_at or now >= idle_deadline or not user.is_active:
         session.delete(web_session)
         session.commit()
         return None
@@ -100,7 +109,20 @@ def load_principal(session: Session, token: str) -> tuple[Principal, WebSession]
         web_session.last_seen_at = now
         session.add(web_session)
         session.commit()
-    return principal_for(session, user), web_session
+    assert user.id is not None and organisation.id is not None
+    principal = Principal(
+        user_id=user.id,
+        email=user.email,
+        full_name=user.full_name,
+        organisation_id=organisation.id,
+        organisation_name=organisation.name,
+        org_kind=organisation.kind,
+        roles=frozenset(role for *_, role in rows if role is not None),
+        location_id=user.location_id,
+        locale=user.locale,
+        approval_limit=user.approval_limit,
+    )
+    return principal, web_session
 
 
 def location_name(session: Session, location_id: int | None) -> str:

@@ -6,6 +6,8 @@ comes from htmx, so a page and its fragment can never drift apart.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import Request
@@ -35,11 +37,23 @@ def portal_context(request: Request) -> dict[str, Any]:
     }
     if principal is not None:
         ctx["nav"] = navigation_for(principal)
-        with Session(get_engine()) as session:
+        with _request_session(request) as session:
             ctx["unread_count"] = inbox.unread_count(session, principal)
             if not is_htmx(request):  # a fragment would swallow them unseen
                 ctx["flashes"] = pop_flashes(session, request)
     return ctx
+
+
+@contextmanager
+def _request_session(request: Request) -> Iterator[Session]:
+    """The request's own database session (web.deps.get_session); a page rendered outside a route
+    (an error page) gets a short one of its own."""
+    shared = getattr(request.state, "db", None)
+    if shared is not None:
+        yield shared
+        return
+    with Session(get_engine()) as session:
+        yield session
 
 
 templates = Jinja2Blocks(directory=str(PROJECT_ROOT / "templates"), context_processors=[portal_context])

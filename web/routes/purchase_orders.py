@@ -42,7 +42,7 @@ from supplychain.principal import Principal
 from supplychain.replenishment import (
     business_today,
 )
-from web.deps import CurrentUser, OrgScope, Scope, names_for, require_roles
+from web.deps import CurrentUser, FieldsDep, OrgScope, Scope, names_for, require_roles
 from web.flash import flash
 from web.purchasing import (
     OPEN_PO_STATUSES,
@@ -57,6 +57,7 @@ from web.purchasing import (
     run_update,
 )
 from web.templating import render
+from web.workflow_calls import await_on_loop
 from workflows.common import BUSINESS_TIMEZONE
 from workflows.replenishment import (
     CancelPOInput,
@@ -300,7 +301,7 @@ def _actions(
     }
 
 
-async def _detail(
+def _detail(
     request: Request,
     user: Principal,
     scope: Scope,
@@ -312,9 +313,10 @@ async def _detail(
     block: str | None = None,
 ) -> Response:
     session = scope.session
+    # The live state first: the query runs with the database connection given back.
+    state = await_on_loop(session, query_state, request, po.workflow_id, ReplenishmentWorkflow.get_state)
     lines = po_lines(session, po)
     shipments = po_shipments(session, po)
-    state = await query_state(request, po.workflow_id, ReplenishmentWorkflow.get_state)
     ctx = {
         "user": user,
         "po": po,
@@ -340,17 +342,17 @@ async def _detail(
 
 
 @router.get("/purchase-orders/{number}")
-async def po_detail(request: Request, number: str, user: CurrentUser, scope: OrgScope) -> Response:
-    return await _detail(request, user, scope, po_or_404(scope, number))
+def po_detail(request: Request, number: str, user: CurrentUser, scope: OrgScope) -> Response:
+    return _detail(request, user, scope, po_or_404(scope, number))
 
 
 @router.get("/purchase-orders/{number}/state")
-async def po_live_state(request: Request, number: str, user: CurrentUser, scope: OrgScope) -> Response:
+def po_live_state(request: Request, number: str, user: CurrentUser, scope: OrgScope) -> Response:
     """htmx: the live-state panel of the document page, refreshed while the page is open."""
-    return await _detail(request, user, scope, po_or_404(scope, number), block="live_state")
+    return _detail(request, user, scope, po_or_404(scope, number), block="live_state")
 
 
-async def _act(
+def _act(
     request: Request,
     user: Principal,
     scope: Scope,
@@ -368,28 +370,24 @@ async def _act(
             status=i18n.gettext(labels()["po_status_labels"][po.status]),
         )
     else:
-        error = await run_update(request, po.workflow_id, update, arg)
+        error = await_on_loop(scope.session, run_update, request, po.workflow_id, update, arg)
     if error:
-        return await _detail(request, user, scope, po, error=error, form=form, status_code=400)
+        return _detail(request, user, scope, po, error=error, form=form, status_code=400)
     flash(scope.session, request, done)
     return RedirectResponse(f"/purchase-orders/{po.number}", status_code=303)
 
 
-async def _form_dict(request: Request) -> dict[str, str]:
-    form = await request.form()
-    return {key: value for key, value in form.items() if isinstance(value, str) and key != "csrf_token"}
-
-
-async def _form_error(
+def _form_error(
     request: Request, user: Principal, scope: Scope, po: PurchaseOrder, error: str, form: dict[str, str]
 ) -> Response:
-    return await _detail(request, user, scope, po, error=error, form=form, status_code=400)
+    return _detail(request, user, scope, po, error=error, form=form, status_code=400)
 
 
 @router.post("/purchase-orders/{number}/confirm")
-async def confirm_lines(request: Request, number: str, user: SupplierUser, scope: OrgScope) -> Response:
+def confirm_lines(
+    request: Request, number: str, user: SupplierUser, scope: OrgScope, form: FieldsDep
+) -> Response:
     po = po_or_404(scope, number)
-    form = await _form_dict(request)
     confirmations: list[LineConfirmation] = []
     for line in po_lines(scope.session, po):
         raw_qty = form.get(f"quantity-{line.line_no}", "").strip()
@@ -398,7 +396,7 @@ async def confirm_lines(request: Request, number: str, user: SupplierUser, scope
             continue
         quantity, error = parse_quantity(raw_qty)
         if error:
-            return await _form_error(
+            return _form_error(
                 request,
                 user,
                 scope,
@@ -410,7 +408,7 @@ async def confirm_lines(request: Request, number: str, user: SupplierUser, scope
         if raw_date:
             promised, error = parse_date(raw_date)
             if error:
-                return await _form_error(
+                return _form_error(
                     request,
                     user,
                     scope,
@@ -423,7 +421,7 @@ async def confirm_lines(request: Request, number: str, user: SupplierUser, scope
             LineConfirmation(line_no=line.line_no, quantity=quantity, promised_date=promised)
         )
     if not confirmations:
-        return await _form_error(
+        return _form_error(
             request,
             user,
             scope,
@@ -431,7 +429,7 @@ async def confirm_lines(request: Request, number: str, user: SupplierUser, scope
             i18n.gettext("Enter a quantity and a promised date for at least one line."),
             form,
         )
-    return await _act(
+    return _act(
         request,
         user,
         scope,
@@ -444,15 +442,16 @@ async def confirm_lines(request: Request, number: str, user: SupplierUser, scope
 
 
 @router.post("/purchase-orders/{number}/reject")
-async def reject_po(request: Request, number: str, user: SupplierUser, scope: OrgScope) -> Response:
+def reject_po(
+    request: Request, number: str, user: SupplierUser, scope: OrgScope, form: FieldsDep
+) -> Response:
     po = po_or_404(scope, number)
-    form = await _form_dict(request)
     reason = form_text(form, "reason")
     if not reason:
-        return await _form_error(
+        return _form_error(
             request, user, scope, po, i18n.gettext("Give a reason for rejecting the order."), form
         )
-    return await _act(
+    return _act(
         request,
         user,
         scope,
@@ -465,15 +464,14 @@ async def reject_po(request: Request, number: str, user: SupplierUser, scope: Or
 
 
 @router.post("/purchase-orders/{number}/cancel")
-async def cancel_po(request: Request, number: str, user: BuyerUser, scope: OrgScope) -> Response:
+def cancel_po(request: Request, number: str, user: BuyerUser, scope: OrgScope, form: FieldsDep) -> Response:
     po = po_or_404(scope, number)
-    form = await _form_dict(request)
     reason = form_text(form, "reason")
     if not reason:
-        return await _form_error(
+        return _form_error(
             request, user, scope, po, i18n.gettext("Give a reason for cancelling the order."), form
         )
-    return await _act(
+    return _act(
         request,
         user,
         scope,
@@ -486,12 +484,11 @@ async def cancel_po(request: Request, number: str, user: BuyerUser, scope: OrgSc
 
 
 @router.post("/purchase-orders/{number}/lines/{line_no}/short-close")
-async def short_close_line(
-    request: Request, number: str, line_no: int, user: BuyerUser, scope: OrgScope
+def short_close_line(
+    request: Request, number: str, line_no: int, user: BuyerUser, scope: OrgScope, form: FieldsDep
 ) -> Response:
     po = po_or_404(scope, number)
-    form = await _form_dict(request)
-    return await _act(
+    return _act(
         request,
         user,
         scope,
