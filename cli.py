@@ -222,6 +222,7 @@ def web(
         port=port or settings.WEB_PORT,
         proxy_headers=True,
         forwarded_allow_ips=forwarded_allow_ips,
+        timeout_graceful_shutdown=settings.WEB_SHUTDOWN_SECONDS,
     )
 
 

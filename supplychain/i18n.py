@@ -86,6 +86,12 @@ def ngettext(singular: str, plural: str, n: int, **params: object) -> str:
     return translate_plural(singular, plural, n) % {"num": n, **params}
 
 
+@cache
+def babel_locale(locale: str) -> Locale:
+    """Babel's locale data, parsed once per locale (the formatters below take it every call)."""
+    return Locale.parse(locale)
+
+
 def lazy(message: str) -> str:
     """Marks a string for extraction where it must be translated later (at render time)."""
     return message
@@ -95,7 +101,7 @@ def format_money(amount: Decimal | int | None, currency: str = CURRENCY) -> str:
     if amount is None:
         return ""
     with half_up_context():  # Babel rounds to the places it shows in the current context
-        return numbers.format_currency(Decimal(amount), currency, locale=get_locale())
+        return numbers.format_currency(Decimal(amount), currency, locale=babel_locale(get_locale()))
 
 
 def format_decimal(value: Decimal | int | None, *, places: int | None = None) -> str:
@@ -103,14 +109,14 @@ def format_decimal(value: Decimal | int | None, *, places: int | None = None) ->
         return ""
     fmt = None if places is None else "#,##0." + "0" * places if places else "#,##0"
     with half_up_context():
-        return numbers.format_decimal(Decimal(value), format=fmt, locale=get_locale())
+        return numbers.format_decimal(Decimal(value), format=fmt, locale=babel_locale(get_locale()))
 
 
 def format_percent(value: Decimal | None) -> str:
     if value is None:
         return ""
     with half_up_context():
-        return numbers.format_percent(value, format="#,##0.##%", locale=get_locale())
+        return numbers.format_percent(value, format="#,##0.##%", locale=babel_locale(get_locale()))
 
 
 def format_date(value: date | datetime | None, fmt: str = "medium") -> str:
@@ -118,13 +124,13 @@ def format_date(value: date | datetime | None, fmt: str = "medium") -> str:
         return ""
     if isinstance(value, datetime):
         value = value.astimezone(DISPLAY_TIMEZONE).date()
-    return dates.format_date(value, format=fmt, locale=get_locale())
+    return dates.format_date(value, format=fmt, locale=babel_locale(get_locale()))
 
 
 def format_datetime(value: datetime | None, fmt: str = "medium") -> str:
     if value is None:
         return ""
-    return dates.format_datetime(value, format=fmt, tzinfo=DISPLAY_TIMEZONE, locale=get_locale())
+    return dates.format_datetime(value, format=fmt, tzinfo=DISPLAY_TIMEZONE, locale=babel_locale(get_locale()))
 
 
 def locale_display_name(locale: str) -> str:

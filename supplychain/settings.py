@@ -36,9 +36,19 @@ class Settings(BaseSettings):
     TEMPORAL_DEV_PORT: int = 7233
     TEMPORAL_UI_PORT: int = 8233
 
+    # Database connections per process. Every request holds one connection at most (never while it
+    # waits on Temporal), so a pool at least as large as the web thread pool never makes one wait.
+    DB_POOL_SIZE: int = Field(default=20, ge=1)
+    DB_MAX_OVERFLOW: int = Field(default=30, ge=0)
+    DB_POOL_TIMEOUT_SECONDS: float = Field(default=30, gt=0)
+
     # Web
     WEB_HOST: str = "127.0.0.1"
     WEB_PORT: int = 8000
+    # Worker threads for the sync routes (FastAPI's thread pool; anyio's default is 40).
+    WEB_THREADS: int = Field(default=40, ge=1)
+    # On SIGTERM the web process stops taking requests and gives those in flight this long.
+    WEB_SHUTDOWN_SECONDS: int = Field(default=5, ge=0)
     SECRET_KEY: str = ""
     DEFAULT_LOCALE: Literal["zh_CN", "en"] = "zh_CN"
     SESSION_IDLE_MINUTES: int = Field(default=60, ge=1)
@@ -79,6 +89,8 @@ class Settings(BaseSettings):
     def _fill_defaults(self) -> Settings:
         if self.PO_CONFIRM_ESCALATION_HOURS <= self.PO_CONFIRM_REMINDER_HOURS:
             raise ValueError("PO_CONFIRM_ESCALATION_HOURS must be later than PO_CONFIRM_REMINDER_HOURS")
+        if self.DB_POOL_SIZE + self.DB_MAX_OVERFLOW < self.WEB_THREADS:
+            raise ValueError("DB_POOL_SIZE + DB_MAX_OVERFLOW must be at least WEB_THREADS")
         if self.MAX_REQUEST_BYTES <= self.CERTIFICATE_MAX_BYTES:
             raise ValueError("MAX_REQUEST_BYTES must be larger than CERTIFICATE_MAX_BYTES")
         if self.MAX_REQUEST_BYTES <= self.PHOTO_MAX_BYTES:

@@ -8,6 +8,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
@@ -74,6 +75,8 @@ class TemporalConnection:
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # The sync routes' worker threads (the database pool is at least this large: Settings).
+    anyio.to_thread.current_default_thread_limiter().total_tokens = settings.WEB_THREADS
     app.state.temporal = TemporalConnection()
     await app.state.temporal.get()
     yield
