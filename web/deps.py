@@ -67,6 +67,7 @@ async def identify(request: Request) -> None:
 def _remember(request: Request, loaded: tuple[Principal, WebSession] | None) -> Principal | None:
     principal = loaded[0] if loaded else None
     request.state.principal = principal
+    request.state.web_session = loaded[1] if loaded else None  # keeps it in the request session
     request.state.web_session_id = loaded[1].id if loaded else None
     if principal is not None:
         i18n.set_locale(principal.locale)

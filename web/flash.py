@@ -12,9 +12,18 @@ from supplychain.models import WebSession
 Level = Literal["success", "info", "warning", "error"]
 
 
-def flash(session: Session, request: Request, message: str, level: Level = "success") -> None:
+def _web_session(session: Session, request: Request) -> WebSession | None:
+    """The request's session row: the one loaded with the user (no second read) when it belongs to
+    this database session, else by its id."""
+    loaded = getattr(request.state, "web_session", None)
+    if loaded is not None and loaded in session:
+        return loaded  # type: ignore[no-any-return]
     session_id = getattr(request.state, "web_session_id", None)
-    web_session = session.get(WebSession, session_id) if session_id else None
+    return session.get(WebSession, session_id) if session_id else None
+
+
+def flash(session: Session, request: Request, message: str, level: Level = "success") -> None:
+    web_session = _web_session(session, request)
     if web_session is None:
         return
     web_session.flash = [*web_session.flash, {"level": level, "message": message}]
@@ -23,8 +32,7 @@ def flash(session: Session, request: Request, message: str, level: Level = "succ
 
 
 def pop_flashes(session: Session, request: Request) -> list[dict[str, str]]:
-    session_id = getattr(request.state, "web_session_id", None)
-    web_session = session.get(WebSession, session_id) if session_id else None
+    web_session = _web_session(session, request)
     if web_session is None or not web_session.flash:
         return []
     messages = list(web_session.flash)
