@@ -47,7 +47,21 @@ async def optional_user(request: Request, session: SessionDep) -> Principal | No
     if hasattr(request.state, "principal"):
         return request.state.principal  # type: ignore[no-any-return]
     token = request.cookies.get(SESSION_COOKIE)
-    return _remember(request, await run_in_threadpool(load_principal, session, token) if token else None)
+    loaded = await run_in_threadpool(_load_and_release, session, token) if token else None
+    return _remember(request, loaded)
+
+
+def _load_and_release(session: Session, token: str) -> tuple[Principal, WebSession] | None:
+    """Load the user, then give the connection back to the pool: the request may now wait for a
+    worker thread, and must not hold a connection while it waits (under load, more requests wait
+    than there are threads). What was loaded stays loaded (no expiry), for the page's shell."""
+    loaded = load_principal(session, token)
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = True
+    return loaded
 
 
 async def identify(request: Request) -> None:
