@@ -481,6 +481,13 @@ async def test_cancelling_the_document_cancels_its_approval_request(
         )
         await _opened(client.get_workflow_handle(child_id))
         await parent.cancel()
+        # Awaiting a result lets the time-skipping server jump to the next timer: wait (in real
+        # time) until the cancellation has reached the step first, or a slow worker would see the
+        # server skip past the step's SLA timers to the run's time-out.
+        await _until(
+            lambda: (row := _row(db, child_id)) is not None and row.status is ApprovalStatus.CANCELLED,
+            "the approval request to be cancelled",
+        )
         with pytest.raises(WorkflowFailureError) as failed:
             await parent.result()
         assert isinstance(failed.value.cause, CancelledError)
