@@ -7,9 +7,13 @@ A document workflow starts `ApprovalWorkflow` as a child with
    requester) whose limit covers the amount, lowest limit first; the first is assigned, each
    escalation moves to the next level above.
 2. The step is written to `approval_request` (the queue's read model) and the assignee is notified.
+   The row is visible from its commit, before the workflow sees that activity finish: the assignee
+   may decide from the start of the write (`handover_user_id`), and a decision taken meanwhile is
+   recorded once the write is done (the lock), so a click on a freshly listed row is never refused.
 3. It waits for a `decide` Update. After `reminder_after` it reminds the assignee; after
-   `escalation_after` it reassigns to the next level (and notifies). No level left: it stays with
-   the last one. The parent passes both from the settings (APPROVAL_*_HOURS for a purchase order,
+   `escalation_after` it reassigns to the next level (and notifies); while that write runs, the
+   level the queue still shows may decide too. No level left: it stays with the last one. The
+   parent passes both from the settings (APPROVAL_*_HOURS for a purchase order,
    QUALITY_DECISION_*_HOURS for a rejected lot).
 4. The decision is recorded (row, document event, notification of the requester) before the Update
    returns, so the page re-rendered after the click shows it.
@@ -28,6 +32,8 @@ parent cancels the step (its document was cancelled), the request is marked canc
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -133,6 +139,9 @@ class ApprovalState:
     chain: list[int] = field(default_factory=list)  # approver user ids, lowest level first
     level: int = 0  # index into chain of the current assignee
     assignee_user_id: int | None = None
+    # While the queue row is being written (opened, or reassigned on escalation) it shows either the
+    # assignee or this approver, so both may decide until the write is done (see `_handing_over`).
+    handover_user_id: int | None = None
     decided_by_user_id: int | None = None
     on_behalf_of_user_id: int | None = None
     comment: str = ""
@@ -224,22 +233,25 @@ class ApprovalWorkflow:
 
     async def _open_request(self) -> None:
         assignee = self.state.chain[0]
-        await self._activity(
-            open_approval_request,
-            OpenRequestInput(
-                ref=self._ref(),
-                summary=self.input.summary,
-                assignee_user_id=assignee,
-                level=1,
-                requested_at=workflow.now(),
-                reminder_after=self.input.reminder_after,
-                escalation_after=self.input.escalation_after,
-                choices=list(self.input.choices),
-            ),
-        )
-        # Decisions are accepted once the queue shows the request to its assignee.
-        self.state.level = 0
-        self.state.assignee_user_id = assignee
+        # The row is visible from its commit, before this workflow sees the activity finish: the
+        # assignee may decide from the start of the write, and the decision is recorded after it.
+        async with self.lock:
+            with self._handing_over(assignee):
+                await self._activity(
+                    open_approval_request,
+                    OpenRequestInput(
+                        ref=self._ref(),
+                        summary=self.input.summary,
+                        assignee_user_id=assignee,
+                        level=1,
+                        requested_at=workflow.now(),
+                        reminder_after=self.input.reminder_after,
+                        escalation_after=self.input.escalation_after,
+                        choices=list(self.input.choices),
+                    ),
+                )
+                self.state.level = 0
+                self.state.assignee_user_id = assignee
 
     async def _wait_for_decision(self) -> None:
         """Remind after `reminder_after`, escalate after `escalation_after`, at every level."""
@@ -292,17 +304,30 @@ class ApprovalWorkflow:
             self.state.level += 1
             self.state.escalations += 1
             self.state.assignee_user_id = self.state.chain[self.state.level]
-            await self._activity(
-                escalate_approval,
-                EscalateInput(
-                    ref=self._ref(),
-                    previous_assignee_user_id=previous,
-                    assignee_user_id=self.state.assignee_user_id,
-                    level=self.state.level + 1,
-                    at=workflow.now(),
-                ),
-            )
+            # Until the reassignment commits, the queue still shows the step to the previous level.
+            with self._handing_over(previous):
+                await self._activity(
+                    escalate_approval,
+                    EscalateInput(
+                        ref=self._ref(),
+                        previous_assignee_user_id=previous,
+                        assignee_user_id=self.state.assignee_user_id,
+                        level=self.state.level + 1,
+                        at=workflow.now(),
+                    ),
+                )
         return True
+
+    @contextmanager
+    def _handing_over(self, user_id: int) -> Iterator[None]:
+        """While a write to the queue row runs, `user_id` may decide besides the assignee.
+
+        Held with the lock: a decision taken meanwhile is recorded once the write is done."""
+        self.state.handover_user_id = user_id
+        try:
+            yield
+        finally:
+            self.state.handover_user_id = None
 
     async def _record_decision(self) -> None:
         await self._activity(
@@ -342,7 +367,7 @@ class ApprovalWorkflow:
             raise UpdateRejected(ALREADY_DECIDED)
         if self.input.requester_user_id in (input.actor_user_id, input.on_behalf_of_user_id):
             raise UpdateRejected(OWN_REQUEST)
-        if self.state.assignee_user_id is None or input.on_behalf_of_user_id != self.state.assignee_user_id:
+        if input.on_behalf_of_user_id not in self._deciders():
             raise UpdateRejected(NOT_ASSIGNED)
         if self.input.choices:
             if not input.approve:
@@ -354,6 +379,10 @@ class ApprovalWorkflow:
             raise UpdateRejected(COMMENT_REQUIRED)
         if len(input.comment.strip()) > COMMENT_MAX_LENGTH:
             raise UpdateRejected(COMMENT_TOO_LONG, max=COMMENT_MAX_LENGTH)
+
+    def _deciders(self) -> set[int]:
+        """Whom the queue row may show the step to right now (and their delegates, checked by the route)."""
+        return {u for u in (self.state.assignee_user_id, self.state.handover_user_id) if u is not None}
 
     def _ref(self) -> ApprovalRef:
         return ApprovalRef(

@@ -55,6 +55,10 @@ class People:
 
 @pytest.fixture
 def people(session: Session) -> People:
+    return make_people(session)
+
+
+def make_people(session: Session) -> People:
     hq = make_organisation(session, kind=OrgKind.HQ)
 
     def approver(limit: str) -> User:
@@ -264,9 +268,11 @@ async def test_second_decision_shows_the_message_and_changes_nothing(
         second, f"/approvals/{row.id}/decide", {"decision": "reject", f"comment-{row.id}": "no"}
     )
     assert 'data-testid="row-error">This approval has already been decided.' in again.text
+    # A refused plain POST answers as a refusal: the queue with the reason, 400; no redirect, no flash.
     plain = form_post(second, f"/approvals/{row.id}/decide", {"decision": "reject", "comment": "no"})
-    assert plain.status_code == 303
-    assert f"{row.document_id}: This approval has already been decided." in flashes(second.get("/approvals"))
+    assert plain.status_code == 400
+    assert f'data-testid="refused">{row.document_id}: This approval has already been decided.' in plain.text
+    assert flashes(plain) == [] and flashes(second.get("/approvals")) == []
     session.expire_all()
     fresh = session.get(ApprovalRequest, row.id)
     assert fresh.status is ApprovalStatus.APPROVED and fresh.comment == ""
@@ -329,9 +335,9 @@ async def test_bulk_approve_reports_each_row(
 
     again = form_post(client, "/approvals/bulk-approve", {"ids": [str(first.id)]})
     assert again.status_code == 303
-    assert f"{first.document_id}: This approval has already been decided." in flashes(
-        client.get("/approvals")
-    )
+    assert flashes(client.get("/approvals")) == [
+        f"{first.document_id} was not approved: This approval has already been decided."
+    ]
 
 
 async def test_non_approver_gets_403_and_another_approvers_item_404(

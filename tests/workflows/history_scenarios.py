@@ -37,10 +37,11 @@ with workflow.unsafe.imports_passed_through():
     from sqlalchemy import Engine
     from sqlmodel import Session
     from temporalio.api.enums.v1 import EventType
-    from temporalio.client import Client, WorkflowFailureError, WorkflowHistory
+    from temporalio.client import Client, WorkflowFailureError, WorkflowHistory, WorkflowUpdateStage
     from temporalio.testing import WorkflowEnvironment
 
     from supplychain.models import (
+        ApprovalStatus,
         Disposition,
         InspectionStage,
         InspectionVerdict,
@@ -66,6 +67,7 @@ with workflow.unsafe.imports_passed_through():
         until_stage,
         upload_certificate,
     )
+    from tests.workflows.test_approval import Gate, gated_open, worker_with
     from tests.workflows.test_inspection_dispositions import LOT, _lot_of_line_1
     from tests.workflows.test_replenishment import (
         Handle,
@@ -88,7 +90,7 @@ with workflow.unsafe.imports_passed_through():
         _today,
         _until,
     )
-    from workflows.approval import ApprovalResult, ApprovalWorkflow, DecideInput
+    from workflows.approval import ApprovalResult, ApprovalWorkflow, DecideInput, approval_workflow_id
     from workflows.inspection import InspectionResult, InspectionWorkflow
     from workflows.replenishment import CancelPOInput, RejectPOInput, ReplenishmentWorkflow
 
@@ -462,6 +464,34 @@ async def approval_delegated(scene: Scene) -> tuple[str, ...]:
     assert (decided.decided_by_user_id, decided.on_behalf_of_user_id) == (delegate.id, world.approver_mid.id)
     assert await _cancel(handle, world) is POStatus.CANCELLED
     await _ended(handle, POStatus.CANCELLED)
+    return (approval.id,)
+
+
+@scenario("approval_decided_while_opening")
+async def approval_decided_while_opening(scene: Scene) -> tuple[str, ...]:
+    """The approver clicks the moment the queue row is written, before the step sees the write
+    finish: the decision is accepted, recorded once the write is done, and the order is sent (then
+    cancelled: the story ends). Its own worker holds the write (test_approval's gate)."""
+    world, db = scene.world, scene.db
+    gate = Gate()
+    task_queue = f"{scene.task_queue}-gated"
+    async with worker_with(scene.client, task_queue, gate, gated_open(gate)):
+        input = _input(world, needs_approval=True)
+        handle = await _start(scene.client, task_queue, input)
+        await gate.until_written()
+        approval = scene.client.get_workflow_handle(approval_workflow_id(handle.id))
+        decision = await approval.start_update(
+            ApprovalWorkflow.decide,
+            _decide(world, world.approver_mid, True),
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+        )
+        gate.go.set()
+        assert (await decision.result()).status is ApprovalStatus.APPROVED
+        await _until(lambda: _po(db, input.number).status is POStatus.SENT, "the PO to be sent")
+        decided = await _approval_result(scene, approval.id)
+        assert decided.approved and decided.decided_by_user_id == world.approver_mid.id
+        assert await _cancel(handle, world) is POStatus.CANCELLED
+        await _ended(handle, POStatus.CANCELLED)
     return (approval.id,)
 
 

@@ -7,25 +7,43 @@ its `decide` Update and timers, checks the rows the activities wrote, and replay
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from temporalio import workflow
+from temporalio import activity, workflow
 
 with workflow.unsafe.imports_passed_through():
     import pytest
     from sqlalchemy import Engine, select
     from sqlmodel import Session, col
-    from temporalio.client import Client, WorkflowFailureError, WorkflowHandle, WorkflowUpdateFailedError
+    from temporalio.client import (
+        Client,
+        WorkflowFailureError,
+        WorkflowHandle,
+        WorkflowUpdateFailedError,
+        WorkflowUpdateStage,
+    )
     from temporalio.exceptions import ApplicationError, CancelledError
     from temporalio.service import RPCError
     from temporalio.testing import WorkflowEnvironment
+    from temporalio.worker import Worker
 
+    from activities import ACTIVITIES
+    from activities.approval import (
+        EscalateInput,
+        OpenRequestInput,
+        OpenRequestResult,
+        escalate_approval,
+        open_approval_request,
+    )
     from supplychain.approvals import ACTION_APPROVED, NO_APPROVER_COMMENT, request_by_workflow
     from supplychain.models import (
         ApprovalDelegation,
@@ -39,6 +57,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from tests.factories import make_organisation, make_user
     from tests.fixtures.temporal import assert_replays, running_worker
+    from worker import MAX_CONCURRENT_ACTIVITIES
+    from workflows import WORKFLOWS
     from workflows.approval import (
         ALREADY_DECIDED,
         COMMENT_REQUIRED,
@@ -447,6 +467,147 @@ async def test_no_approver_covers_the_amount_rejects_at_once(
         "%(document)s has been rejected: %(comment)s"
     ]
     assert _row(db, handle.id) is None  # nobody to put it in front of
+    await assert_replays(client, handle.id, [ApprovalWorkflow])
+
+
+@dataclass
+class Gate:
+    """Holds a queue-row write after its commit: the queue shows the row, the workflow has not yet
+    seen the activity finish (the moment an approver's click used to be refused, issue 10)."""
+
+    written: threading.Event = field(default_factory=threading.Event)
+    go: threading.Event = field(default_factory=threading.Event)
+
+    def hold(self) -> None:
+        self.written.set()
+        assert self.go.wait(timeout=30), "the test never let the write finish"
+
+    async def until_written(self) -> None:
+        assert await asyncio.to_thread(self.written.wait, 30), "the row was never written"
+
+
+def gated_open(gate: Gate) -> Callable[..., Any]:
+    @activity.defn(name="open_approval_request")
+    def open_then_hold(input: OpenRequestInput) -> OpenRequestResult:
+        result = open_approval_request(input)  # the real write, committed
+        gate.hold()
+        return result
+
+    return open_then_hold
+
+
+def gated_escalate(gate: Gate) -> Callable[..., Any]:
+    @activity.defn(name="escalate_approval")
+    def escalate_then_hold(input: EscalateInput) -> None:
+        escalate_approval(input)  # the real write, committed
+        gate.hold()
+
+    return escalate_then_hold
+
+
+@asynccontextmanager
+async def worker_with(
+    client: Client, task_queue: str, gate: Gate, *replacements: Callable[..., Any]
+) -> AsyncIterator[Worker]:
+    """The production worker with some activities replaced by gated ones of the same name."""
+    names = {r.__temporal_activity_definition.name for r in replacements}  # type: ignore[attr-defined]
+    kept = [a for a in ACTIVITIES if a.__temporal_activity_definition.name not in names]  # type: ignore[attr-defined]
+    with ThreadPoolExecutor(MAX_CONCURRENT_ACTIVITIES, thread_name_prefix="test-activity") as executor:
+        async with Worker(
+            client,
+            task_queue=task_queue,
+            workflows=WORKFLOWS,
+            activities=[*kept, *replacements],
+            activity_executor=executor,
+        ) as worker:
+            try:
+                yield worker
+            finally:
+                gate.go.set()  # a failing test never leaves a write held (nor the worker's shutdown)
+
+
+async def test_a_decision_on_a_row_just_written_is_accepted_and_recorded_after_the_write(
+    time_skipping_env: WorkflowEnvironment, task_queue: str, session: Session, db: Engine
+) -> None:
+    client = time_skipping_env.client
+    people = _people(session)
+    input = _input(people)
+    gate = Gate()
+    async with worker_with(client, task_queue, gate, gated_open(gate)):
+        handle = await _start(client, task_queue, input)
+        await gate.until_written()
+        # The queue lists the row for mid; the workflow has not seen the write finish.
+        assert _row(db, handle.id).status is ApprovalStatus.PENDING
+        state = await handle.query(ApprovalWorkflow.get_state)
+        assert (state.assignee_user_id, state.handover_user_id) == (None, people.mid.id)
+        # Only the approver the row shows may decide; anyone else is refused as before.
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await handle.execute_update(
+                ApprovalWorkflow.decide,
+                DecideInput(actor_user_id=people.high.id, on_behalf_of_user_id=people.high.id, approve=True),
+            )
+        assert _refusal(refused) == NOT_ASSIGNED
+
+        decision = await handle.start_update(
+            ApprovalWorkflow.decide,
+            DecideInput(actor_user_id=people.mid.id, on_behalf_of_user_id=people.mid.id, approve=True),
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+        )
+        # Accepted, and taken: a second click is refused at once, though nothing is recorded yet.
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await handle.execute_update(
+                ApprovalWorkflow.decide,
+                DecideInput(
+                    actor_user_id=people.mid.id,
+                    on_behalf_of_user_id=people.mid.id,
+                    approve=False,
+                    comment="no",
+                ),
+            )
+        assert _refusal(refused) == ALREADY_DECIDED
+        assert _row(db, handle.id).status is ApprovalStatus.PENDING
+        gate.go.set()
+
+        assert (await decision.result()).status is ApprovalStatus.APPROVED
+        row = _row(db, handle.id)
+        assert row.status is ApprovalStatus.APPROVED and row.decided_by_user_id == people.mid.id
+        assert [e.action for e in _events(db, input.document_id)] == ["approval.requested", ACTION_APPROVED]
+        state = await handle.query(ApprovalWorkflow.get_state)
+        assert (state.assignee_user_id, state.handover_user_id) == (people.mid.id, None)
+        outcome = await handle.result()
+        assert outcome.approved and outcome.decided_by_user_id == people.mid.id
+    await assert_replays(client, handle.id, [ApprovalWorkflow])
+
+
+async def test_the_level_the_queue_still_shows_may_decide_while_the_escalation_is_written(
+    time_skipping_env: WorkflowEnvironment, task_queue: str, session: Session, db: Engine
+) -> None:
+    client = time_skipping_env.client
+    people = _people(session)
+    input = _input(people, reminder_after=timedelta(hours=2), escalation_after=timedelta(hours=6))
+    gate = Gate()
+    async with worker_with(client, task_queue, gate, gated_escalate(gate)):
+        handle = await _start(client, task_queue, input)
+        await _opened(handle)
+        # The server skips no time while the escalation activity runs: the sleep ends after it.
+        past_escalation = asyncio.create_task(time_skipping_env.sleep(timedelta(hours=6, minutes=1)))
+        await gate.until_written()
+        state = await handle.query(ApprovalWorkflow.get_state)
+        assert (state.assignee_user_id, state.handover_user_id) == (people.high.id, people.mid.id)
+
+        # mid clicked on the row the queue showed them a moment before it moved up to high.
+        decision = await handle.start_update(
+            ApprovalWorkflow.decide,
+            DecideInput(actor_user_id=people.mid.id, on_behalf_of_user_id=people.mid.id, approve=True),
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+        )
+        gate.go.set()
+        await past_escalation
+        assert (await decision.result()).status is ApprovalStatus.APPROVED
+        row = _row(db, handle.id)
+        assert (row.status, row.decided_by_user_id) == (ApprovalStatus.APPROVED, people.mid.id)
+        assert (row.assignee_user_id, row.level) == (people.high.id, 2)
+        assert (await handle.result()).decided_by_user_id == people.mid.id
     await assert_replays(client, handle.id, [ApprovalWorkflow])
 
 

@@ -12,7 +12,9 @@
 Routes only authorize (the user is the assignee or their delegate today, otherwise 404), parse the
 form (a concession's deduction is checked here first: 400, nothing asked) and call the approval
 workflow's `decide` Update; the workflow's validator decides whether the decision is allowed and its
-message is shown as it is.
+message is shown as it is. A refused decision answers as a refusal: the row with the reason (htmx),
+or the queue with the reason above it and status 400 (plain POST); only a decision taken redirects
+with a success flash. Bulk approve reports each refused row as "not approved" with its reason.
 """
 
 from __future__ import annotations
@@ -227,16 +229,14 @@ async def decide(
         details=details,
     )
     session.refresh(row)
+    if error:
+        # Refused: never a success answer (no 303, no success flash), the reason beside the row.
+        return _refused(request, scope, row, error, entered)
     if is_htmx(request):
         view = _views(session, user, [row])[0]
-        view.error = error or ""
-        view.notice = "" if error else _done_message(row)
-        view.entered = entered if error else {}
+        view.notice = _done_message(row)
         return _row(request, view)
-    if error:
-        flash(session, request, f"{row.document_id}: {error}", "error")
-    else:
-        flash(session, request, _done_message(row))
+    flash(session, request, _done_message(row))
     return RedirectResponse("/approvals", status_code=303)
 
 
@@ -267,7 +267,10 @@ async def bulk_approve(
         error = await _decide(session, temporal, user, row, approve=True, comment="")
         session.refresh(row)
         if error:
-            reports.append(("error", f"{row.document_id}: {error}"))
+            refused = i18n.gettext(
+                "%(document)s was not approved: %(reason)s", document=row.document_id, reason=error
+            )
+            reports.append(("error", refused))
         else:
             reports.append(("success", _done_message(row)))
     for level, message in reports:
@@ -570,7 +573,8 @@ def _refused(
     message: str,
     entered: dict[str, str],
 ) -> Response:
-    """A decision the route refused before asking the workflow: the row (htmx) or the queue again."""
+    """A refused decision (by the route, or the workflow's validator): the row with the reason (htmx),
+    or the queue again with the reason above it, 400 (plain POST)."""
     session, user = scope.session, scope.principal
     view = _views(session, user, [row])[0]
     view.error = message
