@@ -130,7 +130,8 @@ def format_date(value: date | datetime | None, fmt: str = "medium") -> str:
 def format_datetime(value: datetime | None, fmt: str = "medium") -> str:
     if value is None:
         return ""
-    return dates.format_datetime(value, format=fmt, tzinfo=DISPLAY_TIMEZONE, locale=babel_locale(get_locale()))
+    locale = babel_locale(get_locale())
+    return dates.format_datetime(value, format=fmt, tzinfo=DISPLAY_TIMEZONE, locale=locale)
 
 
 def locale_display_name(locale: str) -> str:

@@ -30,7 +30,6 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import func, select
 from sqlmodel import Session, col
-from starlette.datastructures import FormData
 from starlette.responses import Response
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError
@@ -50,9 +49,10 @@ from supplychain.rules.decisions import (
     deduction_percent,
 )
 from supplychain.rules.money import MONEY_PLACES, has_places
-from web.deps import OrgScope, Scope, TemporalClientDep, paginate, require_roles
+from web.deps import FormDep, OrgScope, Scope, TemporalClientDep, paginate, require_roles
 from web.flash import flash
 from web.templating import is_htmx, render
+from web.workflow_calls import await_on_loop
 from web.workflow_errors import rejection_message
 from workflows.approval import ALREADY_DECIDED, CANCELLED, ApprovalWorkflow, DecideInput
 from workflows.common import business_date
@@ -79,13 +79,6 @@ CHOICE_LABELS: dict[str, str] = {
     SORTING: lazy("Sorting (every unit inspected, the good ones accepted)"),
     RETURN_TO_VENDOR: lazy("Return to vendor"),
 }
-
-
-async def form_data(request: Request) -> FormData:
-    return await request.form()
-
-
-FormDep = Annotated[FormData, Depends(form_data)]
 
 
 @dataclass
@@ -190,7 +183,7 @@ def queue(
 
 
 @router.post("/{approval_id:int}/decide")
-async def decide(
+def decide(
     request: Request,
     approval_id: int,
     scope: OrgScope,
@@ -218,7 +211,7 @@ async def decide(
             if problem:
                 return _refused(request, scope, row, problem, entered)
             details = {DEDUCTION_PERCENT: _percent_text(raw_deduction)}
-    error = await _decide(
+    error = _decide(
         session,
         temporal,
         user,
@@ -241,7 +234,7 @@ async def decide(
 
 
 @router.post("/bulk-approve")
-async def bulk_approve(
+def bulk_approve(
     request: Request, scope: OrgScope, user: Decider, temporal: TemporalClientDep, form: FormDep
 ) -> Response:
     session = scope.session
@@ -264,7 +257,7 @@ async def bulk_approve(
             )
             reports.append(("warning", message))
             continue
-        error = await _decide(session, temporal, user, row, approve=True, comment="")
+        error = _decide(session, temporal, user, row, approve=True, comment="")
         session.refresh(row)
         if error:
             refused = i18n.gettext(
@@ -338,7 +331,7 @@ def end_delegation(request: Request, delegation_id: int, scope: OrgScope, user: 
 # -- helpers --------------------------------------------------------------------------------------
 
 
-async def _decide(
+def _decide(
     session: Session,
     temporal: Client,
     user: Principal,
@@ -356,28 +349,35 @@ async def _decide(
     on_behalf_of = approvals.acting_for(session, user.user_id, row, today())
     if on_behalf_of is None:
         return i18n.gettext("This approval is not assigned to you.")
-    workflow_id = row.workflow_id
-    session.commit()  # end the read transaction: the row is read again after the Update
-    try:
-        await temporal.get_workflow_handle(workflow_id).execute_update(
-            ApprovalWorkflow.decide,
-            DecideInput(
-                actor_user_id=user.user_id,
-                on_behalf_of_user_id=on_behalf_of,
-                approve=approve,
-                comment=comment.strip(),
-                choice=choice,
-                details=dict(details or {}),
-            ),
-        )
-    except WorkflowUpdateFailedError as exc:
-        return rejection_message(exc)
-    except RPCError:
+    decision = DecideInput(
+        actor_user_id=user.user_id,
+        on_behalf_of_user_id=on_behalf_of,
+        approve=approve,
+        comment=comment.strip(),
+        choice=choice,
+        details=dict(details or {}),
+    )
+    # The connection goes back to the pool while the Update runs; the row is read again after it.
+    refused = await_on_loop(session, _send_decision, temporal, row.workflow_id, decision)
+    if isinstance(refused, WorkflowUpdateFailedError):
+        return rejection_message(refused)
+    if isinstance(refused, RPCError):
         # The workflow finished between our read and the Update: someone else decided just now.
         session.refresh(row)
         if row.status is not ApprovalStatus.PENDING:
             return _closed_message(row)
         return i18n.gettext("This could not be done right now. Please try again.")
+    return None
+
+
+async def _send_decision(
+    temporal: Client, workflow_id: str, decision: DecideInput
+) -> WorkflowUpdateFailedError | RPCError | None:
+    """On the event loop: the `decide` Update; its refusal, or None when it was accepted."""
+    try:
+        await temporal.get_workflow_handle(workflow_id).execute_update(ApprovalWorkflow.decide, decision)
+    except (WorkflowUpdateFailedError, RPCError) as exc:
+        return exc
     return None
 
 
