@@ -24,7 +24,7 @@ from supplychain.security import new_token
 from web.admin_catalogue import PRICES, SKUS
 from web.admin_entities import LOCATIONS, ORGANISATIONS, USERS, Change, Entity
 from web.admin_forms import display_value, parse_form, raw_input
-from web.deps import AdminUser, OrgScope, require_roles
+from web.deps import AdminUser, FormDep, OrgScope, require_roles
 from web.flash import flash
 from web.sessions import SESSION_COOKIE
 from web.templating import render
@@ -45,14 +45,6 @@ def entity_for(entity: str) -> Entity:
 
 
 EntityDep = Annotated[Entity, Depends(entity_for)]
-
-
-async def form_data(request: Request) -> FormData:
-    # Read in the event loop (Starlette caches it) so the route itself can stay synchronous.
-    return await request.form()
-
-
-FormDep = Annotated[FormData, Depends(form_data)]
 
 
 @router.get("")

@@ -1,23 +1,33 @@
-"""Health: database and Temporal connectivity, as a page for people and JSON for probes."""
+"""Health: database and Temporal connectivity, as a page for people and JSON for probes.
+
+The database check runs on a small executor of its own, not on the thread pool the sync routes
+share: `/healthz` (async, no request session) still answers when slow pages fill that pool, and a
+check that does not answer within `DATABASE_CHECK_TIMEOUT_SECONDS` reports the database down.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlmodel import Session
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from supplychain.db import get_engine
 from supplychain.settings import settings
-from web.deps import CurrentUser
+from web.deps import CurrentUser, SessionDep
 from web.templating import render
+from web.workflow_calls import await_on_loop
 
 router = APIRouter()
+
+# Two threads: probes come one at a time; a second covers one stuck on a hung connection.
+_database_checks = ThreadPoolExecutor(max_workers=2, thread_name_prefix="health-db")
+DATABASE_CHECK_TIMEOUT_SECONDS = 5
 
 
 @dataclass(frozen=True)
@@ -50,8 +60,17 @@ async def _check_temporal(request: Request) -> Check:
         return Check("temporal", False, type(exc).__name__)
 
 
+async def _check_database_off_pool() -> Check:
+    run = asyncio.get_running_loop().run_in_executor(_database_checks, _check_database)
+    try:
+        return await asyncio.wait_for(run, timeout=DATABASE_CHECK_TIMEOUT_SECONDS)
+    except TimeoutError:
+        return Check("database", False, "TimeoutError")
+
+
 async def run_checks(request: Request) -> list[Check]:
-    return [await run_in_threadpool(_check_database), await _check_temporal(request)]
+    database, temporal = await asyncio.gather(_check_database_off_pool(), _check_temporal(request))
+    return [database, temporal]
 
 
 @router.get("/healthz")
@@ -63,7 +82,8 @@ async def healthz(request: Request) -> Response:
 
 
 @router.get("/health")
-async def health_page(request: Request, user: CurrentUser) -> Response:
-    checks = await run_checks(request)
+def health_page(request: Request, user: CurrentUser, session: SessionDep) -> Response:
+    # Sync: the page's shell reads the database; the request's connection is given back meanwhile.
+    checks = await_on_loop(session, run_checks, request)
     status = 200 if all(c.ok for c in checks) else 503
     return render(request, "health.html", {"user": user, "checks": checks}, status_code=status)

@@ -52,10 +52,11 @@ from supplychain.models import (
     Role,
 )
 from supplychain.principal import Principal
-from web.deps import OrgScope, Scope, names_for, paginate, require_roles
+from web.deps import FormDep, OrgScope, Scope, names_for, paginate, require_roles
 from web.flash import flash
 from web.purchasing import sku_label, temporal_client
 from web.templating import render
+from web.workflow_calls import await_on_loop
 from web.workflow_errors import rejection_message
 from workflows.inspection import (
     ALREADY_DECIDED,
@@ -416,11 +417,12 @@ def _parse_count(raw: str, category: str) -> tuple[int | None, str]:
 
 
 @router.post("/inspections/{number}")
-async def record_defects(request: Request, number: str, user: InspectorUser, scope: OrgScope) -> Response:
+def record_defects(
+    request: Request, number: str, user: InspectorUser, scope: OrgScope, raw: FormDep
+) -> Response:
     if not user.is_hq:
         raise HTTPException(status_code=403)
     row = _inspection_or_404(scope, number)
-    raw = await request.form()
     form = DefectsForm(
         values={
             name: value if isinstance(value, str) else ""
@@ -441,7 +443,7 @@ async def record_defects(request: Request, number: str, user: InspectorUser, sco
         # Decided (its workflow may have finished): answer from the row, as the validator would.
         form.error = i18n.gettext(ALREADY_DECIDED)
         return _detail(request, user, scope, row, form, status_code=400)
-    form.error, recorded = await _record(request, scope, row, user, counts, form.values["notes"])
+    form.error, recorded = _record(request, scope, row, user, counts, form.values["notes"])
     scope.session.expire_all()
     row = _inspection_or_404(scope, number)
     if form.error or recorded is None:
@@ -454,20 +456,23 @@ async def record_defects(request: Request, number: str, user: InspectorUser, sco
     return RedirectResponse(f"/inspections/{row.number}", status_code=303)
 
 
-async def _record(
+def _record(
     request: Request, scope: Scope, row: Inspection, user: Principal, counts: dict[str, int], notes: str
 ) -> tuple[str, RecordDefectsResult | None]:
-    """Call `record_defects`: ("", its result) when it was done, else (the message beside the form, None)."""
-    client = await temporal_client(request)
+    """Call `record_defects`: ("", its result) when it was done, else (the message beside the form, None).
+    The row is read again after the Update (giving the connection back expires it)."""
+    workflow_id = row.workflow_id
+    client = await_on_loop(scope.session, temporal_client, request)
     if client is None:
         return (
             i18n.gettext("The inspection process cannot be reached right now. Nothing was changed."),
             None,
         )
-    workflow_id = row.workflow_id
-    scope.session.commit()  # end the read transaction: the row is read again after the Update
+    handle = client.get_workflow_handle(workflow_id)
     try:
-        result = await client.get_workflow_handle(workflow_id).execute_update(
+        result = await_on_loop(
+            scope.session,
+            handle.execute_update,
             InspectionWorkflow.record_defects,
             RecordDefectsInput(actor_user_id=user.user_id, notes=notes, **counts),
         )
@@ -580,11 +585,12 @@ ENTER_GOOD_QUANTITY = lazy("Enter the number of good units as a whole number, fo
 
 
 @router.post("/inspections/{number}/sorting")
-async def record_sorting(request: Request, number: str, user: InspectorUser, scope: OrgScope) -> Response:
+def record_sorting(
+    request: Request, number: str, user: InspectorUser, scope: OrgScope, raw: FormDep
+) -> Response:
     if not user.is_hq:
         raise HTTPException(status_code=403)
     row = _inspection_or_404(scope, number)
-    raw = await request.form()
     form = ActionForm(
         values={
             name: value if isinstance(value, str) else ""
@@ -599,15 +605,17 @@ async def record_sorting(request: Request, number: str, user: InspectorUser, sco
         form.error = i18n.gettext(NOT_SORTING)
     if form.error:
         return _detail(request, user, scope, row, sorting=form, status_code=400)
-    client = await temporal_client(request)
+    workflow_id = row.workflow_id
+    client = await_on_loop(scope.session, temporal_client, request)
     if client is None:
         form.error = i18n.gettext(NOT_REACHABLE)
         return _detail(request, user, scope, row, sorting=form, status_code=400)
-    workflow_id = row.workflow_id
-    scope.session.commit()  # end the read transaction: the row is read again after the Update
+    handle = client.get_workflow_handle(workflow_id)
     result: RecordSortingResult | None = None
     try:
-        result = await client.get_workflow_handle(workflow_id).execute_update(
+        result = await_on_loop(
+            scope.session,
+            handle.execute_update,
             InspectionWorkflow.record_sorting,
             RecordSortingInput(
                 actor_user_id=user.user_id, good_quantity=int(text), notes=form.values["notes"]
@@ -636,9 +644,7 @@ NOT_ON_HOLD = lazy("This lot is not on hold.")
 
 
 @router.post("/inspections/{number}/recheck")
-async def recheck_certificates(
-    request: Request, number: str, user: InspectorUser, scope: OrgScope
-) -> Response:
+def recheck_certificates(request: Request, number: str, user: InspectorUser, scope: OrgScope) -> Response:
     if not user.is_hq:
         raise HTTPException(status_code=403)
     row = _inspection_or_404(scope, number)
@@ -646,15 +652,21 @@ async def recheck_certificates(
     if row.stage is not InspectionStage.ON_HOLD:
         form.error = i18n.gettext(NOT_ON_HOLD)
         return _detail(request, user, scope, row, recheck=form, status_code=400)
-    client = await temporal_client(request)
+    workflow_id = row.workflow_id
+    client = await_on_loop(scope.session, temporal_client, request)
     if client is None:
         form.error = i18n.gettext(NOT_REACHABLE)
-        return _detail(request, user, scope, row, recheck=form, status_code=400)
-    try:
-        await client.get_workflow_handle(row.workflow_id).signal(InspectionWorkflow.recheck_certificates)
-    except RPCError as exc:
-        log.error("recheck_certificates on %s failed: %s", row.workflow_id, exc)
-        form.error = i18n.gettext(TRY_AGAIN)
+    else:
+        try:
+            await_on_loop(
+                scope.session,
+                client.get_workflow_handle(workflow_id).signal,
+                InspectionWorkflow.recheck_certificates,
+            )
+        except RPCError as exc:
+            log.error("recheck_certificates on %s failed: %s", workflow_id, exc)
+            form.error = i18n.gettext(TRY_AGAIN)
+    if form.error:
         return _detail(request, user, scope, row, recheck=form, status_code=400)
     flash(scope.session, request, i18n.gettext(RECHECK_SENT))
     return RedirectResponse(f"/inspections/{row.number}", status_code=303)

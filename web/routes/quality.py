@@ -42,7 +42,7 @@ from supplychain.scorecard import (
     switching_document_id,
 )
 from supplychain.security import new_token
-from web.deps import OrgScope, Scope, require_roles
+from web.deps import FormDep, OrgScope, Scope, require_roles
 from web.flash import flash
 from web.purchasing import sku_label
 from web.templating import render
@@ -169,12 +169,11 @@ def _idempotency_key(action: str, supplier_id: int, sku_id: int, raw: object) ->
 
 
 @router.post("/scorecard/{supplier_id:int}/skus/{sku_id:int}/approve-reduced")
-async def approve_reduced_inspection(
-    request: Request, supplier_id: int, sku_id: int, user: DeciderUser, scope: OrgScope
+def approve_reduced_inspection(
+    request: Request, supplier_id: int, sku_id: int, user: DeciderUser, scope: OrgScope, form: FormDep
 ) -> Response:
     if not user.is_hq:
         raise HTTPException(status_code=403)
-    form = await request.form()
     sku_card = _switched_sku_or_404(_card_or_404(scope, supplier_id), sku_id)
     try:
         approve_reduced(
@@ -193,12 +192,11 @@ async def approve_reduced_inspection(
 
 
 @router.post("/scorecard/{supplier_id:int}/skus/{sku_id:int}/resume")
-async def resume_inspection(
-    request: Request, supplier_id: int, sku_id: int, user: DeciderUser, scope: OrgScope
+def resume_inspection(
+    request: Request, supplier_id: int, sku_id: int, user: DeciderUser, scope: OrgScope, form: FormDep
 ) -> Response:
     if not user.is_hq:
         raise HTTPException(status_code=403)
-    form = await request.form()
     card = _card_or_404(scope, supplier_id)
     sku_card = _switched_sku_or_404(card, sku_id)
     raw_note = form.get("note")

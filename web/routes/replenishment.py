@@ -51,7 +51,7 @@ from supplychain.rules.ordering import (
 )
 from supplychain.security import new_token
 from supplychain.settings import settings
-from web.deps import SessionDep, names_for, require_roles
+from web.deps import FormDep, SessionDep, names_for, require_roles
 from web.flash import flash
 from web.purchasing import (
     form_text,
@@ -60,8 +60,10 @@ from web.purchasing import (
     temporal_client,
 )
 from web.templating import render
+from web.workflow_calls import await_on_loop
 from workflows.common import BUSINESS_TIMEZONE
 from workflows.replenishment import (
+    ReplenishmentInput,
     ReplenishmentWorkflow,
     WaitRecordedInput,
     po_workflow_id,
@@ -192,39 +194,40 @@ def new_request(request: Request, user: StoreUser, session: SessionDep) -> Respo
 
 
 @router.post("/replenishment/preview")
-async def preview_request(request: Request, user: StoreUser, session: SessionDep) -> Response:
+def preview_request(request: Request, user: StoreUser, session: SessionDep, form: FormDep) -> Response:
     """htmx: the rounding and the split into purchase orders for what is typed so far."""
     items = orderable_items(session, user)
-    parsed = parse_request(session, await request.form(), items)
+    parsed = parse_request(session, form, items)
     ctx = _request_context(session, user, items, parsed)
     return render(request, "purchase_orders/new.html", ctx, block="preview")
 
 
 @router.post("/replenishment/new")
-async def submit_request(request: Request, user: StoreUser, session: SessionDep) -> Response:
+def submit_request(request: Request, user: StoreUser, session: SessionDep, form: FormDep) -> Response:
     items = orderable_items(session, user)
-    parsed = parse_request(session, await request.form(), items)
+    parsed = parse_request(session, form, items)
     ship_to = regional_warehouse_for(session, user)
     if ship_to is None:
         parsed.general_errors.append(
             i18n.gettext("Your account has no store location to order for. Please ask an administrator.")
         )
-    client = await temporal_client(request) if parsed.ok else None
-    if parsed.ok and client is None:
+    if not parsed.ok or ship_to is None:
+        ctx = _request_context(session, user, items, parsed)
+        return render(request, "purchase_orders/new.html", ctx, status_code=400)
+    client = await_on_loop(session, temporal_client, request)
+    if client is None:
         parsed.general_errors.append(
             i18n.gettext(
                 "The order process cannot be reached right now. Nothing was ordered; please try again."
             )
         )
-    if not parsed.ok or client is None or ship_to is None:
-        ctx = _request_context(session, user, items, parsed)
-        return render(request, "purchase_orders/new.html", ctx, status_code=400)
+        return _form_again(request, session, user, parsed, status_code=400)
 
     submission = claim_submission(session, token=parsed.submission_token, user_id=user.user_id)
     if submission is None:
         flash(session, request, i18n.gettext("This request was already sent; here are your orders."), "info")
         return RedirectResponse("/replenishment", status_code=303)
-    numbers, failed = await _start_orders(session, client, user, ship_to, split_by_supplier(parsed.requests))
+    numbers, failed = _start_orders(session, client, user, ship_to, split_by_supplier(parsed.requests))
     submission.po_numbers = ",".join(numbers)
     session.add(submission)
     session.commit()
@@ -246,17 +249,21 @@ async def submit_request(request: Request, user: StoreUser, session: SessionDep)
         )
         if not numbers:
             parsed.general_errors.append(message)
-            return render(
-                request,
-                "purchase_orders/new.html",
-                _request_context(session, user, items, parsed),
-                status_code=503,
-            )
+            return _form_again(request, session, user, parsed, status_code=503)
         flash(session, request, message, "error")
     return RedirectResponse("/replenishment", status_code=303)
 
 
-async def _start_orders(
+def _form_again(
+    request: Request, session: Session, user: Principal, parsed: RequestForm, *, status_code: int
+) -> Response:
+    """The request form with its messages after a call to Temporal: the catalogue is read again,
+    since the rows read before were expired when the connection was given back."""
+    ctx = _request_context(session, user, orderable_items(session, user), parsed)
+    return render(request, "purchase_orders/new.html", ctx, status_code=status_code)
+
+
+def _start_orders(
     session: Session, client: Client, user: Principal, ship_to: Location, plan: list[PlannedOrder]
 ) -> tuple[list[str], bool]:
     """Start one ReplenishmentWorkflow per planned PO; (numbers started, whether one failed)."""
@@ -264,18 +271,23 @@ async def _start_orders(
     numbers: list[str] = []
     for planned in plan:
         number = reserve_number(session, "PO", year)
+        start = with_batch_tracking(session, replenishment_input(number, planned, user, ship_to))
         try:
-            handle = await client.start_workflow(
-                ReplenishmentWorkflow.run,
-                with_batch_tracking(session, replenishment_input(number, planned, user, ship_to)),
-                id=po_workflow_id(number),
-                task_queue=settings.TEMPORAL_TASK_QUEUE,
-                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            )
-            # Read-your-writes: the PO row exists once this returns, so "my orders" lists it.
-            await handle.execute_update(ReplenishmentWorkflow.wait_recorded, WaitRecordedInput())
+            await_on_loop(session, _start_order, client, start)
         except (RPCError, WorkflowAlreadyStartedError, WorkflowUpdateFailedError) as exc:
             log.error("Starting purchase order %s failed: %r", number, exc)
             return numbers, True
         numbers.append(number)
     return numbers, False
+
+
+async def _start_order(client: Client, start: ReplenishmentInput) -> None:
+    handle = await client.start_workflow(
+        ReplenishmentWorkflow.run,
+        start,
+        id=po_workflow_id(start.number),
+        task_queue=settings.TEMPORAL_TASK_QUEUE,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+    )
+    # Read-your-writes: the PO row exists once this returns, so "my orders" lists it.
+    await handle.execute_update(ReplenishmentWorkflow.wait_recorded, WaitRecordedInput())

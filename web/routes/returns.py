@@ -41,11 +41,12 @@ from supplychain.models import (
 from supplychain.principal import Principal
 from supplychain.rules.money import line_net
 from supplychain.scoping import HQ_QUALITY_ROLES
-from web.deps import OrgScope, Scope, names_for, require_roles
+from web.deps import FormDep, OrgScope, Scope, names_for, require_roles
 from web.flash import flash
 from web.purchasing import sku_label, temporal_client
 from web.routes import inspections
 from web.templating import render
+from web.workflow_calls import await_on_loop
 from web.workflow_errors import rejection_message
 from workflows.inspection import AcknowledgeReturnInput, InspectionWorkflow
 
@@ -236,13 +237,15 @@ def return_detail(request: Request, number: str, user: ReturnsUser, scope: OrgSc
 
 
 @router.post("/returns/{number}/acknowledge")
-async def acknowledge_return(request: Request, number: str, user: SupplierUser, scope: OrgScope) -> Response:
+def acknowledge_return(
+    request: Request, number: str, user: SupplierUser, scope: OrgScope, form: FormDep
+) -> Response:
     if user.org_kind is not OrgKind.SUPPLIER:
         raise HTTPException(status_code=403)
     rtv = _return_or_404(scope, number)  # another supplier's return: 404, as by URL
     if rtv.supplier_id != user.organisation_id:
         raise HTTPException(status_code=404)
-    raw = (await request.form()).get("note", "")
+    raw = form.get("note", "")
     note = raw.strip() if isinstance(raw, str) else ""
     if len(note) > NOTES_MAX_LENGTH:
         error = i18n.gettext(NOTE_TOO_LONG, max=NOTES_MAX_LENGTH)
@@ -251,7 +254,7 @@ async def acknowledge_return(request: Request, number: str, user: SupplierUser, 
         error = i18n.gettext(ALREADY_ACKNOWLEDGED)
         return _detail(request, user, scope, rtv, note=note, error=error, status_code=400)
     inspection = scope.get(Inspection, rtv.inspection_id)
-    error, debit_note = await _acknowledge(request, scope, inspection.workflow_id, user, note)
+    error, debit_note = _acknowledge(request, scope, inspection.workflow_id, user, note)
     scope.session.expire_all()
     rtv = _return_or_404(scope, number)
     if error:
@@ -260,16 +263,19 @@ async def acknowledge_return(request: Request, number: str, user: SupplierUser, 
     return RedirectResponse(f"/returns/{rtv.number}", status_code=303)
 
 
-async def _acknowledge(
+def _acknowledge(
     request: Request, scope: Scope, workflow_id: str, user: Principal, note: str
 ) -> tuple[str, str]:
-    """Call `acknowledge_return`: ("", debit note number) when done, else (message, "")."""
-    client = await temporal_client(request)
+    """Call `acknowledge_return`: ("", debit note number) when done, else (message, ""). The return
+    is read again afterwards (giving the connection back expires it)."""
+    client = await_on_loop(scope.session, temporal_client, request)
     if client is None:
         return i18n.gettext(NOT_REACHABLE), ""
-    scope.session.commit()  # end the read transaction: the return is read again afterwards
+    handle = client.get_workflow_handle(workflow_id)
     try:
-        result = await client.get_workflow_handle(workflow_id).execute_update(
+        result = await_on_loop(
+            scope.session,
+            handle.execute_update,
             InspectionWorkflow.acknowledge_return,
             AcknowledgeReturnInput(actor_user_id=user.user_id, note=note),
         )

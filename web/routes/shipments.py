@@ -40,7 +40,7 @@ from supplychain.models import (
 )
 from supplychain.numbering import reserve_number
 from supplychain.principal import Principal
-from web.deps import OrgScope, Scope, names_for, require_roles
+from web.deps import FieldsDep, OrgScope, Scope, names_for, require_roles
 from web.flash import flash
 from web.purchasing import (
     ASN_BATCH,
@@ -64,6 +64,7 @@ from web.purchasing import (
     shipment_view,
 )
 from web.templating import render
+from web.workflow_calls import await_on_loop
 from workflows.common import BUSINESS_TIMEZONE
 from workflows.replenishment import (
     BatchInput,
@@ -194,10 +195,10 @@ def _batch_row(
 
 
 @router.post("/purchase-orders/{number}/shipments/new")
-async def create_shipment(request: Request, number: str, user: SupplierUser, scope: OrgScope) -> Response:
+def create_shipment(
+    request: Request, number: str, user: SupplierUser, scope: OrgScope, form: FieldsDep
+) -> Response:
     po = _shippable_po(scope, number)
-    raw = await request.form()
-    form = {k: v for k, v in raw.items() if isinstance(v, str) and k != "csrf_token"}
     ctx = _asn_context(user, scope, po, form)
     errors: dict[str, str] = {}
     carrier = form_text(form, "carrier", 100)
@@ -234,7 +235,9 @@ async def create_shipment(request: Request, number: str, user: SupplierUser, sco
 
     assert eta is not None
     shipment_number = reserve_number(scope.session, "SHP", datetime.now(BUSINESS_TIMEZONE).year)
-    refused = await run_update(
+    refused = await_on_loop(
+        scope.session,
+        run_update,
         request,
         po.workflow_id,
         ReplenishmentWorkflow.create_shipment,
@@ -248,6 +251,7 @@ async def create_shipment(request: Request, number: str, user: SupplierUser, sco
         ),
     )
     if refused:
+        ctx = _asn_context(user, scope, po, form)  # read again: giving the connection back expired them
         ctx["error"] = refused
         return render(request, "shipments/new.html", ctx, status_code=400)
     flash(
@@ -399,12 +403,12 @@ def new_lot_row(
 
 
 @router.post("/warehouse/receipts/{number}/preview")
-async def receive_preview(request: Request, number: str, user: WarehouseUser, scope: OrgScope) -> Response:
+def receive_preview(
+    request: Request, number: str, user: WarehouseUser, scope: OrgScope, form: FieldsDep
+) -> Response:
     """htmx: over/short per line and the messages for the fields as typed so far, swapped out of band
     (never the inputs: the user may have typed on since)."""
     view, po = _receivable(scope, number)
-    raw = await request.form()
-    form = {k: v for k, v in raw.items() if isinstance(v, str) and k != "csrf_token"}
     ctx = _receive_context(user, scope, view, po, form)
     # While typing, an empty field is not yet a mistake; what cannot be read is said at once.
     ctx["errors"] = {name: error for name, error in ctx["errors"].items() if form.get(name, "").strip()}
@@ -412,10 +416,10 @@ async def receive_preview(request: Request, number: str, user: WarehouseUser, sc
 
 
 @router.post("/warehouse/receipts/{number}")
-async def record_receipt(request: Request, number: str, user: WarehouseUser, scope: OrgScope) -> Response:
+def record_receipt(
+    request: Request, number: str, user: WarehouseUser, scope: OrgScope, form: FieldsDep
+) -> Response:
     view, po = _receivable(scope, number)
-    raw = await request.form()
-    form = {k: v for k, v in raw.items() if isinstance(v, str) and k != "csrf_token"}
     for _shipped, line in view.lines:
         form.setdefault(f"received-{line.line_no}", "")
     ctx = _receive_context(user, scope, view, po, form)
@@ -424,7 +428,9 @@ async def record_receipt(request: Request, number: str, user: WarehouseUser, sco
     if view.shipment.status == ShipmentStatus.RECEIVED or po.status.is_final:
         ctx["error"] = i18n.gettext("This shipment has already been received.")
         return render(request, "shipments/receive.html", ctx, status_code=400)
-    error = await run_update(
+    error = await_on_loop(
+        scope.session,
+        run_update,
         request,
         po.workflow_id,
         ReplenishmentWorkflow.record_receipt,
@@ -442,6 +448,8 @@ async def record_receipt(request: Request, number: str, user: WarehouseUser, sco
         ),
     )
     if error:
+        view, po = _receivable(scope, number)  # read again: giving the connection back expired them
+        ctx = _receive_context(user, scope, view, po, form)
         ctx["error"] = error
         return render(request, "shipments/receive.html", ctx, status_code=400)
     flash(
