@@ -27,12 +27,6 @@ ASYNC_ALLOWED = {
     # Awaits Temporal on the loop; its database check runs on health's own executor.
     "web.routes.health.healthz",
 }
-# Async endpoints that still touch the database on the loop, to be made sync: remove each entry
-# when its route is converted (the test below fails while a converted route is still listed).
-ASYNC_PENDING = {
-    "web.routes.approvals.decide",
-    "web.routes.approvals.bulk_approve",
-}
 
 
 def endpoints(routes: Sequence[BaseRoute]) -> Iterator[Callable[..., Any]]:
@@ -60,11 +54,11 @@ def test_the_walk_sees_the_routes_of_every_router() -> None:
 
 
 def test_no_route_is_async_unless_allowed() -> None:
-    assert async_endpoints(create_app()) - ASYNC_ALLOWED - ASYNC_PENDING == set()
+    assert async_endpoints(create_app()) - ASYNC_ALLOWED == set()
 
 
-def test_every_allowed_or_pending_async_route_still_exists_and_is_async() -> None:
-    assert (ASYNC_ALLOWED | ASYNC_PENDING) - async_endpoints(create_app()) == set()
+def test_every_allowed_async_route_still_exists_and_is_async() -> None:
+    assert ASYNC_ALLOWED - async_endpoints(create_app()) == set()
 
 
 async def _a_page() -> dict[str, str]:
