@@ -31,9 +31,9 @@ from tests.fixtures.web import ClientFactory, csrf
 from tests.web.test_approvals import People, approver_client, flashes, make_people
 from workflows.approval import ApprovalInput, ApprovalWorkflow, approval_workflow_id
 
-ONE_AT_A_TIME = 12
+ONE_AT_A_TIME = 6
 IN_FLIGHT = 8
-ROUNDS_IN_FLIGHT = 10
+ROUNDS_IN_FLIGHT = 4
 POLL = 0.002  # seconds between two looks: the click follows the row within milliseconds
 APPEAR_TIMEOUT = 30.0
 
