@@ -131,35 +131,42 @@ def form_fields(page_html: str, action: str) -> dict[str, str]:
 
 
 class _Rows(HTMLParser):
-    """The text of every table-body row's cells, and of every timeline entry, in page order."""
+    """What a page lists, in page order: each table-body row (its cells' text), each list item
+    (notifications, timeline entries; one cell) and each work-queue card of the home page."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.rows: list[list[str]] = []
+        self._in_main = False
         self._in_body = False
         self._row: list[str] | None = None
+        self._row_tag = ""
         self._cell: list[str] | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "tbody":
+        classes = (dict(attrs).get("class") or "").split()
+        if tag == "main":
+            self._in_main = True
+        elif tag == "tbody":
             self._in_body = True
+        elif self._row is not None:
+            if tag in {"td", "th"} and self._row_tag == "tr":
+                self._cell = []
         elif tag == "tr" and self._in_body:
-            self._row = []
-        elif tag in {"td", "th"} and self._row is not None:
-            self._cell = []
-        elif tag == "li" and ("class", "timeline-entry") in attrs:
-            self._row, self._cell = [], []
+            self._row, self._row_tag = [], tag
+        elif self._in_main and (tag == "li" or (tag == "section" and "queue" in classes)):
+            self._row, self._row_tag, self._cell = [], tag, []
 
     def handle_endtag(self, tag: str) -> None:
-        if tag == "tbody":
+        if tag == "main":
+            self._in_main = False
+        elif tag == "tbody":
             self._in_body = False
-        elif tag in {"td", "th"} and self._row is not None and self._cell is not None:
-            self._row.append(" ".join("".join(self._cell).split()))
-            self._cell = None
-        elif tag in {"tr", "li"} and self._row is not None:
-            if tag == "li" and self._cell is not None:
-                self._row.append(" ".join("".join(self._cell).split()))
-                self._cell = None
+        elif tag in {"td", "th"} and self._row_tag == "tr" and self._cell is not None:
+            self._end_cell()
+        elif self._row is not None and tag == self._row_tag:
+            if self._cell is not None:
+                self._end_cell()
             self.rows.append(self._row)
             self._row = None
 
@@ -167,9 +174,14 @@ class _Rows(HTMLParser):
         if self._cell is not None:
             self._cell.append(data)
 
+    def _end_cell(self) -> None:
+        assert self._row is not None and self._cell is not None
+        self._row.append(" ".join("".join(self._cell).split()))
+        self._cell = None
+
 
 def page_rows(page_html: str) -> list[list[str]]:
-    """What a page lists: its table rows' cells (and timeline entries), for the floor to render too."""
+    """What a page lists (see _Rows), for the floor page to render the same cells."""
     parser = _Rows()
     parser.feed(page_html)
     return parser.rows

@@ -37,6 +37,7 @@ class Child:
     process: subprocess.Popen[bytes]
     log_path: Path
     log: IO[bytes]
+    stop_timeout: float = STOP_TIMEOUT_S
 
     def log_tail(self, lines: int = LOG_TAIL_LINES) -> str:
         try:
@@ -58,7 +59,14 @@ class Processes:
     env: dict[str, str]
     children: list[Child] = field(default_factory=list)
 
-    def start(self, name: str, argv: Sequence[str], *, extra_env: dict[str, str] | None = None) -> Child:
+    def start(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        extra_env: dict[str, str] | None = None,
+        stop_timeout: float = STOP_TIMEOUT_S,
+    ) -> Child:
         log_path = self.log_dir / f"{name}.log"
         log = log_path.open("ab")
         try:
@@ -75,7 +83,7 @@ class Processes:
         except OSError as exc:
             log.close()
             raise BenchError(f"could not start {name} ({argv[0]}): {exc}") from exc
-        child = Child(name, process, log_path, log)
+        child = Child(name, process, log_path, log, stop_timeout)
         self.children.append(child)
         return child
 
@@ -94,12 +102,13 @@ class Processes:
                 how = f"exited with code {code}" if code >= 0 else f"died of {signal.Signals(-code).name}"
                 raise BenchError(f"{child.name} {how}.{child.log_tail()}")
 
-    def stop(self, child: Child, timeout: float = STOP_TIMEOUT_S) -> None:
+    def stop(self, child: Child, timeout: float | None = None) -> None:
+        timeout = child.stop_timeout if timeout is None else timeout
         child.signal_group(signal.SIGTERM)
         try:
             child.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            sys.stderr.write(f"{child.name} did not stop in {timeout:.0f} s; killing it.\n")
+            sys.stderr.write(f"{child.name} did not stop in {timeout:g} s; killing it.\n")
         child.signal_group(signal.SIGKILL)  # whatever it left behind in its group
         if child.process.poll() is None:
             child.process.wait()

@@ -47,7 +47,8 @@ from bench.report import Line, load_average, markdown_report, plain_table
 REPO = Path(__file__).resolve().parent.parent
 READY_WORKER = "worker polling task queue"
 START_TIMEOUT_S = 60.0
-WEB_STOP_TIMEOUT_S = 1.0  # a stuck web app is not waited for
+WEB_STOP_TIMEOUT_S = 5.0
+STUCK_WEB_STOP_TIMEOUT_S = 1.0  # a stuck web app is not waited for
 CONNECTIONS = (4, 20, 50)
 FLOOR_CONNECTIONS = 4
 PAGE_TARGET = 4.0  # p50 within 4x of the floor page at 4 connections
@@ -76,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.pop("SMTP_HOST", None)  # notifications stay in the app: the run sends no mail
     os.chdir(run_dir)  # settings read no .env file of the checkout
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # Ours, not asyncio's: asyncio.run would turn Ctrl-C into a cancellation that the Temporal client
+    # reports as an error of its own.
+    signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     processes = Processes(run_dir, dict(os.environ))
     load_at_start = load_average()
@@ -167,7 +171,7 @@ def _run(args: argparse.Namespace, processes: Processes, ports: Ports) -> tuple[
     web = [_start(processes, ports)]
 
     def restart_web() -> None:
-        processes.stop(web[0], timeout=WEB_STOP_TIMEOUT_S)
+        processes.stop(web[0], timeout=STUCK_WEB_STOP_TIMEOUT_S)
         web[0] = _start_web(processes, ports)
 
     base_url = f"http://127.0.0.1:{ports.web}"
@@ -204,7 +208,7 @@ def _run(args: argparse.Namespace, processes: Processes, ports: Ports) -> tuple[
     )
     processes.wait_for_port(floor, ports.floor, START_TIMEOUT_S)
     measure.floor_pages(f"http://127.0.0.1:{ports.floor}", page_results, FLOOR_CONNECTIONS, args.seconds)
-    processes.stop(floor)
+    processes.stop(floor, timeout=WEB_STOP_TIMEOUT_S)
 
     processes.check_alive()
     _say("Temporal floors and throughput ...")
@@ -244,7 +248,11 @@ def _start(processes: Processes, ports: Ports) -> Child:
 
 def _start_web(processes: Processes, ports: Ports) -> Child:
     """`portal web` on the run's port (uvicorn, one process, as deployed)."""
-    web = processes.start("web", [sys.executable, "-m", "cli", "web", "--port", str(ports.web)])
+    web = processes.start(
+        "web",
+        [sys.executable, "-m", "cli", "web", "--port", str(ports.web)],
+        stop_timeout=WEB_STOP_TIMEOUT_S,  # nothing of its own to finish: the Updates are durable
+    )
     processes.wait_for_port(web, ports.web, START_TIMEOUT_S)
     return web
 
