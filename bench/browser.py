@@ -141,6 +141,7 @@ class _Rows(HTMLParser):
         self._in_body = False
         self._row: list[str] | None = None
         self._row_tag = ""
+        self._nested = 0  # elements of the row's own tag inside it (a timeline entry's list of changes)
         self._cell: list[str] | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -152,6 +153,8 @@ class _Rows(HTMLParser):
         elif self._row is not None:
             if tag in {"td", "th"} and self._row_tag == "tr":
                 self._cell = []
+            elif tag == self._row_tag:
+                self._nested += 1
         elif tag == "tr" and self._in_body:
             self._row, self._row_tag = [], tag
         elif self._in_main and (tag == "li" or (tag == "section" and "queue" in classes)):
@@ -164,6 +167,8 @@ class _Rows(HTMLParser):
             self._in_body = False
         elif tag in {"td", "th"} and self._row_tag == "tr" and self._cell is not None:
             self._end_cell()
+        elif self._row is not None and tag == self._row_tag and self._nested:
+            self._nested -= 1
         elif self._row is not None and tag == self._row_tag:
             if self._cell is not None:
                 self._end_cell()

@@ -21,12 +21,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 
+import httpx
 from temporalio.client import Client
 
 from bench import world
 from bench.browser import Browser, BrowserError, page_rows
 from bench.floor_worker import BareStepsInput, BareStepsWorkflow, BareUpdateWorkflow, BumpInput
-from bench.pages import PageSpec, WrkResult, run_wrk
+from bench.pages import FLOOR_CONNECTIONS, PageSpec, WrkResult, run_wrk
 from supplychain.models import POStatus
 from supplychain.replenishment import business_today
 
@@ -153,25 +154,34 @@ class PageResult:
     floor: WrkResult | None = None
 
 
-def pages(
-    base_url: str,
-    browsers: dict[str, Browser],
-    specs: list[PageSpec],
-    connections: list[int],
-    seconds: float,
-    po_number: str,
-    restart_web: Callable[[], None],
-) -> list[PageResult]:
-    """Each page at each connection count. A web app that does not answer the page within
-    RECOVERY_S after a run (stuck, say, waiting for database connections) is restarted, and the
-    run is marked: sessions live in the database, so every browser stays logged in."""
+def page_results(browsers: dict[str, Browser], specs: list[PageSpec], po_number: str) -> list[PageResult]:
+    """Each page as its person sees it, with the rows the floor page will carry."""
     results = []
     for spec in specs:
-        browser = browsers[spec.role]
         url = spec.url.format(po=po_number)
+        results.append(PageResult(spec, url, page_rows(browsers[spec.role].get(url).text)))
+    return results
+
+
+def pages(
+    base_url: str,
+    floor_url: str,
+    browsers: dict[str, Browser],
+    results: list[PageResult],
+    connections: list[int],
+    seconds: float,
+    restart_web: Callable[[], None],
+) -> None:
+    """Each page at each connection count, and its floor page right after the page's run at
+    FLOOR_CONNECTIONS (so both see the machine in the same state). A web app that does not answer
+    the page within RECOVERY_S after a run (stuck, say, waiting for database connections) is
+    restarted and the run marked: sessions live in the database, so every browser stays logged in."""
+    for result in results:
+        browser, url = browsers[result.spec.role], result.url
+        floor_page = f"{floor_url}/{result.spec.key}"
         for _ in range(WARM_UP_GETS):  # templates compiled, caches filled, as on a live server
-            html = browser.get(url).text
-        result = PageResult(spec, url, page_rows(html))
+            browser.get(url)
+            httpx.get(floor_page).raise_for_status()
         for n in connections:
             result.runs[n] = run_wrk(base_url + url, n, seconds, browser.cookie)
             if not browser.answers(url, RECOVERY_S):
@@ -179,23 +189,18 @@ def pages(
                 say(f"  {url} unanswered {RECOVERY_S:.0f} s after {n} connections: restarting the web app")
                 restart_web()
                 browser.get(url)  # still logged in after the restart
+            if n == FLOOR_CONNECTIONS:
+                result.floor = run_wrk(floor_page, n, seconds)
+        assert result.floor is not None, f"no run at {FLOOR_CONNECTIONS} connections"
         say(
-            f"  {url} ({spec.role}, {len(result.rows)} rows): "
+            f"  {url} ({result.spec.role}, {len(result.rows)} rows): "
             + ", ".join(
                 f"{n} conn. p50 {r.p50_ms:.1f} ms {r.per_second:.0f}/s"
                 + (f" {r.errors} errors" if r.errors else "")
                 for n, r in result.runs.items()
             )
+            + f"; floor p50 {result.floor.p50_ms:.1f} ms {result.floor.per_second:.0f}/s"
         )
-        results.append(result)
-    return results
-
-
-def floor_pages(base_url: str, results: list[PageResult], connections: int, seconds: float) -> None:
-    for result in results:
-        run_wrk(f"{base_url}/{result.spec.key}", connections, 1)  # warm-up, as the portal's GETs
-        result.floor = run_wrk(f"{base_url}/{result.spec.key}", connections, seconds)
-        say(f"  floor of {result.url}: p50 {result.floor.p50_ms:.2f} ms {result.floor.per_second:.0f}/s")
 
 
 # --- throughput ----------------------------------------------------------------------------------

@@ -17,6 +17,8 @@ from bench.processes import BenchError
 
 LUA_REPORT = Path(__file__).parent / "report.lua"
 WRK_THREADS = 2
+CONNECTIONS = (4, 20, 50)
+FLOOR_CONNECTIONS = 4  # where the targets compare a page with its floor
 WRK_TIMEOUT = "10s"
 
 

@@ -102,13 +102,14 @@ class Processes:
                 how = f"exited with code {code}" if code >= 0 else f"died of {signal.Signals(-code).name}"
                 raise BenchError(f"{child.name} {how}.{child.log_tail()}")
 
-    def stop(self, child: Child, timeout: float | None = None) -> None:
+    def stop(self, child: Child, timeout: float | None = None, *, quiet: bool = False) -> None:
         timeout = child.stop_timeout if timeout is None else timeout
         child.signal_group(signal.SIGTERM)
         try:
             child.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            sys.stderr.write(f"{child.name} did not stop in {timeout:g} s; killing it.\n")
+            if not quiet:
+                sys.stderr.write(f"{child.name} did not stop in {timeout:g} s; killing it.\n")
         child.signal_group(signal.SIGKILL)  # whatever it left behind in its group
         if child.process.poll() is None:
             child.process.wait()

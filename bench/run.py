@@ -33,6 +33,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,7 +41,7 @@ from typing import Any, NoReturn
 
 from bench.browser import Browser
 from bench.floor_worker import READY_LINE as FLOOR_READY_LINE
-from bench.pages import PAGES, WrkError, wrk_binary
+from bench.pages import CONNECTIONS, FLOOR_CONNECTIONS, PAGES, WrkError, wrk_binary
 from bench.processes import BenchError, Child, Processes, free_port
 from bench.report import Line, load_average, markdown_report, plain_table
 
@@ -49,8 +50,6 @@ READY_WORKER = "worker polling task queue"
 START_TIMEOUT_S = 60.0
 WEB_STOP_TIMEOUT_S = 5.0
 STUCK_WEB_STOP_TIMEOUT_S = 1.0  # a stuck web app is not waited for
-CONNECTIONS = (4, 20, 50)
-FLOOR_CONNECTIONS = 4
 PAGE_TARGET = 4.0  # p50 within 4x of the floor page at 4 connections
 CLICK_TARGET = 4.0  # p95 within 4x of a bare Update round trip
 RECEIVE_TARGET = 6.0
@@ -83,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     processes = Processes(run_dir, dict(os.environ))
     load_at_start = load_average()
+    started = time.monotonic()
     finished = False
     try:
         lines, notes = _run(args, processes, ports)
@@ -103,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(run_dir, ignore_errors=True)
         else:
             _say(f"Logs and databases of this run: {run_dir}")
+    notes.append(f"The run took {(time.monotonic() - started) / 60:.1f} minutes.")
     report = markdown_report(lines, notes, load_at_start)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(report)
@@ -171,7 +172,7 @@ def _run(args: argparse.Namespace, processes: Processes, ports: Ports) -> tuple[
     web = [_start(processes, ports)]
 
     def restart_web() -> None:
-        processes.stop(web[0], timeout=STUCK_WEB_STOP_TIMEOUT_S)
+        processes.stop(web[0], timeout=STUCK_WEB_STOP_TIMEOUT_S, quiet=True)
         web[0] = _start_web(processes, ports)
 
     base_url = f"http://127.0.0.1:{ports.web}"
@@ -180,7 +181,10 @@ def _run(args: argparse.Namespace, processes: Processes, ports: Ports) -> tuple[
         for role, (email, password) in world.LOGINS.items():
             browsers[role].login(email, password)
 
-        _say(f"Clicks over {args.orders} purchase orders (POST to its 303) ...")
+        _say(f"Clicks over {args.orders} purchase orders (POST to its 303), and a bare Update as often ...")
+        floor_queue = os.environ["BENCH_FLOOR_QUEUE"]
+        # Measured just before the clicks, so both see the machine in the same state.
+        update_floor = _temporal(run_with_client, lambda c: measure.update_floor(c, floor_queue, args.orders))
         click_times, numbers = measure.clicks(browsers, args.orders)
 
         processes.check_alive()
@@ -189,34 +193,40 @@ def _run(args: argparse.Namespace, processes: Processes, ports: Ports) -> tuple[
 
         processes.check_alive()
         _say(
-            f"Pages with wrk, {args.seconds:g} s at each of {'/'.join(map(str, CONNECTIONS))} connections ..."
+            f"Pages with wrk, {args.seconds:g} s at each of {'/'.join(map(str, CONNECTIONS))} connections; "
+            f"their floor pages (bare FastAPI + Jinja2, the same rows) at {FLOOR_CONNECTIONS} ..."
         )
-        page_results = measure.pages(
-            base_url, browsers, args.specs, list(CONNECTIONS), args.seconds, numbers[0], restart_web
+        page_results = measure.page_results(browsers, args.specs, numbers[0])
+        rows_file = processes.log_dir / "floor-rows.json"
+        rows_file.write_text(json.dumps({r.spec.key: r.rows for r in page_results}, ensure_ascii=False))
+        floor = processes.start(
+            "floor-web",
+            [sys.executable, "-m", "bench.floor_app", "--port", str(ports.floor)],
+            extra_env={"BENCH_FLOOR_ROWS": str(rows_file)},
+            stop_timeout=WEB_STOP_TIMEOUT_S,
         )
+        processes.wait_for_port(floor, ports.floor, START_TIMEOUT_S)
+        measure.pages(
+            base_url,
+            f"http://127.0.0.1:{ports.floor}",
+            browsers,
+            page_results,
+            list(CONNECTIONS),
+            args.seconds,
+            restart_web,
+        )
+        processes.stop(floor)
     finally:
         for browser in browsers.values():
             browser.close()
 
-    _say(f"Floor pages (bare FastAPI + Jinja2, the same rows) at {FLOOR_CONNECTIONS} connections ...")
-    rows_file = processes.log_dir / "floor-rows.json"
-    rows_file.write_text(json.dumps({r.spec.key: r.rows for r in page_results}, ensure_ascii=False))
-    floor = processes.start(
-        "floor-web",
-        [sys.executable, "-m", "bench.floor_app", "--port", str(ports.floor)],
-        extra_env={"BENCH_FLOOR_ROWS": str(rows_file)},
-    )
-    processes.wait_for_port(floor, ports.floor, START_TIMEOUT_S)
-    measure.floor_pages(f"http://127.0.0.1:{ports.floor}", page_results, FLOOR_CONNECTIONS, args.seconds)
-    processes.stop(floor, timeout=WEB_STOP_TIMEOUT_S)
-
     processes.check_alive()
-    _say("Temporal floors and throughput ...")
+    _say(f"Throughput: {args.orders} purchase orders, {args.in_flight} in flight, and bare workflows ...")
     temporal = _temporal(
         run_with_client,
         lambda client: _temporal_measurements(client, numbers[0], args.orders, args.in_flight),
     )
-    return _lines(click_times, page_results, *temporal, in_flight=args.in_flight)
+    return _lines(click_times, page_results, update_floor, *temporal, in_flight=args.in_flight)
 
 
 def _start(processes: Processes, ports: Ports) -> Child:
@@ -288,12 +298,12 @@ async def _backlog(client: Any, count: int, in_flight: int) -> None:
 async def _temporal_measurements(client: Any, closed_po: str, count: int, in_flight: int) -> tuple[Any, ...]:
     from bench import measure, world
 
-    floor_queue = os.environ["BENCH_FLOOR_QUEUE"]
-    update_floor = await measure.update_floor(client, floor_queue, count)
     history = await world.count_history(client, closed_po)
     product = await measure.po_throughput(client, count, in_flight, history.activities)
-    bare = await measure.bare_throughput(client, floor_queue, count, in_flight, history.activities)
-    return update_floor, history, product, bare
+    bare = await measure.bare_throughput(
+        client, os.environ["BENCH_FLOOR_QUEUE"], count, in_flight, history.activities
+    )
+    return history, product, bare
 
 
 def _lines(
