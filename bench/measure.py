@@ -4,7 +4,7 @@
   the people take turns: the store submits every request, then the approver approves them all, the
   supplier confirms, the supplier sends the ASN, the warehouse receives.
 - Floor of a click: a bare Update with a validator (bench/floor_worker.py), one per workflow.
-- Pages: each page at every connection count with wrk; its rows are kept for the floor page.
+- Pages: each page at every connection count with wrk, and its floor page (the same rows) at 4.
 - Throughput: purchase orders through the whole happy path with `in_flight` at a time, driven
   through the workflow API (bench/world.py), against bare workflows with as many activities.
 """

