@@ -10,11 +10,11 @@ BIN := $(VENV)/bin
 INSTALL_STAMP := $(VENV)/.install-stamp
 LOCALE_DIR := supplychain/locale
 # Paths mypy checks; wildcard drops any that do not exist yet.
-MYPY_PATHS := $(wildcard supplychain workflows activities web cli.py worker.py tests)
+MYPY_PATHS := $(wildcard supplychain workflows activities web cli.py worker.py tests bench)
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 APT_PACKAGES := chromium fonts-noto-cjk poppler-utils libpangoft2-1.0-0
 
-.PHONY: help venv install catalogs messages system-deps run test lint fmt migrate seed worker web histories
+.PHONY: help venv install catalogs messages system-deps run test lint fmt migrate seed worker web histories bench
 
 help:
 	@echo "make run          install and start everything (web app, worker, Temporal dev server)"
@@ -24,6 +24,7 @@ help:
 	@echo "make venv | install | system-deps    set-up steps the targets above run for you"
 	@echo "make messages     extract translatable strings and update the zh_CN/en catalogs"
 	@echo "make histories    record the workflow histories of new scenarios (never overwrites one)"
+	@echo "make bench        measure pages, clicks and throughput against their floors (a few minutes)"
 
 venv: $(BIN)/python
 
@@ -73,6 +74,14 @@ histories: install
 
 run: install
 	$(BIN)/portal dev
+
+# The portal against its floors on this machine, in a world of its own under /tmp (never var/); see
+# bench/run.py and the README's "Benchmarks". wrk drives the pages (Debian package, installed here
+# like chromium in system-deps). BENCH_ARGS passes options, e.g. BENCH_ARGS="--pages approvals".
+bench: install
+	@command -v wrk >/dev/null || { $(SUDO) apt-get update \
+	  && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y wrk; }
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # --durations: the 15 slowest tests, so a test that grows slow is seen (and sped up, not dropped).
 test: system-deps install lint
