@@ -10,16 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import dataclass
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale, dates, numbers
 from babel.support import NullTranslations, Translations
-
-from supplychain.rules.money import half_up_context
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 SUPPORTED_LOCALES: dict[str, str] = {"zh_CN": "中文", "en": "English"}
@@ -97,26 +96,85 @@ def lazy(message: str) -> str:
     return message
 
 
+PERCENT_FORMAT = "#,##0.##%"
+
+
+@dataclass(frozen=True)
+class NumberStyle:
+    """A locale's way of writing numbers and money, read from Babel once (pages format hundreds of
+    numbers, and Babel parses its patterns on every call). The results equal Babel's
+    (tests/test_i18n.py compares them over many values); rounding is half-up everywhere."""
+
+    group: str
+    decimal: str
+    percent: tuple[str, str]  # prefix and suffix around the digits of a percentage
+    money: tuple[str, str]  # prefix and suffix around the digits of a positive amount
+    negative_money: tuple[str, str]
+    money_places: int
+
+    def digits(self, value: Decimal, places: int, *, trim: bool = False) -> str:
+        """|value| rounded half-up to `places`, grouped; `trim`: without trailing fraction zeros."""
+        text = f"{abs(value).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):,.{places}f}"
+        if trim and "." in text:
+            text = text.rstrip("0").rstrip(".")
+        return text.translate({ord(","): self.group, ord("."): self.decimal})
+
+    @staticmethod
+    def signed(value: Decimal, digits: str) -> str:
+        return f"-{digits}" if value.is_signed() else digits  # as Babel: -0.001 shows as -0.00
+
+
+@cache
+def number_style(locale: str, currency: str = CURRENCY) -> NumberStyle:
+    babel = babel_locale(locale)
+    places = numbers.get_currency_precision(currency)
+    sample = Decimal("1234567.5")
+
+    def around(text: str, digits: str) -> tuple[str, str]:
+        before, found, after = text.partition(digits)
+        assert found, f"no digits {digits!r} in {text!r}"
+        return before, after
+
+    group, decimal_symbol = numbers.get_group_symbol(babel), numbers.get_decimal_symbol(babel)
+    digits = f"{sample:,.{places}f}".translate({ord(","): group, ord("."): decimal_symbol})
+    return NumberStyle(
+        group=group,
+        decimal=decimal_symbol,
+        percent=around(numbers.format_percent(Decimal("0.5"), format=PERCENT_FORMAT, locale=babel), "50"),
+        money=around(numbers.format_currency(sample, currency, locale=babel), digits),
+        negative_money=around(numbers.format_currency(-sample, currency, locale=babel), digits),
+        money_places=places,
+    )
+
+
 def format_money(amount: Decimal | int | None, currency: str = CURRENCY) -> str:
     if amount is None:
         return ""
-    with half_up_context():  # Babel rounds to the places it shows in the current context
-        return numbers.format_currency(Decimal(amount), currency, locale=babel_locale(get_locale()))
+    value = Decimal(amount)
+    style = number_style(get_locale(), currency)
+    digits = style.digits(value, style.money_places)
+    prefix, suffix = style.negative_money if value.is_signed() else style.money
+    return f"{prefix}{digits}{suffix}"
 
 
 def format_decimal(value: Decimal | int | None, *, places: int | None = None) -> str:
+    """Grouped; `places` fraction digits, or up to three without trailing zeros (Babel's default)."""
     if value is None:
         return ""
-    fmt = None if places is None else "#,##0." + "0" * places if places else "#,##0"
-    with half_up_context():
-        return numbers.format_decimal(Decimal(value), format=fmt, locale=babel_locale(get_locale()))
+    style = number_style(get_locale())
+    value = Decimal(value)
+    digits = style.digits(value, 3, trim=True) if places is None else style.digits(value, places)
+    return style.signed(value, digits)
 
 
 def format_percent(value: Decimal | None) -> str:
+    """A fraction as a percentage with up to two decimals (0.125 -> 12.5%)."""
     if value is None:
         return ""
-    with half_up_context():
-        return numbers.format_percent(value, format="#,##0.##%", locale=babel_locale(get_locale()))
+    style = number_style(get_locale())
+    percent = Decimal(value) * 100
+    prefix, suffix = style.percent
+    return prefix + style.signed(percent, style.digits(percent, 2, trim=True)) + suffix
 
 
 def format_date(value: date | datetime | None, fmt: str = "medium") -> str:

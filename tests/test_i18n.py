@@ -93,3 +93,58 @@ def test_unknown_locale_falls_back_to_chinese() -> None:
     assert i18n.normalize_locale("en-US") == "en"
     assert i18n.normalize_locale("zh") == "zh_CN"
     assert i18n.normalize_locale("de") is None
+
+
+# --- the number formatters built once per locale equal Babel's -----------------------------------
+
+EDGE_VALUES = [
+    "0",
+    "-0",
+    "0.004",
+    "0.005",
+    "-0.005",
+    "-0.001",
+    "0.0049",
+    "1",
+    "-1",
+    "999.995",
+    "1234.5",
+    "1234567.891",
+    "-98765.4321",
+    "99999.99",
+    "0.125",
+    "12.5",
+    "100",
+    "1e6",
+    "-1e-9",
+]
+
+
+def _samples() -> list[Decimal]:
+    import random
+
+    rng = random.Random(2859)
+    values = [Decimal(v) for v in EDGE_VALUES]
+    for _ in range(400):
+        exponent = rng.randint(-6, 9)
+        values.append(Decimal(rng.randint(-(10**6), 10**6)).scaleb(exponent - 6))
+    return values
+
+
+@pytest.mark.parametrize("locale", sorted(i18n.SUPPORTED_LOCALES))
+def test_the_fast_number_formatters_write_what_babel_writes(locale: str) -> None:
+    from babel import numbers
+
+    from supplychain.rules.money import half_up_context
+
+    babel = i18n.babel_locale(locale)
+    with i18n.use_locale(locale), half_up_context():
+        for value in _samples():
+            assert i18n.format_money(value) == numbers.format_currency(value, "CNY", locale=babel), value
+            assert i18n.format_decimal(value) == numbers.format_decimal(value, locale=babel), value
+            for places in (0, 2, 4):
+                pattern = "#,##0." + "0" * places if places else "#,##0"
+                expected = numbers.format_decimal(value, format=pattern, locale=babel)
+                assert i18n.format_decimal(value, places=places) == expected, (value, places)
+            expected = numbers.format_percent(value, format=i18n.PERCENT_FORMAT, locale=babel)
+            assert i18n.format_percent(value) == expected, value
