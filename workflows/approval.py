@@ -150,6 +150,7 @@ class ApprovalWorkflow:
         self.state = ApprovalState()
         self.lock = asyncio.Lock()  # one activity at a time on the request row
         self.decided_at: datetime | None = None
+        self.opening_for: int | None = None  # the first assignee, while the request is being opened
 
     @workflow.run
     async def run(self, input: ApprovalInput) -> ApprovalResult:
@@ -224,22 +225,26 @@ class ApprovalWorkflow:
 
     async def _open_request(self) -> None:
         assignee = self.state.chain[0]
-        await self._activity(
-            open_approval_request,
-            OpenRequestInput(
-                ref=self._ref(),
-                summary=self.input.summary,
-                assignee_user_id=assignee,
-                level=1,
-                requested_at=workflow.now(),
-                reminder_after=self.input.reminder_after,
-                escalation_after=self.input.escalation_after,
-                choices=list(self.input.choices),
-            ),
-        )
-        # Decisions are accepted once the queue shows the request to its assignee.
-        self.state.level = 0
-        self.state.assignee_user_id = assignee
+        # Decisions are accepted once the queue shows the request to its assignee, which is when
+        # this activity commits, a moment before the workflow hears of it: the assignee's decision
+        # is taken from the start of the activity and recorded after it (the lock).
+        async with self.lock:
+            self.opening_for = assignee
+            await self._activity(
+                open_approval_request,
+                OpenRequestInput(
+                    ref=self._ref(),
+                    summary=self.input.summary,
+                    assignee_user_id=assignee,
+                    level=1,
+                    requested_at=workflow.now(),
+                    reminder_after=self.input.reminder_after,
+                    escalation_after=self.input.escalation_after,
+                    choices=list(self.input.choices),
+                ),
+            )
+            self.state.level = 0
+            self.state.assignee_user_id = assignee
 
     async def _wait_for_decision(self) -> None:
         """Remind after `reminder_after`, escalate after `escalation_after`, at every level."""
@@ -342,7 +347,8 @@ class ApprovalWorkflow:
             raise UpdateRejected(ALREADY_DECIDED)
         if self.input.requester_user_id in (input.actor_user_id, input.on_behalf_of_user_id):
             raise UpdateRejected(OWN_REQUEST)
-        if self.state.assignee_user_id is None or input.on_behalf_of_user_id != self.state.assignee_user_id:
+        assignee = self.opening_for if self.state.assignee_user_id is None else self.state.assignee_user_id
+        if assignee is None or input.on_behalf_of_user_id != assignee:
             raise UpdateRejected(NOT_ASSIGNED)
         if self.input.choices:
             if not input.approve:
