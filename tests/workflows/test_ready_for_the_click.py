@@ -4,12 +4,14 @@ The rows the pages read are written by an activity, and the workflow learns that
 done a moment later (its result goes through the server and a workflow task). A click sent in that
 moment used to be refused although the page offered it: sorting ("This lot is not waiting for
 sorting."), a return's acknowledgement, a decision on an approval step just shown in the queue
-("not assigned"), and a certificate upload's recheck signal was dropped (the lot stayed on hold
-for a day). Here each of those activities is held after it has committed, so that moment lasts as
-long as the test needs: the click is taken, and done once the activity is let go.
+("not assigned"), the supplier's answer to a PO just approved ("waiting for HQ approval"), and a
+certificate upload's recheck signal was dropped (the lot stayed on hold for a day). Here each of
+those activities is held after it has committed, so that moment lasts as long as the test needs:
+the click is taken, and done once the activity is let go.
 
-Each test runs one InspectionWorkflow (the lot of test_inspection: 500 units, no PO) or one
-ApprovalWorkflow on the time-skipping server, on a worker whose one held activity runs the real one.
+Each test runs one InspectionWorkflow (the lot of test_inspection: 500 units, no PO), one
+ApprovalWorkflow or one purchase order (test_replenishment's) on the time-skipping server, on a
+worker whose one held activity runs the real one.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 from temporalio import activity, workflow
 
 with workflow.unsafe.imports_passed_through():
+    import pytest
     from sqlalchemy import Engine
     from sqlmodel import Session
     from temporalio.client import Client, WorkflowUpdateStage
@@ -46,6 +49,7 @@ with workflow.unsafe.imports_passed_through():
         open_return_to_vendor,
         record_inspection_disposition,
     )
+    from activities.replenishment import POStepResult, record_po_sent
     from supplychain.approvals import request_by_workflow
     from supplychain.dispositions import return_for
     from supplychain.inspection import inspection_for_workflow
@@ -55,6 +59,7 @@ with workflow.unsafe.imports_passed_through():
         InspectionStage,
         InspectionVerdict,
         Organisation,
+        POStatus,
         QualityCertificate,
         ReturnStatus,
         ReturnToVendor,
@@ -62,6 +67,7 @@ with workflow.unsafe.imports_passed_through():
         Sku,
     )
     from supplychain.models.quality import CertificateType
+    from supplychain.purchasing import POStep
     from tests.factories import make_user
     from tests.fixtures.temporal import assert_replays
     from tests.workflows.test_approval import _input as approval_input
@@ -79,6 +85,10 @@ with workflow.unsafe.imports_passed_through():
         _until,
         world,  # noqa: F401  (the fixture)
     )
+    from tests.workflows.test_replenishment import World as POWorld
+    from tests.workflows.test_replenishment import _approval_opened, _decide, _po, _today, make_world
+    from tests.workflows.test_replenishment import _input as po_input
+    from tests.workflows.test_replenishment import _start as start_po
     from workflows import WORKFLOWS as ALL_WORKFLOWS
     from workflows.approval import ApprovalState, ApprovalWorkflow, DecideInput, approval_workflow_id
     from workflows.inspection import (
@@ -86,6 +96,12 @@ with workflow.unsafe.imports_passed_through():
         InspectionResult,
         InspectionWorkflow,
         RecordSortingInput,
+    )
+    from workflows.replenishment import (
+        CancelPOInput,
+        ConfirmLinesInput,
+        LineConfirmation,
+        ReplenishmentWorkflow,
     )
 
 HOLD_TIMEOUT = 60.0
@@ -135,6 +151,16 @@ def held_certificate_check(gate: Gate) -> Callable[..., Any]:
     @activity.defn(name="check_lot_certificates")
     def held(input: CheckCertificatesInput) -> CheckCertificatesResult:
         result = check_lot_certificates(input)
+        gate.hold()
+        return result
+
+    return held
+
+
+def held_po_sent(gate: Gate) -> Callable[..., Any]:
+    @activity.defn(name="record_po_sent")
+    def held(step: POStep) -> POStepResult:
+        result = record_po_sent(step)
         gate.hold()
         return result
 
@@ -330,3 +356,41 @@ async def test_an_approval_is_decided_from_the_moment_the_queue_shows_it(
             row = request_by_workflow(reading, handle.id)
             assert row is not None and row.status is ApprovalStatus.APPROVED
     await assert_replays(client, handle.id, [ApprovalWorkflow])
+
+
+@pytest.fixture
+def po_world(session: Session) -> POWorld:
+    return make_world(session)
+
+
+async def test_the_supplier_answers_a_po_from_the_moment_their_list_shows_it_sent(
+    time_skipping_env: WorkflowEnvironment, task_queue: str, po_world: POWorld, db: Engine
+) -> None:
+    world = po_world
+    client, gate = time_skipping_env.client, Gate()
+    async with worker_holding(client, task_queue, held_po_sent(gate), gate):
+        input = po_input(world, needs_approval=True)
+        handle = await start_po(client, task_queue, input)
+        approval = await _approval_opened(client, handle)
+        await approval.execute_update(ApprovalWorkflow.decide, _decide(world, world.approver_mid, True))
+        await gate.reached()
+        assert _po(db, input.number).status is POStatus.SENT  # the supplier's list offers it
+        state = await handle.query(ReplenishmentWorkflow.get_state)
+        assert state.status is POStatus.PENDING_APPROVAL  # not told yet
+        promised = await _today(time_skipping_env) + timedelta(days=3)
+        confirming = await handle.start_update(
+            ReplenishmentWorkflow.confirm_lines,
+            ConfirmLinesInput(
+                actor_user_id=world.supplier.id,
+                lines=[LineConfirmation(1, 100, promised), LineConfirmation(2, 50, promised)],
+            ),
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+        )
+        gate.release()
+        assert (await confirming.result()).status is POStatus.CONFIRMED
+        assert _po(db, input.number).status is POStatus.CONFIRMED
+        await handle.execute_update(
+            ReplenishmentWorkflow.cancel_po, CancelPOInput(actor_user_id=world.buyer.id, reason="Test over")
+        )
+        assert (await handle.result()).status is POStatus.CANCELLED
+    await assert_replays(client, handle.id, ALL_WORKFLOWS)
