@@ -209,8 +209,7 @@ class InspectionSettled:
 SETTLE_PARENT_PATCH = "settle-parent-early"
 # Versioning: before this change a lot of a discontinued supplier+SKU was accepted by its plan.
 DISCONTINUED_DECISION_PATCH = "discontinued-lots-go-to-decision"
-# Versioning: before this change a recheck asked for while the hold was being recorded (the check,
-# the supplier's notice) was dropped, and the lot waited for the daily recheck.
+# Versioning: before this change a recheck asked for during the check was dropped (daily recheck).
 KEEP_RECHECKS_PATCH = "rechecks-asked-during-a-check-kept"
 
 
@@ -283,9 +282,7 @@ class InspectionWorkflow:
         self._state = InspectionState(severity=input.severity)
         self._lock = asyncio.Lock()
         self._rechecks_requested = 0  # recheck_certificates signals received
-        # Set when the activity that makes a page offer a click (the disposition, the return) starts:
-        # the click's validator takes it from then on, and its handler waits for `_lock`, which
-        # that step holds until the workflow has its result.
+        # Set as the step starts whose row makes a page offer a click (see the module's docstring).
         self._deciding: Disposition | None = None
         self._opening_return = False
         self._sorted = False
@@ -449,9 +446,7 @@ class InspectionWorkflow:
         else:  # nobody could decide (no quality approver): the lot goes back
             disposition, comment = Disposition.RETURN_TO_VENDOR, NO_QUALITY_APPROVER
         deduction = deduction_percent(result.details) if disposition is Disposition.CONCESSION else None
-        # The row turns SORTING when this activity commits, and the page offers the sorting form:
-        # `record_sorting` is taken from then on and recorded once the disposition is (the lock).
-        async with self._lock:
+        async with self._lock:  # a sorting click meanwhile is taken, and recorded after this
             self._deciding = disposition
             decided: DispositionResult = await self._activity(
                 record_inspection_disposition,
@@ -497,9 +492,7 @@ class InspectionWorkflow:
     async def _wait_for_certificates(self) -> None:
         attempt = 0
         while True:
-            # A recheck asked for from here on (the row turns ON_HOLD in the check below, and the
-            # upload page signals at once) is served by the next check, not by this one.
-            asked = self._rechecks_requested
+            asked = self._rechecks_requested  # one asked for during this check gets another
             checked = await self._activity(
                 check_lot_certificates,
                 CheckCertificatesInput(number=self._number(), on_date=business_date(workflow.now())),
@@ -525,9 +518,7 @@ class InspectionWorkflow:
             )
 
     async def _return_to_vendor(self, quantity: int) -> None:
-        # The supplier's page offers the acknowledgement once this activity has opened the return:
-        # `acknowledge_return` is taken from then on and recorded after it (the lock).
-        async with self._lock:
+        async with self._lock:  # an acknowledgement meanwhile is taken, and recorded after this
             self._opening_return = True
             opened = await self._activity(
                 open_return_to_vendor,
