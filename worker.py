@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import Interceptor, Worker
 
 from activities import ACTIVITIES
 from supplychain.settings import settings
@@ -40,8 +40,9 @@ def build_worker(
     activity_executor: Executor | None = None,
     extra_workflows: Sequence[type] = (),
     extra_activities: Sequence[Callable[..., Any]] = (),
+    interceptors: Sequence[Interceptor] = (),
 ) -> Worker:
-    """A worker for every registered workflow and activity (plus extras, for tests).
+    """A worker for every registered workflow and activity (plus extras and interceptors, for tests).
 
     Pass an `activity_executor` whose lifetime you manage; without one a new thread pool is made.
     """
@@ -54,6 +55,7 @@ def build_worker(
         or ThreadPoolExecutor(MAX_CONCURRENT_ACTIVITIES, thread_name_prefix="activity"),
         max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
         graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        interceptors=interceptors,
     )
 
 
@@ -63,6 +65,7 @@ async def run_worker(
     task_queue: str | None = None,
     stop: asyncio.Event | None = None,
     connect_timeout: float = 60.0,
+    interceptors: Sequence[Interceptor] = (),
 ) -> None:
     """Connect (retrying while the server starts) and run until SIGTERM/SIGINT, `stop` or cancellation."""
     client = await connect_with_retry(address, timeout=connect_timeout)
@@ -78,7 +81,7 @@ async def run_worker(
     queue = task_queue or settings.TEMPORAL_TASK_QUEUE
     try:
         with ThreadPoolExecutor(MAX_CONCURRENT_ACTIVITIES, thread_name_prefix="activity") as executor:
-            worker = build_worker(client, queue, activity_executor=executor)
+            worker = build_worker(client, queue, activity_executor=executor, interceptors=interceptors)
             logger.info("worker polling task queue %r on namespace %r", queue, client.namespace)
             run_task = asyncio.create_task(worker.run())
             stop_task = asyncio.create_task(stop.wait())

@@ -28,6 +28,12 @@ One `InspectionWorkflow` per receipt line that needs inspection, workflow id
    and a debit note carries their value into reconciliation.
 8. Then the workflow keeps answering for `answer_late_clicks_for` (a stale page gets "already
    decided", not an RPC error), and returns its `InspectionResult`.
+
+A page offers a click once its row says so (stage SORTING, an open return, a lot ON_HOLD), and that
+row is written by an activity the workflow hears back from a moment later. So the click is taken
+from the moment that activity starts: `record_sorting` and `acknowledge_return` are accepted then
+and recorded once the step is (they wait for its lock), and a `recheck_certificates` signal sent
+meanwhile has the lot checked again (patch `rechecks-asked-during-a-check-kept`).
 """
 
 from __future__ import annotations
@@ -203,6 +209,8 @@ class InspectionSettled:
 SETTLE_PARENT_PATCH = "settle-parent-early"
 # Versioning: before this change a lot of a discontinued supplier+SKU was accepted by its plan.
 DISCONTINUED_DECISION_PATCH = "discontinued-lots-go-to-decision"
+# Versioning: before this change a recheck asked for during the check was dropped (daily recheck).
+KEEP_RECHECKS_PATCH = "rechecks-asked-during-a-check-kept"
 
 
 @dataclass
@@ -273,7 +281,10 @@ class InspectionWorkflow:
         self._input = input
         self._state = InspectionState(severity=input.severity)
         self._lock = asyncio.Lock()
-        self._recheck_requested = False
+        self._rechecks_requested = 0  # recheck_certificates signals received
+        # Set as the step starts whose row makes a page offer a click (see the module's docstring).
+        self._deciding: Disposition | None = None
+        self._opening_return = False
         self._sorted = False
         self._return_acknowledged = False
         self._lot_value = Decimal(0)  # net value at the PO price: what the decision is about
@@ -435,25 +446,28 @@ class InspectionWorkflow:
         else:  # nobody could decide (no quality approver): the lot goes back
             disposition, comment = Disposition.RETURN_TO_VENDOR, NO_QUALITY_APPROVER
         deduction = deduction_percent(result.details) if disposition is Disposition.CONCESSION else None
-        decided: DispositionResult = await self._activity(
-            record_inspection_disposition,
-            RecordDispositionInput(
-                number=self._number(),
-                disposition=disposition,
-                deduction_percent=deduction,
-                decided_by_user_id=result.decided_by_user_id,
-                comment=comment,
-                number_year=business_date(workflow.now()).year,
-                idempotency_key=self._key("disposition"),
-                occurred_at=workflow.now(),
-            ),
-        )
-        self._state.disposition = disposition
-        self._state.debit_note_number = decided.debit_note_number
-        self._state.accepted_quantity = decided.accepted_quantity
-        self._state.rejected_quantity = decided.rejected_quantity
+        async with self._lock:  # a sorting click meanwhile is taken, and recorded after this
+            self._deciding = disposition
+            decided: DispositionResult = await self._activity(
+                record_inspection_disposition,
+                RecordDispositionInput(
+                    number=self._number(),
+                    disposition=disposition,
+                    deduction_percent=deduction,
+                    decided_by_user_id=result.decided_by_user_id,
+                    comment=comment,
+                    number_year=business_date(workflow.now()).year,
+                    idempotency_key=self._key("disposition"),
+                    occurred_at=workflow.now(),
+                ),
+            )
+            self._state.disposition = disposition
+            self._state.debit_note_number = decided.debit_note_number
+            self._state.accepted_quantity = decided.accepted_quantity
+            self._state.rejected_quantity = decided.rejected_quantity
+            if disposition is Disposition.SORTING:
+                self._state.stage = InspectionStage.SORTING
         if disposition is Disposition.SORTING:
-            self._state.stage = InspectionStage.SORTING
             await self._notify(InspectionAudience.INSPECTORS, SORT_THE_LOT, "notify:sorting")
             await workflow.wait_condition(lambda: self._sorted)
 
@@ -478,6 +492,7 @@ class InspectionWorkflow:
     async def _wait_for_certificates(self) -> None:
         attempt = 0
         while True:
+            asked = self._rechecks_requested  # one asked for during this check gets another
             checked = await self._activity(
                 check_lot_certificates,
                 CheckCertificatesInput(number=self._number(), on_date=business_date(workflow.now())),
@@ -489,26 +504,35 @@ class InspectionWorkflow:
             if attempt == 0:
                 await self._notify(InspectionAudience.SUPPLIER, CERTIFICATES_HOLD, "notify:certificates")
             attempt += 1
-            self._recheck_requested = False
-            with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(
-                    lambda: self._recheck_requested, timeout=CERTIFICATE_RECHECK_EVERY
-                )
+            if not workflow.patched(KEEP_RECHECKS_PATCH):
+                asked = self._rechecks_requested  # before: one asked for meanwhile was dropped
+            await self._recheck_asked_after(asked)
+
+    async def _recheck_asked_after(self, asked: int) -> None:
+        """Until a recheck beyond the first `asked` is asked for, or the daily recheck is due."""
+        if self._rechecks_requested != asked:
+            return
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(
+                lambda: self._rechecks_requested != asked, timeout=CERTIFICATE_RECHECK_EVERY
+            )
 
     async def _return_to_vendor(self, quantity: int) -> None:
-        opened = await self._activity(
-            open_return_to_vendor,
-            OpenReturnInput(
-                number=self._number(),
-                quantity=quantity,
-                reason=self._state.notes,
-                number_year=business_date(workflow.now()).year,
-                idempotency_key=self._key("return"),
-                occurred_at=workflow.now(),
-            ),
-        )
-        self._state.return_number = opened.return_number
-        self._state.stage = InspectionStage.AWAITING_RETURN
+        async with self._lock:  # an acknowledgement meanwhile is taken, and recorded after this
+            self._opening_return = True
+            opened = await self._activity(
+                open_return_to_vendor,
+                OpenReturnInput(
+                    number=self._number(),
+                    quantity=quantity,
+                    reason=self._state.notes,
+                    number_year=business_date(workflow.now()).year,
+                    idempotency_key=self._key("return"),
+                    occurred_at=workflow.now(),
+                ),
+            )
+            self._state.return_number = opened.return_number
+            self._state.stage = InspectionStage.AWAITING_RETURN
         await self._notify(
             InspectionAudience.SUPPLIER,
             RETURN_WAITING,
@@ -610,7 +634,8 @@ class InspectionWorkflow:
         self._check_record_sorting(input)
 
     def _check_record_sorting(self, input: RecordSortingInput) -> None:
-        if self._state.stage is not InspectionStage.SORTING or self._sorted:
+        sorting = self._state.stage is InspectionStage.SORTING or self._deciding is Disposition.SORTING
+        if not sorting or self._sorted:
             raise UpdateRejected(NOT_SORTING)
         if not 0 <= input.good_quantity <= self._input.lot_size:
             raise UpdateRejected(GOOD_OUT_OF_RANGE, lot_size=self._input.lot_size)
@@ -649,7 +674,7 @@ class InspectionWorkflow:
         self._check_acknowledge_return(input)
 
     def _check_acknowledge_return(self, input: AcknowledgeReturnInput) -> None:
-        if self._state.return_number is None or self._return_acknowledged:
+        if not self._opening_return or self._return_acknowledged:
             raise UpdateRejected(NO_RETURN_WAITING)
         if len(input.note.strip()) > NOTES_MAX_LENGTH:
             raise UpdateRejected(NOTES_TOO_LONG, max=NOTES_MAX_LENGTH)
@@ -657,7 +682,7 @@ class InspectionWorkflow:
     @workflow.signal
     def recheck_certificates(self) -> None:
         """A certificate was uploaded (or an inspector asks): check a held lot again now."""
-        self._recheck_requested = True
+        self._rechecks_requested += 1
 
     # --- helpers ---------------------------------------------------------------------------------
 

@@ -256,6 +256,7 @@ class ReplenishmentWorkflow(ReplenishmentSteps):
         self._approval_requested = False
         self._approval_settled = False
         self._cancelling = False
+        self._sending = False  # from the start of the step that sends the PO to the supplier
         # Inspection children by workflow id, until their result is posted.
         self._inspections: dict[str, workflow.ChildWorkflowHandle[Any, InspectionResult]] = {}
         # Results signalled by children whose quantities are final (before they complete).
@@ -361,6 +362,10 @@ class ReplenishmentWorkflow(ReplenishmentSteps):
         async with self._lock:
             if self._state.status.is_final:
                 return
+            # The supplier's list shows the PO waiting for them once this step commits, a moment
+            # before the workflow hears of it: their answer is taken from the start of the step and
+            # recorded after it (confirm_lines and reject_po wait for the lock; see `_check`).
+            self._sending = True
             await self._step(
                 record_po_sent,
                 "sent",

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Collection, Sequence
+from dataclasses import replace
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -99,6 +100,7 @@ class ReplenishmentSteps:
     _approval: workflow.ChildWorkflowHandle[Any, ApprovalResult] | None
     _approval_requested: bool
     _approval_settled: bool
+    _sending: bool
     _inspections: dict[str, workflow.ChildWorkflowHandle[Any, InspectionResult]]
     _settled_inspections: dict[str, InspectionResult]
 
@@ -326,11 +328,19 @@ class ReplenishmentSteps:
     # --- checks and state -------------------------------------------------------------------------
 
     def _check(self, check: Callable[..., None], input: Any, **context: Any) -> None:
-        """Run one of supplychain.rules.purchase_order_checks on the state; its refusal is the Update's."""
+        """Run one of supplychain.rules.purchase_order_checks on the state as the pages show it; its
+        refusal is the Update's."""
         try:
-            check(self._state, input, **context)
+            check(self._as_shown(), input, **context)
         except Refused as refused:
             raise UpdateRejected(refused.message_id, **refused.params) from None
+
+    def _as_shown(self) -> PurchaseOrderState:
+        """The state, but SENT from the start of the step that records it (the pages show it as
+        soon as that step commits)."""
+        if self._sending and self._state.status is POStatus.PENDING_APPROVAL:
+            return replace(self._state, status=POStatus.SENT)
+        return self._state
 
     def _today(self) -> date:
         return business_date(workflow.now())

@@ -15,13 +15,14 @@ import re
 import time
 import uuid
 from decimal import Decimal
+from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.testclient import TestClient
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 
 from supplychain.approvals import request_by_workflow
 from supplychain.models import ApprovalRequest, ApprovalStatus
@@ -29,7 +30,7 @@ from supplychain.temporal import connect
 from tests.fixtures.portal import WorkerThread
 from tests.fixtures.web import ClientFactory, csrf
 from tests.web.test_approvals import People, approver_client, flashes, make_people
-from workflows.approval import ApprovalInput, ApprovalWorkflow, approval_workflow_id
+from workflows.approval import ApprovalInput, ApprovalResult, ApprovalWorkflow, approval_workflow_id
 
 ONE_AT_A_TIME = 6
 IN_FLIGHT = 8
@@ -148,7 +149,9 @@ async def _assert_decided(
         assert row is not None and row.workflow_id == workflow_id
         assert row.status is ApprovalStatus.APPROVED, what
         assert row.decided_by_user_id == people.mid.id, what
-    handle = temporal.get_workflow_handle_for(ApprovalWorkflow.run, workflow_id)
+    handle: WorkflowHandle[Any, ApprovalResult] = temporal.get_workflow_handle_for(
+        ApprovalWorkflow.run, workflow_id
+    )
     state = await handle.query(ApprovalWorkflow.get_state)
     assert state.status is ApprovalStatus.APPROVED and state.decided_by_user_id == people.mid.id, what
     assert (await handle.result()).approved, what

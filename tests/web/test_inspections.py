@@ -23,10 +23,10 @@ import pytest
 from sqlalchemy import select, update
 from sqlmodel import Session, col
 from starlette.testclient import TestClient
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.service import RPCError
+from temporalio.client import Client
 
 from supplychain import i18n
+from supplychain.approvals import request_by_workflow
 from supplychain.inspection import inspection_for_workflow
 from supplychain.models import (
     Disposition,
@@ -117,7 +117,8 @@ async def start_inspection(
     *,
     from_standing: bool = False,
 ) -> Inspection:
-    """Start the inspection of one received lot; return its row once the plan is recorded.
+    """Start the inspection of one received lot; return its row once the plan is recorded and the
+    workflow has it (the row comes first: until then the workflow answers "still being prepared").
     `from_standing`: its severity comes from the supplier+SKU switching state."""
     suffix = uuid.uuid4().hex[:8].upper()
     input = InspectionInput(
@@ -136,18 +137,18 @@ async def start_inspection(
         severity_from_standing=from_standing,
     )
     workflow_id = inspection_workflow_id(input.po_number.lower(), input.shipment_number, input.line_no)
-    await temporal.start_workflow(
+    handle = await temporal.start_workflow(
         InspectionWorkflow.run, input, id=workflow_id, task_queue=portal_worker.task_queue
     )
     deadline = time.monotonic() + 20
-    while True:
-        session.expire_all()
-        row = inspection_for_workflow(session, workflow_id)
-        if row is not None:
-            session.commit()
-            return row
-        assert time.monotonic() < deadline, "the inspection row never appeared"
+    while (await handle.query(InspectionWorkflow.get_state)).plan is None:
+        assert time.monotonic() < deadline, "the inspection was never planned"
         await asyncio.sleep(0.05)
+    session.expire_all()
+    row = inspection_for_workflow(session, workflow_id)
+    session.commit()
+    assert row is not None
+    return row
 
 
 def told_about(session: Session, number: str) -> set[int]:
@@ -936,21 +937,27 @@ async def wait_for_stage(session: Session, row: Inspection, stage: InspectionSta
         await asyncio.sleep(0.05)
 
 
-async def decide_rejected_lot(temporal: Client, row: Inspection, approver: User, choice: str) -> None:
-    """The quality approver's decision on the lot's approval step (its own pages are tested elsewhere)."""
+async def decide_rejected_lot(
+    temporal: Client, session: Session, row: Inspection, approver: User, choice: str
+) -> None:
+    """The quality approver's decision on the lot's approval step, once their queue shows it (its
+    own pages are tested elsewhere)."""
     assert approver.id is not None
-    handle = temporal.get_workflow_handle(approval_workflow_id(row.workflow_id, "decision"))
-    decision = DecideInput(
-        actor_user_id=approver.id, on_behalf_of_user_id=approver.id, approve=True, choice=choice
-    )
+    workflow_id = approval_workflow_id(row.workflow_id, "decision")
     deadline = time.monotonic() + 20
     while True:
-        try:
-            await handle.execute_update(ApprovalWorkflow.decide, decision)
-            return
-        except (RPCError, WorkflowUpdateFailedError):  # the step has not started or assigned yet
-            assert time.monotonic() < deadline, "the decision step never started"
-            await asyncio.sleep(0.05)
+        session.expire_all()
+        request = request_by_workflow(session, workflow_id)
+        session.commit()
+        if request is not None:
+            break
+        assert time.monotonic() < deadline, "the decision never reached the quality queue"
+        await asyncio.sleep(0.05)
+    assert request.assignee_user_id == approver.id
+    await temporal.get_workflow_handle(workflow_id).execute_update(
+        ApprovalWorkflow.decide,
+        DecideInput(actor_user_id=approver.id, on_behalf_of_user_id=approver.id, approve=True, choice=choice),
+    )
 
 
 async def test_inspector_records_sorting_the_good_units_are_accepted_and_the_rest_returned(
@@ -971,7 +978,7 @@ async def test_inspector_records_sorting_the_good_units_are_accepted_and_the_res
     inspector = logged_in(portal_client, world.inspector)
     assert record(inspector, row, "0", "4", "0").status_code == 303
     await wait_for_stage(session, row, InspectionStage.AWAITING_DECISION)
-    await decide_rejected_lot(temporal, row, quality, "sorting")
+    await decide_rejected_lot(temporal, session, row, quality, "sorting")
     await wait_for_stage(session, row, InspectionStage.SORTING)
     page = inspector.get(f"/inspections/{row.number}")
     assert 'data-testid="sorting-form"' in page.text and text_of(page, "stage") == "Sorting"

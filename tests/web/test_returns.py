@@ -321,7 +321,7 @@ async def test_supplier_acknowledges_its_return_and_a_debit_note_is_raised(
     session.commit()
     assert record(as_user(portal_client, world.inspector), row, "0", "4", "0").status_code == 303
     await wait_for_stage(session, row, InspectionStage.AWAITING_DECISION)
-    await decide_rejected_lot(temporal, row, quality, "return_to_vendor")
+    await decide_rejected_lot(temporal, session, row, quality, "return_to_vendor")
     rtv = await return_of(session, row)
     assert rtv.quantity == LOT_SIZE
 

@@ -146,7 +146,10 @@ class Scenario:
 
 SCENARIOS: list[Scenario] = []
 # The versioning changes stories were recorded again under (a file name's second part).
-PATCHES = ("named_steps",)  # workflows.replenishment.NAMED_STEPS_PATCH
+PATCHES = (
+    "named_steps",  # workflows.replenishment.NAMED_STEPS_PATCH
+    "rechecks_kept",  # workflows.inspection.KEEP_RECHECKS_PATCH
+)
 
 
 def scenario(*histories: str, rerecorded: tuple[str, ...] = ()) -> Callable[[Record], Record]:
@@ -616,7 +619,7 @@ async def inspection_discontinued(scene: Scene) -> tuple[str, ...]:
     return (child.id,)
 
 
-@scenario("inspection_certificate_hold")
+@scenario("inspection_certificate_hold", rerecorded=("inspection_certificate_hold.rechecks_kept",))
 async def inspection_certificate_hold(scene: Scene) -> tuple[str, ...]:
     """Line 1's lot is accepted but held: its SKU needs a COA the supplier has not uploaded. The daily
     recheck (a timer) still finds none; the upload's `recheck_certificates` signal releases the lot."""

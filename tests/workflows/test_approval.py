@@ -652,7 +652,9 @@ async def test_cancelling_the_document_cancels_its_approval_request(
         with pytest.raises(WorkflowFailureError) as failed:
             await parent.result()
         assert isinstance(failed.value.cause, CancelledError)
-        child = client.get_workflow_handle_for(ApprovalWorkflow.run, child_id)
+        child: WorkflowHandle[Any, ApprovalResult] = client.get_workflow_handle_for(
+            ApprovalWorkflow.run, child_id
+        )
         with pytest.raises(WorkflowFailureError):
             await child.result()
         row = _row(db, child_id)

@@ -96,6 +96,10 @@ class World:
 
 @pytest.fixture
 def world(session: Session, db: Engine) -> World:
+    return make_world(session)
+
+
+def make_world(session: Session) -> World:
     hq = make_organisation(session, kind=OrgKind.HQ)
     supplier_org = make_organisation(session, kind=OrgKind.SUPPLIER)
     other_org = make_organisation(session, kind=OrgKind.SUPPLIER)
