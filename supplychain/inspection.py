@@ -40,13 +40,12 @@ from supplychain.models import (
 from supplychain.models.base import utcnow
 from supplychain.notifications import users_with_role
 from supplychain.numbering import reserve_number
+from supplychain.rules.inspection_checks import CATEGORIES
 from supplychain.rules.sampling import Severity, code_letter, normalize_aql, single_sampling_plan
 
 DOCUMENT_TYPE = "inspection"
 NUMBER_PREFIX = "INS"
 ZERO_TOLERANCE: Final = "0"
-CATEGORIES: Final = ("critical", "major", "minor")
-NOTES_MAX_LENGTH = 2000
 # Recorded when a rejected lot has nobody to decide on it (no active quality approver): the note on
 # the decision and the disposition, and the return's reason. A message id, shown translated.
 NO_QUALITY_APPROVER = lazy("No quality approver is available: the rejected lot is returned to the vendor.")

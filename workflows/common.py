@@ -7,16 +7,26 @@ translation catalogue (marked with `lazy`), so the web layer shows it in the rea
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from temporalio.exceptions import ApplicationError
 
 from supplychain.rules.dates import BUSINESS_TIMEZONE, business_date
+from supplychain.rules.refusal import Refused
 
 REJECTED_TYPE = "UpdateRejected"
-__all__ = ["BUSINESS_TIMEZONE", "REJECTED_TYPE", "UpdateRejected", "business_date"]
+__all__ = ["BUSINESS_TIMEZONE", "REJECTED_TYPE", "UpdateRejected", "business_date", "checked"]
 
 
 class UpdateRejected(ApplicationError):
     def __init__(self, message_id: str, **params: Any) -> None:
         super().__init__(message_id, params, type=REJECTED_TYPE, non_retryable=True)
+
+
+def checked(rule: Callable[..., None], *args: Any, **kwargs: Any) -> None:
+    """Run a pure rule (supplychain.rules.*_checks); its `Refused` becomes the Update's refusal."""
+    try:
+        rule(*args, **kwargs)
+    except Refused as refused:
+        raise UpdateRejected(refused.message_id, **refused.params) from None

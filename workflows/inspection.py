@@ -50,7 +50,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 from workflows.approval import ApprovalInput, ApprovalResult, ApprovalWorkflow, approval_workflow_id
-from workflows.common import UpdateRejected, business_date
+from workflows.common import business_date, checked
 
 with workflow.unsafe.imports_passed_through():
     from activities.inspection import (
@@ -82,10 +82,8 @@ with workflow.unsafe.imports_passed_through():
     from supplychain.dispositions import rtv_link
     from supplychain.i18n import lazy
     from supplychain.inspection import (
-        CATEGORIES,
         DOCUMENT_TYPE,
         NO_QUALITY_APPROVER,
-        NOTES_MAX_LENGTH,
         DefectCounts,
         InspectionAudience,
         InspectionPlan,
@@ -99,6 +97,12 @@ with workflow.unsafe.imports_passed_through():
         SwitchingSeverity,
     )
     from supplychain.rules.decisions import REJECTED_LOT_CHOICES, deduction_percent
+    from supplychain.rules.inspection_checks import (
+        CATEGORIES,
+        check_acknowledge_return,
+        check_record_defects,
+        check_record_sorting,
+    )
 
 # After the verdict, a click from a page opened earlier still gets a clear refusal this long.
 ANSWER_LATE_CLICKS_FOR = timedelta(days=1)
@@ -112,23 +116,6 @@ ACTIVITY_TIMEOUT = timedelta(seconds=30)
 # Database activities retry until the database is back; a bug shows up as retries in the UI.
 ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 
-# Validator messages (message ids; the web layer translates them with rejection_message).
-NOT_READY = lazy("This inspection is still being prepared. Please try again in a moment.")
-ALREADY_DECIDED = lazy("This inspection has already been decided.")
-NEGATIVE = {
-    "critical": lazy("The number of critical defects cannot be negative."),
-    "major": lazy("The number of major defects cannot be negative."),
-    "minor": lazy("The number of minor defects cannot be negative."),
-}
-MORE_THAN_SAMPLE = {
-    "critical": lazy("Critical defects cannot exceed the %(sample_size)s units inspected for them."),
-    "major": lazy("Major defects cannot exceed the %(sample_size)s units inspected for them."),
-    "minor": lazy("Minor defects cannot exceed the %(sample_size)s units inspected for them."),
-}
-NOTES_TOO_LONG = lazy("The notes are too long (at most %(max)s characters).")
-NOT_SORTING = lazy("This lot is not waiting for sorting.")
-GOOD_OUT_OF_RANGE = lazy("The good units must be between 0 and the lot size of %(lot_size)s.")
-NO_RETURN_WAITING = lazy("No return is waiting for acknowledgement on this lot.")
 LOT_REJECTED_SUPPLIER = lazy(
     "Your lot %(number)s (purchase order %(po_number)s) failed inspection; HQ quality decides on "
     "concession, sorting or return."
@@ -593,21 +580,14 @@ class InspectionWorkflow:
         self._check_record_defects(input)
 
     def _check_record_defects(self, input: RecordDefectsInput) -> None:
-        if self._decided():
-            raise UpdateRejected(ALREADY_DECIDED)
         plan = self._state.plan
-        if plan is None:
-            raise UpdateRejected(NOT_READY)
-        counts = {"critical": input.critical, "major": input.major, "minor": input.minor}
-        for category in CATEGORIES:
-            if counts[category] < 0:
-                raise UpdateRejected(NEGATIVE[category])
-        for category in CATEGORIES:
-            sample_size = plan.for_category(category).sample_size
-            if counts[category] > sample_size:
-                raise UpdateRejected(MORE_THAN_SAMPLE[category], sample_size=sample_size)
-        if len(input.notes.strip()) > NOTES_MAX_LENGTH:
-            raise UpdateRejected(NOTES_TOO_LONG, max=NOTES_MAX_LENGTH)
+        checked(
+            check_record_defects,
+            decided=self._decided(),
+            sample_sizes={c: plan.for_category(c).sample_size for c in CATEGORIES} if plan else None,
+            counts={"critical": input.critical, "major": input.major, "minor": input.minor},
+            notes=input.notes,
+        )
 
     @workflow.update
     async def record_sorting(self, input: RecordSortingInput) -> RecordSortingResult:
@@ -635,12 +615,13 @@ class InspectionWorkflow:
 
     def _check_record_sorting(self, input: RecordSortingInput) -> None:
         sorting = self._state.stage is InspectionStage.SORTING or self._deciding is Disposition.SORTING
-        if not sorting or self._sorted:
-            raise UpdateRejected(NOT_SORTING)
-        if not 0 <= input.good_quantity <= self._input.lot_size:
-            raise UpdateRejected(GOOD_OUT_OF_RANGE, lot_size=self._input.lot_size)
-        if len(input.notes.strip()) > NOTES_MAX_LENGTH:
-            raise UpdateRejected(NOTES_TOO_LONG, max=NOTES_MAX_LENGTH)
+        checked(
+            check_record_sorting,
+            sorting=sorting and not self._sorted,
+            lot_size=self._input.lot_size,
+            good_quantity=input.good_quantity,
+            notes=input.notes,
+        )
 
     @workflow.update
     async def acknowledge_return(self, input: AcknowledgeReturnInput) -> AcknowledgeReturnResult:
@@ -674,10 +655,8 @@ class InspectionWorkflow:
         self._check_acknowledge_return(input)
 
     def _check_acknowledge_return(self, input: AcknowledgeReturnInput) -> None:
-        if not self._opening_return or self._return_acknowledged:
-            raise UpdateRejected(NO_RETURN_WAITING)
-        if len(input.note.strip()) > NOTES_MAX_LENGTH:
-            raise UpdateRejected(NOTES_TOO_LONG, max=NOTES_MAX_LENGTH)
+        waiting = self._opening_return and not self._return_acknowledged
+        checked(check_acknowledge_return, return_waiting=waiting, note=input.note)
 
     @workflow.signal
     def recheck_certificates(self) -> None:

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
-from workflows.common import UpdateRejected, business_date
+from workflows.common import business_date, checked
 from workflows.inspection import InspectionInput, InspectionResult, InspectionWorkflow, inspection_workflow_id
 
 with workflow.unsafe.imports_passed_through():
@@ -68,7 +68,6 @@ with workflow.unsafe.imports_passed_through():
         ShipmentState,
         finish_after,
     )
-    from supplychain.rules.purchase_order_checks import Refused
 
 if TYPE_CHECKING:
     from workflows.approval import ApprovalResult
@@ -330,10 +329,7 @@ class ReplenishmentSteps:
     def _check(self, check: Callable[..., None], input: Any, **context: Any) -> None:
         """Run one of supplychain.rules.purchase_order_checks on the state as the pages show it; its
         refusal is the Update's."""
-        try:
-            check(self._as_shown(), input, **context)
-        except Refused as refused:
-            raise UpdateRejected(refused.message_id, **refused.params) from None
+        checked(check, self._as_shown(), input, **context)
 
     def _as_shown(self) -> PurchaseOrderState:
         """The state, but SENT from the start of the step that records it (the pages show it as

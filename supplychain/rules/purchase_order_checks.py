@@ -42,21 +42,15 @@ from supplychain.rules.purchase_order import (
     has_backorder,
     in_transit,
 )
+from supplychain.rules.refusal import Refused
 
 CONFIRMABLE: Final = frozenset({POStatus.SENT, POStatus.CONFIRMED, POStatus.IN_DELIVERY})
 SHIPPABLE: Final = frozenset({POStatus.CONFIRMED, POStatus.IN_DELIVERY})
 CANCELLABLE: Final = frozenset({POStatus.PENDING_APPROVAL, POStatus.SENT, POStatus.CONFIRMED})
 
+__all__ = ["Refused"]  # and the checks below; Refused is raised (and imported by callers) from here too
+
 ALREADY_SHIPPED = lazy("The order cannot be cancelled: goods have already been shipped.")
-
-
-class Refused(Exception):
-    """A step refused: `message_id` is English text from the catalogue, `params` fill it in."""
-
-    def __init__(self, message_id: str, **params: object) -> None:
-        super().__init__(message_id)
-        self.message_id = message_id
-        self.params = params
 
 
 def require_status(po: PurchaseOrderState, allowed: Collection[POStatus], otherwise: str) -> None:

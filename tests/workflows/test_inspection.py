@@ -44,13 +44,11 @@ with workflow.unsafe.imports_passed_through():
         Sku,
         User,
     )
+    from supplychain.rules.inspection_checks import ALREADY_DECIDED, MORE_THAN_SAMPLE, NEGATIVE
     from tests.factories import make_location, make_organisation, make_sku, make_user
     from tests.fixtures.temporal import assert_replays, running_worker
     from workflows.approval import ApprovalState, ApprovalWorkflow, DecideInput, approval_workflow_id
     from workflows.inspection import (
-        ALREADY_DECIDED,
-        MORE_THAN_SAMPLE,
-        NEGATIVE,
         WAITING_FOR_INSPECTION,
         InspectionInput,
         InspectionResult,

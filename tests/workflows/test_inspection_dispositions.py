@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         User,
     )
     from supplychain.models.catalog import InspectionMode
+    from supplychain.rules.inspection_checks import GOOD_OUT_OF_RANGE, NO_RETURN_WAITING, NOT_SORTING
     from supplychain.rules.money import round_money
     from tests.fixtures.temporal import assert_replays, running_worker
     from tests.workflows.inspection_world import (
@@ -81,10 +82,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.inspection import (
         ACCEPTANCE_DISCONTINUED_SUPPLIER,
         CERTIFICATES_HOLD,
-        GOOD_OUT_OF_RANGE,
         INSPECTION_DISCONTINUED,
-        NO_RETURN_WAITING,
-        NOT_SORTING,
         InspectionResult,
         InspectionWorkflow,
         RecordDefectsInput,

@@ -37,7 +37,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from supplychain import certificates, i18n, inspection_photos
 from supplychain.events import timeline
 from supplychain.i18n import lazy
-from supplychain.inspection import CATEGORIES, DOCUMENT_TYPE, NOTES_MAX_LENGTH
+from supplychain.inspection import DOCUMENT_TYPE
 from supplychain.models import (
     Disposition,
     Inspection,
@@ -52,6 +52,7 @@ from supplychain.models import (
     Role,
 )
 from supplychain.principal import Principal
+from supplychain.rules.inspection_checks import ALREADY_DECIDED, CATEGORIES, NOTES_MAX_LENGTH
 from web.deps import FormDep, OrgScope, Scope, names_for, paginate, require_roles
 from web.flash import flash
 from web.purchasing import sku_label, temporal_client
@@ -59,7 +60,6 @@ from web.templating import render
 from web.workflow_calls import await_on_loop
 from web.workflow_errors import rejection_message
 from workflows.inspection import (
-    ALREADY_DECIDED,
     InspectionWorkflow,
     RecordDefectsInput,
     RecordDefectsResult,

@@ -26,7 +26,6 @@ from temporalio.service import RPCError
 
 from supplychain import i18n
 from supplychain.i18n import lazy
-from supplychain.inspection import NOTES_MAX_LENGTH
 from supplychain.models import (
     DebitNote,
     DebitNoteKind,
@@ -39,6 +38,7 @@ from supplychain.models import (
     Role,
 )
 from supplychain.principal import Principal
+from supplychain.rules.inspection_checks import NOTES_MAX_LENGTH
 from supplychain.rules.money import line_net
 from supplychain.scoping import HQ_QUALITY_ROLES
 from web.deps import FormDep, OrgScope, Scope, names_for, require_roles
