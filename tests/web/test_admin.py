@@ -309,6 +309,34 @@ def test_editing_user_roles_replaces_them(world: World) -> None:
     assert roles == {Role.APPROVER}
 
 
+def test_giving_a_supplier_user_the_approver_role_is_refused_with_a_message(world: World) -> None:
+    user = make_user(world.session, organisation=world.supplier, roles=[Role.SUPPLIER])
+    data = user_form(
+        world,
+        email=user.email,
+        full_name=user.full_name,
+        organisation_id=str(world.supplier.id),
+        roles=["supplier", "approver"],
+        password="",
+    )
+    response = world.post(f"/admin/users/{user.id}", data)
+    assert response.status_code == 400
+    assert error_of(response, "roles") == "A user of a Supplier organisation cannot hold the role Approver."
+    roles = set(world.session.execute(select(UserRole.role).where(UserRole.user_id == user.id)).scalars())
+    assert roles == {Role.SUPPLIER}
+
+
+def test_an_organisation_whose_users_hold_hq_roles_cannot_become_a_supplier(world: World) -> None:
+    other_hq = make_organisation(world.session, kind=OrgKind.HQ)
+    make_user(world.session, organisation=other_hq, roles=[Role.BUYER])
+    data = org_form(world, code=other_hq.code, name=other_hq.name, kind="supplier")
+    response = world.post(f"/admin/organisations/{other_hq.id}", data)
+    assert response.status_code == 400
+    assert "Buyer" in error_of(response, "kind")
+    world.session.expire_all()
+    assert world.session.get(Organisation, other_hq.id).kind is OrgKind.HQ
+
+
 # --- validation -------------------------------------------------------------------------------------
 
 LONG = "x" * 301
