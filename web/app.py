@@ -152,8 +152,6 @@ def error_response(request: Request, status_code: int, detail: str | None = None
 async def _identify(request: Request) -> None:
     """Resolve the user for an error page when no route ran (an unknown URL), so a logged-in
     user keeps their navigation and language."""
-    if hasattr(request.state, "principal"):
-        return
     try:
         await identify(request)
     except Exception:  # the error page must render even when the database is what failed

@@ -25,9 +25,15 @@ M = TypeVar("M", bound=SQLModel)
 def get_session(request: Request) -> Iterator[Session]:
     """One database session per request, shared by the route, its dependencies and the page's
     shell (bell, flashes: web/templating.py reads `request.state.db`). Routes give its connection
-    back before they wait on Temporal (`web.workflow_calls`)."""
+    back before they wait on Temporal (`web.workflow_calls`).
+
+    The session cookie's user is loaded here too: this runs in a worker thread already, and a
+    thread hop of its own for the lookup cost more than the lookup (`optional_user` reads it)."""
     with Session(get_engine()) as session:
         request.state.db = session
+        token = request.cookies.get(SESSION_COOKIE)
+        if not hasattr(request.state, "principal"):
+            _remember(request, _load_and_release(session, token) if token else None)
         try:
             yield session
         finally:
@@ -42,13 +48,13 @@ class LoginRequired(Exception):
 
 
 async def optional_user(request: Request, session: SessionDep) -> Principal | None:
-    """The logged-in user, or None. Async so that setting the locale here reaches the route; the
-    lookup (one statement, `web.sessions.load_principal`) runs in the thread pool."""
-    if hasattr(request.state, "principal"):
-        return request.state.principal  # type: ignore[no-any-return]
-    token = request.cookies.get(SESSION_COOKIE)
-    loaded = await run_in_threadpool(_load_and_release, session, token) if token else None
-    return _remember(request, loaded)
+    """The logged-in user (loaded with the session: `get_session`), or None. Async so that setting
+    the locale here reaches the route and the error pages (a context variable set in a worker
+    thread stays there)."""
+    principal: Principal | None = request.state.principal
+    if principal is not None:
+        i18n.set_locale(principal.locale)
+    return principal
 
 
 def _load_and_release(session: Session, token: str) -> tuple[Principal, WebSession] | None:
@@ -68,6 +74,8 @@ async def identify(request: Request) -> None:
     """The user for a page no route rendered (an error page): like `optional_user`, with a short
     session of its own since the request's has ended."""
     if hasattr(request.state, "principal"):
+        if request.state.principal is not None:  # loaded with the route's session: its locale too
+            i18n.set_locale(request.state.principal.locale)
         return
     token = request.cookies.get(SESSION_COOKIE)
 
@@ -75,7 +83,9 @@ async def identify(request: Request) -> None:
         with Session(get_engine(), expire_on_commit=False) as session:
             return load_principal(session, token) if token else None
 
-    _remember(request, await run_in_threadpool(load))
+    principal = _remember(request, await run_in_threadpool(load))
+    if principal is not None:
+        i18n.set_locale(principal.locale)
 
 
 def _remember(request: Request, loaded: tuple[Principal, WebSession] | None) -> Principal | None:
@@ -83,8 +93,6 @@ def _remember(request: Request, loaded: tuple[Principal, WebSession] | None) -> 
     request.state.principal = principal
     request.state.web_session = loaded[1] if loaded else None  # keeps it in the request session
     request.state.web_session_id = loaded[1].id if loaded else None
-    if principal is not None:
-        i18n.set_locale(principal.locale)
     return principal
 
 

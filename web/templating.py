@@ -8,16 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any
 
 from fastapi import Request
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from jinja2_fragments.fastapi import Jinja2Blocks
+from markupsafe import Markup
 from sqlmodel import Session
 from starlette.responses import Response
 
 from supplychain import i18n, inbox
 from supplychain.db import get_engine
-from supplychain.settings import PROJECT_ROOT
+from supplychain.settings import PROJECT_ROOT, settings
 from web import timeline
 
 
@@ -56,13 +60,34 @@ def _request_session(request: Request) -> Iterator[Session]:
         yield session
 
 
+@lru_cache(maxsize=8192)
+def _message(locale: str, message: str, autoescape: bool) -> str:
+    text = i18n.translations(locale).gettext(message)
+    return (Markup(text) if autoescape else text) % {}  # noqa: S704 (our catalogue, as jinja2.ext does)
+
+
+@pass_context
+def _cached_gettext(context: Context, message: str, **variables: Any) -> str:
+    """As `jinja2.ext`'s newstyle gettext (escaped, always %-formatted), cached when no variables."""
+    autoescape = context.eval_ctx.autoescape
+    if not variables:
+        return _message(i18n.get_locale(), message, autoescape)
+    text = i18n.translate(message)
+    return (Markup(text) if autoescape else text) % variables  # noqa: S704
+
+
 templates = Jinja2Blocks(directory=str(PROJECT_ROOT / "templates"), context_processors=[portal_context])
 env = templates.env
+# Checking every template file's mtime on each render is for editing them; elsewhere they are fixed.
+env.auto_reload = settings.ENVIRONMENT == "development"
 env.add_extension("jinja2.ext.i18n")
 # Newstyle gettext: the extension substitutes the %(name)s placeholders itself (escaping them).
 env.install_gettext_callables(  # type: ignore[attr-defined]
     gettext=i18n.translate, ngettext=i18n.translate_plural, newstyle=True
 )
+# Jinja's newstyle gettext translates and %-formats on every call; a page makes a hundred such
+# calls, most without variables, so those answers are kept per locale (same result, escaping kept).
+env.globals["gettext"] = env.globals["_"] = _cached_gettext
 env.globals.update(
     action_label=timeline.action_label,
     note_label=timeline.note_label,

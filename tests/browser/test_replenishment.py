@@ -27,7 +27,7 @@ from supplychain.models import (
     Sku,
     StockLedgerEntry,
 )
-from tests.browser.conftest import DESKTOP, PHONE, DemoAccount, OpenPage, Viewport
+from tests.browser.conftest import DESKTOP, PHONE, BrowserProblems, DemoAccount, OpenPage, Viewport
 from web.purchasing import PO_STATUS_LABELS
 from web.timeline import action_label
 from workflows.common import BUSINESS_TIMEZONE
@@ -86,7 +86,10 @@ def test_store_orders_approver_approves_supplier_ships_warehouse_receives_store_
     demo_accounts: dict[str, DemoAccount],
     engine: Engine,
     screenshot: Screenshot,
+    browser_problems: BrowserProblems,
 ) -> None:
+    # A reject without a reason answers 409 (a refusal), which Chromium logs as a failed resource load.
+    browser_problems.allow_console_error(r"status of 409 \(Conflict\)")
     store, approver, supplier, warehouse = (
         demo_accounts[key] for key in ("store", "approver", "supplier", "warehouse")
     )
@@ -128,6 +131,11 @@ def test_store_orders_approver_approves_supplier_ships_warehouse_receives_store_
     click_nav(page, "/approvals")
     reload_until_visible(page, queue_row, f"{number} in the approval queue")
     screenshot(page, "3-approver-queue", DESKTOP)
+    # Rejected without a reason: refused (409), and the row still swaps in, with the reason beside it.
+    queue_row.get_by_test_id("reject").click()
+    expect(queue_row.get_by_test_id("row-error")).to_have_text(
+        translated("Please give a reason for the rejection.")
+    )
     queue_row.get_by_test_id("approve").click()
     decided = page.locator(f"tr.approval-row.decided:has(a:text-is('{number}'))")
     expect(decided.get_by_test_id("decision")).to_be_visible()

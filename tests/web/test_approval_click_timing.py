@@ -160,7 +160,7 @@ async def _assert_decided(
     again = _approve(client, token, approval_id, htmx=htmx)
     already = "This approval has already been decided."
     if htmx:
-        assert again.status_code == 200 and f'data-testid="row-error">{already}' in again.text, what
+        assert again.status_code == 409 and f'data-testid="row-error">{already}' in again.text, what
         assert 'data-testid="row-notice"' not in again.text, what
     else:
         assert again.status_code == 400 and f'data-testid="refused">{number}: {already}' in again.text, what

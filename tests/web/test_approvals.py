@@ -240,7 +240,7 @@ async def test_reject_without_a_comment_is_refused_with_a_message(
     response = htmx_post(
         client, f"/approvals/{row.id}/decide", {"decision": "reject", f"comment-{row.id}": " "}
     )
-    assert response.status_code == 200
+    assert response.status_code == 409  # a refusal, never a success status (htmx still swaps it in)
     assert 'data-testid="row-error">Please give a reason for the rejection.' in response.text
     assert 'data-testid="approve"' in response.text  # still decidable
     assert status_of(session, row) is ApprovalStatus.PENDING
@@ -267,6 +267,7 @@ async def test_second_decision_shows_the_message_and_changes_nothing(
     again = htmx_post(
         second, f"/approvals/{row.id}/decide", {"decision": "reject", f"comment-{row.id}": "no"}
     )
+    assert again.status_code == 409
     assert 'data-testid="row-error">This approval has already been decided.' in again.text
     # A refused plain POST answers as a refusal: the queue with the reason, 400; no redirect, no flash.
     plain = form_post(second, f"/approvals/{row.id}/decide", {"decision": "reject", "comment": "no"})
@@ -302,6 +303,7 @@ async def test_two_browsers_clicking_at_once_exactly_one_wins(
     responses = await asyncio.gather(*(asyncio.to_thread(click, i) for i in (0, 1)))
     errors = [r for r in responses if 'data-testid="row-error"' in r.text]
     assert len(errors) == 1, [r.text for r in responses]
+    assert sorted(r.status_code for r in responses) == [200, 409]
     assert "This approval has already been decided." in errors[0].text
     session.expire_all()
     fresh = session.get(ApprovalRequest, row.id)
@@ -637,6 +639,7 @@ async def test_concession_without_a_valid_deduction_is_refused_before_the_workfl
         f"/approvals/{lot.id}/decide",
         {"decision": "choose", f"choice-{lot.id}": "concession", f"deduction-{lot.id}": "abc"},
     )
+    assert inline.status_code == 409
     assert inline.text.lstrip().startswith(f'<tr id="approval-{lot.id}"')
     assert 'data-testid="row-error">The price deduction must be a number above 0' in inline.text
     assert 'value="concession" form="approval-form" checked' in inline.text  # the choice is kept
@@ -718,6 +721,7 @@ async def test_the_workflows_refusal_of_a_missing_choice_or_a_rejection_is_shown
     client = approver_client(portal_client, quality_approver)
 
     no_choice = htmx_post(client, f"/approvals/{lot.id}/decide", {"decision": "choose"})
+    assert no_choice.status_code == 409
     assert 'data-testid="row-error">Please choose one of the options.' in no_choice.text
     assert 'data-testid="choices"' in no_choice.text  # still decidable
 

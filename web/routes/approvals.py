@@ -558,11 +558,12 @@ def _queue_page(
     )
 
 
-def _row(request: Request, view: QueueRow) -> Response:
+def _row(request: Request, view: QueueRow, *, status_code: int = 200) -> Response:
     return render(
         request,
         "approvals/_row.html",
         {"item": view, "sla_labels": approvals.SLA_LABELS, "document_types": DOCUMENT_TYPES},
+        status_code=status_code,
     )
 
 
@@ -573,15 +574,15 @@ def _refused(
     message: str,
     entered: dict[str, str],
 ) -> Response:
-    """A refused decision (by the route, or the workflow's validator): the row with the reason (htmx),
-    or the queue again with the reason above it, 400 (plain POST)."""
+    """A refused decision (by the route, or the workflow's validator), never a success answer: the
+    row with the reason, 409 (htmx swaps it: `responseHandling` in base.html), or the queue again
+    with the reason above it, 400 (plain POST)."""
     session, user = scope.session, scope.principal
     view = _views(session, user, [row])[0]
     view.error = message
     view.entered = entered
     if is_htmx(request):
-        # htmx swaps only 2xx answers by default: the refused row comes back like a validator's refusal.
-        return _row(request, view)
+        return _row(request, view, status_code=409)
     filters = Filters()
     return _queue_page(request, scope, filters, {}, history=False, page=1, refused=view, status_code=400)
 
