@@ -148,3 +148,40 @@ def test_the_fast_number_formatters_write_what_babel_writes(locale: str) -> None
                 assert i18n.format_decimal(value, places=places) == expected, (value, places)
             expected = numbers.format_percent(value, format=i18n.PERCENT_FORMAT, locale=babel)
             assert i18n.format_percent(value) == expected, value
+
+
+TEMPLATE_MESSAGES = (
+    '{{ _("Filter") }}',
+    '{{ _("Please give a reason for the rejection.") }}',
+    '{{ _("Price deduction: %(percent)s", percent="<b>5 %</b>") }}',  # a variable is escaped
+    '{{ _("Price deduction: %(percent)s", percent=safe) }}',  # unless it is markup already
+    '{{ _("No such message %%") }}',  # %% is a literal percent, with or without variables
+    "{% trans %}Filter{% endtrans %}",
+    '{{ ngettext("%(num)s purchase order", "%(num)s purchase orders", 3) }}',
+    "{{ _(message) }}",
+)
+
+
+@pytest.mark.parametrize("locale", sorted(i18n.SUPPORTED_LOCALES))
+@pytest.mark.parametrize("autoescape", [True, False])
+def test_the_portals_cached_template_gettext_renders_what_jinjas_renders(
+    locale: str, autoescape: bool
+) -> None:
+    """web.templating caches gettext without variables: every answer (twice, so the cached one is
+    compared too) equals jinja2.ext's newstyle gettext over the same catalogue."""
+    from jinja2 import Environment
+    from markupsafe import Markup
+
+    from web.templating import env as portal_env
+
+    reference = Environment(extensions=["jinja2.ext.i18n"], autoescape=autoescape)  # noqa: S701 (both modes compared)
+    reference.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=i18n.translate, ngettext=i18n.translate_plural, newstyle=True
+    )
+    portal = portal_env.overlay(autoescape=autoescape)
+    with i18n.use_locale(locale):
+        for source in TEMPLATE_MESSAGES:
+            values = {"message": "<i>Filter</i>", "safe": Markup("<b>5 %</b>")}
+            expected = reference.from_string(source).render(values)
+            for _ in range(2):
+                assert portal.from_string(source).render(values) == expected, source
