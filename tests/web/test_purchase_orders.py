@@ -8,6 +8,7 @@ checks that never reach the workflow (bad input, scoping, role checks, list filt
 
 from __future__ import annotations
 
+import html
 import itertools
 import random
 import re
@@ -237,6 +238,12 @@ def submit_request(store: TestClient, world: World, qty_a: int = 10, qty_b: int 
     return numbers
 
 
+def submit_request_for(store: TestClient, *pairs: tuple[object, object]) -> list[str]:
+    response = form_post(store, "/replenishment/new", request_form(*pairs))
+    assert response.status_code == 303, response.text
+    return re.findall(r"PO-\d{4}-\d{6}", flash_text(store.get("/replenishment").text))
+
+
 def load_po(session: Session, number: str) -> PurchaseOrder:
     session.expire_all()
     po: PurchaseOrder = session.execute(
@@ -359,6 +366,27 @@ def test_sending_the_same_request_form_twice_starts_the_orders_once(
     assert "already sent" in flash_text(store.get("/replenishment").text)
     session.expire_all()
     assert session.execute(select(func.count()).select_from(PurchaseOrder)).scalar_one() == count == 1
+
+
+def test_an_order_temporal_refuses_to_start_shows_the_message_and_records_nothing(
+    portal_client: ClientFactory, world: World, session: Session, fresh_numbers: None
+) -> None:
+    store = as_user(portal_client, world.store_a_user)
+    [number] = submit_request_for(store, (world.sku_a.id, 6))
+    # The counter set back: the next request reserves the same number, whose process is running.
+    year = datetime.now(BUSINESS_TIMEZONE).year
+    sequence = session.get(DocumentSequence, ("PO", year))
+    assert sequence is not None
+    sequence.last_value -= 1
+    session.add(sequence)
+    session.commit()
+
+    response = form_post(store, "/replenishment/new", request_form((world.sku_a.id, 6)))
+    assert response.status_code == 503
+    assert "could not take the rest of your request right now" in html.unescape(response.text)
+    session.expire_all()
+    assert session.execute(select(func.count()).select_from(PurchaseOrder)).scalar_one() == 1
+    assert load_po(session, number).requested_for_location_id == world.store_a.id  # the first, untouched
 
 
 def test_a_request_form_without_its_token_starts_nothing(

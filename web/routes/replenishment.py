@@ -21,8 +21,8 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 from starlette.responses import Response
-from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDReusePolicy
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
@@ -282,12 +282,16 @@ def _start_orders(
 
 
 async def _start_order(client: Client, start: ReplenishmentInput) -> None:
-    handle = await client.start_workflow(
+    """Start the PO's workflow and wait until its rows exist (read-your-writes: "my orders" lists it
+    on the redirect), in one round trip: update-with-start."""
+    operation = WithStartWorkflowOperation(
         ReplenishmentWorkflow.run,
         start,
         id=po_workflow_id(start.number),
         task_queue=settings.TEMPORAL_TASK_QUEUE,
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
     )
-    # Read-your-writes: the PO row exists once this returns, so "my orders" lists it.
-    await handle.execute_update(ReplenishmentWorkflow.wait_recorded, WaitRecordedInput())
+    await client.execute_update_with_start_workflow(
+        ReplenishmentWorkflow.wait_recorded, WaitRecordedInput(), start_workflow_operation=operation
+    )
