@@ -16,7 +16,9 @@ A document workflow starts `ApprovalWorkflow` as a child with
    parent passes both from the settings (APPROVAL_*_HOURS for a purchase order,
    QUALITY_DECISION_*_HOURS for a rejected lot).
 4. The decision is recorded (row, document event, notification of the requester) before the Update
-   returns, so the page re-rendered after the click shows it.
+   returns, so the page re-rendered after the click shows it. The decider waits on that write, so
+   it runs as a local activity (in the workflow task, without a round trip through the server's
+   activity queue); steps decided before `LOCAL_DECISION_PATCH` recorded it as an activity.
 
 A step may offer choices instead of approve/reject (`ApprovalInput.choices`, e.g. a rejected lot:
 concession, sorting or return to vendor, decided by a quality approver): the decision is then one
@@ -71,6 +73,8 @@ DEFAULT_REMINDER_AFTER = timedelta(hours=sla.APPROVAL_REMINDER_HOURS)
 DEFAULT_ESCALATION_AFTER = timedelta(hours=sla.APPROVAL_ESCALATION_HOURS)
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 ACTIVITY_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=30))
+# From here a decision is recorded by a local activity (step 4); before it, by an activity.
+LOCAL_DECISION_PATCH = "decision-recorded-locally"
 
 # Validator messages (message ids; the web layer translates them with rejection_message).
 ALREADY_DECIDED = lazy("This approval has already been decided.")
@@ -330,18 +334,25 @@ class ApprovalWorkflow:
             self.state.handover_user_id = None
 
     async def _record_decision(self) -> None:
-        await self._activity(
+        decision = RecordDecisionInput(
+            ref=self._ref(),
+            status=self.state.status,
+            decided_by_user_id=self.state.decided_by_user_id,
+            on_behalf_of_user_id=self.state.on_behalf_of_user_id,
+            comment=self.state.comment,
+            at=self.decided_at or workflow.now(),
+            choice=self.state.choice,
+            details=dict(self.state.details),
+        )
+        if not workflow.patched(LOCAL_DECISION_PATCH):
+            await self._activity(record_approval_decision, decision)
+            return
+        await workflow.execute_local_activity(
             record_approval_decision,
-            RecordDecisionInput(
-                ref=self._ref(),
-                status=self.state.status,
-                decided_by_user_id=self.state.decided_by_user_id,
-                on_behalf_of_user_id=self.state.on_behalf_of_user_id,
-                comment=self.state.comment,
-                at=self.decided_at or workflow.now(),
-                choice=self.state.choice,
-                details=dict(self.state.details),
-            ),
+            decision,
+            start_to_close_timeout=ACTIVITY_TIMEOUT,
+            retry_policy=ACTIVITY_RETRY,
+            cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
         )
 
     async def _record_cancelled(self) -> None:

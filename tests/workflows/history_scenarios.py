@@ -149,6 +149,7 @@ SCENARIOS: list[Scenario] = []
 PATCHES = (
     "named_steps",  # workflows.replenishment.NAMED_STEPS_PATCH
     "rechecks_kept",  # workflows.inspection.KEEP_RECHECKS_PATCH
+    "local_decision",  # workflows.approval.LOCAL_DECISION_PATCH
 )
 
 
@@ -381,7 +382,11 @@ async def cancelled(scene: Scene) -> tuple[str, ...]:
 # --- purchase orders with the approval step -------------------------------------------------------
 
 
-@scenario("replenishment_approved", "approval_approved", rerecorded=("replenishment_approved.named_steps",))
+@scenario(
+    "replenishment_approved",
+    "approval_approved",
+    rerecorded=("replenishment_approved.named_steps", "approval_approved.local_decision"),
+)
 async def approved(scene: Scene) -> tuple[str, ...]:
     """Over the requester's limit: the approval child, approved by the first level; then the order is
     sent, confirmed, shipped, received and closed."""
@@ -405,7 +410,7 @@ async def approved(scene: Scene) -> tuple[str, ...]:
 @scenario(
     "replenishment_approval_rejected",
     "approval_rejected",
-    rerecorded=("replenishment_approval_rejected.named_steps",),
+    rerecorded=("replenishment_approval_rejected.named_steps", "approval_rejected.local_decision"),
 )
 async def approval_rejected(scene: Scene) -> tuple[str, ...]:
     """The approver rejects with a reason: the order ends APPROVAL_REJECTED, never sent."""
@@ -423,7 +428,7 @@ async def approval_rejected(scene: Scene) -> tuple[str, ...]:
     return handle.id, approval.id
 
 
-@scenario("approval_escalated")
+@scenario("approval_escalated", rerecorded=("approval_escalated.local_decision",))
 async def approval_escalated(scene: Scene) -> tuple[str, ...]:
     """Nobody decides: the first level is reminded after 8 hours and the step escalated to the next
     level after 24; the second level approves; the order is sent (then cancelled: the story ends)."""
@@ -447,7 +452,7 @@ async def approval_escalated(scene: Scene) -> tuple[str, ...]:
     return (approval.id,)
 
 
-@scenario("approval_delegated")
+@scenario("approval_delegated", rerecorded=("approval_delegated.local_decision",))
 async def approval_delegated(scene: Scene) -> tuple[str, ...]:
     """A delegate approves on behalf of the assignee (the web route checks the delegation); the order
     is sent (then cancelled: the story ends)."""
@@ -470,7 +475,7 @@ async def approval_delegated(scene: Scene) -> tuple[str, ...]:
     return (approval.id,)
 
 
-@scenario("approval_decided_while_opening")
+@scenario("approval_decided_while_opening", rerecorded=("approval_decided_while_opening.local_decision",))
 async def approval_decided_while_opening(scene: Scene) -> tuple[str, ...]:
     """The approver clicks the moment the queue row is written, before the step sees the write
     finish: the decision is accepted, recorded once the write is done, and the order is sent (then
@@ -538,7 +543,11 @@ async def inspection_accepted(scene: Scene) -> tuple[str, ...]:
     return handle.id, child.id
 
 
-@scenario("inspection_concession", "approval_quality_decision")
+@scenario(
+    "inspection_concession",
+    "approval_quality_decision",
+    rerecorded=("approval_quality_decision.local_decision",),
+)
 async def inspection_concession(scene: Scene) -> tuple[str, ...]:
     """Line 1's lot rejected; HQ's quality approver chooses a concession of 10% in the decision step
     (the inspection's ApprovalWorkflow child with choices): the whole lot released, a debit note."""

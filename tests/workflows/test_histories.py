@@ -67,6 +67,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from tests.workflows.test_replenishment import World
     from workflows import WORKFLOWS  # the list worker.build_worker registers
+    from workflows.approval import LOCAL_DECISION_PATCH
     from workflows.replenishment import NAMED_STEPS_PATCH
 
 RECORDING = bool(os.environ.get("RECORD_HISTORIES"))
@@ -132,6 +133,20 @@ def test_named_steps_files_took_the_named_steps(path: Path) -> None:
         assert activities & GENERIC == set() and len(activities) > 1, activities
     else:
         assert "update_purchase_order" in activities
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in COMMITTED if p.stem.startswith("approval_") and p.stem != "approval_cancelled"],
+    ids=lambda path: path.name,
+)
+def test_local_decision_files_recorded_the_decision_locally(path: Path) -> None:
+    """A `.local_decision` file records the decision by a local activity (a marker, no activity
+    task); an older file by the `record_approval_decision` activity."""
+    history = read_history(path)
+    local = path.stem.endswith(".local_decision")
+    assert (LOCAL_DECISION_PATCH in patch_markers(history)) is local
+    assert ("record_approval_decision" in activity_types(history)) is not local
 
 
 def test_every_committed_history_belongs_to_a_scenario() -> None:
