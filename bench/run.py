@@ -376,7 +376,8 @@ def _lines(
         "Ratios: portal over floor for latencies, floor over portal for throughput (how many times "
         "slower the portal is); req/s at 20 and 50 connections as a multiple of req/s at 4.",
         f"A purchase order's happy path (store request, HQ approval, confirmation, ASN, receipt): "
-        f"{history.activities} activities in {history.workflow_tasks} workflow tasks, "
+        f"{history.activities} activities ({history.local_activities} of them local) in "
+        f"{history.workflow_tasks} workflow tasks, "
         f"{history.child_workflows} child workflow (the approval step).",
     ]
     return lines, notes

@@ -210,9 +210,14 @@ async def drive_all(
     return time.perf_counter() - started
 
 
+# The marker the SDK records for a local activity's result.
+LOCAL_ACTIVITY_MARKER = "core_local_activity"
+
+
 @dataclass(frozen=True)
 class HistoryCount:
-    activities: int
+    activities: int  # local ones included: the worker runs them like the others, within a workflow task
+    local_activities: int
     workflow_tasks: int
     child_workflows: int
 
@@ -229,7 +234,7 @@ async def count_history(client: Client, number: str) -> HistoryCount:
         EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED: 0,
         EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED: 0,
     }
-    children = 0
+    children = local = 0
     for workflow_id in ids:
         history = await client.get_workflow_handle(workflow_id).fetch_history()
         for event in history.events:
@@ -237,8 +242,14 @@ async def count_history(client: Client, number: str) -> HistoryCount:
                 counts[event.event_type] += 1
             elif event.event_type == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
                 children += 1
+            elif (
+                event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
+                and event.marker_recorded_event_attributes.marker_name == LOCAL_ACTIVITY_MARKER
+            ):
+                local += 1
     return HistoryCount(
-        activities=counts[EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED],
+        activities=counts[EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED] + local,
+        local_activities=local,
         workflow_tasks=counts[EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED],
         child_workflows=children,
     )
