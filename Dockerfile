@@ -24,9 +24,11 @@ RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml
 
 COPY . .
 # Editable, so settings.PROJECT_ROOT is /app and migrations/, templates/ and the catalogs are found there.
+# workflows/ as bytecode: the workflow sandbox imports it afresh for every run (see the Makefile).
 RUN pip install --no-deps -e . \
     && if ls supplychain/locale/*/LC_MESSAGES/messages.po > /dev/null 2>&1; then \
-        pybabel compile -d supplychain/locale -D messages; fi
+        pybabel compile -d supplychain/locale -D messages; fi \
+    && python -m compileall -q workflows
 
 RUN useradd --system --uid 10001 --home-dir /app --no-create-home portal \
     && mkdir -p /app/var \

@@ -23,7 +23,7 @@ from temporalio.worker import Interceptor, Worker
 from activities import ACTIVITIES
 from supplychain.settings import settings
 from supplychain.temporal import connect_with_retry
-from workflows import WORKFLOWS
+from workflows.registry import WORKFLOWS
 
 logger = logging.getLogger("worker")
 

@@ -22,11 +22,11 @@ with workflow.unsafe.imports_passed_through():
     from activities import ACTIVITIES
     from activities.notifications import NotifyRoleInput
     from supplychain.models import Role
-    from supplychain.settings import settings
+    from supplychain.settings import PROJECT_ROOT, settings
     from supplychain.temporal import DATA_CONVERTER, connect, connect_with_retry, default_address
     from tests.fixtures.temporal import running_worker
     from worker import build_worker, run_worker
-    from workflows import WORKFLOWS
+    from workflows.registry import WORKFLOWS
 
 
 @dataclass
@@ -58,7 +58,7 @@ async def test_build_worker_registers_every_workflow_and_activity(
 
     assert worker.task_queue == "q"
     config = worker.config()
-    assert list(config.get("workflows") or []) == WORKFLOWS
+    assert list(config.get("workflows") or []) == list(WORKFLOWS)
     assert list(config.get("activities") or []) == ACTIVITIES
     assert config.get("activity_executor") is not None  # sync activities need a thread pool
     assert build_worker(time_skipping_env.client).task_queue == settings.TEMPORAL_TASK_QUEUE
@@ -173,3 +173,15 @@ def test_worker_module_does_not_run_on_import() -> None:
     )
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip() == "imported"
+
+
+def test_a_workflow_module_imports_only_its_own_process() -> None:
+    """The sandbox imports a workflow's module with its package for every run: the package must not
+    pull in every process (workflows/__init__.py stays empty; the list is workflows.registry)."""
+    code = (
+        "import sys, workflows.approval; print(sorted(m for m in sys.modules if m.startswith('workflows')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=PROJECT_ROOT
+    )
+    assert done.stdout.strip() == "['workflows', 'workflows.approval', 'workflows.common']", done.stdout

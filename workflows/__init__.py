@@ -1,12 +1,4 @@
-"""Workflows: one module per business process. `WORKFLOWS` is the one list the worker registers.
+"""Workflows: one module per business process; `workflows.registry.WORKFLOWS` lists them for the worker.
 
-Each process adds its `@workflow.defn` class here when it lands (`workflows/<process>.py`).
+Kept empty: the sandbox imports a workflow's package with its module for every run.
 """
-
-from __future__ import annotations
-
-from workflows.approval import ApprovalWorkflow
-from workflows.inspection import InspectionWorkflow
-from workflows.replenishment import ReplenishmentWorkflow
-
-WORKFLOWS: list[type] = [ApprovalWorkflow, ReplenishmentWorkflow, InspectionWorkflow]

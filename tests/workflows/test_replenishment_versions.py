@@ -50,7 +50,7 @@ with workflow.unsafe.imports_passed_through():
         world,  # noqa: F401  (the fixture)
     )
     from worker import MAX_CONCURRENT_ACTIVITIES
-    from workflows import WORKFLOWS
+    from workflows.registry import WORKFLOWS
     from workflows.replenishment import NAMED_STEPS_PATCH, CancelPOInput, RejectPOInput, ReplenishmentWorkflow
 
 

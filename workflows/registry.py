@@ -1,0 +1,14 @@
+"""`WORKFLOWS`: the one list the worker registers (and the replay tests replay against).
+
+Apart from the package's __init__ so that a workflow run, which the sandbox imports afresh with its
+module's package, imports only its own workflow's modules, not every process's.
+Each process adds its `@workflow.defn` class here when it lands (`workflows/<process>.py`).
+"""
+
+from __future__ import annotations
+
+from workflows.approval import ApprovalWorkflow
+from workflows.inspection import InspectionWorkflow
+from workflows.replenishment import ReplenishmentWorkflow
+
+WORKFLOWS: tuple[type, ...] = (ApprovalWorkflow, ReplenishmentWorkflow, InspectionWorkflow)
