@@ -47,9 +47,9 @@ class Settings(BaseSettings):
     WEB_PORT: int = 8000
     # Worker threads for the sync routes (FastAPI's thread pool; anyio's default is 40). Page work is
     # Python holding the GIL: past a few threads more only contend for it, and requests per second
-    # fall as connections rise (make bench: 40 threads lost a third at 50 connections, 8 kept ~90 %).
-    # A click waiting on its Update holds a thread, so keep some above the core count.
-    WEB_THREADS: int = Field(default=8, ge=1)
+    # fall as connections rise (make bench: 40 threads lost a third at 50 connections, 4 about 5 %).
+    # A click waiting for its Update does not count (web.workflow_calls).
+    WEB_THREADS: int = Field(default=4, ge=1)
     # On SIGTERM the web process stops taking requests and gives those in flight this long.
     WEB_SHUTDOWN_SECONDS: int = Field(default=5, ge=0)
     SECRET_KEY: str = ""

@@ -14,6 +14,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar, TypeVarTuple
 
 import anyio.from_thread
+import anyio.to_thread
 from sqlmodel import Session
 
 T = TypeVar("T")
@@ -24,4 +25,15 @@ def await_on_loop(session: Session, function: Callable[[*Ts], Coroutine[Any, Any
     """`await function(*args)` on the event loop, from a sync route, after releasing the session's
     connection (what the route wrote so far is committed; loaded rows reload when next read)."""
     session.commit()
-    return anyio.from_thread.run(function, *args)
+    return anyio.from_thread.run(_waiting_aside, function, *args)
+
+
+async def _waiting_aside(function: Callable[[*Ts], Coroutine[Any, Any, T]], *args: *Ts) -> T:
+    """Run `function` while the calling thread, which only waits, does not count against the
+    WEB_THREADS limit: pages go on being served while clicks wait for their Updates."""
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    limiter.total_tokens += 1
+    try:
+        return await function(*args)
+    finally:
+        limiter.total_tokens -= 1

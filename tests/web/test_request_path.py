@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute
 from temporalio.client import Client
 
 from web.app import create_app
+from web.workflow_calls import await_on_loop
 
 # Async endpoints that do no database work, each with the reason it may stay async.
 ASYNC_ALLOWED = {
@@ -113,3 +114,49 @@ async def test_healthz_answers_while_the_thread_pool_is_full(db: Engine) -> None
         limiter.total_tokens = tokens
     assert response.status_code == 200
     assert response.json() == {"database": "ok", "temporal": "down"}
+
+
+class _CommitOnly:
+    """What `await_on_loop` needs of the request's session."""
+
+    def __init__(self) -> None:
+        self.committed = False
+
+    def commit(self) -> None:
+        self.committed = True
+
+
+async def test_a_thread_waiting_on_temporal_leaves_its_place_to_a_page() -> None:
+    """With one worker thread, a click waiting for its Update (on the loop) does not hold the
+    thread's place: a page runs meanwhile, and the limit is as it was afterwards."""
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    tokens = limiter.total_tokens
+    update_answered = anyio.Event()
+    waiting = anyio.Event()
+    session = _CommitOnly()
+
+    async def update() -> str:
+        waiting.set()
+        await update_answered.wait()
+        return "accepted"
+
+    def click() -> str:
+        return await_on_loop(session, update)
+
+    limiter.total_tokens = 1
+    try:
+        async with anyio.create_task_group() as tasks:
+            results: dict[str, str] = {}
+
+            async def run_click() -> None:
+                results["click"] = await anyio.to_thread.run_sync(click)
+
+            tasks.start_soon(run_click)
+            with anyio.fail_after(5):
+                await waiting.wait()
+                assert await anyio.to_thread.run_sync(lambda: "page") == "page"
+            update_answered.set()
+        assert results == {"click": "accepted"} and session.committed
+        assert (limiter.total_tokens, limiter.borrowed_tokens) == (1, 0)
+    finally:
+        limiter.total_tokens = tokens
