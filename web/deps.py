@@ -212,7 +212,8 @@ def names_for(
     }
 
 
-def get_scope(session: SessionDep, user: CurrentUser) -> Scope:
+async def get_scope(session: SessionDep, user: CurrentUser) -> Scope:
+    """Async: it only builds the object (a sync dependency would cost a worker-thread hop)."""
     return Scope(session, user)
 
 

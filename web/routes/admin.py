@@ -37,7 +37,7 @@ PER_PAGE = 25
 STATUSES = ("all", "active", "inactive")
 
 
-def entity_for(entity: str) -> Entity:
+async def entity_for(entity: str) -> Entity:
     spec = ENTITIES.get(entity)
     if spec is None:
         raise HTTPException(status_code=404)
