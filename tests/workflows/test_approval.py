@@ -58,7 +58,6 @@ with workflow.unsafe.imports_passed_through():
     from tests.factories import make_organisation, make_user
     from tests.fixtures.temporal import assert_replays, running_worker
     from worker import MAX_CONCURRENT_ACTIVITIES
-    from workflows.registry import WORKFLOWS
     from workflows.approval import (
         ALREADY_DECIDED,
         COMMENT_REQUIRED,
@@ -71,6 +70,7 @@ with workflow.unsafe.imports_passed_through():
         DecideInput,
         approval_workflow_id,
     )
+    from workflows.registry import WORKFLOWS
 
 
 @dataclass

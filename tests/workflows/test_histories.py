@@ -66,8 +66,8 @@ with workflow.unsafe.imports_passed_through():
         world,  # noqa: F401  (the fixture)
     )
     from tests.workflows.test_replenishment import World
-    from workflows.registry import WORKFLOWS  # the list worker.build_worker registers
     from workflows.approval import LOCAL_DECISION_PATCH
+    from workflows.registry import WORKFLOWS  # the list worker.build_worker registers
     from workflows.replenishment import NAMED_STEPS_PATCH
 
 RECORDING = bool(os.environ.get("RECORD_HISTORIES"))

@@ -89,7 +89,6 @@ with workflow.unsafe.imports_passed_through():
     from tests.workflows.test_replenishment import _approval_opened, _decide, _po, _today, make_world
     from tests.workflows.test_replenishment import _input as po_input
     from tests.workflows.test_replenishment import _start as start_po
-    from workflows.registry import WORKFLOWS as ALL_WORKFLOWS
     from workflows.approval import ApprovalState, ApprovalWorkflow, DecideInput, approval_workflow_id
     from workflows.inspection import (
         AcknowledgeReturnInput,
@@ -97,6 +96,7 @@ with workflow.unsafe.imports_passed_through():
         InspectionWorkflow,
         RecordSortingInput,
     )
+    from workflows.registry import WORKFLOWS as ALL_WORKFLOWS
     from workflows.replenishment import (
         CancelPOInput,
         ConfirmLinesInput,
