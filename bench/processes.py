@@ -9,7 +9,6 @@ run with the last lines of its log.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import signal
 import socket
@@ -21,10 +20,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
+from cli import die_with_parent_hook
+
 STOP_TIMEOUT_S = 25.0  # longer than the worker's graceful shutdown for running activities
 POLL_S = 0.1
 LOG_TAIL_LINES = 25
-PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 class BenchError(Exception):
@@ -78,7 +78,7 @@ class Processes:
                 stderr=subprocess.STDOUT,
                 env={**self.env, **(extra_env or {}), "PYTHONUNBUFFERED": "1"},
                 process_group=0,
-                preexec_fn=_die_with_parent_hook(),  # only prctl: safe between fork and exec
+                preexec_fn=die_with_parent_hook(),  # only prctl: safe between fork and exec
             )
         except OSError as exc:
             log.close()
@@ -143,14 +143,3 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
             return True
     except OSError:
         return False
-
-
-def _die_with_parent_hook() -> Callable[[], None] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    libc = ctypes.CDLL(None, use_errno=True)
-
-    def hook() -> None:
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-
-    return hook

@@ -268,10 +268,9 @@ def _start_web(processes: Processes, ports: Ports) -> Child:
 
 
 def _temporal_binary() -> str:
-    beside_python = Path(sys.executable).parent / "temporal"
-    if beside_python.is_file() and os.access(beside_python, os.X_OK):
-        return str(beside_python)
-    found = shutil.which("temporal")
+    from supplychain.temporal import find_executable  # after the settings point at the run's world
+
+    found = find_executable("temporal")
     if found is None:
         raise BenchError("the `temporal` binary was not found next to Python or on PATH: run `make install`.")
     return found

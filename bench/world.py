@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TypeVar
@@ -24,10 +24,10 @@ from sqlmodel import Session, col
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
-from temporalio.service import RPCError
 
 from bench.processes import BenchError
 from supplychain.db import session_scope
+from supplychain.demo_orders import assigned_approval, until
 from supplychain.models import ApprovalRequest, ApprovalStatus, POStatus, PurchaseOrder, Shipment, Sku, User
 from supplychain.numbering import reserve_number
 from supplychain.principal import principal_for
@@ -40,7 +40,7 @@ from supplychain.replenishment import (
 )
 from supplychain.rules.ordering import split_by_supplier
 from supplychain.seed import EMAIL_DOMAIN
-from workflows.approval import ApprovalState, ApprovalWorkflow, DecideInput
+from workflows.approval import ApprovalWorkflow, DecideInput
 from workflows.common import BUSINESS_TIMEZONE
 from workflows.replenishment import (
     ConfirmLinesInput,
@@ -147,7 +147,7 @@ async def drive(client: Client, order: PreparedOrder, people: People, target: PO
         id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
     )
     await handle.execute_update(ReplenishmentWorkflow.wait_recorded, WaitRecordedInput())
-    approval_id, approver = await _assigned_approval(client, number)
+    approval_id, approver = await assigned_approval(client, number)
     if target is POStatus.PENDING_APPROVAL:
         return
     await client.get_workflow_handle(approval_id).execute_update(
@@ -322,44 +322,6 @@ def wait_for(fetch: Callable[[], T | None], what: str, timeout: float = STEP_TIM
 
 def wait_for_status(number: str, status: POStatus) -> None:
     wait_for(lambda: po_status(number) is status, f"{number} to be {status}")
-
-
-async def until(fetch: Callable[[], Awaitable[T]], done: Callable[[T], bool], what: str) -> T:
-    deadline = time.monotonic() + STEP_TIMEOUT_S
-    while True:
-        value = await fetch()
-        if done(value):
-            return value
-        if time.monotonic() > deadline:
-            raise WorldError(f"timed out after {STEP_TIMEOUT_S:.0f} s waiting for {what}")
-        await asyncio.sleep(POLL_S)
-
-
-async def _assigned_approval(client: Client, number: str) -> tuple[str, int]:
-    """(approval workflow id, its assignee) once the approval step has put the order in a queue."""
-    handle = client.get_workflow_handle(po_workflow_id(number))
-    state = await until(
-        lambda: handle.query(ReplenishmentWorkflow.get_state),
-        lambda s: s.approval_workflow_id is not None,
-        f"the approval step of {number} to start",
-    )
-    approval_id = state.approval_workflow_id
-    assert approval_id is not None
-
-    async def approval_state() -> ApprovalState | None:
-        try:
-            result: ApprovalState = await client.get_workflow_handle(approval_id).query(
-                ApprovalWorkflow.get_state
-            )
-        except RPCError:  # the child is still starting
-            return None
-        return result
-
-    approval = await until(
-        approval_state, lambda s: s is not None and s.assignee_user_id is not None, f"{number} to be assigned"
-    )
-    assert approval is not None and approval.assignee_user_id is not None
-    return approval_id, approval.assignee_user_id
 
 
 def _task_queue() -> str:

@@ -219,17 +219,17 @@ async def _drive(client: Client, number: str, target: POStatus) -> None:
             if status is not target:
                 log.warning("Demo purchase order %s is %s, not %s; left as it is", number, status, target)
             elif status is POStatus.PENDING_APPROVAL:
-                await _assigned_approval(client, handle, number)  # in the approver's queue from now on
+                await assigned_approval(client, number)  # in the approver's queue from now on
             return
         if status is POStatus.PENDING_APPROVAL:
-            await _approve(client, handle, number)
+            await _approve(client, number)
         elif status is POStatus.SENT:
             await _confirm(handle, number, state)
         elif status is POStatus.CONFIRMED:
             await _ship(handle, number, state)
         else:
             await _receive(handle, number, state)
-        await _until(
+        await until(
             lambda: handle.query(ReplenishmentWorkflow.get_state),
             _left(status),
             f"{number} to leave {status}",
@@ -240,9 +240,11 @@ def _left(status: POStatus) -> Callable[[PurchaseOrderState], bool]:
     return lambda state: state.status is not status
 
 
-async def _assigned_approval(client: Client, handle: _Handle, number: str) -> tuple[str, int]:
-    """(approval workflow id, assigned approver) once the approval step has opened its request."""
-    state = await _until(
+async def assigned_approval(client: Client, number: str) -> tuple[str, int]:
+    """(approval workflow id, assigned approver) once the approval step has opened its request
+    (`make bench` drives its orders with it too)."""
+    handle = client.get_workflow_handle(po_workflow_id(number))
+    state = await until(
         lambda: handle.query(ReplenishmentWorkflow.get_state),
         lambda s: s.approval_workflow_id is not None,
         f"the approval step of {number} to start",
@@ -259,16 +261,16 @@ async def _assigned_approval(client: Client, handle: _Handle, number: str) -> tu
             return None
         return result
 
-    approval = await _until(
+    approval = await until(
         approval_state, lambda s: s is not None and s.assignee_user_id is not None, f"{number} to be assigned"
     )
     assert approval is not None and approval.assignee_user_id is not None
     return approval_id, approval.assignee_user_id
 
 
-async def _approve(client: Client, handle: _Handle, number: str) -> None:
+async def _approve(client: Client, number: str) -> None:
     """The assigned approver approves, once the step has put the request in their queue."""
-    approval_id, approver = await _assigned_approval(client, handle, number)
+    approval_id, approver = await assigned_approval(client, number)
     await client.get_workflow_handle(approval_id).execute_update(
         ApprovalWorkflow.decide,
         DecideInput(actor_user_id=approver, on_behalf_of_user_id=approver, approve=True),
@@ -375,7 +377,8 @@ def _supplier_side(number: str) -> tuple[int, int]:
         return user_id, max(lead, default=1)
 
 
-async def _until(fetch: Callable[[], Awaitable[T]], done: Callable[[T], bool], what: str) -> T:
+async def until(fetch: Callable[[], Awaitable[T]], done: Callable[[T], bool], what: str) -> T:
+    """Poll `fetch` until `done` holds (DemoOrdersError after STEP_TIMEOUT_S)."""
     deadline = time.monotonic() + STEP_TIMEOUT_S
     while True:
         value = await fetch()

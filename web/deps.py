@@ -31,8 +31,8 @@ def get_session(request: Request) -> Iterator[Session]:
     thread hop of its own for the lookup cost more than the lookup (`optional_user` reads it)."""
     with Session(get_engine()) as session:
         request.state.db = session
-        token = request.cookies.get(SESSION_COOKIE)
         if not hasattr(request.state, "principal"):
+            token = request.cookies.get(SESSION_COOKIE)
             _remember(request, _load_and_release(session, token) if token else None)
         try:
             yield session
@@ -73,27 +73,22 @@ def _load_and_release(session: Session, token: str) -> tuple[Principal, WebSessi
 async def identify(request: Request) -> None:
     """The user for a page no route rendered (an error page): like `optional_user`, with a short
     session of its own since the request's has ended."""
-    if hasattr(request.state, "principal"):
-        if request.state.principal is not None:  # loaded with the route's session: its locale too
-            i18n.set_locale(request.state.principal.locale)
-        return
-    token = request.cookies.get(SESSION_COOKIE)
-
-    def load() -> tuple[Principal, WebSession] | None:
-        with Session(get_engine(), expire_on_commit=False) as session:
-            return load_principal(session, token) if token else None
-
-    principal = _remember(request, await run_in_threadpool(load))
-    if principal is not None:
-        i18n.set_locale(principal.locale)
+    if not hasattr(request.state, "principal"):  # no route's session loaded it
+        token = request.cookies.get(SESSION_COOKIE)
+        _remember(request, await run_in_threadpool(_load_in_own_session, token) if token else None)
+    if request.state.principal is not None:
+        i18n.set_locale(request.state.principal.locale)
 
 
-def _remember(request: Request, loaded: tuple[Principal, WebSession] | None) -> Principal | None:
-    principal = loaded[0] if loaded else None
-    request.state.principal = principal
+def _load_in_own_session(token: str) -> tuple[Principal, WebSession] | None:
+    with Session(get_engine(), expire_on_commit=False) as session:
+        return load_principal(session, token)
+
+
+def _remember(request: Request, loaded: tuple[Principal, WebSession] | None) -> None:
+    request.state.principal = loaded[0] if loaded else None
     request.state.web_session = loaded[1] if loaded else None  # keeps it in the request session
     request.state.web_session_id = loaded[1].id if loaded else None
-    return principal
 
 
 async def current_user(user: Annotated[Principal | None, Depends(optional_user)]) -> Principal:

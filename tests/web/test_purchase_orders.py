@@ -228,20 +228,17 @@ def tomorrow() -> str:
 
 
 def submit_request(store: TestClient, world: World, qty_a: int = 10, qty_b: int = 3) -> list[str]:
-    response = form_post(
-        store, "/replenishment/new", request_form((world.sku_a.id, qty_a), (world.sku_b.id, qty_b))
-    )
+    return submit_request_for(store, (world.sku_a.id, qty_a), (world.sku_b.id, qty_b))
+
+
+def submit_request_for(store: TestClient, *pairs: tuple[object, object]) -> list[str]:
+    """The catalogue form sent with these (SKU id, quantity) pairs; the numbers the flash lists."""
+    response = form_post(store, "/replenishment/new", request_form(*pairs))
     assert response.status_code == 303, response.text
     assert response.headers["location"] == "/replenishment"
     numbers = re.findall(r"PO-\d{4}-\d{6}", flash_text(store.get("/replenishment").text))
     assert numbers, "the flash lists no purchase order numbers"
     return numbers
-
-
-def submit_request_for(store: TestClient, *pairs: tuple[object, object]) -> list[str]:
-    response = form_post(store, "/replenishment/new", request_form(*pairs))
-    assert response.status_code == 303, response.text
-    return re.findall(r"PO-\d{4}-\d{6}", flash_text(store.get("/replenishment").text))
 
 
 def load_po(session: Session, number: str) -> PurchaseOrder:
