@@ -62,6 +62,8 @@ class Settings(BaseSettings):
     LOGIN_MAX_FAILURES_PER_CLIENT: int = Field(default=20, ge=1)
     LOGIN_LOCK_MINUTES: int = Field(default=15, ge=1)
     LOGIN_RATE_LIMIT: str = "30/minute"
+    # Security events (supplychain/security_log.py) as JSON lines: to this file, or to standard error.
+    SECURITY_LOG_FILE: Path | None = None
     # Uploaded files (certificates, inspection photos) live here, outside the web root;
     # None: VAR_DIR/uploads.
     UPLOAD_DIR: Path | None = None

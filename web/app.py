@@ -19,11 +19,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from temporalio.client import Client
 
-from supplychain import i18n
+from supplychain import i18n, security_log
 from supplychain.settings import PROJECT_ROOT, settings
 from web.csrf import verify_csrf
 from web.deps import LoginRequired, identify
-from web.middleware import BodySizeLimitMiddleware, LocaleMiddleware, SecurityHeadersMiddleware
+from web.middleware import (
+    BodySizeLimitMiddleware,
+    LocaleMiddleware,
+    RequestIdMiddleware,
+    SecurityHeadersMiddleware,
+)
 from web.ratelimit import limiter
 from web.routes import (
     admin,
@@ -83,6 +88,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app() -> FastAPI:
+    security_log.configure(settings.SECURITY_LOG_FILE)
     app = FastAPI(
         title="Supply-chain portal",
         lifespan=lifespan,
@@ -94,7 +100,8 @@ def create_app() -> FastAPI:
     app.state.limiter = limiter
     app.add_middleware(LocaleMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.MAX_REQUEST_BYTES)
-    app.add_middleware(SecurityHeadersMiddleware)  # last added = outermost: every answer gets the headers
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(RequestIdMiddleware)  # last added = outermost: every answer gets its id
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (
         auth,

@@ -1,7 +1,9 @@
-"""ASGI middleware: security headers on every response, and the locale of anonymous requests."""
+"""ASGI middleware: a request id, security headers on every response, and the locale of anonymous requests."""
 
 from __future__ import annotations
 
+import re
+import uuid
 from http.cookies import SimpleCookie
 
 from starlette.datastructures import MutableHeaders
@@ -65,6 +67,34 @@ class SecurityHeadersMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+REQUEST_ID_HEADER = "X-Request-ID"
+# A proxy's id is kept only when it is short and plain, so it cannot forge lines in the logs.
+_FORWARDED_REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
+
+
+class RequestIdMiddleware:
+    """Give every request an id (the proxy's X-Request-ID when sane, else a new one), keep it in
+    `request.state.request_id` for logs and error pages, and send it back as X-Request-ID."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        forwarded = dict(scope["headers"]).get(REQUEST_ID_HEADER.lower().encode(), b"").decode("latin-1")
+        request_id = forwarded if _FORWARDED_REQUEST_ID.fullmatch(forwarded) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
 
 
 class LocaleMiddleware:
