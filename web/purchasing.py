@@ -37,6 +37,8 @@ from supplychain.models import (
 )
 from supplychain.purchasing import receipt_lots, shipment_batches
 from web.deps import Scope
+from web.form_ids import Outcome, earlier_result
+from web.workflow_calls import await_on_loop
 from web.workflow_errors import rejection_message
 from workflows.replenishment import BatchInput
 
@@ -304,23 +306,51 @@ async def temporal_client(request: Request) -> Client | None:
     return client
 
 
-async def run_update(request: Request, workflow_id: str, update: Any, arg: Any) -> str | None:
-    """Run a workflow Update: None when it was done, otherwise the message to show the user."""
+@dataclass(frozen=True)
+class UpdateOutcome:
+    """What a workflow Update answered: its result, or the message to show the user instead."""
+
+    refusal: str | None = None
+    result: Any = None
+
+
+async def run_update(
+    request: Request, workflow_id: str, update: Any, arg: Any, update_id: str | None = None
+) -> UpdateOutcome:
+    """Run a workflow Update (as the form's Update id when it has one: `web.form_ids`)."""
     client = await temporal_client(request)
     if client is None:
-        return i18n.gettext(
-            "The order process cannot be reached right now. Nothing was changed; please try again."
+        return UpdateOutcome(
+            i18n.gettext(
+                "The order process cannot be reached right now. Nothing was changed; please try again."
+            )
         )
     try:
-        await client.get_workflow_handle(workflow_id).execute_update(update, arg)
+        result = await client.get_workflow_handle(workflow_id).execute_update(update, arg, id=update_id)
     except WorkflowUpdateFailedError as err:
-        return rejection_message(err)
+        return UpdateOutcome(rejection_message(err))
     except RPCError as err:
         if err.status == RPCStatusCode.NOT_FOUND:  # the process has finished: nothing can change
-            return i18n.gettext("This purchase order is finished; nothing can be changed any more.")
+            return UpdateOutcome(
+                i18n.gettext("This purchase order is finished; nothing can be changed any more.")
+            )
         log.error("Update %s on %s failed: %s", getattr(update, "__name__", update), workflow_id, err)
-        return i18n.gettext("This could not be done right now. Please try again.")
-    return None
+        return UpdateOutcome(i18n.gettext("This could not be done right now. Please try again."))
+    return UpdateOutcome(result=result)
+
+
+def repeated_form_result(
+    request: Request, session: Session, workflow_id: str, update: Any, update_id: str | None
+) -> Outcome | None:
+    """From a sync route: the result of the `update` this form already sent
+    (`web.form_ids.earlier_result`)."""
+    if update_id is None:
+        return None
+    return await_on_loop(session, _earlier_result, request, workflow_id, update, update_id)
+
+
+async def _earlier_result(request: Request, workflow_id: str, update: Any, update_id: str) -> Outcome | None:
+    return await earlier_result(await temporal_client(request), workflow_id, update, update_id)
 
 
 async def query_state(request: Request, workflow_id: str, query: Any) -> Any | None:

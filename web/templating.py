@@ -23,6 +23,7 @@ from supplychain import i18n, inbox
 from supplychain.db import get_engine
 from supplychain.settings import PROJECT_ROOT, settings
 from web import timeline
+from web.form_ids import new_form_id
 
 
 def portal_context(request: Request) -> dict[str, Any]:
@@ -100,6 +101,7 @@ env.globals.update(
     format_datetime=i18n.format_datetime,
     get_locale=i18n.get_locale,
     SUPPORTED_LOCALES=i18n.SUPPORTED_LOCALES,
+    new_form_id=new_form_id,
 )
 
 

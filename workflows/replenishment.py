@@ -233,6 +233,8 @@ class WaitRecordedInput:
 @dataclass
 class POUpdateResult:
     status: POStatus
+    # The shipment an ASN created: a repeat of the same form (web/form_ids.py) learns it from here.
+    shipment_number: str | None = None
 
 
 @workflow.defn
@@ -566,7 +568,7 @@ class ReplenishmentWorkflow(ReplenishmentSteps):
                 changed,
                 Notice(Audience.WAREHOUSE, on_its_way, params),
             )
-            return POUpdateResult(status=self._state.status)
+            return POUpdateResult(status=self._state.status, shipment_number=input.shipment_number)
 
     @create_shipment.validator
     def validate_create_shipment(self, input: CreateShipmentInput) -> None:

@@ -39,7 +39,7 @@ from supplychain.rules.decisions import REJECTED_LOT_CHOICES
 from supplychain.temporal import connect
 from tests.factories import make_organisation, make_user
 from tests.fixtures.portal import WorkerThread
-from tests.fixtures.web import ClientFactory, csrf, form_post, login
+from tests.fixtures.web import ClientFactory, at_once, csrf, form_post, login
 from workflows.approval import ApprovalInput, ApprovalWorkflow, approval_workflow_id
 from workflows.common import business_date
 
@@ -277,6 +277,31 @@ async def test_second_decision_shows_the_message_and_changes_nothing(
     session.expire_all()
     fresh = session.get(ApprovalRequest, row.id)
     assert fresh.status is ApprovalStatus.APPROVED and fresh.comment == ""
+
+
+async def test_the_same_decision_form_sent_twice_decides_once_and_both_answer_as_the_first(
+    portal_client: ClientFactory,
+    portal_worker: WorkerThread,
+    temporal: Client,
+    session: Session,
+    people: People,
+) -> None:
+    """Issue 11, item 4: the row's buttons carry its one-time id; two tabs sending it at once, and a
+    retry later, all get the first answer (approved), never "already decided"."""
+    row = await open_approval(temporal, portal_worker, session, people, "20000")
+    tabs = [approver_client(portal_client, people.mid) for _ in range(2)]
+    url = f"/approvals/{row.id}/decide"
+    vals = re.search(rf"hx-post=\"{url}\" hx-vals='([^']*)'", tabs[0].get("/approvals").text)
+    assert vals is not None
+    data = json.loads(html.unescape(vals.group(1)))
+    assert data["decision"] == "approve" and re.fullmatch(r"[0-9a-f]{32}", data["form_id"])
+    answers = at_once(*(lambda tab=tab: htmx_post(tab, url, data) for tab in tabs))
+    answers.append(htmx_post(tabs[1], url, data))
+    for answer in answers:
+        assert answer.status_code == 200, answer.text
+        assert f'data-testid="row-notice">{row.document_id} approved.' in answer.text
+        assert "row-error" not in answer.text
+    assert status_of(session, row) is ApprovalStatus.APPROVED
 
 
 async def test_two_browsers_clicking_at_once_exactly_one_wins(

@@ -49,7 +49,7 @@ from supplychain.settings import settings
 from supplychain.temporal import connect
 from tests.factories import make_location, make_organisation, make_price, make_sku, make_user, unique_code
 from tests.fixtures.portal import WorkerThread
-from tests.fixtures.web import ClientFactory, csrf, form_post, login
+from tests.fixtures.web import ClientFactory, at_once, csrf, form_id_in, form_post, login
 from tests.test_certificates import PDF
 from tests.test_inspection_photos import make_inspection
 from workflows.approval import ApprovalWorkflow, DecideInput, approval_workflow_id
@@ -430,6 +430,39 @@ async def test_second_submission_after_the_decision_changes_nothing(
     state = await workflow_state(temporal, row)
     assert state.verdict is InspectionVerdict.ACCEPTED and state.defects is not None
     assert state.defects.critical == 0
+
+
+async def test_the_same_result_form_sent_twice_records_once_and_both_answer_as_the_first(
+    portal_client: ClientFactory,
+    portal_worker: WorkerThread,
+    temporal: Client,
+    session: Session,
+    world: World,
+) -> None:
+    """Issue 11, item 4: two tabs sending one rendering of the result form at once, and a retry
+    later: one verdict, one notification per person, and every request answers with the result."""
+    row = await start_inspection(temporal, portal_worker, session, world, world.supplier_a_id)
+    tabs = [logged_in(portal_client, world.inspector) for _ in range(2)]
+    url = f"/inspections/{row.number}"
+    data = {"critical": "0", "major": "1", "minor": "0", "notes": "scratched housing"}
+    data["form_id"] = form_id_in(tabs[0].get(url).text, url)
+    answers = at_once(*(lambda tab=tab: form_post(tab, url, data) for tab in tabs))
+    answers.append(form_post(tabs[1], url, data))
+    assert [a.status_code for a in answers] == [303, 303, 303], [action_error(a) for a in answers]
+    accepted = f"Inspection {row.number} recorded: the lot is accepted."
+    for tab in tabs:
+        assert any(message.startswith(accepted) for message in flashes(tab.get(url))), flashes(tab.get(url))
+    done = fresh(session, row)
+    assert done.verdict is InspectionVerdict.ACCEPTED
+    assert (done.critical_defects, done.major_defects, done.minor_defects) == (0, 1, 0)
+    session.expire_all()
+    told = session.execute(
+        select(col(Notification.user_id), col(Notification.message)).where(
+            col(Notification.document_id) == row.number
+        )
+    ).all()
+    session.commit()
+    assert len(told) == len(set(told)), told
 
 
 # --- the supplier's view ----------------------------------------------------------------------------

@@ -24,9 +24,11 @@ from sqlmodel import Session, col
 from starlette.testclient import TestClient
 
 from supplychain.models import (
+    DocumentEvent,
     DocumentSequence,
     Location,
     LocationKind,
+    Notification,
     Organisation,
     OrgKind,
     POLineStatus,
@@ -50,7 +52,7 @@ from tests.factories import (
     make_user,
     unique_code,
 )
-from tests.fixtures.web import ClientFactory, form_post, login
+from tests.fixtures.web import ClientFactory, at_once, form_id_in, form_post, login
 from workflows.common import BUSINESS_TIMEZONE
 
 HX = {"HX-Request": "true"}
@@ -547,6 +549,84 @@ def test_whole_replenishment_through_the_pages_closes_the_order_and_posts_stock(
     assert response.status_code == 400
     assert "This purchase order is Closed; nothing can be changed any more." in response.text
     assert [line.quantity_confirmed for line in load_lines(session, po)] == [12]
+
+
+def events_of(session: Session, number: str, action: str) -> int:
+    session.expire_all()
+    query = select(func.count()).where(
+        col(DocumentEvent.document_id) == number, col(DocumentEvent.action) == action
+    )
+    return int(session.execute(query).scalar_one())
+
+
+def notifications_of(session: Session, number: str) -> list[tuple[int, str]]:
+    session.expire_all()
+    query = select(col(Notification.user_id), col(Notification.message)).where(
+        col(Notification.document_id) == number
+    )
+    return [(user_id, message) for user_id, message in session.execute(query)]
+
+
+def test_the_same_confirm_asn_and_receipt_forms_sent_twice_have_one_effect_and_one_answer(
+    portal_client: ClientFactory, world: World, session: Session, fresh_numbers: None
+) -> None:
+    """Issue 11, item 4: two tabs (or a double click) sending one rendering of a form at the same
+    moment, then once more later: one Update, one timeline row, one notification each, and every
+    request answers as the first did."""
+    store = as_user(portal_client, world.store_a_user)
+    numbers = submit_request(store, world, qty_a=10, qty_b=3)
+    po = next(p for p in (load_po(session, n) for n in numbers) if p.supplier_id == world.supplier_a.id)
+    tabs = [as_user(portal_client, world.supplier_a_user) for _ in range(2)]
+
+    confirm_url = f"/purchase-orders/{po.number}/confirm"
+    form = {"quantity-1": "12", "promised_date-1": tomorrow()}
+    form["form_id"] = form_id_in(tabs[0].get(f"/purchase-orders/{po.number}").text, confirm_url)
+    told_before = notifications_of(session, po.number)
+    answers = at_once(*(lambda tab=tab: form_post(tab, confirm_url, form) for tab in tabs))
+    answers.append(form_post(tabs[0], confirm_url, form))  # a retry after the first finished
+    assert [a.status_code for a in answers] == [303, 303, 303], [a.text[:300] for a in answers]
+    assert {flash_text(tab.get(f"/purchase-orders/{po.number}").text) for tab in tabs} == {
+        "The lines were confirmed."
+    }
+    assert events_of(session, po.number, "confirmed") == 1
+    told = notifications_of(session, po.number)[len(told_before) :]
+    assert told and len(told) == len(set(told)), told  # nobody told twice
+
+    asn_url = f"/purchase-orders/{po.number}/shipments/new"
+    form = {"carrier": "SF Express", "tracking_number": "SF123", "eta": tomorrow(), "quantity-1": "12"}
+    form["form_id"] = form_id_in(tabs[0].get(asn_url).text, asn_url)
+    answers = at_once(*(lambda tab=tab: form_post(tab, asn_url, form) for tab in tabs))
+    answers.append(form_post(tabs[1], asn_url, form))
+    assert [a.status_code for a in answers] == [303, 303, 303], [a.text[:300] for a in answers]
+    session.expire_all()
+    [shipment] = session.execute(select(Shipment).where(col(Shipment.purchase_order_id) == po.id)).scalars()
+    assert {flash_text(tab.get(f"/purchase-orders/{po.number}").text) for tab in tabs} == {
+        f"Shipment {shipment.number} was sent to the warehouse."
+    }
+
+    desks = [as_user(portal_client, world.warehouse_user) for _ in range(2)]
+    receive_url = f"/warehouse/receipts/{shipment.number}"
+    form = {"received-1": "12", "form_id": form_id_in(desks[0].get(receive_url).text, receive_url)}
+    answers = at_once(*(lambda desk=desk: form_post(desk, receive_url, form) for desk in desks))
+    answers.append(form_post(desks[0], receive_url, form))
+    assert [a.status_code for a in answers] == [303, 303, 303], [a.text[:300] for a in answers]
+    assert {flash_text(desk.get(f"/purchase-orders/{po.number}").text) for desk in desks} == {
+        f"Shipment {shipment.number} was received."
+    }
+    session.expire_all()
+    balance = session.execute(
+        select(StockBalance).where(
+            col(StockBalance.location_id) == world.regional_warehouse.id,
+            col(StockBalance.sku_id) == world.sku_a.id,
+        )
+    ).scalar_one()
+    assert balance.on_hand == 12  # received once
+    assert load_po(session, po.number).status == POStatus.CLOSED
+
+    # A new rendering is a new form: sending it again is a second action, refused as such.
+    form["form_id"] = form_id_in(desks[0].get(receive_url).text, receive_url)
+    again = form_post(desks[0], receive_url, form)
+    assert again.status_code == 400 and "This shipment has already been received." in again.text
 
 
 def test_acting_on_a_cancelled_order_shows_the_message_and_changes_nothing(

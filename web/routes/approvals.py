@@ -51,6 +51,8 @@ from supplychain.rules.decisions import (
 from supplychain.rules.money import MONEY_PLACES, has_places
 from web.deps import FormDep, OrgScope, Scope, TemporalClientDep, paginate, require_roles
 from web.flash import flash
+from web.form_ids import submitted_form_id, update_id
+from web.purchasing import repeated_form_result
 from web.templating import is_htmx, render
 from web.workflow_calls import await_on_loop
 from web.workflow_errors import rejection_message
@@ -212,6 +214,7 @@ def decide(
                 return _refused(request, scope, row, problem, entered)
             details = {DEDUCTION_PERCENT: _percent_text(raw_deduction)}
     error = _decide(
+        request,
         session,
         temporal,
         user,
@@ -220,6 +223,7 @@ def decide(
         comment=comment,
         choice=choice,
         details=details,
+        form_id=submitted_form_id(form),
     )
     session.refresh(row)
     if error:
@@ -244,6 +248,7 @@ def bulk_approve(
         flash(session, request, i18n.gettext("Select the approvals to approve first."), "warning")
         return RedirectResponse("/approvals", status_code=303)
     reports: list[tuple[str, str]] = []
+    form_id = submitted_form_id(form)  # one per submit of the queue; each approval is its own workflow
     for approval_id in ids:
         try:
             row = scope.get(ApprovalRequest, approval_id)
@@ -257,7 +262,7 @@ def bulk_approve(
             )
             reports.append(("warning", message))
             continue
-        error = _decide(session, temporal, user, row, approve=True, comment="")
+        error = _decide(request, session, temporal, user, row, approve=True, comment="", form_id=form_id)
         session.refresh(row)
         if error:
             refused = i18n.gettext(
@@ -332,6 +337,7 @@ def end_delegation(request: Request, delegation_id: int, scope: OrgScope, user: 
 
 
 def _decide(
+    request: Request,
     session: Session,
     temporal: Client,
     user: Principal,
@@ -341,10 +347,16 @@ def _decide(
     comment: str,
     choice: str = "",
     details: dict[str, str] | None = None,
+    form_id: str | None = None,
 ) -> str | None:
-    """Call the workflow's Update; returns the message to show when it was refused."""
+    """Call the workflow's Update (as the form's one-time id: `web.form_ids`); returns the message to
+    show when it was refused."""
+    decision_id = update_id(form_id, ApprovalWorkflow.decide, user)
     if row.status is not ApprovalStatus.PENDING:
-        # The step has finished (its workflow too): answer from the row, as its validator would.
+        # The step has finished (its workflow too): answer from the row, as its validator would,
+        # unless it was this very form that decided it (a double click answers as the first did).
+        if repeated_form_result(request, session, row.workflow_id, ApprovalWorkflow.decide, decision_id):
+            return None
         return _closed_message(row)
     on_behalf_of = approvals.acting_for(session, user.user_id, row, today())
     if on_behalf_of is None:
@@ -358,7 +370,7 @@ def _decide(
         details=dict(details or {}),
     )
     # The connection goes back to the pool while the Update runs; the row is read again after it.
-    refused = await_on_loop(session, _send_decision, temporal, row.workflow_id, decision)
+    refused = await_on_loop(session, _send_decision, temporal, row.workflow_id, decision, decision_id)
     if isinstance(refused, WorkflowUpdateFailedError):
         return rejection_message(refused)
     if isinstance(refused, RPCError):
@@ -371,11 +383,13 @@ def _decide(
 
 
 async def _send_decision(
-    temporal: Client, workflow_id: str, decision: DecideInput
+    temporal: Client, workflow_id: str, decision: DecideInput, decision_id: str | None
 ) -> WorkflowUpdateFailedError | RPCError | None:
     """On the event loop: the `decide` Update; its refusal, or None when it was accepted."""
     try:
-        await temporal.get_workflow_handle(workflow_id).execute_update(ApprovalWorkflow.decide, decision)
+        await temporal.get_workflow_handle(workflow_id).execute_update(
+            ApprovalWorkflow.decide, decision, id=decision_id
+        )
     except (WorkflowUpdateFailedError, RPCError) as exc:
         return exc
     return None

@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
@@ -55,7 +56,8 @@ from supplychain.principal import Principal
 from supplychain.rules.inspection_checks import ALREADY_DECIDED, CATEGORIES, NOTES_MAX_LENGTH
 from web.deps import FormDep, OrgScope, Scope, names_for, paginate, require_roles
 from web.flash import flash
-from web.purchasing import sku_label, temporal_client
+from web.form_ids import submitted_form_id, update_id
+from web.purchasing import repeated_form_result, sku_label, temporal_client
 from web.templating import render
 from web.workflow_calls import await_on_loop
 from web.workflow_errors import rejection_message
@@ -439,11 +441,20 @@ def record_defects(
             counts[category] = value
     if form.errors:
         return _detail(request, user, scope, row, form, status_code=400)
+    result_id = update_id(submitted_form_id(raw), InspectionWorkflow.record_defects, user)
+    recorded: RecordDefectsResult | None
     if row.verdict is not InspectionVerdict.PENDING:
-        # Decided (its workflow may have finished): answer from the row, as the validator would.
-        form.error = i18n.gettext(ALREADY_DECIDED)
-        return _detail(request, user, scope, row, form, status_code=400)
-    form.error, recorded = _record(request, scope, row, user, counts, form.values["notes"])
+        # Decided (its workflow may have finished): answer from the row, as the validator would,
+        # unless it was this very form that decided it (a double submit answers as the first did).
+        earlier = repeated_form_result(
+            request, scope.session, row.workflow_id, InspectionWorkflow.record_defects, result_id
+        )
+        if earlier is None:
+            form.error = i18n.gettext(ALREADY_DECIDED)
+            return _detail(request, user, scope, row, form, status_code=400)
+        recorded = earlier.result
+    else:
+        form.error, recorded = _record(request, scope, row, user, counts, form.values["notes"], result_id)
     scope.session.expire_all()
     row = _inspection_or_404(scope, number)
     if form.error or recorded is None:
@@ -457,7 +468,13 @@ def record_defects(
 
 
 def _record(
-    request: Request, scope: Scope, row: Inspection, user: Principal, counts: dict[str, int], notes: str
+    request: Request,
+    scope: Scope,
+    row: Inspection,
+    user: Principal,
+    counts: dict[str, int],
+    notes: str,
+    result_id: str | None,
 ) -> tuple[str, RecordDefectsResult | None]:
     """Call `record_defects`: ("", its result) when it was done, else (the message beside the form, None).
     The row is read again after the Update (giving the connection back expires it)."""
@@ -472,7 +489,7 @@ def _record(
     try:
         result = await_on_loop(
             scope.session,
-            handle.execute_update,
+            partial(handle.execute_update, id=result_id),
             InspectionWorkflow.record_defects,
             RecordDefectsInput(actor_user_id=user.user_id, notes=notes, **counts),
         )
@@ -599,9 +616,16 @@ def record_sorting(
         }
     )
     text = form.values["good_quantity"].strip().replace(",", "")
+    sorting_id = update_id(submitted_form_id(raw), InspectionWorkflow.record_sorting, user)
     if not _WHOLE_NUMBER.match(text):
         form.error = i18n.gettext(ENTER_GOOD_QUANTITY)
     elif row.stage is not InspectionStage.SORTING:
+        # Unless this very form recorded the sorting a moment ago: then it answers as it did.
+        earlier = repeated_form_result(
+            request, scope.session, row.workflow_id, InspectionWorkflow.record_sorting, sorting_id
+        )
+        if earlier is not None:
+            return _sorting_done(request, scope, number, earlier.result)
         form.error = i18n.gettext(NOT_SORTING)
     if form.error:
         return _detail(request, user, scope, row, sorting=form, status_code=400)
@@ -615,7 +639,7 @@ def record_sorting(
     try:
         result = await_on_loop(
             scope.session,
-            handle.execute_update,
+            partial(handle.execute_update, id=sorting_id),
             InspectionWorkflow.record_sorting,
             RecordSortingInput(
                 actor_user_id=user.user_id, good_quantity=int(text), notes=form.values["notes"]
@@ -627,9 +651,14 @@ def record_sorting(
         log.error("record_sorting on %s failed: %s", workflow_id, exc)
         form.error = i18n.gettext(NOT_SORTING if exc.status == RPCStatusCode.NOT_FOUND else TRY_AGAIN)
     scope.session.expire_all()
-    row = _inspection_or_404(scope, number)
     if result is None:
+        row = _inspection_or_404(scope, number)
         return _detail(request, user, scope, row, sorting=form, status_code=400)
+    return _sorting_done(request, scope, number, result)
+
+
+def _sorting_done(request: Request, scope: Scope, number: str, result: RecordSortingResult) -> Response:
+    row = _inspection_or_404(scope, number)
     done = i18n.gettext(
         SORTING_DONE, number=row.number, accepted=result.accepted_quantity, returned=result.returned_quantity
     )

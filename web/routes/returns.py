@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
+from functools import partial
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -43,7 +44,8 @@ from supplychain.rules.money import line_net
 from supplychain.scoping import HQ_QUALITY_ROLES
 from web.deps import FormDep, OrgScope, Scope, names_for, require_roles
 from web.flash import flash
-from web.purchasing import sku_label, temporal_client
+from web.form_ids import submitted_form_id, update_id
+from web.purchasing import repeated_form_result, sku_label, temporal_client
 from web.routes import inspections
 from web.templating import render
 from web.workflow_calls import await_on_loop
@@ -250,11 +252,18 @@ def acknowledge_return(
     if len(note) > NOTES_MAX_LENGTH:
         error = i18n.gettext(NOTE_TOO_LONG, max=NOTES_MAX_LENGTH)
         return _detail(request, user, scope, rtv, note=note, error=error, status_code=400)
-    if rtv.status is not ReturnStatus.AWAITING_ACKNOWLEDGEMENT:
-        error = i18n.gettext(ALREADY_ACKNOWLEDGED)
-        return _detail(request, user, scope, rtv, note=note, error=error, status_code=400)
     inspection = scope.get(Inspection, rtv.inspection_id)
-    error, debit_note = _acknowledge(request, scope, inspection.workflow_id, user, note)
+    acknowledge_id = update_id(submitted_form_id(form), InspectionWorkflow.acknowledge_return, user)
+    if rtv.status is not ReturnStatus.AWAITING_ACKNOWLEDGEMENT:
+        # Answered from the row, unless it was this very form that acknowledged it a moment ago.
+        update = InspectionWorkflow.acknowledge_return
+        earlier = repeated_form_result(request, scope.session, inspection.workflow_id, update, acknowledge_id)
+        if earlier is None:
+            error = i18n.gettext(ALREADY_ACKNOWLEDGED)
+            return _detail(request, user, scope, rtv, note=note, error=error, status_code=400)
+        error, debit_note = "", earlier.result.debit_note_number
+    else:
+        error, debit_note = _acknowledge(request, scope, inspection.workflow_id, user, note, acknowledge_id)
     scope.session.expire_all()
     rtv = _return_or_404(scope, number)
     if error:
@@ -264,7 +273,7 @@ def acknowledge_return(
 
 
 def _acknowledge(
-    request: Request, scope: Scope, workflow_id: str, user: Principal, note: str
+    request: Request, scope: Scope, workflow_id: str, user: Principal, note: str, acknowledge_id: str | None
 ) -> tuple[str, str]:
     """Call `acknowledge_return`: ("", debit note number) when done, else (message, ""). The return
     is read again afterwards (giving the connection back expires it)."""
@@ -275,7 +284,7 @@ def _acknowledge(
     try:
         result = await_on_loop(
             scope.session,
-            handle.execute_update,
+            partial(handle.execute_update, id=acknowledge_id),
             InspectionWorkflow.acknowledge_return,
             AcknowledgeReturnInput(actor_user_id=user.user_id, note=note),
         )

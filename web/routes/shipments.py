@@ -42,6 +42,7 @@ from supplychain.numbering import reserve_number
 from supplychain.principal import Principal
 from web.deps import FieldsDep, OrgScope, Scope, names_for, require_roles
 from web.flash import flash
+from web.form_ids import submitted_form_id, update_id
 from web.purchasing import (
     ASN_BATCH,
     MAX_BATCH_ROWS,
@@ -59,6 +60,7 @@ from web.purchasing import (
     parse_quantity,
     po_lines,
     po_or_404,
+    repeated_form_result,
     run_update,
     shipment_or_404,
     shipment_view,
@@ -69,6 +71,7 @@ from workflows.common import BUSINESS_TIMEZONE
 from workflows.replenishment import (
     BatchInput,
     CreateShipmentInput,
+    POUpdateResult,
     ReceiptLineInput,
     RecordReceiptInput,
     ReplenishmentWorkflow,
@@ -226,16 +229,22 @@ def create_shipment(
             lines.append(ShipmentLineInput(line_no=line.line_no, quantity=quantity, batches=batches))
     if not lines and not errors:
         ctx["error"] = i18n.gettext("Enter the quantity shipped for at least one line.")
-    if errors or ctx["error"]:
-        ctx["errors"] = errors
-        return render(request, "shipments/new.html", ctx, status_code=400)
-    if po.status.is_final:
+    if po.status.is_final and not errors and not ctx["error"]:
         ctx["error"] = i18n.gettext("This purchase order is finished; nothing can be changed any more.")
+    form_update_id = update_id(submitted_form_id(form), ReplenishmentWorkflow.create_shipment, user)
+    if errors or ctx["error"]:
+        # Refused from the database, unless this very form shipped the lines a moment ago.
+        earlier = repeated_form_result(
+            request, scope.session, po.workflow_id, ReplenishmentWorkflow.create_shipment, form_update_id
+        )
+        if earlier is not None:
+            return _shipment_sent(request, scope, po, earlier.result)
+        ctx["errors"] = errors
         return render(request, "shipments/new.html", ctx, status_code=400)
 
     assert eta is not None
     shipment_number = reserve_number(scope.session, "SHP", datetime.now(BUSINESS_TIMEZONE).year)
-    refused = await_on_loop(
+    outcome = await_on_loop(
         scope.session,
         run_update,
         request,
@@ -249,15 +258,21 @@ def create_shipment(
             eta=eta,
             lines=lines,
         ),
+        form_update_id,
     )
-    if refused:
+    if outcome.refusal:
         ctx = _asn_context(user, scope, po, form)  # read again: giving the connection back expired them
-        ctx["error"] = refused
+        ctx["error"] = outcome.refusal
         return render(request, "shipments/new.html", ctx, status_code=400)
+    return _shipment_sent(request, scope, po, outcome.result)
+
+
+def _shipment_sent(request: Request, scope: Scope, po: PurchaseOrder, result: POUpdateResult) -> Response:
+    """The ASN's answer, the same for the first submit of a form and for any repeat of it."""
     flash(
         scope.session,
         request,
-        i18n.gettext("Shipment %(number)s was sent to the warehouse.", number=shipment_number),
+        i18n.gettext("Shipment %(number)s was sent to the warehouse.", number=result.shipment_number),
     )
     return RedirectResponse(f"/purchase-orders/{po.number}", status_code=303)
 
@@ -423,12 +438,16 @@ def record_receipt(
     for _shipped, line in view.lines:
         form.setdefault(f"received-{line.line_no}", "")
     ctx = _receive_context(user, scope, view, po, form)
-    if ctx["errors"]:
-        return render(request, "shipments/receive.html", ctx, status_code=400)
     if view.shipment.status == ShipmentStatus.RECEIVED or po.status.is_final:
         ctx["error"] = i18n.gettext("This shipment has already been received.")
+    form_update_id = update_id(submitted_form_id(form), ReplenishmentWorkflow.record_receipt, user)
+    if ctx["errors"] or ctx["error"]:
+        # Refused from the database, unless this very form received the shipment a moment ago.
+        update = ReplenishmentWorkflow.record_receipt
+        if repeated_form_result(request, scope.session, po.workflow_id, update, form_update_id) is not None:
+            return _shipment_received(request, scope, po, view.shipment.number)
         return render(request, "shipments/receive.html", ctx, status_code=400)
-    error = await_on_loop(
+    outcome = await_on_loop(
         scope.session,
         run_update,
         request,
@@ -446,13 +465,16 @@ def record_receipt(
                 for _shipped, line in view.lines
             ],
         ),
+        form_update_id,
     )
-    if error:
+    if outcome.refusal:
         view, po = _receivable(scope, number)  # read again: giving the connection back expired them
         ctx = _receive_context(user, scope, view, po, form)
-        ctx["error"] = error
+        ctx["error"] = outcome.refusal
         return render(request, "shipments/receive.html", ctx, status_code=400)
-    flash(
-        scope.session, request, i18n.gettext("Shipment %(number)s was received.", number=view.shipment.number)
-    )
+    return _shipment_received(request, scope, po, view.shipment.number)
+
+
+def _shipment_received(request: Request, scope: Scope, po: PurchaseOrder, shipment_number: str) -> Response:
+    flash(scope.session, request, i18n.gettext("Shipment %(number)s was received.", number=shipment_number))
     return RedirectResponse(f"/purchase-orders/{po.number}", status_code=303)
