@@ -13,9 +13,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
+from sqlmodel import Session
 from typer.testing import CliRunner
 
 from cli import app
+from supplychain.i18n import use_locale
+from supplychain.models import OrgKind, User
+from supplychain.security import verify_password
+from tests.factories import make_organisation
 
 ROOT = Path(__file__).resolve().parent.parent
 # Variables a developer's shell or CI may set that would point the subprocess somewhere else.
@@ -190,3 +196,35 @@ def test_portal_dev_warns_about_the_demo_orders_only_when_their_step_did_not_suc
         assert "Warning" not in err
     else:
         assert warning in err
+
+
+# --- accounts: the password rule, create-admin, production ------------------------------------------
+
+
+def test_create_user_applies_the_password_rule_to_a_password_read_from_stdin(session: Session) -> None:
+    hq = make_organisation(session, kind=OrgKind.HQ, name="Lakeside Trading Company")
+    args = [
+        "create-user",
+        "ann@example.test",
+        "--organisation",
+        hq.code,
+        "--role",
+        "buyer",
+        "--password-stdin",
+    ]
+    with use_locale("en"):
+        for weak, reason in [
+            ("qwerty123456", "Too common"),
+            ("Ann@Example.test", "same as the e-mail address"),
+            ("lakeside trading company", "same as the organisation's name"),
+            ("short", "Too short: use at least 12 characters."),
+        ]:
+            refused = CliRunner().invoke(app, args, input=weak + "\n")
+            assert refused.exit_code == 2, refused.output
+            assert reason in refused.output
+    assert session.execute(select(User).filter_by(email="ann@example.test")).first() is None
+
+    created = CliRunner().invoke(app, args, input="violet kettle under 9 maps\n")
+    assert created.exit_code == 0, created.output
+    ann = session.execute(select(User).filter_by(email="ann@example.test")).scalar_one()
+    assert verify_password(ann.password_hash, "violet kettle under 9 maps")

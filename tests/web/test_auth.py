@@ -303,6 +303,40 @@ def test_password_change_with_wrong_current_password_changes_nothing(
     login(make_client(), user)
 
 
+@pytest.mark.parametrize(
+    ("new_password", "reason"),
+    [
+        ("eleven char", "Too short: use at least 12 characters."),
+        ("Qwerty123456", "Too common: it is on a list of common and breached passwords."),
+        ("EMAIL", "It is the same as the e-mail address."),
+        ("ORGANISATION", "It is the same as the organisation's name."),
+    ],
+)
+def test_password_change_refuses_a_weak_new_password_and_says_why(
+    make_client: ClientFactory, session: Session, org: Organisation, new_password: str, reason: str
+) -> None:
+    user = make_user(session, organisation=org, roles=[Role.BUYER], locale="en")
+    new_password = {"EMAIL": f" {user.email.upper()} ", "ORGANISATION": org.name.upper()}.get(
+        new_password, new_password
+    )
+    here, elsewhere = make_client(), make_client()
+    login(here, user)
+    login(elsewhere, user)
+    response = form_post(
+        here,
+        "/account/password",
+        {
+            "current_password": "correct horse battery",
+            "new_password": new_password,
+            "confirm_password": new_password,
+        },
+    )
+    assert response.status_code == 400
+    assert reason in response.text.replace("&#39;", "'")
+    assert is_logged_in(elsewhere)  # nothing changed
+    login(make_client(), user)
+
+
 def test_deactivating_a_user_ends_their_session_on_the_next_request(
     client: TestClient, session: Session, user: User
 ) -> None:

@@ -13,7 +13,8 @@ from starlette.responses import Response
 from supplychain import i18n
 from supplychain.login_throttle import ThrottleState, record_attempt, throttle_state
 from supplychain.models import User
-from supplychain.security import DUMMY_HASH, MIN_PASSWORD_LENGTH, hash_password, needs_rehash, verify_password
+from supplychain.passwords import password_problems
+from supplychain.security import DUMMY_HASH, hash_password, needs_rehash, verify_password
 from web.deps import CurrentUser, OptionalUser, SessionDep
 from web.flash import flash
 from web.ratelimit import limiter
@@ -114,8 +115,9 @@ def change_password(
     errors: dict[str, str] = {}
     if not verify_password(row.password_hash, current_password):
         errors["current_password"] = i18n.gettext("The current password is not correct.")
-    if len(new_password) < MIN_PASSWORD_LENGTH:
-        errors["new_password"] = i18n.gettext("Use at least %(n)s characters.", n=MIN_PASSWORD_LENGTH)
+    problems = password_problems(new_password, email=row.email, organisation_name=user.organisation_name)
+    if problems:
+        errors["new_password"] = " ".join(problems)
     elif new_password != confirm_password:
         errors["confirm_password"] = i18n.gettext("The two new passwords do not match.")
     if errors:
