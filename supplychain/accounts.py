@@ -21,6 +21,7 @@ from supplychain.models import Location, Organisation, OrgKind, Role, User, User
 from supplychain.passwords import password_problems
 from supplychain.rules.roles import ROLES_BY_ORG_KIND, refused_roles
 from supplychain.security import hash_password
+from supplychain.settings import settings
 
 ROLE_LABELS: dict[Role, str] = {
     Role.SUPPLIER: i18n.lazy("Supplier"),
@@ -38,6 +39,21 @@ ORG_KIND_LABELS: dict[OrgKind, str] = {
     OrgKind.SUPPLIER: i18n.lazy("Supplier"),
     OrgKind.DISTRIBUTOR: i18n.lazy("Distributor"),
 }
+
+
+# Every demo user (supplychain/seed.py) has an address at this domain, reserved for examples (RFC 2606),
+# so no real user has one: that is how a production installation recognises them and refuses them.
+DEMO_EMAIL_DOMAIN = "demo.example"
+
+
+def is_demo_account(email: str) -> bool:
+    return email.strip().lower().endswith("@" + DEMO_EMAIL_DOMAIN)
+
+
+def demo_login_refused(email: str) -> bool:
+    """Whether this account may not log in here: a demo account (its password is published in the
+    README and printed by `portal seed`) on a production installation."""
+    return settings.ENVIRONMENT == "production" and is_demo_account(email)
 
 
 class AccountError(ValueError):

@@ -121,6 +121,46 @@ def test_inactive_user_cannot_log_in(english: TestClient, session: Session, org:
     assert session_rows(session) == 0
 
 
+@pytest.mark.parametrize("email", ["admin@demo.example", "distributor2@demo.example"])
+def test_a_demo_account_is_refused_in_production_even_with_its_password_and_logged(
+    english: TestClient,
+    session: Session,
+    org: Organisation,
+    monkeypatch: pytest.MonkeyPatch,
+    security_events: list[dict[str, object]],
+    caplog: pytest.LogCaptureFixture,
+    email: str,
+) -> None:
+    make_user(session, organisation=org, roles=[Role.ADMIN], email=email)
+    monkeypatch.setattr(settings, "ENVIRONMENT", "production")
+
+    response = post_login(english, email.upper(), "correct horse battery")
+
+    assert response.status_code == 403
+    assert "Demo accounts are disabled on this installation." in login_error(response.text)
+    assert SESSION_COOKIE not in response.cookies
+    assert session_rows(session) == 0
+    refused = [e for e in security_events if e["event"] == "login"]
+    assert len(refused) == 1 and refused[0]["outcome"] == "refused"
+    assert refused[0]["email"] == email and refused[0]["reason"] == "demo account in production"
+    assert f"Refused a login to the demo account {email}" in caplog.text
+
+
+def test_a_demo_account_logs_in_outside_production(
+    english: TestClient, session: Session, org: Organisation
+) -> None:
+    make_user(session, organisation=org, roles=[Role.ADMIN], email="admin@demo.example")
+    assert settings.ENVIRONMENT == "test"
+    assert post_login(english, "admin@demo.example", "correct horse battery").status_code == 303
+
+
+def test_a_real_account_logs_in_in_production(
+    english: TestClient, user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settings, "ENVIRONMENT", "production")
+    assert post_login(english, user.email, "correct horse battery").status_code == 303
+
+
 # -- throttling --------------------------------------------------------------------------------------
 
 
