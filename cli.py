@@ -102,6 +102,8 @@ def create_admin(
     (production included). The password is typed twice without echo, or generated with --generate."""
     import secrets
 
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
     from supplychain import accounts
     from supplychain.db import session_scope
     from supplychain.models import Role
@@ -135,6 +137,8 @@ def create_admin(
             hq_text = f"{hq.name} ({hq.code}{', created now' if created_hq else ''})"
     except accounts.AccountError as exc:
         _fail(str(exc))
+    except (OperationalError, ProgrammingError) as exc:
+        _fail(f"{exc.orig}\nHas the database been migrated? Run `portal migrate`.")
     typer.echo(f"Created the administrator {email} in {hq_text}.")
     if generate:
         typer.echo(f"Password (shown once): {password}")
@@ -212,7 +216,7 @@ def demo_orders() -> None:
 
 
 def _headquarters(session: Session, name: str) -> tuple[Organisation, bool]:
-    """The headquarters organisation (the one with the seed's code HQ when there are several), made
+    """The headquarters organisation (an active one first, then the one with the seed's code HQ), made
     now with `name` when there is none; and whether it was made now."""
     from sqlalchemy import select
     from sqlmodel import col
@@ -226,7 +230,8 @@ def _headquarters(session: Session, name: str) -> tuple[Organisation, bool]:
         ).scalars()
     )
     if found:
-        return next((org for org in found if org.code == HQ_CODE), found[0]), False
+        candidates = [org for org in found if org.is_active] or found
+        return next((org for org in candidates if org.code == HQ_CODE), candidates[0]), False
     hq = Organisation(code=HQ_CODE, name=name.strip() or "Headquarters", kind=OrgKind.HQ)
     session.add(hq)
     session.flush()

@@ -91,8 +91,8 @@ def create_user(
 ) -> User:
     """A new active user with `roles` (flushed, not committed), checked like the admin form checks:
     the organisation and location exist, the e-mail is free, the password passes the password rule
-    (supplychain.passwords), and the
-    organisation's kind allows every role (RoleNotAllowed). Nothing is written when it refuses."""
+    (supplychain.passwords), and the organisation's kind allows every role (RoleNotAllowed). Nothing
+    is written when it refuses."""
     email = email.strip().lower()
     organisation = session.execute(
         select(Organisation).where(col(Organisation.code) == organisation_code)
