@@ -3,8 +3,9 @@
 `portal dev` is the one-machine setup: it migrates the SQLite database, loads the demo data, starts
 the Temporal dev server (unless TEMPORAL_ADDRESS points at a cluster), a worker and the web app as
 child processes, creates a few demo purchase orders through the worker (`demo-orders`), and stops
-them all together. `migrate`, `seed`, `web` and `worker` are the pieces a production deployment runs
-separately (see docker-compose.yml).
+them all together. `migrate`, `create-admin`, `web` and `worker` are the pieces a production
+deployment runs separately (see docker-compose.yml and the README). With ENVIRONMENT=production,
+`dev`, `seed` and `demo-orders` refuse to run: the demo users' passwords are public.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ from typing import IO, TYPE_CHECKING, Annotated, NoReturn
 import typer
 
 if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from supplychain.models import Organisation
     from supplychain.settings import Settings
 
 app = typer.Typer(
@@ -73,8 +77,71 @@ def migrate() -> None:
 
 @app.command()
 def seed() -> None:
-    """Load the demo organisations, users and data (safe to repeat) and print one login per role."""
+    """Load the demo organisations, users and data (safe to repeat) and print one login per role.
+    Refused with ENVIRONMENT=production."""
+    _refuse_demo_data_in_production()
     _print_logins(_seed_demo())
+
+
+@app.command("create-admin")
+def create_admin(
+    email: Annotated[str, typer.Option(help="Login e-mail of the administrator.")],
+    name: Annotated[str, typer.Option(help="Full name (defaults to the e-mail).")] = "",
+    organisation: Annotated[
+        str,
+        typer.Option(
+            help="Name of the headquarters organisation, created when there is none "
+            "(an existing one is used as it is)."
+        ),
+    ] = "Headquarters",
+    generate: Annotated[
+        bool, typer.Option("--generate", help="Generate a password and show it once instead of asking.")
+    ] = False,
+) -> None:
+    """Create an administrator in the headquarters organisation: the first login of a new installation
+    (production included). The password is typed twice without echo, or generated with --generate."""
+    import secrets
+
+    from sqlalchemy.exc import OperationalError, ProgrammingError
+
+    from supplychain import accounts
+    from supplychain.db import session_scope
+    from supplychain.models import Role
+    from supplychain.passwords import password_problems
+    from supplychain.settings import settings
+
+    email = email.strip().lower()
+    if settings.ENVIRONMENT == "production" and accounts.is_demo_account(email):
+        _fail(f"Addresses at {accounts.DEMO_EMAIL_DOMAIN} are demo accounts, refused at login in production.")
+    if generate:
+        password = secrets.token_urlsafe(18)
+    else:
+        while True:
+            password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+            # The organisation's name is checked again by create_user once the organisation is known.
+            problems = password_problems(password, email=email, organisation_name=organisation)
+            if not problems:
+                break
+            typer.echo(" ".join(problems), err=True)
+    try:
+        with session_scope() as session:
+            hq, created_hq = _headquarters(session, organisation)
+            accounts.create_user(
+                session,
+                email=email,
+                full_name=name,
+                organisation_code=hq.code,
+                roles={Role.ADMIN},
+                password=password,
+            )
+            hq_text = f"{hq.name} ({hq.code}{', created now' if created_hq else ''})"
+    except accounts.AccountError as exc:
+        _fail(str(exc))
+    except (OperationalError, ProgrammingError) as exc:
+        _fail(f"{exc.orig}\nHas the database been migrated? Run `portal migrate`.")
+    typer.echo(f"Created the administrator {email} in {hq_text}.")
+    if generate:
+        typer.echo(f"Password (shown once): {password}")
 
 
 @app.command("create-user")
@@ -125,7 +192,9 @@ def demo_orders() -> None:
     """Create a few demo purchase orders in different states through the running worker (safe to repeat).
 
     Exits 0 once every demo order is in place (made now or by an earlier run), 1 when one is not.
+    Refused with ENVIRONMENT=production.
     """
+    _refuse_demo_data_in_production()
     from supplychain.demo_orders import seed_demo_orders
     from supplychain.settings import settings
     from supplychain.temporal import run_with_client
@@ -144,6 +213,38 @@ def demo_orders() -> None:
         typer.echo(f"Demo purchase orders created: {', '.join(created)}")
     else:
         typer.echo("Demo purchase orders are in place already.")
+
+
+def _headquarters(session: Session, name: str) -> tuple[Organisation, bool]:
+    """The headquarters organisation (an active one first, then the one with the seed's code HQ), made
+    now with `name` when there is none; and whether it was made now."""
+    from sqlalchemy import select
+    from sqlmodel import col
+
+    from supplychain.models import Organisation, OrgKind
+    from supplychain.seed import HQ_CODE
+
+    found = list(
+        session.execute(
+            select(Organisation).where(col(Organisation.kind) == OrgKind.HQ).order_by(col(Organisation.id))
+        ).scalars()
+    )
+    if found:
+        candidates = [org for org in found if org.is_active] or found
+        return next((org for org in candidates if org.code == HQ_CODE), candidates[0]), False
+    hq = Organisation(code=HQ_CODE, name=name.strip() or "Headquarters", kind=OrgKind.HQ)
+    session.add(hq)
+    session.flush()
+    return hq, True
+
+
+def _refuse_demo_data_in_production(hint: str = "") -> None:
+    from supplychain.seed import DemoDataRefused, refuse_demo_data_in_production
+
+    try:
+        refuse_demo_data_in_production()
+    except DemoDataRefused as exc:
+        _fail(f"{exc}{hint}")
 
 
 def _seed_demo() -> list[Login]:
@@ -241,10 +342,15 @@ def worker() -> None:
 
 @app.command()
 def dev() -> None:
-    """Run everything on this machine: migrations, demo data, Temporal dev server, worker and web app."""
+    """Run everything on this machine: migrations, demo data, Temporal dev server, worker and web app.
+    Refused with ENVIRONMENT=production (see the README's production set-up)."""
     from supplychain.migrate import upgrade
     from supplychain.settings import settings
 
+    _refuse_demo_data_in_production(
+        " `portal dev` runs the demo on one machine; a production installation runs `portal migrate`, "
+        "`portal create-admin`, `portal web` and `portal worker` (see the README)."
+    )
     settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
     web_host = _connect_host(settings.WEB_HOST)
     if _port_open(web_host, settings.WEB_PORT):

@@ -18,8 +18,10 @@ from sqlmodel import Session, col
 
 from supplychain import i18n
 from supplychain.models import Location, Organisation, OrgKind, Role, User, UserRole
+from supplychain.passwords import password_problems
 from supplychain.rules.roles import ROLES_BY_ORG_KIND, refused_roles
-from supplychain.security import MIN_PASSWORD_LENGTH, hash_password
+from supplychain.security import hash_password
+from supplychain.settings import settings
 
 ROLE_LABELS: dict[Role, str] = {
     Role.SUPPLIER: i18n.lazy("Supplier"),
@@ -37,6 +39,21 @@ ORG_KIND_LABELS: dict[OrgKind, str] = {
     OrgKind.SUPPLIER: i18n.lazy("Supplier"),
     OrgKind.DISTRIBUTOR: i18n.lazy("Distributor"),
 }
+
+
+# Every demo user (supplychain/seed.py) has an address at this domain, reserved for examples (RFC 2606),
+# so no real user has one: that is how a production installation recognises them and refuses them.
+DEMO_EMAIL_DOMAIN = "demo.example"
+
+
+def is_demo_account(email: str) -> bool:
+    return email.strip().lower().endswith("@" + DEMO_EMAIL_DOMAIN)
+
+
+def demo_login_refused(email: str) -> bool:
+    """Whether this account may not log in here: a demo account (its password is published in the
+    README and printed by `portal seed`) on a production installation."""
+    return settings.ENVIRONMENT == "production" and is_demo_account(email)
 
 
 class AccountError(ValueError):
@@ -73,8 +90,9 @@ def create_user(
     locale: str = i18n.DEFAULT_LOCALE,
 ) -> User:
     """A new active user with `roles` (flushed, not committed), checked like the admin form checks:
-    the organisation and location exist, the e-mail is free, the password long enough, and the
-    organisation's kind allows every role (RoleNotAllowed). Nothing is written when it refuses."""
+    the organisation and location exist, the e-mail is free, the password passes the password rule
+    (supplychain.passwords), and the organisation's kind allows every role (RoleNotAllowed). Nothing
+    is written when it refuses."""
     email = email.strip().lower()
     organisation = session.execute(
         select(Organisation).where(col(Organisation.code) == organisation_code)
@@ -89,8 +107,9 @@ def create_user(
         raise AccountError(i18n.gettext("Enter a valid e-mail address, for example name@example.com."))
     if session.execute(select(col(User.id)).where(func.lower(col(User.email)) == email)).first():
         raise AccountError(i18n.gettext("Another user already has the e-mail %(email)s.", email=email))
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise AccountError(i18n.gettext("Use at least %(n)s characters.", n=MIN_PASSWORD_LENGTH))
+    problems = password_problems(password, email=email, organisation_name=organisation.name)
+    if problems:
+        raise AccountError(" ".join(problems))
     location_id = None
     if location_code:
         location = session.execute(

@@ -61,7 +61,7 @@ from supplychain.replenishment import (
     with_batch_tracking,
 )
 from supplychain.rules.ordering import PlannedOrder, split_by_supplier
-from supplychain.seed import EMAIL_DOMAIN
+from supplychain.seed import EMAIL_DOMAIN, refuse_demo_data_in_production
 from workflows.approval import ApprovalState, ApprovalWorkflow, DecideInput
 from workflows.common import BUSINESS_TIMEZONE
 from workflows.replenishment import (
@@ -129,7 +129,9 @@ class DemoOrdersError(Exception):
 
 
 async def seed_demo_orders(client: Client, task_queue: str) -> list[str]:
-    """Create the demo POs that do not exist yet and drive each to its state; returns the new numbers."""
+    """Create the demo POs that do not exist yet and drive each to its state; returns the new numbers.
+    DemoDataRefused in production, before anything is started."""
+    refuse_demo_data_in_production()
     created: list[str] = []
     for order in DEMO_ORDERS:
         numbers = _existing_numbers(order.note)

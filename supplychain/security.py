@@ -14,8 +14,6 @@ from argon2.profiles import RFC_9106_LOW_MEMORY
 PASSWORD_HASH_PARAMETERS = RFC_9106_LOW_MEMORY
 _hasher = PasswordHasher.from_parameters(PASSWORD_HASH_PARAMETERS)
 
-MIN_PASSWORD_LENGTH = 10
-
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)

@@ -39,6 +39,7 @@ from supplychain.models.catalog import InspectionMode
 from supplychain.rules.money import PRICE_PLACES, round_half_up
 from supplychain.rules.stock import StockDelta
 from supplychain.security import hash_password
+from supplychain.settings import settings
 from supplychain.stock import post_movement
 
 T = TypeVar("T", bound=SQLModel)
@@ -453,11 +454,26 @@ USERS: list[tuple[Role, str, str, str, str, str | None, str | None, str]] = [
     (Role.SUPPLIER, "supplier2", "demo-supplier2-2026", "Grace Huang", "SUP-GDYH", None, None, "en"),
     (Role.SUPPLIER, "supplier3", "demo-supplier3-2026", "钱经理", "SUP-SHFH", None, None, "zh_CN"),
 ]
-EMAIL_DOMAIN = "demo.example"
+EMAIL_DOMAIN = accounts.DEMO_EMAIL_DOMAIN
+
+
+class DemoDataRefused(RuntimeError):
+    """Demo data asked for on a production installation; `str()` says what to do instead."""
+
+
+def refuse_demo_data_in_production() -> None:
+    """Raise DemoDataRefused with ENVIRONMENT=production: the demo users' passwords are public."""
+    if settings.ENVIRONMENT == "production":
+        raise DemoDataRefused(
+            "Demo data is never loaded with ENVIRONMENT=production: its users' passwords are public. "
+            "Create the first administrator with `portal create-admin` instead."
+        )
 
 
 def seed_demo(session: Session) -> list[DemoLogin]:
-    """Insert whatever demo data is missing, commit, and return one login per demo user."""
+    """Insert whatever demo data is missing, commit, and return one login per demo user.
+    DemoDataRefused in production, before anything is written."""
+    refuse_demo_data_in_production()
     hq = _organisation(session, HQ_CODE, "总部", OrgKind.HQ)
     regions = {code: _region(session, code, name) for code, name in REGIONS}
     orgs = {HQ_CODE: hq}

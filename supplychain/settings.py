@@ -18,6 +18,9 @@ from supplychain import sla
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_VAR_DIR = PROJECT_ROOT / "var"
 PLACEHOLDER_SECRETS = {"", "changeme", "change-me", "secret", "dev"}
+# Sessions, CSRF tokens and signed values are HMAC-SHA256 with this key: below 256 bits a key can be
+# guessed more easily than the hash can be broken (OWASP ASVS 6.2).
+MIN_SECRET_KEY_BYTES = 32
 
 
 class Settings(BaseSettings):
@@ -116,6 +119,13 @@ class Settings(BaseSettings):
             self.SECRET_KEY = _generated_secret(self.VAR_DIR)
         elif self.ENVIRONMENT == "production" and self.SECRET_KEY.lower() in PLACEHOLDER_SECRETS:
             raise ValueError("SECRET_KEY is a placeholder; set a real secret in production")
+        elif self.ENVIRONMENT == "production" and len(self.SECRET_KEY.encode()) < MIN_SECRET_KEY_BYTES:
+            # Development keeps any key it is given; the generated one is 64 characters.
+            raise ValueError(
+                f"SECRET_KEY is {len(self.SECRET_KEY.encode())} bytes long; production needs at least "
+                f"{MIN_SECRET_KEY_BYTES}. This makes one: "
+                "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+            )
         return self
 
     @property

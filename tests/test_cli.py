@@ -13,9 +13,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
+from sqlmodel import Session
 from typer.testing import CliRunner
 
 from cli import app
+from supplychain.i18n import use_locale
+from supplychain.models import OrgKind, User
+from supplychain.security import verify_password
+from tests.factories import make_organisation, make_user
 
 ROOT = Path(__file__).resolve().parent.parent
 # Variables a developer's shell or CI may set that would point the subprocess somewhere else.
@@ -190,3 +196,121 @@ def test_portal_dev_warns_about_the_demo_orders_only_when_their_step_did_not_suc
         assert "Warning" not in err
     else:
         assert warning in err
+
+
+# --- accounts: the password rule, create-admin, production ------------------------------------------
+
+
+def test_create_user_applies_the_password_rule_to_a_password_read_from_stdin(session: Session) -> None:
+    hq = make_organisation(session, kind=OrgKind.HQ, name="Lakeside Trading Company")
+    args = [
+        "create-user",
+        "ann@example.test",
+        "--organisation",
+        hq.code,
+        "--role",
+        "buyer",
+        "--password-stdin",
+    ]
+    with use_locale("en"):
+        for weak, reason in [
+            ("qwerty123456", "Too common"),
+            ("Ann@Example.test", "same as the e-mail address"),
+            ("lakeside trading company", "same as the organisation's name"),
+            ("short", "Too short: use at least 12 characters."),
+        ]:
+            refused = CliRunner().invoke(app, args, input=weak + "\n")
+            assert refused.exit_code == 2, refused.output
+            assert reason in refused.output
+    assert session.execute(select(User).filter_by(email="ann@example.test")).first() is None
+
+    created = CliRunner().invoke(app, args, input="violet kettle under 9 maps\n")
+    assert created.exit_code == 0, created.output
+    ann = session.execute(select(User).filter_by(email="ann@example.test")).scalar_one()
+    assert verify_password(ann.password_hash, "violet kettle under 9 maps")
+
+
+@pytest.fixture
+def production(monkeypatch: pytest.MonkeyPatch) -> None:
+    from supplychain.settings import settings
+
+    monkeypatch.setattr(settings, "ENVIRONMENT", "production")
+
+
+@pytest.mark.parametrize("command", ["seed", "demo-orders", "dev"])
+def test_demo_data_commands_refuse_to_run_in_production(
+    production: None, session: Session, command: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import cli
+
+    def must_not_run(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"portal {command} went on in production")
+
+    monkeypatch.setattr(cli, "_Supervisor", must_not_run)  # dev would start processes next
+    monkeypatch.setattr("supplychain.migrate.upgrade", must_not_run)
+
+    result = CliRunner().invoke(app, [command])
+
+    assert result.exit_code == 1, result.output
+    assert "Demo data is never loaded with ENVIRONMENT=production" in result.output
+    assert "portal create-admin" in result.output
+    assert session.execute(select(User)).first() is None
+
+
+def test_create_admin_in_production_makes_the_headquarters_and_shows_a_generated_password_once(
+    production: None, session: Session
+) -> None:
+    from supplychain import accounts
+    from supplychain.models import Organisation, Role
+
+    result = CliRunner().invoke(
+        app,
+        [
+            "create-admin", "--email", " Root@Example.COM ", "--name", "Root",
+            "--organisation", "Lakeside Retail", "--generate",
+        ],
+    )  # fmt: skip
+
+    assert result.exit_code == 0, result.output
+    assert "Created the administrator root@example.com in Lakeside Retail (HQ, created now)." in result.output
+    password = result.output.split("Password (shown once): ")[1].strip()
+    assert result.output.count(password) == 1
+    admin = session.execute(select(User).filter_by(email="root@example.com")).scalar_one()
+    hq = session.get(Organisation, admin.organisation_id)
+    assert (hq.code, hq.name, hq.kind) == ("HQ", "Lakeside Retail", OrgKind.HQ)
+    assert admin.full_name == "Root"
+    assert accounts.roles_of(session, admin.id) == {Role.ADMIN}
+    assert verify_password(admin.password_hash, password)
+
+
+def test_create_admin_asks_twice_for_the_password_and_again_until_the_rule_accepts_it(
+    session: Session,
+) -> None:
+    from supplychain.models import Organisation
+
+    hq = make_organisation(session, kind=OrgKind.HQ, name="Existing Head Office")
+    typed = "qwerty123456\nqwerty123456\nviolet kettle under 9 maps\nviolet kettle under 9 maps\n"
+    with use_locale("en"):
+        result = CliRunner().invoke(app, ["create-admin", "--email", "boss@example.test"], input=typed)
+
+    assert result.exit_code == 0, result.output
+    assert "Too common: it is on a list of common and breached passwords." in result.output
+    assert "violet kettle" not in result.output  # typed without echo
+    assert "Password (shown once)" not in result.output
+    assert f"in Existing Head Office ({hq.code})." in result.output
+    boss = session.execute(select(User).filter_by(email="boss@example.test")).scalar_one()
+    assert boss.organisation_id == hq.id
+    assert verify_password(boss.password_hash, "violet kettle under 9 maps")
+    assert len(session.execute(select(Organisation)).all()) == 1
+
+
+def test_create_admin_refuses_a_taken_email_and_changes_nothing(session: Session) -> None:
+    hq = make_organisation(session, kind=OrgKind.HQ)
+    make_user(session, organisation=hq, roles=[], email="taken@example.test")
+
+    with use_locale("en"):
+        result = CliRunner().invoke(app, ["create-admin", "--email", "taken@example.test", "--generate"])
+
+    assert result.exit_code == 1
+    assert "Another user already has the e-mail taken@example.test." in result.output
+    assert "shown once" not in result.output

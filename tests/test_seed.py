@@ -235,3 +235,30 @@ def test_a_second_seed_keeps_inspection_settings_changed_since(session: Session)
         sku = one(session, Sku, code="PER-006")
         sku.aql_major, sku.inspection_mode = "2.5", InspectionMode.ALWAYS
         session.commit()
+
+
+def test_production_seeds_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
+    from supplychain.seed import DemoDataRefused
+    from supplychain.settings import settings
+
+    monkeypatch.setattr(settings, "ENVIRONMENT", "production")
+    with pytest.raises(DemoDataRefused, match="portal create-admin"):
+        seed_demo(None)  # refused before the session is used
+
+
+async def test_production_creates_no_demo_orders(monkeypatch: pytest.MonkeyPatch) -> None:
+    from supplychain.demo_orders import seed_demo_orders
+    from supplychain.seed import DemoDataRefused
+    from supplychain.settings import settings
+
+    monkeypatch.setattr(settings, "ENVIRONMENT", "production")
+    with pytest.raises(DemoDataRefused):
+        await seed_demo_orders(None, "no-queue")  # refused before any use
+
+
+def test_every_demo_user_is_recognised_as_a_demo_account(seeded: Seeded) -> None:
+    from supplychain.accounts import is_demo_account
+
+    assert all(is_demo_account(login.email) for login in seeded.logins)
+    assert not is_demo_account("buyer@example.com")
+    assert not is_demo_account("someone@demo.example.com")

@@ -219,3 +219,32 @@ def test_purchase_orders_start_with_the_configured_sla_timers(monkeypatch: pytes
     assert started.quality_decision_reminder_after == timedelta(hours=3)
     assert started.quality_decision_escalation_after == timedelta(hours=5)
     assert started.needs_approval
+
+
+@pytest.mark.parametrize("secret", ["k3J9-short-not-a-placeholder", "密钥" * 5, "x" * 31])
+def test_production_refuses_a_secret_key_shorter_than_32_bytes(
+    var_dir: Path, monkeypatch: pytest.MonkeyPatch, secret: str
+) -> None:
+    assert len(secret.encode()) < 32
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("SECRET_KEY", secret)
+
+    with pytest.raises(ValidationError, match=r"SECRET_KEY is \d+ bytes long; production needs at least 32"):
+        make_settings()
+
+
+def test_production_counts_the_secret_key_in_bytes_and_accepts_32(
+    var_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ENVIRONMENT", "production")
+    monkeypatch.setenv("SECRET_KEY", "x" * 32)
+    assert make_settings().SECRET_KEY == "x" * 32
+    monkeypatch.setenv("SECRET_KEY", "密钥" * 6)  # 12 characters, 36 bytes
+    assert make_settings().SECRET_KEY == "密钥" * 6
+
+
+def test_development_keeps_a_short_secret_key_it_is_given(
+    var_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SECRET_KEY", "short-dev-key")
+    assert make_settings().SECRET_KEY == "short-dev-key"

@@ -29,6 +29,7 @@ from supplychain.models import (
     User,
     UserRole,
 )
+from supplychain.passwords import password_problems
 from supplychain.principal import Principal
 from supplychain.rules.roles import refused_roles
 from supplychain.security import hash_password
@@ -208,6 +209,13 @@ def _user_check(change: Change) -> None:
             errors["roles"] = i18n.gettext("You cannot remove your own administrator role.")
     if Role.STORE in roles and location is None and "location_id" not in errors:
         errors["location_id"] = i18n.gettext("Users with the store role need a location.")
+    if values.get("password") and "password" not in errors:
+        email = values["email"] or (change.row.email if change.row is not None else "")
+        problems = password_problems(
+            values["password"], email=email, organisation_name=org.name if org is not None else ""
+        )
+        if problems:
+            errors["password"] = " ".join(problems)
 
 
 def _user_apply_password(change: Change, row: User) -> None:

@@ -358,7 +358,10 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
     ("users", {"approval_limit": "-1"}, "approval_limit", "Enter a number of 0 or more."),
     ("users", {"approval_limit": "10.123"}, "approval_limit", "Use at most 2 decimal places."),
     ("users", {"password": ""}, "password", "This field is required."),
-    ("users", {"password": "short"}, "password", "Use at least 10 characters."),
+    ("users", {"password": "short"}, "password", "Too short: use at least 12 characters."),
+    ("users", {"password": "eleven char"}, "password", "Too short: use at least 12 characters."),
+    ("users", {"password": " QWERTY123456 "}, "password", "Too common: it is on a list"),
+    ("users", {"password": " New.Buyer@Example.com "}, "password", "It is the same as the e-mail address."),
     ("users", {"locale": "fr"}, "locale", "Choose one of the listed options."),
     # organisations
     ("organisations", {"code": ""}, "code", "This field is required."),
@@ -579,6 +582,24 @@ def test_new_password_ends_the_users_sessions_and_empty_keeps_it(
     assert verify_password(world.session.get(User, user.id).password_hash, "a brand new password")
     after = their_browser.get("/", follow_redirects=False)
     assert after.status_code == 303 and after.headers["location"].startswith("/login")
+
+
+def test_a_password_equal_to_the_organisations_name_is_refused_on_create_and_edit(world: World) -> None:
+    org = make_organisation(world.session, kind=OrgKind.HQ, name="Lakeside Trading Company")
+    data = user_form(world, organisation_id=str(org.id), password="lakeside trading COMPANY")
+    response = world.post("/admin/users/new", data)
+    assert response.status_code == 400
+    assert "It is the same as the organisation's name." in error_of(response, "password")
+    assert world.session.execute(select(User).where(User.email == data["email"])).first() is None
+
+    user = make_user(world.session, organisation=org, roles=[Role.BUYER], locale="en")
+    old_hash = user.password_hash
+    data = user_form(world, email=user.email, organisation_id=str(org.id), password="1qaz2wsx3edc")
+    response = world.post(f"/admin/users/{user.id}", data)
+    assert response.status_code == 400
+    assert "Too common" in error_of(response, "password")
+    world.session.expire_all()
+    assert world.session.get(User, user.id).password_hash == old_hash
 
 
 def test_unknown_row_is_404(world: World) -> None:

@@ -121,6 +121,46 @@ def test_inactive_user_cannot_log_in(english: TestClient, session: Session, org:
     assert session_rows(session) == 0
 
 
+@pytest.mark.parametrize("email", ["admin@demo.example", "distributor2@demo.example"])
+def test_a_demo_account_is_refused_in_production_even_with_its_password_and_logged(
+    english: TestClient,
+    session: Session,
+    org: Organisation,
+    monkeypatch: pytest.MonkeyPatch,
+    security_events: list[dict[str, object]],
+    caplog: pytest.LogCaptureFixture,
+    email: str,
+) -> None:
+    make_user(session, organisation=org, roles=[Role.ADMIN], email=email)
+    monkeypatch.setattr(settings, "ENVIRONMENT", "production")
+
+    response = post_login(english, email.upper(), "correct horse battery")
+
+    assert response.status_code == 403
+    assert "Demo accounts are disabled on this installation." in login_error(response.text)
+    assert SESSION_COOKIE not in response.cookies
+    assert session_rows(session) == 0
+    refused = [e for e in security_events if e["event"] == "login"]
+    assert len(refused) == 1 and refused[0]["outcome"] == "refused"
+    assert refused[0]["email"] == email and refused[0]["reason"] == "demo account in production"
+    assert f"Refused a login to the demo account {email}" in caplog.text
+
+
+def test_a_demo_account_logs_in_outside_production(
+    english: TestClient, session: Session, org: Organisation
+) -> None:
+    make_user(session, organisation=org, roles=[Role.ADMIN], email="admin@demo.example")
+    assert settings.ENVIRONMENT == "test"
+    assert post_login(english, "admin@demo.example", "correct horse battery").status_code == 303
+
+
+def test_a_real_account_logs_in_in_production(
+    english: TestClient, user: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settings, "ENVIRONMENT", "production")
+    assert post_login(english, user.email, "correct horse battery").status_code == 303
+
+
 # -- throttling --------------------------------------------------------------------------------------
 
 
@@ -300,6 +340,40 @@ def test_password_change_with_wrong_current_password_changes_nothing(
     assert response.status_code == 400
     assert "The current password is not correct." in response.text
     assert is_logged_in(elsewhere)
+    login(make_client(), user)
+
+
+@pytest.mark.parametrize(
+    ("new_password", "reason"),
+    [
+        ("eleven char", "Too short: use at least 12 characters."),
+        ("Qwerty123456", "Too common: it is on a list of common and breached passwords."),
+        ("EMAIL", "It is the same as the e-mail address."),
+        ("ORGANISATION", "It is the same as the organisation's name."),
+    ],
+)
+def test_password_change_refuses_a_weak_new_password_and_says_why(
+    make_client: ClientFactory, session: Session, org: Organisation, new_password: str, reason: str
+) -> None:
+    user = make_user(session, organisation=org, roles=[Role.BUYER], locale="en")
+    new_password = {"EMAIL": f" {user.email.upper()} ", "ORGANISATION": org.name.upper()}.get(
+        new_password, new_password
+    )
+    here, elsewhere = make_client(), make_client()
+    login(here, user)
+    login(elsewhere, user)
+    response = form_post(
+        here,
+        "/account/password",
+        {
+            "current_password": "correct horse battery",
+            "new_password": new_password,
+            "confirm_password": new_password,
+        },
+    )
+    assert response.status_code == 400
+    assert reason in response.text.replace("&#39;", "'")
+    assert is_logged_in(elsewhere)  # nothing changed
     login(make_client(), user)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -11,16 +12,20 @@ from sqlmodel import col
 from starlette.responses import Response
 
 from supplychain import i18n
+from supplychain.accounts import demo_login_refused
 from supplychain.login_throttle import ThrottleState, record_attempt, throttle_state
 from supplychain.models import User
-from supplychain.security import DUMMY_HASH, MIN_PASSWORD_LENGTH, hash_password, needs_rehash, verify_password
+from supplychain.passwords import password_problems
+from supplychain.security import DUMMY_HASH, hash_password, needs_rehash, verify_password
 from web.deps import CurrentUser, OptionalUser, SessionDep
 from web.flash import flash
 from web.ratelimit import limiter
+from web.security_events import log_security_event
 from web.sessions import SESSION_COOKIE, client_ip, end_all_sessions, end_session, start_session
 from web.templating import render
 
 router = APIRouter()
+logger = logging.getLogger(__name__)
 
 
 def safe_next(target: str | None) -> str:
@@ -69,6 +74,9 @@ def login(
             )
         return render(request, "auth/login.html", {**ctx, "error": message}, status_code=400)
 
+    if demo_login_refused(user.email):
+        return _refuse_demo_account(request, ctx, email)
+
     record_attempt(session, email=email, client_ip=ip, succeeded=True)
     if needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
@@ -77,6 +85,17 @@ def login(
     start_session(session, request, response, user)
     session.commit()
     return response
+
+
+def _refuse_demo_account(request: Request, ctx: dict[str, str], email: str) -> Response:
+    """A demo account on a production installation: its password is public, so even the right one
+    does not let it in (the seed refuses to create these in production; this covers older rows)."""
+    log_security_event(request, "login", "refused", email=email, reason="demo account in production")
+    logger.warning("Refused a login to the demo account %s: demo accounts are disabled in production", email)
+    message = i18n.gettext(
+        "Demo accounts are disabled on this installation. Ask your administrator for an account."
+    )
+    return render(request, "auth/login.html", {**ctx, "error": message}, status_code=403)
 
 
 def _locked_message(state: ThrottleState) -> str:
@@ -114,8 +133,9 @@ def change_password(
     errors: dict[str, str] = {}
     if not verify_password(row.password_hash, current_password):
         errors["current_password"] = i18n.gettext("The current password is not correct.")
-    if len(new_password) < MIN_PASSWORD_LENGTH:
-        errors["new_password"] = i18n.gettext("Use at least %(n)s characters.", n=MIN_PASSWORD_LENGTH)
+    problems = password_problems(new_password, email=row.email, organisation_name=user.organisation_name)
+    if problems:
+        errors["new_password"] = " ".join(problems)
     elif new_password != confirm_password:
         errors["confirm_password"] = i18n.gettext("The two new passwords do not match.")
     if errors:
