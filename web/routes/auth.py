@@ -14,6 +14,7 @@ from supplychain import i18n
 from supplychain.login_throttle import ThrottleState, record_attempt, throttle_state
 from supplychain.models import User
 from supplychain.security import DUMMY_HASH, MIN_PASSWORD_LENGTH, hash_password, needs_rehash, verify_password
+from supplychain.settings import settings
 from web.deps import CurrentUser, OptionalUser, SessionDep
 from web.flash import flash
 from web.ratelimit import limiter
@@ -39,7 +40,7 @@ def login_page(request: Request, user: OptionalUser, next: str = "/", bye: int =
 
 
 @router.post("/login")
-@limiter.limit("30/minute")
+@limiter.limit(lambda: settings.LOGIN_RATE_LIMIT)
 def login(
     request: Request,
     session: SessionDep,
@@ -51,21 +52,22 @@ def login(
     ip = client_ip(request)
     ctx = {"next": safe_next(next), "email": email}
     state = throttle_state(session, email=email, client_ip=ip)
-    if state.locked:
-        return render(request, "auth/login.html", {**ctx, "error": _locked_message(state)}, status_code=429)
+    if state.delayed:
+        # Too early: the password is not even checked, so waiting is the only way on.
+        return _too_early(request, ctx, state)
 
     user = session.execute(select(User).where(func.lower(col(User.email)) == email)).scalar_one_or_none()
     password_ok = verify_password(user.password_hash if user else DUMMY_HASH, password)
     if user is None or not password_ok or not user.is_active:
         record_attempt(session, email=email, client_ip=ip, succeeded=False)
-        left = state.attempts_left - 1
-        if left <= 0:
-            message = _locked_message(throttle_state(session, email=email, client_ip=ip))
+        after = throttle_state(session, email=email, client_ip=ip)
+        if after.delayed:
+            message = _wait_message(after)
         else:
             message = i18n.ngettext(
                 "Wrong e-mail or password. %(num)s attempt left before logins are paused.",
                 "Wrong e-mail or password. %(num)s attempts left before logins are paused.",
-                left,
+                after.attempts_left,
             )
         return render(request, "auth/login.html", {**ctx, "error": message}, status_code=400)
 
@@ -79,11 +81,24 @@ def login(
     return response
 
 
-def _locked_message(state: ThrottleState) -> str:
+def _too_early(request: Request, ctx: dict[str, str], state: ThrottleState) -> Response:
+    response = render(request, "auth/login.html", {**ctx, "error": _wait_message(state)}, status_code=429)
+    response.headers["Retry-After"] = str(state.seconds_left)
+    return response
+
+
+def _wait_message(state: ThrottleState) -> str:
+    seconds = state.seconds_left
+    if seconds < 60:
+        return i18n.ngettext(
+            "Too many failed logins. Try again in %(num)s second.",
+            "Too many failed logins. Try again in %(num)s seconds.",
+            seconds,
+        )
     return i18n.ngettext(
         "Too many failed logins. Try again in %(num)s minute.",
         "Too many failed logins. Try again in %(num)s minutes.",
-        state.minutes_left,
+        -(-seconds // 60),
     )
 
 
