@@ -408,20 +408,53 @@ def test_absolute_timeout_ends_an_active_session(client: TestClient, session: Se
 # -- cookies and redirects --------------------------------------------------------------------------------
 
 
-def test_session_cookie_is_secure_over_https(
+def cookie_attributes(header: str) -> list[str]:
+    return [p.strip().lower() for p in header.split(";")]
+
+
+def test_session_cookie_over_https_is_host_prefixed_and_secure(
     make_client: ClientFactory, monkeypatch: pytest.MonkeyPatch, user: User
 ) -> None:
     monkeypatch.setattr(settings, "COOKIE_SECURE", None)
-    response = login(make_client(base_url="https://testserver"), user)
-    assert "secure" in [p.strip().lower() for p in set_cookie_header(response, SESSION_COOKIE).split(";")]
+    browser = make_client(base_url="https://testserver")
+    response = login(browser, user)
+    attributes = cookie_attributes(set_cookie_header(response, "__Host-" + SESSION_COOKIE))
+    assert "secure" in attributes and "path=/" in attributes
+    assert not any(a.startswith("domain=") for a in attributes)
+    assert not browser.cookies.get(SESSION_COOKIE)
+    assert is_logged_in(browser)
 
 
-def test_session_cookie_is_not_secure_over_http(
+def test_a_plain_session_cookie_is_ignored_over_https(
+    make_client: ClientFactory, monkeypatch: pytest.MonkeyPatch, user: User
+) -> None:
+    """A cookie without the prefix may have been planted by a sibling subdomain: not a session."""
+    monkeypatch.setattr(settings, "COOKIE_SECURE", None)
+    plain = make_client()
+    login(plain, user)
+    browser = make_client(base_url="https://testserver")
+    browser.cookies.set(SESSION_COOKIE, plain.cookies[SESSION_COOKIE])
+    assert not is_logged_in(browser)
+
+
+def test_logout_over_https_deletes_the_host_prefixed_cookie(
+    make_client: ClientFactory, monkeypatch: pytest.MonkeyPatch, session: Session, user: User
+) -> None:
+    monkeypatch.setattr(settings, "COOKIE_SECURE", None)
+    browser = make_client(base_url="https://testserver")
+    login(browser, user)
+    response = browser.post("/logout", data={"csrf_token": csrf(browser)}, follow_redirects=False)
+    deletion = cookie_attributes(set_cookie_header(response, "__Host-" + SESSION_COOKIE))
+    assert "secure" in deletion and "max-age=0" in deletion
+    assert session_rows(session) == 0
+
+
+def test_session_cookie_over_http_keeps_its_plain_name_and_is_not_secure(
     client: TestClient, monkeypatch: pytest.MonkeyPatch, user: User
 ) -> None:
     monkeypatch.setattr(settings, "COOKIE_SECURE", None)
     response = login(client, user)
-    assert "secure" not in [p.strip().lower() for p in set_cookie_header(response, SESSION_COOKIE).split(";")]
+    assert "secure" not in cookie_attributes(set_cookie_header(response, SESSION_COOKIE))
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,7 @@ from web.admin_entities import LOCATIONS, ORGANISATIONS, USERS, Change, Entity
 from web.admin_forms import display_value, parse_form, raw_input
 from web.deps import AdminUser, FormDep, OrgScope, require_roles
 from web.flash import flash
-from web.sessions import SESSION_COOKIE
+from web.sessions import session_token
 from web.templating import render
 
 ENTITIES: dict[str, Entity] = {e.slug: e for e in (USERS, ORGANISATIONS, LOCATIONS, SKUS, PRICES)}
@@ -162,7 +162,7 @@ def _save(request: Request, scope: OrgScope, spec: Entity, row: Any | None, form
         row=row,
         values=values,
         errors=errors,
-        keep_token=request.cookies.get(SESSION_COOKIE),
+        keep_token=session_token(request),
     )
     spec.check(change)
     if errors:

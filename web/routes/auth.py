@@ -18,7 +18,7 @@ from supplychain.settings import settings
 from web.deps import CurrentUser, OptionalUser, SessionDep
 from web.flash import flash
 from web.ratelimit import limiter
-from web.sessions import SESSION_COOKIE, client_ip, end_all_sessions, end_session, start_session
+from web.sessions import client_ip, end_all_sessions, end_session, session_token, start_session
 from web.templating import render
 
 router = APIRouter()
@@ -138,7 +138,7 @@ def change_password(
     row.password_hash = hash_password(new_password)
     session.add(row)
     # Every other browser logged in as this user is logged out at once.
-    end_all_sessions(session, user.user_id, keep_token=request.cookies.get(SESSION_COOKIE))
+    end_all_sessions(session, user.user_id, keep_token=session_token(request))
     session.commit()
     flash(session, request, i18n.gettext("Your password has been changed. Other sessions were logged out."))
     return RedirectResponse("/", status_code=303)
