@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections.abc import Callable
 from decimal import Decimal
@@ -707,3 +708,84 @@ def test_quality_approver_is_a_role_admins_can_grant(world: World) -> None:
     user = world.session.execute(select(User).where(User.email == "new.buyer@example.com")).scalar_one()
     roles = world.session.execute(select(UserRole.role).where(UserRole.user_id == user.id)).scalars().all()
     assert list(roles) == [Role.QUALITY_APPROVER]
+
+
+# --- the security log (issue 11, item 5) ---------------------------------------------------------------
+
+Events = list[dict[str, Any]]
+
+
+def named(events: Events, name: str) -> list[dict[str, Any]]:
+    return [e for e in events if e["event"] == name]
+
+
+def test_creating_a_user_is_a_security_event_without_the_password(
+    world: World, security_events: Events
+) -> None:
+    assert world.post("/admin/users/new", user_form(world)).status_code == 303
+    [created] = named(security_events, "user_created")
+    new_user = world.session.execute(select(User).where(User.email == "new.buyer@example.com")).scalar_one()
+    assert created["outcome"] == "success" and created["user_id"] == world.admin.id
+    assert created["target_user_id"] == new_user.id and created["roles"] == ["buyer"]
+    assert created["target_organisation_id"] == world.hq.id
+    assert "a long enough password" not in json.dumps(security_events)
+
+
+def test_changing_a_users_roles_email_organisation_and_password_is_logged(
+    world: World, security_events: Events
+) -> None:
+    user = make_user(world.session, organisation=world.hq, roles=[Role.BUYER], locale="en")
+    old_email = user.email
+    data = user_form(world, email="renamed@example.com", full_name=user.full_name, roles=["buyer", "finance"])
+    data["password"] = "a brand new password"
+    assert world.post(f"/admin/users/{user.id}", data).status_code == 303
+    [roles] = named(security_events, "roles_changed")
+    assert (roles["before"], roles["after"]) == (["buyer"], ["buyer", "finance"])
+    assert roles["target_user_id"] == user.id and roles["user_id"] == world.admin.id
+    [changed] = named(security_events, "user_changed")
+    assert changed["changes"]["email"] == [old_email, "renamed@example.com"]
+    assert changed["changes"]["password"] == ["(set)", "(set)"]
+    assert "a brand new password" not in json.dumps(security_events)
+
+    other_hq = make_organisation(world.session, kind=OrgKind.HQ)
+    data = user_form(
+        world, email=user.email, organisation_id=str(other_hq.id), roles=["buyer", "finance"], password=""
+    )
+    data["email"] = "renamed@example.com"
+    assert world.post(f"/admin/users/{user.id}", data).status_code == 303
+    moved = named(security_events, "user_changed")[-1]
+    assert moved["changes"] == {"organisation_id": [str(world.hq.id), str(other_hq.id)]}
+
+
+def test_an_edit_that_changes_nothing_of_note_logs_no_security_event(
+    world: World, security_events: Events
+) -> None:
+    user = make_user(world.session, organisation=world.hq, roles=[Role.BUYER], locale="en")
+    data = user_form(world, email=user.email, full_name="Only The Name", roles=["buyer"], password="")
+    data["approval_limit"] = str(user.approval_limit or "")
+    assert world.post(f"/admin/users/{user.id}", data).status_code == 303
+    assert named(security_events, "roles_changed") == named(security_events, "user_changed") == []
+
+
+def test_deactivating_and_reactivating_a_user_is_logged(world: World, security_events: Events) -> None:
+    user = make_user(world.session, organisation=world.hq, roles=[Role.BUYER], locale="en")
+    world.post(f"/admin/users/{user.id}/deactivate", {})
+    world.post(f"/admin/users/{user.id}/reactivate", {})
+    world.post(f"/admin/users/{world.admin.id}/deactivate", {})  # refused: their own account
+    done, refused = named(security_events, "user_deactivated")
+    assert (done["outcome"], done["target_user_id"]) == ("success", user.id)
+    assert (refused["outcome"], refused["target_user_id"]) == ("refused", world.admin.id)
+    [reactivated] = named(security_events, "user_changed")
+    assert reactivated["action"] == "reactivated" and reactivated["changes"]["is_active"] == [False, True]
+
+
+def test_organisation_changes_are_logged(world: World, security_events: Events) -> None:
+    assert world.post("/admin/organisations/new", org_form(world)).status_code == 303
+    org = world.session.execute(select(Organisation).where(Organisation.code == "SUP-NEW")).scalar_one()
+    world.post(f"/admin/organisations/{org.id}", org_form(world, name="Renamed Ltd", kind="hq"))
+    world.post(f"/admin/organisations/{org.id}/deactivate", {})
+    logged = named(security_events, "organisation_changed")
+    assert [e["action"] for e in logged] == ["created", "updated", "deactivated"]
+    assert all(e["target_organisation_id"] == org.id and e["user_id"] == world.admin.id for e in logged)
+    assert logged[1]["changes"] == {"name": ["New Supplier Ltd", "Renamed Ltd"], "kind": ["supplier", "hq"]}
+    assert logged[2]["changes"] == {"is_active": [True, False]}

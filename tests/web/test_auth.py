@@ -3,8 +3,10 @@ deactivation end at once, login throttling)."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -499,3 +501,78 @@ def test_passwords_are_hashed_with_argon2id_at_rfc_9106_weight_in_production() -
     assert security.PASSWORD_HASH_PARAMETERS == RFC_9106_LOW_MEMORY
     assert security.PASSWORD_HASH_PARAMETERS.type is Type.ID
     assert security.PASSWORD_HASH_PARAMETERS.memory_cost >= 65536  # KiB
+
+
+# -- the security log (issue 11, item 5) -------------------------------------------------------------------
+
+Events = list[dict[str, Any]]
+
+
+def events_named(events: Events, *names: str) -> list[dict[str, Any]]:
+    return [e for e in events if e["event"] in names]
+
+
+def no_secret_in(events: Events, *secrets: str) -> None:
+    text = json.dumps(events, ensure_ascii=False)
+    for secret in secrets:
+        assert secret not in text
+
+
+def test_a_successful_login_and_logout_are_logged_with_who_and_from_where(
+    client: TestClient, user: User, security_events: Events
+) -> None:
+    login(client, user)
+    client.post("/logout", data={"csrf_token": csrf(client)})
+    login_event, logout_event = events_named(security_events, "login", "logout")
+    assert login_event["outcome"] == "success" and login_event["user_id"] == user.id
+    assert login_event["email"] == user.email and login_event["organisation_id"] == user.organisation_id
+    assert login_event["client_ip"].startswith("10.") and len(login_event["request_id"]) == 32
+    assert logout_event["outcome"] == "success" and logout_event["user_id"] == user.id
+    no_secret_in(security_events, RIGHT, str(client.cookies.get(SESSION_COOKIE)))
+
+
+def test_failed_logins_are_logged_with_the_reason_the_visitor_is_not_told(
+    english: TestClient, session: Session, org: Organisation, user: User, security_events: Events
+) -> None:
+    inactive = make_user(session, organisation=org, roles=[Role.BUYER], is_active=False)
+    post_login(english, "nobody@example.test", WRONG)
+    post_login(english, user.email, WRONG)
+    post_login(english, inactive.email, RIGHT)
+    logged = [(e["outcome"], e["reason"], e["user_id"]) for e in events_named(security_events, "login")]
+    assert logged == [
+        ("failure", "unknown_account", None),
+        ("failure", "wrong_password", user.id),
+        ("refused", "inactive", inactive.id),
+    ]
+    no_secret_in(security_events, WRONG, RIGHT)
+
+
+def test_the_failure_that_starts_a_delay_logs_a_lockout_and_a_too_early_attempt_a_refusal(
+    english: TestClient, user: User, security_events: Events
+) -> None:
+    for _ in range(settings.LOGIN_MAX_FAILURES_PER_ACCOUNT):
+        post_login(english, user.email, WRONG)
+    post_login(english, user.email, RIGHT)
+    [lockout] = events_named(security_events, "lockout")
+    assert lockout["user_id"] == user.id and lockout["retry_after_seconds"] == 1
+    refused = events_named(security_events, "login")[-1]
+    assert (refused["outcome"], refused["reason"]) == ("refused", "throttled")
+
+
+def test_password_changes_are_logged_success_and_failure(
+    client: TestClient, user: User, security_events: Events
+) -> None:
+    login(client, user)
+    form_post(
+        client,
+        "/account/password",
+        {"current_password": WRONG, "new_password": "x" * 12, "confirm_password": "x" * 12},
+    )
+    new = "another long password"
+    form_post(
+        client, "/account/password", {"current_password": RIGHT, "new_password": new, "confirm_password": new}
+    )
+    failure, success = events_named(security_events, "password_change")
+    assert (failure["outcome"], failure["reason"]) == ("failure", "current_password")
+    assert success["outcome"] == "success" and success["user_id"] == user.id
+    no_secret_in(security_events, WRONG, RIGHT, new)

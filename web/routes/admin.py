@@ -26,6 +26,7 @@ from web.admin_entities import LOCATIONS, ORGANISATIONS, USERS, Change, Entity
 from web.admin_forms import display_value, parse_form, raw_input
 from web.deps import AdminUser, FormDep, OrgScope, require_roles
 from web.flash import flash
+from web.security_events import log_security_event
 from web.sessions import session_token
 from web.templating import render
 
@@ -173,7 +174,8 @@ def _save(request: Request, scope: OrgScope, spec: Entity, row: Any | None, form
         session.add(saved)
         session.flush()
         spec.after_save(change, saved)
-        _audit(scope, spec, saved, "created" if row is None else "updated", before=before)
+        action = "created" if row is None else "updated"
+        after = _audit(scope, spec, saved, action, before=before)
         session.commit()
     except IntegrityError:
         # Someone else saved the same code between our check and our write.
@@ -186,6 +188,9 @@ def _save(request: Request, scope: OrgScope, spec: Entity, row: Any | None, form
         return _form(
             request, scope, spec, row, raw_input(spec.fields, form), {}, form_error=message, status_code=400
         )
+    _log_security_events(
+        request, spec, saved, action, before, after, password_set=bool(values.get("password"))
+    )
     name = spec.name_of(saved)
     if row is None:
         flash(session, request, i18n.gettext("%(name)s has been created.", name=name))
@@ -200,6 +205,8 @@ def _set_active(request: Request, scope: OrgScope, spec: Entity, row_id: int, *,
     name = spec.name_of(row)
     refusal = None if active else spec.refuse_deactivation(row, scope.principal)
     if refusal:
+        if spec is USERS:
+            log_security_event(request, "user_deactivated", "refused", **_target_user(row))
         flash(session, request, refusal, "error")
         return RedirectResponse(f"/admin/{spec.slug}", status_code=303)
     before = _audit_values(scope, spec, row)
@@ -207,8 +214,10 @@ def _set_active(request: Request, scope: OrgScope, spec: Entity, row_id: int, *,
     session.add(row)
     if not active:
         spec.on_deactivate(session, row)
-    _audit(scope, spec, row, "reactivated" if active else "deactivated", before=before)
+    action = "reactivated" if active else "deactivated"
+    after = _audit(scope, spec, row, action, before=before)
     session.commit()
+    _log_security_events(request, spec, row, action, before, after)
     if active:
         flash(session, request, i18n.gettext("%(name)s has been reactivated.", name=name))
     else:
@@ -223,8 +232,12 @@ def _audit_values(scope: OrgScope, spec: Entity, row: Any) -> dict[str, Any]:
     return {k: v for k, v in values.items() if k not in secret}
 
 
-def _audit(scope: OrgScope, spec: Entity, row: Any, action: str, *, before: dict[str, Any] | None) -> None:
-    """Master-data changes go into the same audit trail as documents: who, what, when, before/after."""
+def _audit(
+    scope: OrgScope, spec: Entity, row: Any, action: str, *, before: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Master-data changes go into the same audit trail as documents: who, what, when, before/after.
+    Returns the values after the change."""
+    after = _audit_values(scope, spec, row)
     record_event(
         scope.session,
         document_type=f"admin.{spec.slug}",
@@ -234,5 +247,68 @@ def _audit(scope: OrgScope, spec: Entity, row: Any, action: str, *, before: dict
         idempotency_key=f"admin.{spec.slug}:{row.id}:{action}:{new_token()}",
         actor_user_id=scope.principal.user_id,
         before=before,
-        after=_audit_values(scope, spec, row),
+        after=after,
     )
+    return after
+
+
+# Changes to who may do what also go to the security log (supplychain.security_log), passwords never.
+USER_FIELDS_LOGGED = ("email", "organisation_id", "location_id", "approval_limit", "is_active")
+ORGANISATION_FIELDS_LOGGED = ("code", "name", "kind", "is_active")
+
+
+def _target_user(row: Any) -> dict[str, Any]:
+    return {
+        "target_user_id": row.id,
+        "target_email": row.email,
+        "target_organisation_id": row.organisation_id,
+    }
+
+
+def _changes(before: dict[str, Any] | None, after: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """{field: [before, after]} for the fields among `names` that changed."""
+    old = before or {}
+    return {n: [old.get(n), after.get(n)] for n in names if old.get(n) != after.get(n)}
+
+
+def _log_security_events(
+    request: Request,
+    spec: Entity,
+    row: Any,
+    action: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any],
+    *,
+    password_set: bool = False,
+) -> None:
+    if spec is ORGANISATIONS:
+        changes = _changes(before, after, ORGANISATION_FIELDS_LOGGED)
+        if changes:
+            log_security_event(
+                request,
+                "organisation_changed",
+                "success",
+                action=action,
+                target_organisation_id=row.id,
+                changes=changes,
+            )
+        return
+    if spec is not USERS:
+        return
+    target = _target_user(row)
+    roles_before, roles_after = sorted((before or {}).get("roles") or []), sorted(after.get("roles") or [])
+    if action == "created":
+        log_security_event(request, "user_created", "success", roles=roles_after, **target)
+        return
+    if action == "deactivated":
+        log_security_event(request, "user_deactivated", "success", **target)
+        return
+    if roles_before != roles_after:
+        log_security_event(
+            request, "roles_changed", "success", before=roles_before, after=roles_after, **target
+        )
+    changes = _changes(before, after, USER_FIELDS_LOGGED)
+    if password_set:
+        changes["password"] = ["(set)", "(set)"]  # that it changed, never what to
+    if changes:
+        log_security_event(request, "user_changed", "success", action=action, changes=changes, **target)

@@ -18,6 +18,7 @@ from supplychain.settings import settings
 from web.deps import CurrentUser, OptionalUser, SessionDep
 from web.flash import flash
 from web.ratelimit import limiter
+from web.security_events import log_security_event
 from web.sessions import client_ip, end_all_sessions, end_session, session_token, start_session
 from web.templating import render
 
@@ -54,14 +55,31 @@ def login(
     state = throttle_state(session, email=email, client_ip=ip)
     if state.delayed:
         # Too early: the password is not even checked, so waiting is the only way on.
+        log_security_event(
+            request,
+            "login",
+            "refused",
+            email=email,
+            reason="throttled",
+            retry_after_seconds=state.seconds_left,
+        )
         return _too_early(request, ctx, state)
 
     user = session.execute(select(User).where(func.lower(col(User.email)) == email)).scalar_one_or_none()
     password_ok = verify_password(user.password_hash if user else DUMMY_HASH, password)
     if user is None or not password_ok or not user.is_active:
         record_attempt(session, email=email, client_ip=ip, succeeded=False)
+        _log_failed_login(request, email, user, password_ok=password_ok)
         after = throttle_state(session, email=email, client_ip=ip)
         if after.delayed:
+            log_security_event(
+                request,
+                "lockout",
+                "delayed",
+                email=email,
+                user_id=user.id if user else None,
+                retry_after_seconds=after.seconds_left,
+            )
             message = _wait_message(after)
         else:
             message = i18n.ngettext(
@@ -78,7 +96,27 @@ def login(
     response = RedirectResponse(safe_next(next), status_code=303)
     start_session(session, request, response, user)
     session.commit()
+    log_security_event(
+        request, "login", "success", user_id=user.id, email=email, organisation_id=user.organisation_id
+    )
     return response
+
+
+def _log_failed_login(request: Request, email: str, user: User | None, *, password_ok: bool) -> None:
+    """The visitor sees one message for all three; the log tells them apart."""
+    if user is None:
+        log_security_event(request, "login", "failure", email=email, reason="unknown_account")
+        return
+    outcome, reason = ("failure", "wrong_password") if not password_ok else ("refused", "inactive")
+    log_security_event(
+        request,
+        "login",
+        outcome,
+        user_id=user.id,
+        email=email,
+        organisation_id=user.organisation_id,
+        reason=reason,
+    )
 
 
 def _too_early(request: Request, ctx: dict[str, str], state: ThrottleState) -> Response:
@@ -107,6 +145,8 @@ def logout(request: Request, session: SessionDep) -> Response:
     response = RedirectResponse("/login?bye=1", status_code=303)
     end_session(session, request, response)
     session.commit()
+    if request.state.principal is not None:
+        log_security_event(request, "logout", "success")
     return response
 
 
@@ -134,11 +174,13 @@ def change_password(
     elif new_password != confirm_password:
         errors["confirm_password"] = i18n.gettext("The two new passwords do not match.")
     if errors:
+        log_security_event(request, "password_change", "failure", reason=",".join(sorted(errors)))
         return render(request, "auth/password.html", {"user": user, "errors": errors}, status_code=400)
     row.password_hash = hash_password(new_password)
     session.add(row)
     # Every other browser logged in as this user is logged out at once.
     end_all_sessions(session, user.user_id, keep_token=session_token(request))
     session.commit()
+    log_security_event(request, "password_change", "success", other_sessions_ended=True)
     flash(session, request, i18n.gettext("Your password has been changed. Other sessions were logged out."))
     return RedirectResponse("/", status_code=303)
