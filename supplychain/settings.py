@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     LOGIN_MAX_FAILURES_PER_ACCOUNT: int = Field(default=5, ge=1)
     LOGIN_MAX_FAILURES_PER_CLIENT: int = Field(default=20, ge=1)
     LOGIN_MAX_DELAY_MINUTES: int = Field(default=15, ge=1)
+    # Sensitive changes (another user's e-mail, roles, organisation or password) ask for the admin's own
+    # password when they last typed it longer ago than this.
+    REAUTH_MINUTES: int = Field(default=5, ge=1)
     # Login requests per client address (slowapi syntax), whatever their outcome.
     LOGIN_RATE_LIMIT: str = "30/minute"
     # Security events (supplychain/security_log.py) as JSON lines: to this file, or to standard error.

@@ -74,6 +74,7 @@ def start_session(session: Session, request: Request, response: Response, user: 
             user_id=user.id,
             created_at=now,
             last_seen_at=now,
+            authenticated_at=now,
             expires_at=now + timedelta(hours=settings.SESSION_ABSOLUTE_HOURS),
             client_ip=client_ip(request),
             user_agent=request.headers.get("user-agent", "")[:300],

@@ -6,11 +6,12 @@ import html
 import json
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlmodel import Session, SQLModel
 from starlette.testclient import TestClient
 
@@ -18,6 +19,7 @@ from supplychain.events import timeline
 from supplychain.models import (
     Location,
     LocationKind,
+    LoginAttempt,
     Organisation,
     OrgKind,
     PriceListEntry,
@@ -27,7 +29,9 @@ from supplychain.models import (
     UserRole,
     WebSession,
 )
+from supplychain.models.base import utcnow
 from supplychain.security import verify_password
+from supplychain.settings import settings
 from tests.factories import make_location, make_organisation, make_price, make_sku, make_user
 from tests.fixtures.web import ClientFactory, csrf, form_post, login
 
@@ -789,3 +793,117 @@ def test_organisation_changes_are_logged(world: World, security_events: Events) 
     assert all(e["target_organisation_id"] == org.id and e["user_id"] == world.admin.id for e in logged)
     assert logged[1]["changes"] == {"name": ["New Supplier Ltd", "Renamed Ltd"], "kind": ["supplier", "hq"]}
     assert logged[2]["changes"] == {"is_active": [True, False]}
+
+
+# --- re-authentication for sensitive changes (issue 11, item 6) -------------------------------------------
+
+REAUTH_ASKED = "Enter your own password to confirm this change"
+
+
+def login_long_ago(world: World, minutes: int | None = None) -> None:
+    """The admin last typed their password longer ago than REAUTH_MINUTES (or `minutes` ago)."""
+    ago = timedelta(minutes=minutes if minutes is not None else settings.REAUTH_MINUTES + 1)
+    world.session.execute(update(WebSession).values(authenticated_at=utcnow() - ago))
+    world.session.commit()
+
+
+def roles_of(world: World, user: User) -> set[Role]:
+    world.session.expire_all()
+    return set(world.session.execute(select(UserRole.role).where(UserRole.user_id == user.id)).scalars())
+
+
+@pytest.fixture
+def colleague(world: World) -> User:
+    return make_user(world.session, organisation=world.hq, roles=[Role.BUYER], locale="en")
+
+
+def colleague_form(world: World, colleague: User, **overrides: Any) -> dict[str, Any]:
+    base = {"email": colleague.email, "full_name": colleague.full_name, "roles": ["buyer"], "password": ""}
+    return user_form(world, **(base | {"approval_limit": ""} | overrides))
+
+
+def test_changing_another_users_email_long_after_login_needs_the_admins_password(
+    world: World, colleague: User
+) -> None:
+    login_long_ago(world)
+    response = world.post(
+        f"/admin/users/{colleague.id}", colleague_form(world, colleague, email="taken.over@example.com")
+    )
+    assert response.status_code == 400
+    assert REAUTH_ASKED in error_of(response, "reauth_password")
+    world.session.expire_all()
+    assert world.session.get(User, colleague.id).email == colleague.email
+
+
+def test_changing_another_users_roles_goes_through_with_the_admins_password(
+    world: World, colleague: User, security_events: list[dict[str, Any]]
+) -> None:
+    login_long_ago(world)
+    data = colleague_form(world, colleague, roles=["buyer", "admin"])
+    assert world.post(f"/admin/users/{colleague.id}", data).status_code == 400
+    assert roles_of(world, colleague) == {Role.BUYER}
+    assert (
+        world.post(f"/admin/users/{colleague.id}", data | {"reauth_password": ADMIN_PASSWORD}).status_code
+        == 303
+    )
+    assert roles_of(world, colleague) == {Role.BUYER, Role.ADMIN}
+    # Typing it counts as a fresh login: the next sensitive change within the window needs no password.
+    assert world.post(f"/admin/users/{colleague.id}", data | {"roles": ["buyer"]}).status_code == 303
+    outcomes = [e["outcome"] for e in security_events if e["event"] == "reauthentication"]
+    assert outcomes == ["required", "success"]
+
+
+def test_a_wrong_admin_password_changes_nothing_and_counts_as_a_failed_login(
+    world: World, colleague: User, make_client: ClientFactory
+) -> None:
+    their_browser = make_client()
+    login(their_browser, colleague)
+    login_long_ago(world)
+    data = colleague_form(world, colleague, password="the attacker's choice")
+    response = world.post(f"/admin/users/{colleague.id}", data | {"reauth_password": "not my password"})
+    assert response.status_code == 400
+    assert "Your password is not correct, so nothing was changed." in error_of(response, "reauth_password")
+    world.session.expire_all()
+    assert verify_password(world.session.get(User, colleague.id).password_hash, ADMIN_PASSWORD)
+    assert their_browser.get("/", follow_redirects=False).status_code == 200  # still logged in
+    failures = world.session.execute(
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(LoginAttempt.email == world.admin.email, LoginAttempt.succeeded.is_(False))  # type: ignore[attr-defined]
+    ).scalar_one()
+    assert failures == 1
+
+
+def test_the_edit_form_asks_for_the_password_up_front_only_when_it_will_be_needed(
+    world: World, colleague: User
+) -> None:
+    assert 'name="reauth_password"' not in world.client.get(f"/admin/users/{colleague.id}").text
+    assert 'name="reauth_password"' not in world.client.get(f"/admin/users/{world.admin.id}").text
+    login_long_ago(world)
+    assert 'name="reauth_password"' in world.client.get(f"/admin/users/{colleague.id}").text
+    assert 'name="reauth_password"' not in world.client.get(f"/admin/users/{world.admin.id}").text
+
+
+def test_harmless_changes_and_changes_to_ones_own_account_need_no_password(
+    world: World, colleague: User
+) -> None:
+    login_long_ago(world)
+    assert (
+        world.post(
+            f"/admin/users/{colleague.id}", colleague_form(world, colleague, full_name="New Name")
+        ).status_code
+        == 303
+    )
+    own = user_form(
+        world, email=world.admin.email, full_name="Me", roles=["admin"], password="", approval_limit=""
+    )
+    assert world.post(f"/admin/users/{world.admin.id}", own).status_code == 303
+
+
+def test_reauth_minutes_setting_is_honoured(
+    world: World, colleague: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settings, "REAUTH_MINUTES", 60)
+    login_long_ago(world, minutes=30)
+    data = colleague_form(world, colleague, email="renamed@example.com")
+    assert world.post(f"/admin/users/{colleague.id}", data).status_code == 303

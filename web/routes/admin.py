@@ -26,6 +26,7 @@ from web.admin_entities import LOCATIONS, ORGANISATIONS, USERS, Change, Entity
 from web.admin_forms import display_value, parse_form, raw_input
 from web.deps import AdminUser, FormDep, OrgScope, require_roles
 from web.flash import flash
+from web.reauth import REAUTH_FIELD, reauthenticate, reauthentication_due
 from web.security_events import log_security_event
 from web.sessions import session_token
 from web.templating import render
@@ -96,7 +97,9 @@ def create(request: Request, user: AdminUser, scope: OrgScope, spec: EntityDep, 
 @router.get("/{entity}/{row_id:int}")
 def edit_form(request: Request, user: AdminUser, scope: OrgScope, spec: EntityDep, row_id: int) -> Response:
     row = scope.get(spec.model, row_id)
-    return _form(request, scope, spec, row, _current_values(scope, spec, row), {})
+    # Ask up front, so a sensitive change goes through in one submit.
+    reauth = spec is USERS and getattr(row, "id", None) != user.user_id and reauthentication_due(request)
+    return _form(request, scope, spec, row, _current_values(scope, spec, row), {}, reauth=reauth)
 
 
 @router.post("/{entity}/{row_id:int}")
@@ -137,6 +140,7 @@ def _form(
     errors: dict[str, str],
     *,
     form_error: str = "",
+    reauth: bool = False,
     status_code: int = 200,
 ) -> Response:
     ctx = {
@@ -145,6 +149,7 @@ def _form(
         "raw": raw,
         "errors": errors,
         "form_error": form_error,
+        "reauth": reauth,
         "options": spec.options(scope, row),
         "action": f"/admin/{spec.slug}/{row.id}" if row is not None else f"/admin/{spec.slug}/new",
     }
@@ -168,6 +173,13 @@ def _save(request: Request, scope: OrgScope, spec: Entity, row: Any | None, form
     spec.check(change)
     if errors:
         return _form(request, scope, spec, row, raw_input(spec.fields, form), errors, status_code=400)
+    if spec.sensitive(change):
+        refusal = reauthenticate(request, session, form.get(REAUTH_FIELD))
+        if refusal:
+            raw = raw_input(spec.fields, form)
+            return _form(
+                request, scope, spec, row, raw, {REAUTH_FIELD: refusal}, reauth=True, status_code=400
+            )
     saved = spec.apply(change)
     try:
         spec.before_save(change, saved)

@@ -13,6 +13,7 @@ from starlette.responses import Response
 from supplychain import i18n
 from supplychain.login_throttle import ThrottleState, record_attempt, throttle_state
 from supplychain.models import User
+from supplychain.models.base import utcnow
 from supplychain.security import DUMMY_HASH, MIN_PASSWORD_LENGTH, hash_password, needs_rehash, verify_password
 from supplychain.settings import settings
 from web.deps import CurrentUser, OptionalUser, SessionDep
@@ -178,6 +179,9 @@ def change_password(
         return render(request, "auth/password.html", {"user": user, "errors": errors}, status_code=400)
     row.password_hash = hash_password(new_password)
     session.add(row)
+    web_session = request.state.web_session
+    web_session.authenticated_at = utcnow()  # they have just typed their password
+    session.add(web_session)
     # Every other browser logged in as this user is logged out at once.
     end_all_sessions(session, user.user_id, keep_token=session_token(request))
     session.commit()
