@@ -61,9 +61,15 @@ class Settings(BaseSettings):
     SESSION_ABSOLUTE_HOURS: int = Field(default=12, ge=1)
     # None: Secure cookies exactly when the request arrived over HTTPS (proxy headers honoured).
     COOKIE_SECURE: bool | None = None
+    # Login throttling (supplychain/login_throttle.py): failures never lock, they delay the next
+    # attempt, doubling from 1 s up to LOGIN_MAX_DELAY_MINUTES once these many have failed.
     LOGIN_MAX_FAILURES_PER_ACCOUNT: int = Field(default=5, ge=1)
     LOGIN_MAX_FAILURES_PER_CLIENT: int = Field(default=20, ge=1)
-    LOGIN_LOCK_MINUTES: int = Field(default=15, ge=1)
+    LOGIN_MAX_DELAY_MINUTES: int = Field(default=15, ge=1)
+    # Sensitive changes (another user's e-mail, roles, organisation or password) ask for the admin's own
+    # password when they last typed it longer ago than this.
+    REAUTH_MINUTES: int = Field(default=5, ge=1)
+    # Login requests per client address (slowapi syntax), whatever their outcome.
     LOGIN_RATE_LIMIT: str = "30/minute"
     # Security events (supplychain/security_log.py) as JSON lines: to this file, or to standard error.
     SECURITY_LOG_FILE: Path | None = None

@@ -95,6 +95,9 @@ class Entity:
     # Returns a message when this row may not be deactivated by this admin.
     refuse_deactivation: Callable[[Any, Principal], str | None] = lambda row, admin: None
     on_deactivate: Callable[[Session, Any], None] = lambda session, row: None
+    # Whether this change needs the admin to confirm their own password when their login is not
+    # recent (web.reauth).
+    sensitive: Callable[[Change], bool] = lambda change: False
 
     def apply(self, change: Change) -> Any:
         """Copy the parsed values onto the row (a new one when creating); fields that are not columns
@@ -234,6 +237,20 @@ def _user_after_save(change: Change, row: User) -> None:
         end_all_sessions(session, row.id, keep_token=keep)
 
 
+def _user_change_is_sensitive(change: Change) -> bool:
+    """Changes that could take over another person's account or widen what it may do."""
+    row, values = change.row, change.values
+    if row is None or row.id == change.admin.user_id:
+        return False
+    roles_before = set(_user_roles_values(change.session, row)["roles"])
+    return (
+        bool(values.get("password"))
+        or (values.get("email") or "").lower() != row.email.lower()
+        or set(values.get("roles") or ()) != roles_before
+        or values.get("organisation_id") != row.organisation_id
+    )
+
+
 def _user_lookups(scope: Scope, rows: Sequence[User]) -> Lookups:
     roles: dict[Any, list[Role]] = {}
     ids = [r.id for r in rows]
@@ -341,6 +358,7 @@ USERS = Entity(
     extra_values=_user_roles_values,
     refuse_deactivation=_refuse_self,
     on_deactivate=_end_sessions,
+    sensitive=_user_change_is_sensitive,
 )
 
 

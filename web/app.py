@@ -144,6 +144,8 @@ def _wants_json(request: Request) -> bool:
 def error_response(request: Request, status_code: int, detail: str | None = None) -> Response:
     if status_code == 403 and detail == "csrf":
         message = i18n.gettext("Your form expired. Please reload the page and try again.")
+    elif status_code == 403 and detail == "cross-origin":
+        message = i18n.gettext("This request came from another site and was refused.")
     else:
         message = i18n.gettext(ERROR_TITLES.get(status_code, ERROR_TITLES[500]))
     if _wants_json(request):

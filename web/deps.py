@@ -17,7 +17,7 @@ from supplychain.db import get_engine
 from supplychain.models import Location, Organisation, Role, Sku, User, WebSession
 from supplychain.principal import Principal
 from supplychain.scoping import visible
-from web.sessions import SESSION_COOKIE, load_principal
+from web.sessions import load_principal, session_token
 
 M = TypeVar("M", bound=SQLModel)
 
@@ -32,7 +32,7 @@ def get_session(request: Request) -> Iterator[Session]:
     with Session(get_engine()) as session:
         request.state.db = session
         if not hasattr(request.state, "principal"):
-            token = request.cookies.get(SESSION_COOKIE)
+            token = session_token(request)
             _remember(request, _load_and_release(session, token) if token else None)
         try:
             yield session
@@ -74,7 +74,7 @@ async def identify(request: Request) -> None:
     """The user for a page no route rendered (an error page): like `optional_user`, with a short
     session of its own since the request's has ended."""
     if not hasattr(request.state, "principal"):  # no route's session loaded it
-        token = request.cookies.get(SESSION_COOKIE)
+        token = session_token(request)
         _remember(request, await run_in_threadpool(_load_in_own_session, token) if token else None)
     if request.state.principal is not None:
         i18n.set_locale(request.state.principal.locale)

@@ -54,7 +54,7 @@ class SecurityHeadersMiddleware:
                 for name, value in SECURITY_HEADERS.items():
                     headers.setdefault(name, value)
                 if https:
-                    headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+                    headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
                 if "text/html" in headers.get("content-type", ""):
                     headers.setdefault("Cache-Control", "no-store")
                 seed = scope.get("state", {}).get("new_anon_seed")

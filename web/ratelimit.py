@@ -1,4 +1,4 @@
-"""Per-client rate limit on login (slowapi), on top of the per-account lock in routes/auth.py."""
+"""Per-client rate limit on login (slowapi, LOGIN_RATE_LIMIT), on top of supplychain.login_throttle."""
 
 from slowapi import Limiter
 from slowapi.util import get_remote_address

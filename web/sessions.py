@@ -23,6 +23,9 @@ from supplychain.security import new_token, token_digest
 from supplychain.settings import settings
 
 SESSION_COOKIE = "scp_session"
+# Over HTTPS the session cookie carries the __Host- prefix: browsers then keep it only when it is
+# Secure, for path / and without a Domain, so a sibling subdomain can neither plant nor overwrite it.
+HTTPS_SESSION_COOKIE = "__Host-" + SESSION_COOKIE
 ANON_COOKIE = "scp_anon"  # seeds the CSRF token before login
 LOCALE_COOKIE = "scp_lang"
 # Writing last_seen_at on every request would make each page view a write; a minute is precise
@@ -34,6 +37,15 @@ def cookie_secure(request: Request) -> bool:
     if settings.COOKIE_SECURE is not None:
         return settings.COOKIE_SECURE
     return request.url.scheme == "https"
+
+
+def session_cookie_name(request: Request) -> str:
+    return HTTPS_SESSION_COOKIE if cookie_secure(request) else SESSION_COOKIE
+
+
+def session_token(request: Request) -> str | None:
+    """The session token this request carries (only under the cookie name its scheme calls for)."""
+    return request.cookies.get(session_cookie_name(request))
 
 
 def set_cookie(request: Request, response: Response, name: str, value: str, *, max_age: int | None) -> None:
@@ -50,7 +62,7 @@ def set_cookie(request: Request, response: Response, name: str, value: str, *, m
 
 def start_session(session: Session, request: Request, response: Response, user: User) -> str:
     """Create a fresh session (a new id every login, so a planted id is useless)."""
-    old = request.cookies.get(SESSION_COOKIE)
+    old = session_token(request)
     if old:
         session.execute(delete(WebSession).where(WebSession.id == token_digest(old)))  # type: ignore[arg-type]
     token = new_token()
@@ -62,22 +74,28 @@ def start_session(session: Session, request: Request, response: Response, user: 
             user_id=user.id,
             created_at=now,
             last_seen_at=now,
+            authenticated_at=now,
             expires_at=now + timedelta(hours=settings.SESSION_ABSOLUTE_HOURS),
             client_ip=client_ip(request),
             user_agent=request.headers.get("user-agent", "")[:300],
         )
     )
-    set_cookie(request, response, SESSION_COOKIE, token, max_age=settings.SESSION_ABSOLUTE_HOURS * 3600)
+    set_cookie(
+        request, response, session_cookie_name(request), token, max_age=settings.SESSION_ABSOLUTE_HOURS * 3600
+    )
     response.delete_cookie(ANON_COOKIE, path="/")
     set_cookie(request, response, LOCALE_COOKIE, user.locale, max_age=365 * 24 * 3600)
     return token
 
 
 def end_session(session: Session, request: Request, response: Response) -> None:
-    token = request.cookies.get(SESSION_COOKIE)
+    token = session_token(request)
     if token:
         session.execute(delete(WebSession).where(WebSession.id == token_digest(token)))  # type: ignore[arg-type]
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    # A __Host- cookie is only replaced by one with the same attributes, Secure included.
+    response.delete_cookie(
+        session_cookie_name(request), path="/", secure=cookie_secure(request), httponly=True, samesite="lax"
+    )
 
 
 def end_all_sessions(session: Session, user_id: int, *, keep_token: str | None = None) -> None:

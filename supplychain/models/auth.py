@@ -21,6 +21,9 @@ class WebSession(SQLModel, table=True):
     user_id: int = Field(foreign_key="app_user.id", index=True)
     created_at: datetime = created_at_field()
     last_seen_at: datetime = created_at_field()
+    # When the user last typed their password here (login, re-authentication): sensitive changes
+    # ask for it again once this is older than REAUTH_MINUTES.
+    authenticated_at: datetime = created_at_field()
     expires_at: datetime = Field(sa_type=UTCDateTime)
     client_ip: str = Field(default="", max_length=64)
     user_agent: str = Field(default="", max_length=300)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlmodel import Session, SQLModel
 from starlette.testclient import TestClient
 
@@ -17,6 +19,7 @@ from supplychain.events import timeline
 from supplychain.models import (
     Location,
     LocationKind,
+    LoginAttempt,
     Organisation,
     OrgKind,
     PriceListEntry,
@@ -26,7 +29,9 @@ from supplychain.models import (
     UserRole,
     WebSession,
 )
+from supplychain.models.base import utcnow
 from supplychain.security import verify_password
+from supplychain.settings import settings
 from tests.factories import make_location, make_organisation, make_price, make_sku, make_user
 from tests.fixtures.web import ClientFactory, csrf, form_post, login
 
@@ -728,3 +733,198 @@ def test_quality_approver_is_a_role_admins_can_grant(world: World) -> None:
     user = world.session.execute(select(User).where(User.email == "new.buyer@example.com")).scalar_one()
     roles = world.session.execute(select(UserRole.role).where(UserRole.user_id == user.id)).scalars().all()
     assert list(roles) == [Role.QUALITY_APPROVER]
+
+
+# --- the security log (issue 11, item 5) ---------------------------------------------------------------
+
+Events = list[dict[str, Any]]
+
+
+def named(events: Events, name: str) -> list[dict[str, Any]]:
+    return [e for e in events if e["event"] == name]
+
+
+def test_creating_a_user_is_a_security_event_without_the_password(
+    world: World, security_events: Events
+) -> None:
+    assert world.post("/admin/users/new", user_form(world)).status_code == 303
+    [created] = named(security_events, "user_created")
+    new_user = world.session.execute(select(User).where(User.email == "new.buyer@example.com")).scalar_one()
+    assert created["outcome"] == "success" and created["user_id"] == world.admin.id
+    assert created["target_user_id"] == new_user.id and created["roles"] == ["buyer"]
+    assert created["target_organisation_id"] == world.hq.id
+    assert "a long enough password" not in json.dumps(security_events)
+
+
+def test_changing_a_users_roles_email_organisation_and_password_is_logged(
+    world: World, security_events: Events
+) -> None:
+    user = make_user(world.session, organisation=world.hq, roles=[Role.BUYER], locale="en")
+    old_email = user.email
+    data = user_form(world, email="renamed@example.com", full_name=user.full_name, roles=["buyer", "finance"])
+    data["password"] = "a brand new password"
+    assert world.post(f"/admin/users/{user.id}", data).status_code == 303
+    [roles] = named(security_events, "roles_changed")
+    assert (roles["before"], roles["after"]) == (["buyer"], ["buyer", "finance"])
+    assert roles["target_user_id"] == user.id and roles["user_id"] == world.admin.id
+    [changed] = named(security_events, "user_changed")
+    assert changed["changes"]["email"] == [old_email, "renamed@example.com"]
+    assert changed["changes"]["password"] == ["(set)", "(set)"]
+    assert "a brand new password" not in json.dumps(security_events)
+
+    other_hq = make_organisation(world.session, kind=OrgKind.HQ)
+    data = user_form(
+        world, email=user.email, organisation_id=str(other_hq.id), roles=["buyer", "finance"], password=""
+    )
+    data["email"] = "renamed@example.com"
+    assert world.post(f"/admin/users/{user.id}", data).status_code == 303
+    moved = named(security_events, "user_changed")[-1]
+    assert moved["changes"] == {"organisation_id": [str(world.hq.id), str(other_hq.id)]}
+
+
+def test_an_edit_that_changes_nothing_of_note_logs_no_security_event(
+    world: World, security_events: Events
+) -> None:
+    user = make_user(world.session, organisation=world.hq, roles=[Role.BUYER], locale="en")
+    data = user_form(world, email=user.email, full_name="Only The Name", roles=["buyer"], password="")
+    data["approval_limit"] = str(user.approval_limit or "")
+    assert world.post(f"/admin/users/{user.id}", data).status_code == 303
+    assert named(security_events, "roles_changed") == named(security_events, "user_changed") == []
+
+
+def test_deactivating_and_reactivating_a_user_is_logged(world: World, security_events: Events) -> None:
+    user = make_user(world.session, organisation=world.hq, roles=[Role.BUYER], locale="en")
+    world.post(f"/admin/users/{user.id}/deactivate", {})
+    world.post(f"/admin/users/{user.id}/reactivate", {})
+    world.post(f"/admin/users/{world.admin.id}/deactivate", {})  # refused: their own account
+    done, refused = named(security_events, "user_deactivated")
+    assert (done["outcome"], done["target_user_id"]) == ("success", user.id)
+    assert (refused["outcome"], refused["target_user_id"]) == ("refused", world.admin.id)
+    [reactivated] = named(security_events, "user_changed")
+    assert reactivated["action"] == "reactivated" and reactivated["changes"]["is_active"] == [False, True]
+
+
+def test_organisation_changes_are_logged(world: World, security_events: Events) -> None:
+    assert world.post("/admin/organisations/new", org_form(world)).status_code == 303
+    org = world.session.execute(select(Organisation).where(Organisation.code == "SUP-NEW")).scalar_one()
+    world.post(f"/admin/organisations/{org.id}", org_form(world, name="Renamed Ltd", kind="hq"))
+    world.post(f"/admin/organisations/{org.id}/deactivate", {})
+    logged = named(security_events, "organisation_changed")
+    assert [e["action"] for e in logged] == ["created", "updated", "deactivated"]
+    assert all(e["target_organisation_id"] == org.id and e["user_id"] == world.admin.id for e in logged)
+    assert logged[1]["changes"] == {"name": ["New Supplier Ltd", "Renamed Ltd"], "kind": ["supplier", "hq"]}
+    assert logged[2]["changes"] == {"is_active": [True, False]}
+
+
+# --- re-authentication for sensitive changes (issue 11, item 6) -------------------------------------------
+
+REAUTH_ASKED = "Enter your own password to confirm this change"
+
+
+def login_long_ago(world: World, minutes: int | None = None) -> None:
+    """The admin last typed their password longer ago than REAUTH_MINUTES (or `minutes` ago)."""
+    ago = timedelta(minutes=minutes if minutes is not None else settings.REAUTH_MINUTES + 1)
+    world.session.execute(update(WebSession).values(authenticated_at=utcnow() - ago))
+    world.session.commit()
+
+
+def roles_of(world: World, user: User) -> set[Role]:
+    world.session.expire_all()
+    return set(world.session.execute(select(UserRole.role).where(UserRole.user_id == user.id)).scalars())
+
+
+@pytest.fixture
+def colleague(world: World) -> User:
+    return make_user(world.session, organisation=world.hq, roles=[Role.BUYER], locale="en")
+
+
+def colleague_form(world: World, colleague: User, **overrides: Any) -> dict[str, Any]:
+    base = {"email": colleague.email, "full_name": colleague.full_name, "roles": ["buyer"], "password": ""}
+    return user_form(world, **(base | {"approval_limit": ""} | overrides))
+
+
+def test_changing_another_users_email_long_after_login_needs_the_admins_password(
+    world: World, colleague: User
+) -> None:
+    login_long_ago(world)
+    response = world.post(
+        f"/admin/users/{colleague.id}", colleague_form(world, colleague, email="taken.over@example.com")
+    )
+    assert response.status_code == 400
+    assert REAUTH_ASKED in error_of(response, "reauth_password")
+    world.session.expire_all()
+    assert world.session.get(User, colleague.id).email == colleague.email
+
+
+def test_changing_another_users_roles_goes_through_with_the_admins_password(
+    world: World, colleague: User, security_events: list[dict[str, Any]]
+) -> None:
+    login_long_ago(world)
+    data = colleague_form(world, colleague, roles=["buyer", "admin"])
+    assert world.post(f"/admin/users/{colleague.id}", data).status_code == 400
+    assert roles_of(world, colleague) == {Role.BUYER}
+    assert (
+        world.post(f"/admin/users/{colleague.id}", data | {"reauth_password": ADMIN_PASSWORD}).status_code
+        == 303
+    )
+    assert roles_of(world, colleague) == {Role.BUYER, Role.ADMIN}
+    # Typing it counts as a fresh login: the next sensitive change within the window needs no password.
+    assert world.post(f"/admin/users/{colleague.id}", data | {"roles": ["buyer"]}).status_code == 303
+    outcomes = [e["outcome"] for e in security_events if e["event"] == "reauthentication"]
+    assert outcomes == ["required", "success"]
+
+
+def test_a_wrong_admin_password_changes_nothing_and_counts_as_a_failed_login(
+    world: World, colleague: User, make_client: ClientFactory
+) -> None:
+    their_browser = make_client()
+    login(their_browser, colleague)
+    login_long_ago(world)
+    data = colleague_form(world, colleague, password="the attacker's choice")
+    response = world.post(f"/admin/users/{colleague.id}", data | {"reauth_password": "not my password"})
+    assert response.status_code == 400
+    assert "Your password is not correct, so nothing was changed." in error_of(response, "reauth_password")
+    world.session.expire_all()
+    assert verify_password(world.session.get(User, colleague.id).password_hash, ADMIN_PASSWORD)
+    assert their_browser.get("/", follow_redirects=False).status_code == 200  # still logged in
+    failures = world.session.execute(
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(LoginAttempt.email == world.admin.email, LoginAttempt.succeeded.is_(False))  # type: ignore[attr-defined]
+    ).scalar_one()
+    assert failures == 1
+
+
+def test_the_edit_form_asks_for_the_password_up_front_only_when_it_will_be_needed(
+    world: World, colleague: User
+) -> None:
+    assert 'name="reauth_password"' not in world.client.get(f"/admin/users/{colleague.id}").text
+    assert 'name="reauth_password"' not in world.client.get(f"/admin/users/{world.admin.id}").text
+    login_long_ago(world)
+    assert 'name="reauth_password"' in world.client.get(f"/admin/users/{colleague.id}").text
+    assert 'name="reauth_password"' not in world.client.get(f"/admin/users/{world.admin.id}").text
+
+
+def test_harmless_changes_and_changes_to_ones_own_account_need_no_password(
+    world: World, colleague: User
+) -> None:
+    login_long_ago(world)
+    assert (
+        world.post(
+            f"/admin/users/{colleague.id}", colleague_form(world, colleague, full_name="New Name")
+        ).status_code
+        == 303
+    )
+    own = user_form(
+        world, email=world.admin.email, full_name="Me", roles=["admin"], password="", approval_limit=""
+    )
+    assert world.post(f"/admin/users/{world.admin.id}", own).status_code == 303
+
+
+def test_reauth_minutes_setting_is_honoured(
+    world: World, colleague: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settings, "REAUTH_MINUTES", 60)
+    login_long_ago(world, minutes=30)
+    data = colleague_form(world, colleague, email="renamed@example.com")
+    assert world.post(f"/admin/users/{colleague.id}", data).status_code == 303

@@ -3,21 +3,24 @@ deactivation end at once, login throttling)."""
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlmodel import Session, col
 from starlette.testclient import TestClient
 
+from supplychain.login_throttle import throttle_state
 from supplychain.models import LoginAttempt, Organisation, OrgKind, Role, User, WebSession
 from supplychain.models.base import utcnow
 from supplychain.security import token_digest
 from supplychain.settings import settings
 from tests.factories import make_organisation, make_user
-from tests.fixtures.web import ClientFactory, csrf, form_post, login
+from tests.fixtures.web import ClientFactory, csrf, form_post, login, unique_client_ip
 
 SESSION_COOKIE = "scp_session"
 WRONG = "wrong password!"
@@ -161,76 +164,125 @@ def test_a_real_account_logs_in_in_production(
     assert post_login(english, user.email, "correct horse battery").status_code == 303
 
 
-# -- throttling --------------------------------------------------------------------------------------
+# -- throttling: growing delays, never a lock ---------------------------------------------------------
+
+RIGHT = "correct horse battery"
 
 
-def lock_account(client: TestClient, email: str) -> None:
-    for _ in range(settings.LOGIN_MAX_FAILURES_PER_ACCOUNT):
-        assert post_login(client, email, WRONG).status_code == 400
+def add_failures(session: Session, email: str, ip: str, count: int, *, ago: timedelta = timedelta(0)) -> None:
+    """`count` failed attempts as if made just now (or `ago`): faster than posting them one by one
+    through their delays."""
+    at = utcnow() - ago
+    session.add_all(
+        LoginAttempt(email=email, client_ip=ip, succeeded=False, attempted_at=at - timedelta(milliseconds=i))
+        for i in range(count)
+    )
+    session.commit()
 
 
-def test_account_locks_after_max_failures_even_with_the_right_password(
-    english: TestClient, session: Session, user: User
+def wait_message(response: httpx.Response) -> str:
+    assert response.status_code == 429, response.status_code
+    return login_error(response.text)
+
+
+def test_failures_past_the_free_ones_make_the_next_attempt_wait_even_with_the_right_password(
+    make_client: ClientFactory, session: Session, user: User
 ) -> None:
-    lock_account(english, user.email)
-    response = post_login(english, user.email, "correct horse battery")
-    assert response.status_code == 429
-    assert f"Try again in {settings.LOGIN_LOCK_MINUTES} minutes" in login_error(response.text)
+    ip = unique_client_ip()
+    attacker = make_client(ip=ip)
+    attacker.cookies.set("scp_lang", "en")
+    for _ in range(settings.LOGIN_MAX_FAILURES_PER_ACCOUNT - 1):
+        assert post_login(attacker, user.email, WRONG).status_code == 400
+    last = post_login(attacker, user.email, WRONG)
+    assert "Too many failed logins. Try again in 1 second." in login_error(last.text)
+    add_failures(session, user.email, ip, 3)  # 8 failures: the next attempt waits 2^3 s
+    response = post_login(attacker, user.email, RIGHT)
+    assert re.search(r"Try again in [78] seconds", wait_message(response))
+    assert 1 <= int(response.headers["retry-after"]) <= 8
     assert session_rows(session) == 0
 
 
-def test_last_failure_before_the_lock_already_says_so(english: TestClient, user: User) -> None:
-    for _ in range(settings.LOGIN_MAX_FAILURES_PER_ACCOUNT - 1):
+def test_the_last_free_failure_says_how_many_are_left(english: TestClient, user: User) -> None:
+    for _ in range(settings.LOGIN_MAX_FAILURES_PER_ACCOUNT - 2):
         post_login(english, user.email, WRONG)
-    last = post_login(english, user.email, WRONG)
-    assert "Too many failed logins" in login_error(last.text)
+    assert "1 attempt left" in login_error(post_login(english, user.email, WRONG).text)
 
 
-def test_locked_account_does_not_lock_another_account_on_the_same_client(
-    english: TestClient,
-    session: Session,
-    org: Organisation,
-    user: User,
+def test_delays_double_with_each_failure_up_to_the_longest_delay(session: Session, user: User) -> None:
+    ip = unique_client_ip()
+    free = settings.LOGIN_MAX_FAILURES_PER_ACCOUNT
+    waits = []
+    for failures in range(free, free + 15):
+        session.execute(delete(LoginAttempt))
+        add_failures(session, user.email, ip, failures)
+        state = throttle_state(session, email=user.email, client_ip=ip)
+        waits.append(state.seconds_left)
+    longest = settings.LOGIN_MAX_DELAY_MINUTES * 60
+    assert waits[:6] == [1, 2, 4, 8, 16, 32]
+    assert waits[-1] == longest and max(waits) == longest
+
+
+def test_an_attacker_failing_50_times_does_not_keep_the_owner_out_at_her_usual_address(
+    make_client: ClientFactory, session: Session, user: User
 ) -> None:
-    other = make_user(session, organisation=org, roles=[Role.BUYER])
-    lock_account(english, user.email)
-    login(english, other)
-
-
-def test_locked_account_is_locked_from_another_client_too(
-    english: TestClient, make_client: ClientFactory, user: User
-) -> None:
-    lock_account(english, user.email)
-    elsewhere = make_client()
-    assert post_login(elsewhere, user.email, "correct horse battery").status_code == 429
-
-
-def test_client_locks_after_max_failures_across_accounts(
-    english: TestClient, make_client: ClientFactory, session: Session, user: User
-) -> None:
-    per_account = settings.LOGIN_MAX_FAILURES_PER_ACCOUNT - 1  # never enough to lock one account
-    for i in range(settings.LOGIN_MAX_FAILURES_PER_CLIENT):
-        post_login(english, f"guess{i // per_account}@example.test", WRONG)
-    response = post_login(english, user.email, "correct horse battery")
-    assert response.status_code == 429
-    assert "Try again in" in login_error(response.text)
-    # The account itself is fine: from another client it logs in.
-    login(make_client(), user)
-
-
-def test_lock_expires_after_lock_minutes(english: TestClient, session: Session, user: User) -> None:
-    lock_account(english, user.email)
-    assert post_login(english, user.email, "correct horse battery").status_code == 429
-    session.execute(
-        update(LoginAttempt).values(
-            attempted_at=utcnow() - timedelta(minutes=settings.LOGIN_LOCK_MINUTES, seconds=1)
-        )
+    home_ip, attacker_ip = unique_client_ip(), unique_client_ip()
+    home = make_client(ip=home_ip)
+    login(home, user)  # her usual address
+    home.post("/logout", data={"csrf_token": csrf(home)})
+    add_failures(session, user.email, attacker_ip, 50)
+    attacker = make_client(ip=attacker_ip)
+    attacker.cookies.set("scp_lang", "en")
+    assert f"Try again in {settings.LOGIN_MAX_DELAY_MINUTES} minutes" in wait_message(
+        post_login(attacker, user.email, RIGHT)
     )
+    login(home, user)  # at once, with her password
+
+
+def test_the_owner_at_a_new_address_waits_a_minute_at_most_while_her_account_is_attacked(
+    make_client: ClientFactory, session: Session, user: User
+) -> None:
+    add_failures(session, user.email, unique_client_ip(), 50)
+    new_device = make_client()
+    new_device.cookies.set("scp_lang", "en")
+    response = post_login(new_device, user.email, RIGHT)
+    assert "Try again in 1 minute" in wait_message(response)
+    session.execute(update(LoginAttempt).values(attempted_at=utcnow() - timedelta(seconds=61)))
     session.commit()
-    login(english, user)
+    login(new_device, user)
 
 
-def test_successful_login_resets_the_account_failure_count(english: TestClient, user: User) -> None:
+def test_guesses_spread_over_many_addresses_slow_the_account_down(
+    make_client: ClientFactory, session: Session, user: User
+) -> None:
+    for _ in range(2 * settings.LOGIN_MAX_FAILURES_PER_ACCOUNT):
+        add_failures(session, user.email, unique_client_ip(), 1)
+    assert post_login(make_client(), user.email, RIGHT).status_code == 429
+
+
+def test_an_address_spraying_many_accounts_is_delayed_for_every_account_not_known_there(
+    make_client: ClientFactory, session: Session, org: Organisation, user: User
+) -> None:
+    ip = unique_client_ip()
+    regular = make_user(session, organisation=org, roles=[Role.BUYER])
+    shared = make_client(ip=ip)
+    login(shared, regular)
+    shared.post("/logout", data={"csrf_token": csrf(shared)})
+    for i in range(settings.LOGIN_MAX_FAILURES_PER_CLIENT):
+        add_failures(session, f"guess{i}@example.test", ip, 1)
+    assert post_login(shared, user.email, RIGHT).status_code == 429
+    login(shared, regular)  # has logged in from this address before
+    login(make_client(), user)  # the account itself is fine elsewhere
+
+
+def test_a_delay_ends_when_its_time_has_passed(
+    make_client: ClientFactory, session: Session, user: User
+) -> None:
+    ip = unique_client_ip()
+    add_failures(session, user.email, ip, 9, ago=timedelta(seconds=17))  # the 9th failure waits 16 s
+    login(make_client(ip=ip), user)
+
+
+def test_a_success_clears_the_failures_from_that_address(english: TestClient, user: User) -> None:
     for _ in range(settings.LOGIN_MAX_FAILURES_PER_ACCOUNT - 1):
         post_login(english, user.email, WRONG)
     login(english, user)
@@ -240,15 +292,21 @@ def test_successful_login_resets_the_account_failure_count(english: TestClient, 
     assert f"{left} attempts left" in login_error(response.text)
 
 
-def test_rate_limit_answers_429_after_30_login_posts_a_minute(
+def test_failures_older_than_a_day_are_forgotten(
+    make_client: ClientFactory, session: Session, user: User
+) -> None:
+    ip = unique_client_ip()
+    add_failures(session, user.email, ip, 50, ago=timedelta(hours=24, seconds=1))
+    login(make_client(ip=ip), user)
+
+
+def test_the_login_rate_limit_setting_is_honoured(
     english: TestClient, monkeypatch: pytest.MonkeyPatch, user: User
 ) -> None:
-    # Lift the account/client locks so only slowapi's per-IP limit can refuse.
-    monkeypatch.setattr(settings, "LOGIN_MAX_FAILURES_PER_ACCOUNT", 1000)
-    monkeypatch.setattr(settings, "LOGIN_MAX_FAILURES_PER_CLIENT", 1000)
-    for _ in range(30):
-        assert post_login(english, user.email, WRONG).status_code == 400
-    response = post_login(english, user.email, "correct horse battery")
+    monkeypatch.setattr(settings, "LOGIN_RATE_LIMIT", "3/minute")
+    for _ in range(3):
+        assert post_login(english, f"nobody{_}@example.test", WRONG).status_code == 400
+    response = post_login(english, user.email, RIGHT)
     assert response.status_code == 429
     assert 'data-testid="login-error"' not in response.text  # the limiter's page, not the login form
     assert "Too many attempts" in response.text
@@ -426,20 +484,53 @@ def test_absolute_timeout_ends_an_active_session(client: TestClient, session: Se
 # -- cookies and redirects --------------------------------------------------------------------------------
 
 
-def test_session_cookie_is_secure_over_https(
+def cookie_attributes(header: str) -> list[str]:
+    return [p.strip().lower() for p in header.split(";")]
+
+
+def test_session_cookie_over_https_is_host_prefixed_and_secure(
     make_client: ClientFactory, monkeypatch: pytest.MonkeyPatch, user: User
 ) -> None:
     monkeypatch.setattr(settings, "COOKIE_SECURE", None)
-    response = login(make_client(base_url="https://testserver"), user)
-    assert "secure" in [p.strip().lower() for p in set_cookie_header(response, SESSION_COOKIE).split(";")]
+    browser = make_client(base_url="https://testserver")
+    response = login(browser, user)
+    attributes = cookie_attributes(set_cookie_header(response, "__Host-" + SESSION_COOKIE))
+    assert "secure" in attributes and "path=/" in attributes
+    assert not any(a.startswith("domain=") for a in attributes)
+    assert not browser.cookies.get(SESSION_COOKIE)
+    assert is_logged_in(browser)
 
 
-def test_session_cookie_is_not_secure_over_http(
+def test_a_plain_session_cookie_is_ignored_over_https(
+    make_client: ClientFactory, monkeypatch: pytest.MonkeyPatch, user: User
+) -> None:
+    """A cookie without the prefix may have been planted by a sibling subdomain: not a session."""
+    monkeypatch.setattr(settings, "COOKIE_SECURE", None)
+    plain = make_client()
+    login(plain, user)
+    browser = make_client(base_url="https://testserver")
+    browser.cookies.set(SESSION_COOKIE, plain.cookies[SESSION_COOKIE])
+    assert not is_logged_in(browser)
+
+
+def test_logout_over_https_deletes_the_host_prefixed_cookie(
+    make_client: ClientFactory, monkeypatch: pytest.MonkeyPatch, session: Session, user: User
+) -> None:
+    monkeypatch.setattr(settings, "COOKIE_SECURE", None)
+    browser = make_client(base_url="https://testserver")
+    login(browser, user)
+    response = browser.post("/logout", data={"csrf_token": csrf(browser)}, follow_redirects=False)
+    deletion = cookie_attributes(set_cookie_header(response, "__Host-" + SESSION_COOKIE))
+    assert "secure" in deletion and "max-age=0" in deletion
+    assert session_rows(session) == 0
+
+
+def test_session_cookie_over_http_keeps_its_plain_name_and_is_not_secure(
     client: TestClient, monkeypatch: pytest.MonkeyPatch, user: User
 ) -> None:
     monkeypatch.setattr(settings, "COOKIE_SECURE", None)
     response = login(client, user)
-    assert "secure" not in [p.strip().lower() for p in set_cookie_header(response, SESSION_COOKIE).split(";")]
+    assert "secure" not in cookie_attributes(set_cookie_header(response, SESSION_COOKIE))
 
 
 @pytest.mark.parametrize(
@@ -484,3 +575,76 @@ def test_passwords_are_hashed_with_argon2id_at_rfc_9106_weight_in_production() -
     assert security.PASSWORD_HASH_PARAMETERS == RFC_9106_LOW_MEMORY
     assert security.PASSWORD_HASH_PARAMETERS.type is Type.ID
     assert security.PASSWORD_HASH_PARAMETERS.memory_cost >= 65536  # KiB
+
+
+# -- the security log (issue 11, item 5) -------------------------------------------------------------------
+
+Events = list[dict[str, Any]]
+
+
+def events_named(events: Events, *names: str) -> list[dict[str, Any]]:
+    return [e for e in events if e["event"] in names]
+
+
+def no_secret_in(events: Events, *secrets: str) -> None:
+    text = json.dumps(events, ensure_ascii=False)
+    for secret in secrets:
+        assert secret not in text
+
+
+def test_a_successful_login_and_logout_are_logged_with_who_and_from_where(
+    client: TestClient, user: User, security_events: Events
+) -> None:
+    login(client, user)
+    client.post("/logout", data={"csrf_token": csrf(client)})
+    login_event, logout_event = events_named(security_events, "login", "logout")
+    assert login_event["outcome"] == "success" and login_event["user_id"] == user.id
+    assert login_event["email"] == user.email and login_event["organisation_id"] == user.organisation_id
+    assert login_event["client_ip"].startswith("10.") and len(login_event["request_id"]) == 32
+    assert logout_event["outcome"] == "success" and logout_event["user_id"] == user.id
+    no_secret_in(security_events, RIGHT, str(client.cookies.get(SESSION_COOKIE)))
+
+
+def test_failed_logins_are_logged_with_the_reason_the_visitor_is_not_told(
+    english: TestClient, session: Session, org: Organisation, user: User, security_events: Events
+) -> None:
+    inactive = make_user(session, organisation=org, roles=[Role.BUYER], is_active=False)
+    post_login(english, "nobody@example.test", WRONG)
+    post_login(english, user.email, WRONG)
+    post_login(english, inactive.email, RIGHT)
+    logged = [(e["outcome"], e["reason"], e["user_id"]) for e in events_named(security_events, "login")]
+    assert logged == [
+        ("failure", "unknown_account", None),
+        ("failure", "wrong_password", user.id),
+        ("refused", "inactive", inactive.id),
+    ]
+    no_secret_in(security_events, WRONG, RIGHT)
+
+
+def test_the_failure_that_starts_a_delay_logs_a_lockout_and_a_too_early_attempt_a_refusal(
+    english: TestClient, user: User, security_events: Events
+) -> None:
+    for _ in range(settings.LOGIN_MAX_FAILURES_PER_ACCOUNT):
+        post_login(english, user.email, WRONG)
+    post_login(english, user.email, RIGHT)
+    [lockout] = events_named(security_events, "lockout")
+    assert lockout["user_id"] == user.id and lockout["retry_after_seconds"] == 1
+    refused = events_named(security_events, "login")[-1]
+    assert (refused["outcome"], refused["reason"]) == ("refused", "throttled")
+
+
+def test_password_changes_are_logged_success_and_failure(
+    client: TestClient, user: User, security_events: Events
+) -> None:
+    login(client, user)
+    new = "another long password"
+    form_post(
+        client, "/account/password", {"current_password": WRONG, "new_password": new, "confirm_password": new}
+    )
+    form_post(
+        client, "/account/password", {"current_password": RIGHT, "new_password": new, "confirm_password": new}
+    )
+    failure, success = events_named(security_events, "password_change")
+    assert (failure["outcome"], failure["reason"]) == ("failure", "current_password")
+    assert success["outcome"] == "success" and success["user_id"] == user.id
+    no_secret_in(security_events, WRONG, RIGHT, new)

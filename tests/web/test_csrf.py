@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
@@ -153,3 +156,73 @@ def test_refused_json_request_gets_a_json_error(logged_in: TestClient) -> None:
     response = logged_in.post("/logout", headers={"Accept": "application/json"}, follow_redirects=False)
     assert response.status_code == 403
     assert response.json() == {"error": EXPIRED_FORM, "status": 403}
+
+
+# -- the origin: another site is refused even with a valid token (issue 11, item 8) ----------------------
+
+CROSS_ORIGIN = "This request came from another site and was refused."
+
+
+def post_locale(client: TestClient, headers: dict[str, str]) -> httpx.Response:
+    response: httpx.Response = client.post(
+        "/locale",
+        data={"locale": "zh_CN", "csrf_token": csrf(client)},
+        headers=headers,
+        follow_redirects=False,
+    )
+    return response
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},  # a sibling subdomain is another origin
+        {"Origin": "https://evil.example"},
+        {"Origin": "http://testserver.evil.example"},
+        {"Origin": "null"},  # sandboxed frames and some redirects
+        {"Origin": "http://testserver", "Sec-Fetch-Site": "cross-site"},
+    ],
+)
+def test_post_from_another_origin_is_refused_even_with_a_valid_token(
+    logged_in: TestClient, session: Session, user: User, headers: dict[str, str]
+) -> None:
+    response = post_locale(logged_in, headers)
+    assert response.status_code == 403
+    assert CROSS_ORIGIN in response.text
+    assert locale_of(session, user) == "en"
+
+
+def test_login_from_another_origin_is_refused(client: TestClient, user: User) -> None:
+    data = {"email": user.email, "password": "correct horse battery", "csrf_token": csrf(client)}
+    response = client.post(
+        "/login", data=data, headers={"Origin": "https://evil.example"}, follow_redirects=False
+    )
+    assert response.status_code == 403
+    assert not client.cookies.get("scp_session")
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "http://testserver", "Sec-Fetch-Site": "same-origin"},
+        {"Sec-Fetch-Site": "none"},  # typed or bookmarked by the user
+        {"Origin": "http://TESTSERVER"},
+        # Behind a proxy that rewrites Host, the address the browser used arrives as X-Forwarded-Host.
+        {"Origin": "https://portal.example", "Host": "127.0.0.1:8000", "X-Forwarded-Host": "portal.example"},
+    ],
+)
+def test_post_from_the_portals_own_origin_is_accepted(
+    logged_in: TestClient, session: Session, user: User, headers: dict[str, str]
+) -> None:
+    assert post_locale(logged_in, headers).status_code == 303
+    assert locale_of(session, user) == "zh_CN"
+
+
+def test_cross_origin_refusal_is_a_security_event(
+    logged_in: TestClient, user: User, security_events: list[dict[str, Any]]
+) -> None:
+    post_locale(logged_in, {"Origin": "https://evil.example", "Sec-Fetch-Site": "cross-site"})
+    [event] = [e for e in security_events if e["event"] == "cross_origin_refused"]
+    assert event["outcome"] == "refused" and event["user_id"] == user.id
+    assert event["origin"] == "https://evil.example" and event["fetch_site"] == "cross-site"

@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 from supplychain.models import LocationKind, OrgKind, Role, User
 from supplychain.notifications import notify
 from tests.factories import make_location, make_organisation, make_price, make_sku, make_user
-from tests.fixtures.web import csrf, login
+from tests.fixtures.web import ClientFactory, csrf, login
 
 
 @pytest.fixture
@@ -43,6 +43,15 @@ def test_html_page_has_security_headers(client: TestClient) -> None:
     response = client.get("/login")
     assert response.headers["content-type"].startswith("text/html")
     assert_security_headers(response)
+
+
+def test_https_answers_carry_hsts_for_the_domain_and_its_subdomains(make_client: ClientFactory) -> None:
+    response = make_client(base_url="https://testserver").get("/login")
+    assert response.headers["strict-transport-security"] == "max-age=31536000; includeSubDomains"
+
+
+def test_plain_http_answers_carry_no_hsts(client: TestClient) -> None:
+    assert "strict-transport-security" not in client.get("/login").headers
 
 
 def test_logged_in_page_has_security_headers(client: TestClient, admin: User) -> None:

@@ -26,7 +26,9 @@ from web.admin_entities import LOCATIONS, ORGANISATIONS, USERS, Change, Entity
 from web.admin_forms import display_value, parse_form, raw_input
 from web.deps import AdminUser, FormDep, OrgScope, require_roles
 from web.flash import flash
-from web.sessions import SESSION_COOKIE
+from web.reauth import REAUTH_FIELD, reauthenticate, reauthentication_due
+from web.security_events import log_security_event
+from web.sessions import session_token
 from web.templating import render
 
 ENTITIES: dict[str, Entity] = {e.slug: e for e in (USERS, ORGANISATIONS, LOCATIONS, SKUS, PRICES)}
@@ -95,7 +97,9 @@ def create(request: Request, user: AdminUser, scope: OrgScope, spec: EntityDep, 
 @router.get("/{entity}/{row_id:int}")
 def edit_form(request: Request, user: AdminUser, scope: OrgScope, spec: EntityDep, row_id: int) -> Response:
     row = scope.get(spec.model, row_id)
-    return _form(request, scope, spec, row, _current_values(scope, spec, row), {})
+    # Ask up front, so a sensitive change goes through in one submit.
+    reauth = spec is USERS and getattr(row, "id", None) != user.user_id and reauthentication_due(request)
+    return _form(request, scope, spec, row, _current_values(scope, spec, row), {}, reauth=reauth)
 
 
 @router.post("/{entity}/{row_id:int}")
@@ -136,6 +140,7 @@ def _form(
     errors: dict[str, str],
     *,
     form_error: str = "",
+    reauth: bool = False,
     status_code: int = 200,
 ) -> Response:
     ctx = {
@@ -144,6 +149,7 @@ def _form(
         "raw": raw,
         "errors": errors,
         "form_error": form_error,
+        "reauth": reauth,
         "options": spec.options(scope, row),
         "action": f"/admin/{spec.slug}/{row.id}" if row is not None else f"/admin/{spec.slug}/new",
     }
@@ -162,18 +168,26 @@ def _save(request: Request, scope: OrgScope, spec: Entity, row: Any | None, form
         row=row,
         values=values,
         errors=errors,
-        keep_token=request.cookies.get(SESSION_COOKIE),
+        keep_token=session_token(request),
     )
     spec.check(change)
     if errors:
         return _form(request, scope, spec, row, raw_input(spec.fields, form), errors, status_code=400)
+    if spec.sensitive(change):
+        refusal = reauthenticate(request, session, form.get(REAUTH_FIELD))
+        if refusal:
+            raw = raw_input(spec.fields, form)
+            return _form(
+                request, scope, spec, row, raw, {REAUTH_FIELD: refusal}, reauth=True, status_code=400
+            )
     saved = spec.apply(change)
     try:
         spec.before_save(change, saved)
         session.add(saved)
         session.flush()
         spec.after_save(change, saved)
-        _audit(scope, spec, saved, "created" if row is None else "updated", before=before)
+        action = "created" if row is None else "updated"
+        after = _audit(scope, spec, saved, action, before=before)
         session.commit()
     except IntegrityError:
         # Someone else saved the same code between our check and our write.
@@ -186,6 +200,9 @@ def _save(request: Request, scope: OrgScope, spec: Entity, row: Any | None, form
         return _form(
             request, scope, spec, row, raw_input(spec.fields, form), {}, form_error=message, status_code=400
         )
+    _log_security_events(
+        request, spec, saved, action, before, after, password_set=bool(values.get("password"))
+    )
     name = spec.name_of(saved)
     if row is None:
         flash(session, request, i18n.gettext("%(name)s has been created.", name=name))
@@ -200,6 +217,8 @@ def _set_active(request: Request, scope: OrgScope, spec: Entity, row_id: int, *,
     name = spec.name_of(row)
     refusal = None if active else spec.refuse_deactivation(row, scope.principal)
     if refusal:
+        if spec is USERS:
+            log_security_event(request, "user_deactivated", "refused", **_target_user(row))
         flash(session, request, refusal, "error")
         return RedirectResponse(f"/admin/{spec.slug}", status_code=303)
     before = _audit_values(scope, spec, row)
@@ -207,8 +226,10 @@ def _set_active(request: Request, scope: OrgScope, spec: Entity, row_id: int, *,
     session.add(row)
     if not active:
         spec.on_deactivate(session, row)
-    _audit(scope, spec, row, "reactivated" if active else "deactivated", before=before)
+    action = "reactivated" if active else "deactivated"
+    after = _audit(scope, spec, row, action, before=before)
     session.commit()
+    _log_security_events(request, spec, row, action, before, after)
     if active:
         flash(session, request, i18n.gettext("%(name)s has been reactivated.", name=name))
     else:
@@ -223,8 +244,12 @@ def _audit_values(scope: OrgScope, spec: Entity, row: Any) -> dict[str, Any]:
     return {k: v for k, v in values.items() if k not in secret}
 
 
-def _audit(scope: OrgScope, spec: Entity, row: Any, action: str, *, before: dict[str, Any] | None) -> None:
-    """Master-data changes go into the same audit trail as documents: who, what, when, before/after."""
+def _audit(
+    scope: OrgScope, spec: Entity, row: Any, action: str, *, before: dict[str, Any] | None
+) -> dict[str, Any]:
+    """Master-data changes go into the same audit trail as documents: who, what, when, before/after.
+    Returns the values after the change."""
+    after = _audit_values(scope, spec, row)
     record_event(
         scope.session,
         document_type=f"admin.{spec.slug}",
@@ -234,5 +259,68 @@ def _audit(scope: OrgScope, spec: Entity, row: Any, action: str, *, before: dict
         idempotency_key=f"admin.{spec.slug}:{row.id}:{action}:{new_token()}",
         actor_user_id=scope.principal.user_id,
         before=before,
-        after=_audit_values(scope, spec, row),
+        after=after,
     )
+    return after
+
+
+# Changes to who may do what also go to the security log (supplychain.security_log), passwords never.
+USER_FIELDS_LOGGED = ("email", "organisation_id", "location_id", "approval_limit", "is_active")
+ORGANISATION_FIELDS_LOGGED = ("code", "name", "kind", "is_active")
+
+
+def _target_user(row: Any) -> dict[str, Any]:
+    return {
+        "target_user_id": row.id,
+        "target_email": row.email,
+        "target_organisation_id": row.organisation_id,
+    }
+
+
+def _changes(before: dict[str, Any] | None, after: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    """{field: [before, after]} for the fields among `names` that changed."""
+    old = before or {}
+    return {n: [old.get(n), after.get(n)] for n in names if old.get(n) != after.get(n)}
+
+
+def _log_security_events(
+    request: Request,
+    spec: Entity,
+    row: Any,
+    action: str,
+    before: dict[str, Any] | None,
+    after: dict[str, Any],
+    *,
+    password_set: bool = False,
+) -> None:
+    if spec is ORGANISATIONS:
+        changes = _changes(before, after, ORGANISATION_FIELDS_LOGGED)
+        if changes:
+            log_security_event(
+                request,
+                "organisation_changed",
+                "success",
+                action=action,
+                target_organisation_id=row.id,
+                changes=changes,
+            )
+        return
+    if spec is not USERS:
+        return
+    target = _target_user(row)
+    roles_before, roles_after = sorted((before or {}).get("roles") or []), sorted(after.get("roles") or [])
+    if action == "created":
+        log_security_event(request, "user_created", "success", roles=roles_after, **target)
+        return
+    if action == "deactivated":
+        log_security_event(request, "user_deactivated", "success", **target)
+        return
+    if roles_before != roles_after:
+        log_security_event(
+            request, "roles_changed", "success", before=roles_before, after=roles_after, **target
+        )
+    changes = _changes(before, after, USER_FIELDS_LOGGED)
+    if password_set:
+        changes["password"] = ["(set)", "(set)"]  # that it changed, never what to
+    if changes:
+        log_security_event(request, "user_changed", "success", action=action, changes=changes, **target)

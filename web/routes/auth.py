@@ -15,13 +15,15 @@ from supplychain import i18n
 from supplychain.accounts import demo_login_refused
 from supplychain.login_throttle import ThrottleState, record_attempt, throttle_state
 from supplychain.models import User
+from supplychain.models.base import utcnow
 from supplychain.passwords import password_problems
 from supplychain.security import DUMMY_HASH, hash_password, needs_rehash, verify_password
+from supplychain.settings import settings
 from web.deps import CurrentUser, OptionalUser, SessionDep
 from web.flash import flash
 from web.ratelimit import limiter
 from web.security_events import log_security_event
-from web.sessions import SESSION_COOKIE, client_ip, end_all_sessions, end_session, start_session
+from web.sessions import client_ip, end_all_sessions, end_session, session_token, start_session
 from web.templating import render
 
 router = APIRouter()
@@ -44,7 +46,7 @@ def login_page(request: Request, user: OptionalUser, next: str = "/", bye: int =
 
 
 @router.post("/login")
-@limiter.limit("30/minute")
+@limiter.limit(lambda: settings.LOGIN_RATE_LIMIT)
 def login(
     request: Request,
     session: SessionDep,
@@ -56,21 +58,39 @@ def login(
     ip = client_ip(request)
     ctx = {"next": safe_next(next), "email": email}
     state = throttle_state(session, email=email, client_ip=ip)
-    if state.locked:
-        return render(request, "auth/login.html", {**ctx, "error": _locked_message(state)}, status_code=429)
+    if state.delayed:
+        # Too early: the password is not even checked, so waiting is the only way on.
+        log_security_event(
+            request,
+            "login",
+            "refused",
+            email=email,
+            reason="throttled",
+            retry_after_seconds=state.seconds_left,
+        )
+        return _too_early(request, ctx, state)
 
     user = session.execute(select(User).where(func.lower(col(User.email)) == email)).scalar_one_or_none()
     password_ok = verify_password(user.password_hash if user else DUMMY_HASH, password)
     if user is None or not password_ok or not user.is_active:
         record_attempt(session, email=email, client_ip=ip, succeeded=False)
-        left = state.attempts_left - 1
-        if left <= 0:
-            message = _locked_message(throttle_state(session, email=email, client_ip=ip))
+        _log_failed_login(request, email, user, password_ok=password_ok)
+        after = throttle_state(session, email=email, client_ip=ip)
+        if after.delayed:
+            log_security_event(
+                request,
+                "lockout",
+                "delayed",
+                email=email,
+                user_id=user.id if user else None,
+                retry_after_seconds=after.seconds_left,
+            )
+            message = _wait_message(after)
         else:
             message = i18n.ngettext(
                 "Wrong e-mail or password. %(num)s attempt left before logins are paused.",
                 "Wrong e-mail or password. %(num)s attempts left before logins are paused.",
-                left,
+                after.attempts_left,
             )
         return render(request, "auth/login.html", {**ctx, "error": message}, status_code=400)
 
@@ -84,6 +104,9 @@ def login(
     response = RedirectResponse(safe_next(next), status_code=303)
     start_session(session, request, response, user)
     session.commit()
+    log_security_event(
+        request, "login", "success", user_id=user.id, email=email, organisation_id=user.organisation_id
+    )
     return response
 
 
@@ -98,11 +121,41 @@ def _refuse_demo_account(request: Request, ctx: dict[str, str], email: str) -> R
     return render(request, "auth/login.html", {**ctx, "error": message}, status_code=403)
 
 
-def _locked_message(state: ThrottleState) -> str:
+def _log_failed_login(request: Request, email: str, user: User | None, *, password_ok: bool) -> None:
+    """The visitor sees one message for all three; the log tells them apart."""
+    if user is None:
+        log_security_event(request, "login", "failure", email=email, reason="unknown_account")
+        return
+    outcome, reason = ("failure", "wrong_password") if not password_ok else ("refused", "inactive")
+    log_security_event(
+        request,
+        "login",
+        outcome,
+        user_id=user.id,
+        email=email,
+        organisation_id=user.organisation_id,
+        reason=reason,
+    )
+
+
+def _too_early(request: Request, ctx: dict[str, str], state: ThrottleState) -> Response:
+    response = render(request, "auth/login.html", {**ctx, "error": _wait_message(state)}, status_code=429)
+    response.headers["Retry-After"] = str(state.seconds_left)
+    return response
+
+
+def _wait_message(state: ThrottleState) -> str:
+    seconds = state.seconds_left
+    if seconds < 60:
+        return i18n.ngettext(
+            "Too many failed logins. Try again in %(num)s second.",
+            "Too many failed logins. Try again in %(num)s seconds.",
+            seconds,
+        )
     return i18n.ngettext(
         "Too many failed logins. Try again in %(num)s minute.",
         "Too many failed logins. Try again in %(num)s minutes.",
-        state.minutes_left,
+        -(-seconds // 60),
     )
 
 
@@ -111,6 +164,8 @@ def logout(request: Request, session: SessionDep) -> Response:
     response = RedirectResponse("/login?bye=1", status_code=303)
     end_session(session, request, response)
     session.commit()
+    if request.state.principal is not None:
+        log_security_event(request, "logout", "success")
     return response
 
 
@@ -139,11 +194,16 @@ def change_password(
     elif new_password != confirm_password:
         errors["confirm_password"] = i18n.gettext("The two new passwords do not match.")
     if errors:
+        log_security_event(request, "password_change", "failure", reason=",".join(sorted(errors)))
         return render(request, "auth/password.html", {"user": user, "errors": errors}, status_code=400)
     row.password_hash = hash_password(new_password)
     session.add(row)
+    web_session = request.state.web_session
+    web_session.authenticated_at = utcnow()  # they have just typed their password
+    session.add(web_session)
     # Every other browser logged in as this user is logged out at once.
-    end_all_sessions(session, user.user_id, keep_token=request.cookies.get(SESSION_COOKIE))
+    end_all_sessions(session, user.user_id, keep_token=session_token(request))
     session.commit()
+    log_security_event(request, "password_change", "success", other_sessions_ended=True)
     flash(session, request, i18n.gettext("Your password has been changed. Other sessions were logged out."))
     return RedirectResponse("/", status_code=303)
