@@ -17,6 +17,7 @@ from slowapi.errors import RateLimitExceeded
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.types import ASGIApp
 from temporalio.client import Client
 
 from supplychain import i18n, security_log
@@ -46,6 +47,7 @@ from web.routes import (
     returns,
     shipments,
 )
+from web.security_events import request_id
 from web.templating import render
 
 log = logging.getLogger(__name__)
@@ -87,9 +89,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
 
 
+class Portal(FastAPI):
+    """FastAPI with the request id and the security headers outside Starlette's
+    ServerErrorMiddleware, which is otherwise the outermost layer: the 500 page it sends would
+    bypass every user middleware and go out with no headers and no request id."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return RequestIdMiddleware(SecurityHeadersMiddleware(super().build_middleware_stack()))
+
+
 def create_app() -> FastAPI:
     security_log.configure(settings.SECURITY_LOG_FILE)
-    app = FastAPI(
+    app = Portal(
         title="Supply-chain portal",
         lifespan=lifespan,
         dependencies=[Depends(verify_csrf)],
@@ -100,8 +111,6 @@ def create_app() -> FastAPI:
     app.state.limiter = limiter
     app.add_middleware(LocaleMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.MAX_REQUEST_BYTES)
-    app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(RequestIdMiddleware)  # last added = outermost: every answer gets its id
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (
         auth,
@@ -146,12 +155,20 @@ def error_response(request: Request, status_code: int, detail: str | None = None
         message = i18n.gettext("Your form expired. Please reload the page and try again.")
     else:
         message = i18n.gettext(ERROR_TITLES.get(status_code, ERROR_TITLES[500]))
+    quoted_id = request_id(request)  # for the user to quote to support; the logs carry it too
     if _wants_json(request):
-        return JSONResponse({"error": message, "status": status_code}, status_code=status_code)
+        return JSONResponse(
+            {"error": message, "status": status_code, "request_id": quoted_id}, status_code=status_code
+        )
     return render(
         request,
         "errors/error.html",
-        {"status_code": status_code, "message": message, "user": getattr(request.state, "principal", None)},
+        {
+            "status_code": status_code,
+            "message": message,
+            "request_id": quoted_id,
+            "user": getattr(request.state, "principal", None),
+        },
         status_code=status_code,
     )
 
