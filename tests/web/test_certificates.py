@@ -357,3 +357,13 @@ def test_hq_list_filters_by_supplier_sku_and_expiry(make_client: ClientFactory, 
     assert listed("expiring=1") == {soon.number, expired.number}
     fragment = client.get("/certificates?expiring=1", headers={"HX-Request": "true"})
     assert fragment.text.lstrip().startswith('<div id="results">') and "<html" not in fragment.text
+
+
+@pytest.mark.parametrize("wildcard", ["%", "_", "%%"])
+def test_hq_certificate_search_takes_like_wildcards_literally(
+    make_client: ClientFactory, session: Session, wildcard: str
+) -> None:
+    certificate = add_certificate_row(session, make_supplier(session))
+    client = as_user(make_client, hq_user(session, Role.BUYER))
+    assert certificate.number in client.get("/certificates").text
+    assert certificate.number not in client.get("/certificates", params={"q": wildcard}).text

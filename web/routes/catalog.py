@@ -71,7 +71,7 @@ def stock(
 
 
 def _sku_matches(q: str) -> ColumnElement[bool]:
-    return or_(col(Sku.code).icontains(q), col(Sku.name).icontains(q), col(Sku.name_en).icontains(q))
+    return or_(*(col(c).icontains(q, autoescape=True) for c in (Sku.code, Sku.name, Sku.name_en)))
 
 
 def _names(scope: OrgScope, rows: list[PriceListEntry] | list[StockBalance]) -> dict[str, dict[int, Any]]:

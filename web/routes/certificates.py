@@ -242,7 +242,7 @@ def certificate_list(
         stmt = stmt.where(col(QualityCertificate.supplier_id) == supplier_id)
     if q:
         sku_ids = select(col(Sku.id)).where(
-            or_(col(Sku.code).icontains(q), col(Sku.name).icontains(q), col(Sku.name_en).icontains(q))
+            or_(*(col(c).icontains(q, autoescape=True) for c in (Sku.code, Sku.name, Sku.name_en)))
         )
         shipment_ids = (
             select(col(ShipmentLine.shipment_id))
