@@ -122,13 +122,22 @@ class ReceivedFile:
             self.temp_path.unlink()
 
 
+def make_private_directory(directory: Path) -> None:
+    """`directory` and any missing parent, created for their owner only (uploads are private)."""
+    if directory.exists():
+        return
+    make_private_directory(directory.parent)
+    with contextlib.suppress(FileExistsError):  # another request made it meanwhile
+        directory.mkdir(mode=0o700)
+
+
 def receive_upload(
     stream: IO[bytes], *, directory: Path, max_bytes: int, chunk_size: int = CHUNK_SIZE
 ) -> ReceivedFile:
     """Copy `stream` in chunks to a temporary file in `directory`, checking type and size as it
     arrives; refuses (and removes the temporary file) at the first byte over `max_bytes`."""
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=directory, prefix=".upload-")  # mode 0600
+    make_private_directory(directory)
+    fd, name = tempfile.mkstemp(dir=directory, prefix=".upload-")  # mode 0600, kept by the rename
     temp_path = Path(name)
     digest = hashlib.sha256()
     size = 0

@@ -5,7 +5,9 @@ required certificate that is missing or expired."""
 from __future__ import annotations
 
 import io
+import os
 import secrets
+import stat
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -317,3 +319,15 @@ def test_every_problem_message_is_translated() -> None:
     with use_locale("zh_CN"):
         for message in [*MISSING_MESSAGES.values(), *EXPIRED_MESSAGES.values()]:
             assert gettext(message) != message
+
+
+def test_upload_files_and_their_new_directories_are_for_their_owner_only(tmp_path: Path) -> None:
+    previous = os.umask(0o022)  # the usual umask: world-readable unless the code says otherwise
+    try:
+        directory = tmp_path / "uploads" / "certificates"
+        stored_name = receive_upload(io.BytesIO(PDF), directory=directory, max_bytes=10_000).commit()
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((directory / stored_name).stat().st_mode) == 0o600
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    assert stat.S_IMODE(directory.parent.stat().st_mode) == 0o700

@@ -18,8 +18,8 @@ from sqlmodel import Session
 from starlette.responses import Response
 
 from supplychain.db import get_engine
-from supplychain.settings import settings
 from supplychain.models import Role
+from supplychain.settings import settings
 from web.deps import AdminUser, SessionDep
 from web.templating import render
 from web.workflow_calls import await_on_loop
