@@ -22,6 +22,7 @@ from temporalio.client import Client
 
 from supplychain import i18n, security_log
 from supplychain.settings import PROJECT_ROOT, settings
+from web import security_events
 from web.csrf import verify_csrf
 from web.deps import LoginRequired, identify
 from web.middleware import (
@@ -182,6 +183,35 @@ async def _identify(request: Request) -> None:
         request.state.principal = None
 
 
+async def _error_page(request: Request, status_code: int, detail: str | None = None) -> Response:
+    await _identify(request)
+    _log_access_denied(request, status_code, detail)
+    return await run_in_threadpool(error_response, request, status_code, detail)
+
+
+def _log_access_denied(request: Request, status_code: int, detail: str | None) -> None:
+    """A security event for every 403 (but the CSRF refusal, logged as such where it is refused)
+    and every 404 of a route whose path names a document (an id or a document number). Whether a
+    404 hides another organisation's document or answers a mistyped id is not told apart: the
+    lookups are many (web.deps.Scope.get, po_or_404, ...) and the log's reader wants both anyway,
+    since probing ids is what an attacker does."""
+    if status_code == 403 and detail != "csrf":
+        reason = "forbidden"
+    elif status_code == 404 and request.scope.get("path_params"):
+        reason = "not_found"
+    else:
+        return
+    route = request.scope.get("route")
+    security_events.log_security_event(
+        request,
+        "access_denied",
+        "refused",
+        status=status_code,
+        reason=reason,
+        route=getattr(route, "path", None),
+    )
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired) -> Response:
@@ -194,19 +224,20 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        await _identify(request)
         detail = exc.detail if isinstance(exc.detail, str) else None
-        return await run_in_threadpool(error_response, request, exc.status_code, detail)
+        return await _error_page(request, exc.status_code, detail)
 
     @app.exception_handler(HTTPException)
     async def fastapi_http_error(request: Request, exc: HTTPException) -> Response:
-        await _identify(request)
         detail = exc.detail if isinstance(exc.detail, str) else None
-        return await run_in_threadpool(error_response, request, exc.status_code, detail)
+        return await _error_page(request, exc.status_code, detail)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
-        return await run_in_threadpool(error_response, request, 422)
+        # A path that cannot name a row (not a number, or out of range: web.deps.RowId) is a page
+        # that does not exist; a bad query or form value (a page number out of range) a bad request.
+        in_path = any(error.get("loc", ("",))[0] == "path" for error in exc.errors())
+        return await _error_page(request, 404 if in_path else 400)
 
     @app.exception_handler(RateLimitExceeded)
     async def rate_limited(request: Request, exc: RateLimitExceeded) -> Response:

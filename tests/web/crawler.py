@@ -15,6 +15,7 @@ For tests that walk the portal as a user and replay what they found as someone e
   for "all"); at most `MAX_PER_TEMPLATE` documents per route and method (`/admin/skus/{id}`: the
   first few SKUs), `MAX_FILTER_VARIANTS` queries per path and `MAX_PAGES` pages per user.
 - A GET target keeps the query of its first visit (`.../batch-row?line=1&index=4` needs it).
+- `with_huge_numbers(target)`: the target with every number in it huge, for "no 500 from a number".
 - `table_digests(engine)`: one SHA-256 per table of all its rows in primary-key order, for "nothing
   changed" checks.
 """
@@ -86,6 +87,26 @@ def path_template(path: str) -> str:
 
 def has_id(path: str) -> bool:
     return path_template(path) != path
+
+
+HUGE_NUMBER = "99999999999999999999"  # past 64 bits: SQLite overflows on it unless the edge bounds it
+
+
+def with_huge_numbers(target: Target) -> Target:
+    """`target` with every number in its path (a document number's serial too), its query and its
+    form fields replaced by HUGE_NUMBER, and a huge page number: none may make a 5xx."""
+
+    def huge(value: str) -> str:
+        if NUMERIC_ID.match(value):
+            return HUGE_NUMBER
+        if DOCUMENT_NUMBER.match(value):
+            return value.rsplit("-", 1)[0] + "-" + HUGE_NUMBER
+        return value
+
+    path = "/".join(huge(part) for part in target.path.split("/"))
+    query = [(k, huge(v)) for k, v in parse_qsl(target.query, keep_blank_values=True) if k != "page"]
+    fields = tuple((k, huge(v)) for k, v in target.fields)
+    return Target(target.method, path, urlencode([*query, ("page", HUGE_NUMBER)]), fields, target.files)
 
 
 # --- reading a page -----------------------------------------------------------------------------------

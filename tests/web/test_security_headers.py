@@ -52,7 +52,10 @@ def test_logged_in_page_has_security_headers(client: TestClient, admin: User) ->
     assert_security_headers(client.get("/"))
 
 
-@pytest.mark.parametrize(("path", "status"), [("/no-such-page", 404), ("/price-lists/not-a-number", 422)])
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [("/no-such-page", 404), ("/price-lists/not-a-number", 404), ("/price-lists?page=abc", 400)],
+)
 def test_error_pages_have_security_headers(client: TestClient, admin: User, path: str, status: int) -> None:
     login(client, admin)
     response = client.get(path)

@@ -34,7 +34,7 @@ from supplychain.models import (
 from supplychain.principal import Principal
 from supplychain.scoping import HQ_QUALITY_ROLES
 from supplychain.settings import settings
-from web.deps import CurrentUser, OrgScope, Scope, require_roles
+from web.deps import CurrentUser, OrgScope, PageNumber, RowId, Scope, parse_row_id, require_roles
 from web.flash import flash
 from web.routes import inspections
 from web.templating import render
@@ -70,7 +70,9 @@ class UploadForm:
 
 
 @router.get("/supplier/certificates")
-def supplier_certificates(request: Request, user: SupplierUser, scope: OrgScope, page: int = 1) -> Response:
+def supplier_certificates(
+    request: Request, user: SupplierUser, scope: OrgScope, page: PageNumber = 1
+) -> Response:
     _require_supplier_org(user)
     return _supplier_page(request, user, scope, UploadForm(), page=page)
 
@@ -166,9 +168,8 @@ def _parse(scope: Scope, form: UploadForm) -> dict[str, Any]:
 
 def _visible_id(scope: Scope, model: type[Sku] | type[Shipment], raw: str) -> int | None:
     """The id if it names a row this user may see (a SKU it supplies, a shipment of its own)."""
-    try:
-        row_id = int(raw)
-    except ValueError:
+    row_id = parse_row_id(raw)
+    if row_id is None:
         return None
     pk = col(model.id)
     found = scope.session.execute(scope.select(model).where(pk == row_id)).scalar_one_or_none()
@@ -188,7 +189,7 @@ def _supplier_page(
     scope: Scope,
     form: UploadForm,
     *,
-    page: int = 1,
+    page: PageNumber = 1,
     status_code: int = 200,
 ) -> Response:
     stmt = scope.select(QualityCertificate).order_by(
@@ -230,11 +231,11 @@ def certificate_list(
     supplier: str = "",
     q: str = "",
     expiring: str = "",
-    page: int = 1,
+    page: PageNumber = 1,
 ) -> Response:
     if not (user.is_hq and user.roles & HQ_QUALITY_ROLES):
         raise HTTPException(status_code=403)
-    supplier_id = int(supplier) if supplier.isdigit() else None
+    supplier_id = parse_row_id(supplier)
     stmt = scope.select(QualityCertificate).order_by(
         col(QualityCertificate.created_at).desc(), col(QualityCertificate.id).desc()
     )
@@ -288,7 +289,9 @@ def certificate_list(
 
 
 @router.get("/certificates/{certificate_id}")
-def certificate_detail(request: Request, certificate_id: int, user: CurrentUser, scope: OrgScope) -> Response:
+def certificate_detail(
+    request: Request, certificate_id: RowId, user: CurrentUser, scope: OrgScope
+) -> Response:
     certificate = scope.get(QualityCertificate, certificate_id)
     return render(
         request,
@@ -298,7 +301,7 @@ def certificate_detail(request: Request, certificate_id: int, user: CurrentUser,
 
 
 @router.get("/certificates/{certificate_id}/file")
-def certificate_file(certificate_id: int, user: CurrentUser, scope: OrgScope) -> Response:
+def certificate_file(certificate_id: RowId, user: CurrentUser, scope: OrgScope) -> Response:
     certificate = scope.get(QualityCertificate, certificate_id)
     path = certificates.stored_path(certificate.stored_name)
     if not path.is_file():

@@ -53,7 +53,17 @@ from supplychain.models import (
 )
 from supplychain.principal import Principal
 from supplychain.rules.inspection_checks import ALREADY_DECIDED, CATEGORIES, NOTES_MAX_LENGTH
-from web.deps import FormDep, OrgScope, Scope, names_for, paginate, require_roles
+from web.deps import (
+    FormDep,
+    OrgScope,
+    PageNumber,
+    RowId,
+    Scope,
+    names_for,
+    paginate,
+    parse_row_id,
+    require_roles,
+)
 from web.flash import flash
 from web.purchasing import sku_label, temporal_client
 from web.templating import render
@@ -242,7 +252,7 @@ def _list(
         stmt = stmt.order_by(col(Inspection.decided_at).desc(), col(Inspection.id).desc())
     else:
         stmt = stmt.order_by(col(Inspection.created_at), col(Inspection.id))
-    supplier_id = int(supplier) if supplier.isdigit() and len(supplier) < 10 else None
+    supplier_id = parse_row_id(supplier)
     if supplier_id is not None:
         stmt = stmt.where(col(Inspection.supplier_id) == supplier_id)
     paged = paginate(scope.session, stmt, page, PER_PAGE)
@@ -291,7 +301,7 @@ def inspection_queue(
     status: str = "pending",
     supplier: str = "",
     location: str = "",
-    page: int = 1,
+    page: PageNumber = 1,
 ) -> Response:
     """The lots of the user's own warehouse unless another one (or all) is chosen."""
     if not user.is_hq:
@@ -310,7 +320,7 @@ def inspection_queue(
 
 @router.get("/supplier/inspections")
 def supplier_inspections(
-    request: Request, user: SupplierUser, scope: OrgScope, status: str = "decided", page: int = 1
+    request: Request, user: SupplierUser, scope: OrgScope, status: str = "decided", page: PageNumber = 1
 ) -> Response:
     if user.org_kind is not OrgKind.SUPPLIER:
         raise HTTPException(status_code=403)
@@ -553,7 +563,7 @@ def _image_response(path: Path, photo: InspectionPhoto) -> Response:
 
 
 @router.get("/inspections/{number}/photos/{photo_id}")
-def photo_file(number: str, photo_id: int, user: ViewerUser, scope: OrgScope) -> Response:
+def photo_file(number: str, photo_id: RowId, user: ViewerUser, scope: OrgScope) -> Response:
     photo = _visible_photo(number, photo_id, user, scope)
     path = inspection_photos.stored_path(photo.stored_name)
     if not path.is_file():
@@ -562,7 +572,7 @@ def photo_file(number: str, photo_id: int, user: ViewerUser, scope: OrgScope) ->
 
 
 @router.get("/inspections/{number}/photos/{photo_id}/thumbnail")
-def photo_thumbnail(number: str, photo_id: int, user: ViewerUser, scope: OrgScope) -> Response:
+def photo_thumbnail(number: str, photo_id: RowId, user: ViewerUser, scope: OrgScope) -> Response:
     """The photo's thumbnail, to whoever may see the photo; made now for a photo stored without one."""
     photo = _visible_photo(number, photo_id, user, scope)
     if not inspection_photos.stored_path(photo.stored_name).is_file():
