@@ -20,9 +20,11 @@ from tests.factories import make_location, make_organisation, make_sku, make_use
 from tests.fixtures.web import ClientFactory, csrf, login
 from tests.test_certificates import (
     EXE,
-    JPEG,
+    JPEG_IMAGE,
     PDF,
+    PDF_HEADED_HTML,
     PNG,
+    PNG_IMAGE,
     Supplier,
     add_certificate_row,
     make_shipment,
@@ -98,7 +100,11 @@ def only_certificate(session: Session) -> QualityCertificate:
 
 @pytest.mark.parametrize(
     ("content", "filename", "content_type"),
-    [(PDF, "coa.pdf", "application/pdf"), (PNG, "scan.png", "image/png"), (JPEG, "photo.jpeg", "image/jpeg")],
+    [
+        (PDF, "coa.pdf", "application/pdf"),
+        (PNG_IMAGE, "scan.png", "image/png"),
+        (JPEG_IMAGE, "photo.jpeg", "image/jpeg"),
+    ],
 )
 def test_good_upload_is_stored_outside_the_web_root_and_downloadable_by_owner_and_hq(
     make_client: ClientFactory,
@@ -182,6 +188,36 @@ def test_wrong_type_renamed_to_pdf_is_refused_beside_the_file_field(
     message = "Only PDF, PNG or JPEG files are accepted; this file&#39;s content is none of them."
     assert_refused(response, "file", message, session, upload_dir)
     assert 'value="COA-2026-001"' in response.text  # the form keeps what was typed
+
+
+@pytest.mark.parametrize(
+    ("content", "reason", "message"),
+    [
+        (PDF_HEADED_HTML, "not_a_pdf", "This file starts like a PDF but is not a complete PDF document."),
+        (
+            PNG,
+            "unreadable",
+            "This image cannot be read: the file is damaged or not a complete PNG or JPEG image.",
+        ),
+    ],
+)
+def test_a_file_that_is_not_what_its_signature_says_is_refused_and_logged(
+    make_client: ClientFactory,
+    session: Session,
+    upload_dir: Path,
+    security_events: list[dict[str, Any]],
+    content: bytes,
+    reason: str,
+    message: str,
+) -> None:
+    supplier = make_supplier(session)
+    client = as_user(make_client, supplier.user)
+    response = upload(client, content=content, sku_id=supplier.sku.id)
+    assert_refused(response, "file", message, session, upload_dir)
+    [event] = [e for e in security_events if e["event"] == "upload_refused"]
+    assert (event["outcome"], event["upload"], event["reason"]) == ("refused", "certificate", reason)
+    assert event["user_id"] == supplier.user.id and event["path"] == "/supplier/certificates"
+    assert "alert" not in str(event)  # never the file's content
 
 
 def test_oversized_file_is_refused(

@@ -10,6 +10,7 @@ import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -235,6 +236,25 @@ def test_a_photo_that_does_not_decode_or_is_a_bomb_is_refused_with_a_message_and
     assert photo_error(response) == message
     assert 'data-testid="photo-form"' in response.text and 'value="scratch on the housing"' in response.text
     assert photos(session) == [] and stored_files(upload_dir) == []
+
+
+def test_a_refused_photo_writes_an_upload_refused_event_with_the_reason(
+    make_client: ClientFactory,
+    session: Session,
+    world: World,
+    upload_dir: Path,
+    security_events: list[dict[str, Any]],
+) -> None:
+    row = lot(session, world, world.org_a)
+    client = as_user(make_client, world.inspector)
+    assert upload(client, row, PNG_HEADER_ONLY, filename="defect.png").status_code == 400
+    assert upload(client, row, PDF, filename="defect.pdf").status_code == 400
+    refused = [e for e in security_events if e["event"] == "upload_refused"]
+    assert [(e["upload"], e["reason"], e["outcome"]) for e in refused] == [
+        ("inspection_photo", "unreadable", "refused"),
+        ("inspection_photo", "not_a_photo", "refused"),
+    ]
+    assert all(e["user_id"] == world.inspector.id for e in refused)
 
 
 def test_an_oversized_photo_is_refused_at_the_limit_and_nothing_is_stored(

@@ -37,6 +37,7 @@ from supplychain.settings import settings
 from web.deps import CurrentUser, OrgScope, PageNumber, RowId, Scope, parse_row_id, require_roles
 from web.flash import flash
 from web.routes import inspections
+from web.security_events import log_security_event
 from web.templating import render
 
 router = APIRouter()
@@ -100,11 +101,12 @@ def upload_certificate(
         form.errors["file"] = gettext(certificates.NO_FILE)
     else:
         try:
-            received = certificates.receive_upload(
-                file.file, directory=certificates.certificate_dir(), max_bytes=settings.CERTIFICATE_MAX_BYTES
-            )
+            received = certificates.receive_certificate(file.file, max_bytes=settings.CERTIFICATE_MAX_BYTES)
         except certificates.UploadRefused as refused:
             form.errors["file"] = gettext(refused.message, **refused.params)
+            log_security_event(
+                request, "upload_refused", "refused", upload="certificate", reason=refused.reason
+            )
     if form.errors or received is None or file is None:
         if received is not None:
             received.discard()

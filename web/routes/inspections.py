@@ -66,6 +66,7 @@ from web.deps import (
 )
 from web.flash import flash
 from web.purchasing import sku_label, temporal_client
+from web.security_events import log_security_event
 from web.templating import render
 from web.workflow_calls import await_on_loop
 from web.workflow_errors import rejection_message
@@ -528,6 +529,9 @@ def add_photo(
         received = inspection_photos.receive_photo(file.file)
     except certificates.UploadRefused as refused:
         form.error = i18n.gettext(refused.message, **refused.params)
+        log_security_event(
+            request, "upload_refused", "refused", upload="inspection_photo", reason=refused.reason
+        )
         return _detail(request, user, scope, row, photo=form, status_code=400)
     inspection_photos.add_photo(
         scope.session,
