@@ -28,6 +28,9 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+# For an uploaded file opened on its own (a photo in a new tab, a certificate): whatever it turns
+# out to be, it runs no script, loads nothing and is its own unique origin (no cookies, no DOM of ours).
+STORED_FILE_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",

@@ -149,6 +149,8 @@ def test_good_upload_is_stored_outside_the_web_root_and_downloadable_by_owner_an
         assert file.headers["content-type"] == content_type
         assert file.headers["content-disposition"].startswith("attachment;")
         assert file.headers["x-content-type-options"] == "nosniff"
+        csp = [d.strip() for d in file.headers["content-security-policy"].split(";")]
+        assert "sandbox" in csp and "default-src 'none'" in csp
         assert viewer.get(f"/certificates/{cert.id}").status_code == 200
 
 

@@ -340,6 +340,8 @@ def test_the_owner_supplier_and_hq_fetch_a_photo_another_supplier_gets_404(
             assert fetched.headers["x-content-type-options"] == "nosniff"
             assert fetched.headers["content-disposition"].startswith("inline")
             assert fetched.headers["cache-control"] == "private, no-store"
+            csp = [d.strip() for d in fetched.headers["content-security-policy"].split(";")]
+            assert "sandbox" in csp and "default-src 'none'" in csp  # opened alone: no script, own origin
             with Image.open(io.BytesIO(fetched.content)) as image:
                 assert (image.format, image.size) == ("JPEG", size), (user.email, path)
         assert client.get(url).content == stored

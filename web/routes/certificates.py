@@ -36,6 +36,7 @@ from supplychain.scoping import HQ_QUALITY_ROLES
 from supplychain.settings import settings
 from web.deps import CurrentUser, OrgScope, PageNumber, RowId, Scope, parse_row_id, require_roles
 from web.flash import flash
+from web.middleware import STORED_FILE_CSP
 from web.routes import inspections
 from web.security_events import log_security_event
 from web.templating import render
@@ -314,7 +315,11 @@ def certificate_file(certificate_id: RowId, user: CurrentUser, scope: OrgScope) 
         media_type=certificate.content_type,
         filename=certificates.safe_filename(certificate.original_filename, extension),
         content_disposition_type="attachment",
-        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"},
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+            "Content-Security-Policy": STORED_FILE_CSP,
+        },
     )
 
 

@@ -65,6 +65,7 @@ from web.deps import (
     require_roles,
 )
 from web.flash import flash
+from web.middleware import STORED_FILE_CSP
 from web.purchasing import sku_label, temporal_client
 from web.security_events import log_security_event
 from web.templating import render
@@ -561,8 +562,12 @@ def _image_response(path: Path, photo: InspectionPhoto) -> Response:
         path,
         media_type=photo.content_type,
         filename=inspection_photos.download_name(photo),
-        content_disposition_type="inline",
-        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"},
+        content_disposition_type="inline",  # shown in <img>; opened alone, sandboxed
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+            "Content-Security-Policy": STORED_FILE_CSP,
+        },
     )
 
 
