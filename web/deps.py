@@ -31,6 +31,8 @@ MAX_PAGE_NUMBER = 100_000  # far past the last page of any list; keeps OFFSET in
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 RowIdQuery = Annotated[int, Query(ge=1, le=MAX_ROW_ID)]
 PageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE_NUMBER)]
+# A stored file's random public id (supplychain.models.base.public_id_field); anything else is a 404.
+FileId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
 _ROW_ID_TEXT = re.compile(r"[0-9]{1,10}")  # ASCII digits: str.isdigit() also takes "²", which int() refuses
 
 

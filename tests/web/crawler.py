@@ -7,7 +7,8 @@ For tests that walk the portal as a user and replay what they found as someone e
   (`href`, `src`, `hx-get`, `hx-post`, and every form: its action or a button's `formaction`, its
   method, and its fields, hidden ones, selects and controls tied to it by `form=` included). GET
   targets are fetched; POST targets are only recorded, never sent. Returns the id-bearing targets
-  (a path segment that is a number or a document number like PO-2026-000001) with the status the
+  (a path segment that is a number, a document number like PO-2026-000001 or a stored file's
+  public id) with the status the
   crawling user got.
 - Bounds: pagination is followed to page 2 at most; URLs of a path that differ only by their query
   count as one page, except list filters offered as a select in a GET form (a status, not a row
@@ -38,6 +39,7 @@ from starlette.testclient import TestClient
 # A document number as the portal prints it: PO-2026-000001, SHP-2026-000003, INS-..., RTV-..., DN-...
 DOCUMENT_NUMBER = re.compile(r"^[A-Z]{2,4}-\d{4}-\d{3,}$")
 NUMERIC_ID = re.compile(r"^\d+$")
+FILE_ID = re.compile(r"^[0-9a-f]{32}$")  # a stored file's random public id
 MAX_PAGE = 2
 MAX_PER_TEMPLATE = 8
 MAX_PAGES = 600
@@ -80,6 +82,8 @@ def path_template(path: str) -> str:
             parts.append("{id}")
         elif DOCUMENT_NUMBER.match(part):
             parts.append("{number}")
+        elif FILE_ID.match(part):
+            parts.append("{file_id}")
         else:
             parts.append(part)
     return "/".join(parts)

@@ -4,6 +4,7 @@ the owning supplier and HQ's quality roles; everyone else gets a 404 (or a 403 o
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -143,7 +144,7 @@ def test_good_upload_is_stored_outside_the_web_root_and_downloadable_by_owner_an
     assert client.get(f"/static/{cert.stored_name}").status_code == 404
 
     for viewer in (client, as_user(make_client, hq_user(session, Role.INSPECTOR))):
-        file = viewer.get(f"/certificates/{cert.id}/file")
+        file = viewer.get(f"/certificates/files/{cert.public_id}")
         assert file.status_code == 200
         assert file.content == content
         assert file.headers["content-type"] == content_type
@@ -326,9 +327,9 @@ def test_another_suppliers_certificate_by_url_is_not_found(
     _, cert, _ = seeded(session)
     client = as_user(make_client, make_supplier(session).user)
     assert client.get(f"/certificates/{cert.id}").status_code == 404
-    assert client.get(f"/certificates/{cert.id}/file").status_code == 404
+    assert client.get(f"/certificates/files/{cert.public_id}").status_code == 404
     assert cert.number not in client.get("/supplier/certificates").text
-    assert client.get("/certificates/999999/file").status_code == 404
+    assert client.get("/certificates/files/" + "0" * 32).status_code == 404
 
 
 @pytest.mark.parametrize("kind", ["distributor", "store", "finance"])
@@ -343,7 +344,7 @@ def test_distributors_stores_and_finance_cannot_see_certificates(
         user = hq_user(session, Role.STORE if kind == "store" else Role.FINANCE)
     client = as_user(make_client, user)
     assert client.get(f"/certificates/{cert.id}").status_code == 404
-    assert client.get(f"/certificates/{cert.id}/file").status_code == 404
+    assert client.get(f"/certificates/files/{cert.public_id}").status_code == 404
     assert client.get("/certificates").status_code == 403
     assert client.get("/supplier/certificates").status_code == 403
 
@@ -355,13 +356,13 @@ def test_hq_quality_roles_see_every_suppliers_certificates(
     _, cert, _ = seeded(session)
     client = as_user(make_client, hq_user(session, role))
     assert cert.number in client.get("/certificates").text
-    assert client.get(f"/certificates/{cert.id}/file").content == PDF
+    assert client.get(f"/certificates/files/{cert.public_id}").content == PDF
 
 
 def test_missing_file_on_disk_is_not_found(make_client: ClientFactory, session: Session) -> None:
     supplier, cert, path = seeded(session)
     path.unlink()
-    assert as_user(make_client, supplier.user).get(f"/certificates/{cert.id}/file").status_code == 404
+    assert as_user(make_client, supplier.user).get(f"/certificates/files/{cert.public_id}").status_code == 404
 
 
 def test_download_name_is_sanitised(make_client: ClientFactory, session: Session) -> None:
@@ -369,7 +370,7 @@ def test_download_name_is_sanitised(make_client: ClientFactory, session: Session
     cert.original_filename = '..\\..\\evil"\r\nX-Injected: 1.exe'
     session.add(cert)
     session.commit()
-    response = as_user(make_client, supplier.user).get(f"/certificates/{cert.id}/file")
+    response = as_user(make_client, supplier.user).get(f"/certificates/files/{cert.public_id}")
     assert response.headers["content-disposition"] == "attachment; filename*=utf-8''evilX-Injected%201.pdf"
     assert "x-injected" not in response.headers
 
@@ -405,3 +406,19 @@ def test_hq_certificate_search_takes_like_wildcards_literally(
     client = as_user(make_client, hq_user(session, Role.BUYER))
     assert certificate.number in client.get("/certificates").text
     assert certificate.number not in client.get("/certificates", params={"q": wildcard}).text
+
+
+def test_certificate_files_are_addressed_by_an_unguessable_id_not_the_row_id(
+    make_client: ClientFactory, session: Session, upload_dir: Path
+) -> None:
+    supplier = make_supplier(session)
+    client = as_user(make_client, supplier.user)
+    for number in ("COA-1", "COA-2"):
+        assert upload(client, number=number, sku_id=supplier.sku.id).status_code == 303
+    first, second = session.execute(select(QualityCertificate).order_by(QualityCertificate.id)).scalars()
+    links = re.findall(r'href="(/certificates/files/[^"]+)"', client.get("/supplier/certificates").text)
+    assert sorted(links) == sorted(f"/certificates/files/{c.public_id}" for c in (first, second))
+    assert all(re.fullmatch(r"[0-9a-f]{32}", c.public_id) for c in (first, second))
+    assert first.public_id != second.public_id
+    assert client.get(f"/certificates/files/{first.public_id}").content == PDF
+    assert client.get(f"/certificates/{first.id}/file").status_code == 404  # the row id reaches no file

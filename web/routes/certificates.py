@@ -34,7 +34,7 @@ from supplychain.models import (
 from supplychain.principal import Principal
 from supplychain.scoping import HQ_QUALITY_ROLES
 from supplychain.settings import settings
-from web.deps import CurrentUser, OrgScope, PageNumber, RowId, Scope, parse_row_id, require_roles
+from web.deps import CurrentUser, FileId, OrgScope, PageNumber, RowId, Scope, parse_row_id, require_roles
 from web.flash import flash
 from web.middleware import STORED_FILE_CSP
 from web.routes import inspections
@@ -303,9 +303,14 @@ def certificate_detail(
     )
 
 
-@router.get("/certificates/{certificate_id}/file")
-def certificate_file(certificate_id: RowId, user: CurrentUser, scope: OrgScope) -> Response:
-    certificate = scope.get(QualityCertificate, certificate_id)
+@router.get("/certificates/files/{file_id}")
+def certificate_file(file_id: FileId, user: CurrentUser, scope: OrgScope) -> Response:
+    """The file, by its random public id, to whoever may see the certificate (404 otherwise)."""
+    certificate = scope.session.execute(
+        scope.select(QualityCertificate).where(col(QualityCertificate.public_id) == file_id)
+    ).scalar_one_or_none()
+    if certificate is None:
+        raise HTTPException(status_code=404)
     path = certificates.stored_path(certificate.stored_name)
     if not path.is_file():
         raise HTTPException(status_code=404)

@@ -8,7 +8,7 @@
   the good units found by sorting (`record_sorting`), adds photos while the lot is awaiting
   inspection or sorting, and asks a held lot to check its certificates again (`recheck_certificates`).
   A lot of a discontinued supplier+SKU (ISO 2859-1 9.4) that meets its plan goes to HQ's decision.
-- `/inspections/{number}/photos/{id}` and `.../thumbnail`: a photo (stored without its metadata)
+- `/inspections/{number}/photos/{public id}` and `.../thumbnail`: a photo (stored without its metadata)
   and its thumbnail, to whoever may see the inspection.
 - `/supplier/inspections`: a supplier's own lots, their stage, disposition and returns, read only.
 
@@ -54,10 +54,10 @@ from supplychain.models import (
 from supplychain.principal import Principal
 from supplychain.rules.inspection_checks import ALREADY_DECIDED, CATEGORIES, NOTES_MAX_LENGTH
 from web.deps import (
+    FileId,
     FormDep,
     OrgScope,
     PageNumber,
-    RowId,
     Scope,
     names_for,
     paginate,
@@ -546,13 +546,18 @@ def add_photo(
     return RedirectResponse(f"/inspections/{row.number}#photos", status_code=303)
 
 
-def _visible_photo(number: str, photo_id: int, user: Principal, scope: Scope) -> InspectionPhoto:
-    """The photo if it belongs to this inspection and the user may see the inspection; 404 otherwise."""
+def _visible_photo(number: str, file_id: str, user: Principal, scope: Scope) -> InspectionPhoto:
+    """The photo (by its random public id) if it belongs to this inspection and the user may see
+    the inspection; 404 otherwise."""
     if not user.is_hq and user.org_kind is not OrgKind.SUPPLIER:
         raise HTTPException(status_code=403)
     row = _inspection_or_404(scope, number)
-    photo = scope.get(InspectionPhoto, photo_id)
-    if photo.inspection_id != row.id:
+    photo: InspectionPhoto | None = scope.session.execute(
+        scope.select(InspectionPhoto).where(
+            col(InspectionPhoto.public_id) == file_id, col(InspectionPhoto.inspection_id) == row.id
+        )
+    ).scalar_one_or_none()
+    if photo is None:
         raise HTTPException(status_code=404)
     return photo
 
@@ -571,19 +576,19 @@ def _image_response(path: Path, photo: InspectionPhoto) -> Response:
     )
 
 
-@router.get("/inspections/{number}/photos/{photo_id}")
-def photo_file(number: str, photo_id: RowId, user: ViewerUser, scope: OrgScope) -> Response:
-    photo = _visible_photo(number, photo_id, user, scope)
+@router.get("/inspections/{number}/photos/{file_id}")
+def photo_file(number: str, file_id: FileId, user: ViewerUser, scope: OrgScope) -> Response:
+    photo = _visible_photo(number, file_id, user, scope)
     path = inspection_photos.stored_path(photo.stored_name)
     if not path.is_file():
         raise HTTPException(status_code=404)
     return _image_response(path, photo)
 
 
-@router.get("/inspections/{number}/photos/{photo_id}/thumbnail")
-def photo_thumbnail(number: str, photo_id: RowId, user: ViewerUser, scope: OrgScope) -> Response:
+@router.get("/inspections/{number}/photos/{file_id}/thumbnail")
+def photo_thumbnail(number: str, file_id: FileId, user: ViewerUser, scope: OrgScope) -> Response:
     """The photo's thumbnail, to whoever may see the photo; made now for a photo stored without one."""
-    photo = _visible_photo(number, photo_id, user, scope)
+    photo = _visible_photo(number, file_id, user, scope)
     if not inspection_photos.stored_path(photo.stored_name).is_file():
         raise HTTPException(status_code=404)
     try:
