@@ -54,7 +54,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 from starlette.testclient import TestClient
@@ -343,7 +343,8 @@ def check_every_user_is_refused_everywhere_else(
     ]
     reached = owners(world.logins, crawls)
     app = clients[world.logins[0].label].app
-    routes = [route for route in app.routes if isinstance(route, APIRoute)]  # type: ignore[attr-defined]
+    contexts = iter_route_contexts(app.routes)  # type: ignore[attr-defined]
+    routes = [c.route for c in contexts if isinstance(c.route, APIRoute)]
     problems += unreached_routes(routes, set(reached))
     problems += [
         f"SHARED entry matches no target, remove it: {rule}"
