@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import os
 import re
 import secrets
@@ -22,12 +23,15 @@ from datetime import date
 from pathlib import Path
 from typing import IO
 
+from PIL import Image, ImageOps
 from sqlalchemy import or_, select
 from sqlmodel import Session, col
 
 from supplychain.i18n import lazy
 from supplychain.models import CertificateType, QualityCertificate
 from supplychain.settings import settings
+
+log = logging.getLogger(__name__)
 
 CHUNK_SIZE = 64 * 1024
 # (leading bytes, content type, file extension); the only kinds of file accepted.
@@ -62,14 +66,31 @@ NO_FILE = lazy("Choose a file to upload.")
 EMPTY_FILE = lazy("The file is empty.")
 TOO_LARGE = lazy("The file is larger than the limit of %(limit)s.")
 WRONG_TYPE = lazy("Only PDF, PNG or JPEG files are accepted; this file's content is none of them.")
+NOT_A_PDF = lazy("This file starts like a PDF but is not a complete PDF document.")
+IMAGE_UNREADABLE = lazy("This image cannot be read: the file is damaged or not a complete PNG or JPEG image.")
+IMAGE_TOO_MANY_PIXELS = lazy("This image has too many pixels to be processed (at most %(limit)s megapixels).")
+
+# A PDF as readers find it: the header line, then, within the last bytes, `startxref` giving the
+# offset of the cross-reference table (`xref`) or stream (`n g obj`), and `%%EOF`.
+_PDF_HEADER = re.compile(rb"%PDF-[12]\.\d[\r\n]")
+_PDF_TRAILER = re.compile(rb"startxref\s+(\d{1,15})\s+%%EOF[\s\x00]*$")
+_PDF_XREF = re.compile(rb"\s*(?:xref\b|\d+\s+\d+\s+obj\b)")
+PDF_TAIL_BYTES = 2048
+# What makes a browser take the start of a file for HTML (it sniffs the first 512 bytes).
+_HTML_MARKUP = re.compile(rb"<\s*(?:!doctype|html|head|body|script|iframe|object|embed|svg|meta|title)", re.I)
+HTML_SNIFF_BYTES = 1024
+# Pillow's name for each accepted image type.
+PIL_FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG"}
 
 
 class UploadRefused(Exception):
-    """The uploaded file is refused; `message` is a message id, `params` fill its placeholders."""
+    """The uploaded file is refused; `message` is a message id, `params` fill its placeholders,
+    `reason` says why in a word for the security log (`upload_refused`)."""
 
-    def __init__(self, message: str, **params: object) -> None:
+    def __init__(self, message: str, *, reason: str, **params: object) -> None:
         super().__init__(message)
         self.message = message
+        self.reason = reason
         self.params = params
 
 
@@ -122,13 +143,22 @@ class ReceivedFile:
             self.temp_path.unlink()
 
 
+def make_private_directory(directory: Path) -> None:
+    """`directory` and any missing parent, created for their owner only (uploads are private)."""
+    if directory.exists():
+        return
+    make_private_directory(directory.parent)
+    with contextlib.suppress(FileExistsError):  # another request made it meanwhile
+        directory.mkdir(mode=0o700)
+
+
 def receive_upload(
     stream: IO[bytes], *, directory: Path, max_bytes: int, chunk_size: int = CHUNK_SIZE
 ) -> ReceivedFile:
     """Copy `stream` in chunks to a temporary file in `directory`, checking type and size as it
     arrives; refuses (and removes the temporary file) at the first byte over `max_bytes`."""
-    directory.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=directory, prefix=".upload-")  # mode 0600
+    make_private_directory(directory)
+    fd, name = tempfile.mkstemp(dir=directory, prefix=".upload-")  # mode 0600, kept by the rename
     temp_path = Path(name)
     digest = hashlib.sha256()
     size = 0
@@ -138,26 +168,95 @@ def receive_upload(
             while chunk := stream.read(chunk_size):
                 size += len(chunk)
                 if size > max_bytes:
-                    raise UploadRefused(TOO_LARGE, limit=format_limit(max_bytes))
+                    raise UploadRefused(TOO_LARGE, reason="too_large", limit=format_limit(max_bytes))
                 if len(head) < _SNIFF_BYTES:
                     head += chunk[: _SNIFF_BYTES - len(head)]
                     if len(head) >= _SNIFF_BYTES and sniff_content_type(head) is None:
-                        raise UploadRefused(WRONG_TYPE)
+                        raise UploadRefused(WRONG_TYPE, reason="wrong_type")
                 digest.update(chunk)
                 out.write(chunk)
             out.flush()
             os.fsync(out.fileno())
         if size == 0:
-            raise UploadRefused(EMPTY_FILE)
+            raise UploadRefused(EMPTY_FILE, reason="empty")
         sniffed = sniff_content_type(head)
         if sniffed is None:
-            raise UploadRefused(WRONG_TYPE)
+            raise UploadRefused(WRONG_TYPE, reason="wrong_type")
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             temp_path.unlink()
         raise
     content_type, extension = sniffed
     return ReceivedFile(temp_path, content_type, extension, size, digest.hexdigest())
+
+
+def receive_certificate(stream: IO[bytes], *, max_bytes: int) -> ReceivedFile:
+    """Receive a certificate into the certificate directory: a PDF, PNG or JPEG by its first
+    bytes (`receive_upload`) that is also one throughout: a PDF whose structure a reader finds, with
+    no HTML where a browser would sniff for it; an image that decodes within the pixel limit of
+    photos. The file is stored as it came."""
+    received = receive_upload(stream, directory=certificate_dir(), max_bytes=max_bytes)
+    try:
+        if received.content_type == "application/pdf":
+            check_pdf(received.temp_path)
+        else:
+            decode_image(received.temp_path, received.content_type).close()
+    except BaseException:
+        received.discard()
+        raise
+    return received
+
+
+def check_pdf(path: Path) -> None:
+    """Refuse (UploadRefused) a file that only starts like a PDF: `%PDF-` followed by HTML or
+    anything else without the cross-reference structure every PDF ends with."""
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        head = f.read(HTML_SNIFF_BYTES)
+        f.seek(max(0, size - PDF_TAIL_BYTES))
+        tail = f.read()
+        trailer = _PDF_TRAILER.search(tail)
+        offset = int(trailer.group(1)) if trailer else size
+        if offset < size:
+            f.seek(offset)
+        at_offset = f.read(64) if offset < size else b""
+    if not _PDF_HEADER.match(head) or _HTML_MARKUP.search(head) or not _PDF_XREF.match(at_offset):
+        raise UploadRefused(NOT_A_PDF, reason="not_a_pdf")
+
+
+def _megapixels(pixels: int) -> str:
+    return f"{pixels / 1_000_000:.3g}"
+
+
+def decode_image(path: Path, content_type: str, *, draft: tuple[int, int] | None = None) -> Image.Image:
+    """The image in `path`, fully decoded and turned upright by its EXIF orientation; detached
+    from the file. `draft` lets a JPEG decode at a reduced scale no smaller than that size.
+
+    Refused (UploadRefused, reasons "too_many_pixels" and "unreadable") when it has more pixels than
+    `Image.MAX_IMAGE_PIXELS` (a decompression bomb: checked from the header, before decoding) or
+    does not decode (damaged, truncated, only a PNG or JPEG header)."""
+    limit = Image.MAX_IMAGE_PIXELS
+    try:
+        with Image.open(path, formats=[PIL_FORMATS[content_type]]) as image:
+            if limit and image.width * image.height > limit:
+                raise UploadRefused(IMAGE_TOO_MANY_PIXELS, reason="too_many_pixels", limit=_megapixels(limit))
+            if draft is not None:
+                image.draft(None, draft)
+            image.load()
+            try:
+                return ImageOps.exif_transpose(image)
+            except Exception:  # an unreadable EXIF block: the pixels are fine, leave them as they are
+                log.info("EXIF orientation of %s not applied", path.name, exc_info=True)
+                return image.copy()
+    except Image.DecompressionBombError:  # far over the limit: refused by Pillow while opening
+        raise UploadRefused(
+            IMAGE_TOO_MANY_PIXELS, reason="too_many_pixels", limit=_megapixels(limit or 0)
+        ) from None
+    except (UploadRefused, FileNotFoundError):
+        raise
+    except Exception:  # damaged, truncated or only a PNG/JPEG header: any decoding failure
+        log.info("image %s does not decode", path.name, exc_info=True)
+        raise UploadRefused(IMAGE_UNREADABLE, reason="unreadable") from None
 
 
 def safe_filename(original: str, extension: str) -> str:

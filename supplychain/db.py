@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, event, make_url
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -21,6 +24,7 @@ def make_engine(url: str) -> Engine:
         "pool_timeout": settings.DB_POOL_TIMEOUT_SECONDS,
     }
     if url.startswith("sqlite"):
+        _create_owner_only(make_url(url).database)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **pool)
 
         @event.listens_for(engine, "connect")
@@ -45,6 +49,20 @@ def make_engine(url: str) -> Engine:
 
         return engine
     return create_engine(url, pool_pre_ping=True, **pool)
+
+
+def _create_owner_only(database: str | None) -> None:
+    """Create the SQLite file readable by its owner only, before SQLite creates it by the umask
+    (world-readable, usually); SQLite gives its -wal and -shm files the same mode. A new directory
+    for it is owner-only too."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700)
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    with contextlib.suppress(PermissionError):  # a file another account owns keeps its mode
+        path.chmod(0o600)  # and one created before this rule is tightened
 
 
 @lru_cache(maxsize=4)

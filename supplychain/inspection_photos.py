@@ -29,15 +29,17 @@ import tempfile
 from pathlib import Path
 from typing import IO, Any
 
-from PIL import Image, ImageOps
+from PIL import Image
 from sqlalchemy import select
 from sqlmodel import Session, col
 
 from supplychain.certificates import (
+    PIL_FORMATS,
     SIGNATURES,
     WRONG_TYPE,
     ReceivedFile,
     UploadRefused,
+    decode_image,
     receive_upload,
     safe_filename,
 )
@@ -48,8 +50,6 @@ from supplychain.settings import settings
 log = logging.getLogger(__name__)
 
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg"})
-# Pillow's name for each accepted type (its JPEG opener also reads a phone's multi-picture JPEG).
-_PIL_FORMATS = {"image/png": "PNG", "image/jpeg": "JPEG"}
 CAPTION_MAX_LENGTH = 200
 JPEG_QUALITY = 85
 THUMBNAIL_SIZE = (320, 320)
@@ -98,11 +98,11 @@ def receive_photo(stream: IO[bytes]) -> ReceivedFile:
         received = receive_upload(stream, directory=photo_dir(), max_bytes=photo_max_bytes())
     except UploadRefused as refused:
         if refused.message == WRONG_TYPE:  # that message offers PDF, which is no photo
-            raise UploadRefused(NOT_A_PHOTO) from None
+            raise UploadRefused(NOT_A_PHOTO, reason="not_a_photo") from None
         raise
     try:
         if received.content_type not in IMAGE_TYPES:
-            raise UploadRefused(NOT_A_PHOTO)
+            raise UploadRefused(NOT_A_PHOTO, reason="not_a_photo")
         data = _encode(_decode(received.temp_path, received.content_type), received.content_type)
         with received.temp_path.open("wb") as out:  # the upload is decoded: overwrite it
             out.write(data)
@@ -120,33 +120,13 @@ def receive_photo(stream: IO[bytes]) -> ReceivedFile:
     )
 
 
-def _megapixels(pixels: int) -> str:
-    return f"{pixels / 1_000_000:.3g}"
-
-
 def _decode(path: Path, content_type: str, *, draft: tuple[int, int] | None = None) -> Image.Image:
-    """The image in `path`, fully decoded and turned upright by its EXIF orientation; detached
-    from the file. `draft` lets a JPEG decode at a reduced scale no smaller than that size."""
-    limit = Image.MAX_IMAGE_PIXELS
+    """`certificates.decode_image`, its refusals in a photo's words."""
     try:
-        with Image.open(path, formats=[_PIL_FORMATS[content_type]]) as image:
-            if limit and image.width * image.height > limit:
-                raise UploadRefused(TOO_MANY_PIXELS, limit=_megapixels(limit))
-            if draft is not None:
-                image.draft(None, draft)
-            image.load()
-            try:
-                return ImageOps.exif_transpose(image)
-            except Exception:  # an unreadable EXIF block: the pixels are fine, leave them as they are
-                log.info("EXIF orientation of %s not applied", path.name, exc_info=True)
-                return image.copy()
-    except Image.DecompressionBombError:  # far over the limit: refused by Pillow while opening
-        raise UploadRefused(TOO_MANY_PIXELS, limit=_megapixels(limit or 0)) from None
-    except (UploadRefused, FileNotFoundError):
-        raise
-    except Exception:  # damaged, truncated or only a PNG/JPEG header: any decoding failure
-        log.info("photo %s does not decode", path.name, exc_info=True)
-        raise UploadRefused(UNREADABLE) from None
+        return decode_image(path, content_type, draft=draft)
+    except UploadRefused as refused:
+        message = TOO_MANY_PIXELS if refused.reason == "too_many_pixels" else UNREADABLE
+        raise UploadRefused(message, reason=refused.reason, **refused.params) from None
 
 
 _RGB_MODES = frozenset({"P", "PA", "RGB", "RGBA"})
@@ -174,7 +154,7 @@ def _encode(image: Image.Image, content_type: str) -> bytes:
         params["transparency"] = image.info["transparency"]
     image.info = {}  # the savers copy some keys from here (a JPEG comment, a PNG's profile)
     out = io.BytesIO()
-    image.save(out, format=_PIL_FORMATS[content_type], **params)
+    image.save(out, format=PIL_FORMATS[content_type], **params)
     return out.getvalue()
 
 

@@ -40,6 +40,7 @@ EVENTS = frozenset(
         "cross_origin_refused",
     }
 )
+_OURS = "_supplychain_security_log"  # marks the handler `configure` installed
 _FILE_KEYS = ("time", "event", "outcome", "user_id", "email", "organisation_id", "client_ip", "request_id")
 
 
@@ -90,11 +91,13 @@ def security_event(
 def configure(log_file: Path | None) -> None:
     """Send security events to `log_file` (created owner-only) or, without one, to standard error.
 
-    Safe to call more than once: the handler is replaced, not added again.
+    Safe to call more than once: the handler is replaced, not added again. Handlers added by
+    others (a deployment's, a test's collector) stay.
     """
     for old in list(logger.handlers):
-        logger.removeHandler(old)
-        old.close()
+        if getattr(old, _OURS, False):
+            logger.removeHandler(old)
+            old.close()
     handler: logging.Handler
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -103,6 +106,7 @@ def configure(log_file: Path | None) -> None:
     else:
         handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonLineFormatter())
+    setattr(handler, _OURS, True)
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     logger.propagate = False  # one line per event, not a second copy in the application log

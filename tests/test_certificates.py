@@ -5,12 +5,15 @@ required certificate that is missing or expired."""
 from __future__ import annotations
 
 import io
+import os
 import secrets
+import stat
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from sqlmodel import Session
 
 from supplychain.certificates import (
@@ -21,6 +24,8 @@ from supplychain.certificates import (
     WRONG_TYPE,
     UploadRefused,
     certificate_problems,
+    check_pdf,
+    receive_certificate,
     receive_upload,
     safe_filename,
     sniff_content_type,
@@ -38,11 +43,37 @@ from supplychain.models import (
     Sku,
     User,
 )
+from supplychain.settings import settings
 from tests.factories import make_location, make_organisation, make_price, make_sku, make_user, unique_code
 
-PDF = b"%PDF-1.7\n" + b"x" * 300 + b"\n%%EOF\n"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
+
+def minimal_pdf(filler: bytes = b"") -> bytes:
+    """A PDF a reader opens (an empty document): header, objects, cross-reference table, trailer."""
+    parts = [b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"]
+    offsets = []
+    for body in (b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [] /Count 0 >>" + filler):
+        offsets.append(sum(map(len, parts)))
+        parts.append(b"%d 0 obj\n%s\nendobj\n" % (len(offsets), body))
+    xref = sum(map(len, parts))
+    parts.append(b"xref\n0 3\n0000000000 65535 f \n")
+    parts += [b"%010d 00000 n \n" % offset for offset in offsets]
+    parts.append(b"trailer\n<< /Size 3 /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % xref)
+    return b"".join(parts)
+
+
+def image_file(kind: str, size: tuple[int, int] = (8, 8)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size, "white").save(out, format=kind)
+    return out.getvalue()
+
+
+PDF = minimal_pdf(b" " * 200)
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200  # the signature only: sniffed as PNG, does not decode
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 200
+PNG_IMAGE = image_file("PNG")
+JPEG_IMAGE = image_file("JPEG")
+# Starts like a PDF, is HTML: a browser that sniffs it would run the script.
+PDF_HEADED_HTML = b"%PDF-1.4\n<html><body><script>alert(document.cookie)</script></body></html>\n"
 EXE = b"MZ\x90\x00" + b"\x00" * 200
 TODAY = date(2026, 11, 25)
 
@@ -317,3 +348,71 @@ def test_every_problem_message_is_translated() -> None:
     with use_locale("zh_CN"):
         for message in [*MISSING_MESSAGES.values(), *EXPIRED_MESSAGES.values()]:
             assert gettext(message) != message
+
+
+def test_upload_files_and_their_new_directories_are_for_their_owner_only(tmp_path: Path) -> None:
+    previous = os.umask(0o022)  # the usual umask: world-readable unless the code says otherwise
+    try:
+        directory = tmp_path / "uploads" / "certificates"
+        stored_name = receive_upload(io.BytesIO(PDF), directory=directory, max_bytes=10_000).commit()
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE((directory / stored_name).stat().st_mode) == 0o600
+    assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+    assert stat.S_IMODE(directory.parent.stat().st_mode) == 0o700
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        PDF_HEADED_HTML,
+        PDF_HEADED_HTML + b"startxref\n0\n%%EOF\n",  # a trailer pointing nowhere useful
+        b"%PDF-1.7\n<!DOCTYPE html><title>x</title>" + minimal_pdf()[9:],  # HTML where browsers sniff
+        b"%PDF-1.7\n" + b"x" * 300 + b"\n%%EOF\n",  # the header and the end marker, nothing between
+        minimal_pdf()[:-40],  # cut off before its trailer
+    ],
+)
+def test_a_file_that_only_starts_like_a_pdf_is_refused(tmp_path: Path, content: bytes) -> None:
+    path = tmp_path / "upload"
+    path.write_bytes(content)
+    with pytest.raises(UploadRefused) as refused:
+        check_pdf(path)
+    assert refused.value.reason == "not_a_pdf"
+
+
+def test_real_pdfs_pass_the_pdf_check(tmp_path: Path) -> None:
+    from weasyprint import HTML
+
+    for name, content in [("minimal", PDF), ("weasyprint", HTML(string="<p>COA 2026-17</p>").write_pdf())]:
+        path = tmp_path / name
+        path.write_bytes(content or b"")
+        check_pdf(path)
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"), [(PNG, "unreadable"), (JPEG, "unreadable"), (PDF_HEADED_HTML, "not_a_pdf")]
+)
+def test_certificate_content_must_be_what_its_signature_says(
+    uploads: Path, content: bytes, reason: str
+) -> None:
+    with pytest.raises(UploadRefused) as refused:
+        receive_certificate(io.BytesIO(content), max_bytes=10_000)
+    assert refused.value.reason == reason
+    assert list((uploads / "certificates").iterdir()) == []  # nothing left behind
+
+
+def test_a_certificate_image_over_the_photo_pixel_limit_is_refused(
+    uploads: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 30 * 30)  # the limit photos are decoded with
+    with pytest.raises(UploadRefused) as refused:
+        receive_certificate(io.BytesIO(image_file("PNG", (40, 40))), max_bytes=100_000)
+    assert refused.value.reason == "too_many_pixels"
+    for content in (PDF, PNG_IMAGE, JPEG_IMAGE, image_file("PNG", (30, 30))):
+        receive_certificate(io.BytesIO(content), max_bytes=100_000).discard()
+
+
+@pytest.fixture
+def uploads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setattr(settings, "UPLOAD_DIR", tmp_path / "uploads")
+    return tmp_path / "uploads"

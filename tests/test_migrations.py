@@ -331,3 +331,44 @@ def test_money_written_under_0008_is_kept_exactly_by_0010_and_its_downgrade(
             if table == "price_list_entry":
                 expected[0] = (Decimal("12.3456"), Decimal("0.9999"))  # the update above
             assert [tuple(r) for r in read] == expected, table
+
+
+def test_0014_gives_existing_certificates_distinct_random_public_ids(
+    scratch_url: str, scratch_engine: Engine
+) -> None:
+    upgrade(scratch_url, "0012")
+    now = datetime.now(UTC)
+    with scratch_engine.begin() as conn:
+        for name, rows in REFERENCED_ROWS.items():
+            conn.execute(
+                Table(name, MetaData(), autoload_with=conn).insert(), [r | {"created_at": now} for r in rows]
+            )
+        user = {k: v({"id": 1}) if callable(v) else v for k, v in REQUIRED_COLUMNS["app_user"].items()}
+        conn.execute(
+            Table("app_user", MetaData(), autoload_with=conn).insert().values(id=1, created_at=now, **user)
+        )
+        certificates = Table("quality_certificate", MetaData(), autoload_with=conn)
+        conn.execute(
+            certificates.insert(),
+            [
+                {"id": n, "supplier_id": 2, "sku_id": 1, "certificate_type": "coa", "number": f"C{n}",
+                 "issued_on": now.date(), "original_filename": "c.pdf", "stored_name": f"{n:032x}",
+                 "content_type": "application/pdf", "size_bytes": 1, "sha256": "0" * 64,
+                 "uploaded_by_user_id": 1, "created_at": now, "is_active": True}
+                for n in (1, 2, 3)
+            ],
+        )  # fmt: skip
+
+    upgrade(scratch_url, "head")
+    with scratch_engine.connect() as conn:
+        public_ids = (
+            conn.execute(text("SELECT public_id FROM quality_certificate ORDER BY id")).scalars().all()
+        )
+    assert len(set(public_ids)) == 3
+    assert all(len(p) == 32 and int(p, 16) >= 0 for p in public_ids)
+    with pytest.raises(IntegrityError), scratch_engine.begin() as conn:  # unique, so a URL names one file
+        conn.execute(text("UPDATE quality_certificate SET public_id = :p WHERE id = 2"), {"p": public_ids[0]})
+
+    downgrade(scratch_url, "0012")
+    with scratch_engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM quality_certificate")).scalar_one() == 3

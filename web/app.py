@@ -17,10 +17,12 @@ from slowapi.errors import RateLimitExceeded
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
+from starlette.types import ASGIApp
 from temporalio.client import Client
 
 from supplychain import i18n, security_log
 from supplychain.settings import PROJECT_ROOT, settings
+from web import security_events
 from web.csrf import verify_csrf
 from web.deps import LoginRequired, identify
 from web.middleware import (
@@ -46,6 +48,7 @@ from web.routes import (
     returns,
     shipments,
 )
+from web.security_events import request_id
 from web.templating import render
 
 log = logging.getLogger(__name__)
@@ -87,9 +90,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
 
 
+class Portal(FastAPI):
+    """FastAPI with the request id and the security headers outside Starlette's
+    ServerErrorMiddleware, which is otherwise the outermost layer: the 500 page it sends would
+    bypass every user middleware and go out with no headers and no request id."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return RequestIdMiddleware(SecurityHeadersMiddleware(super().build_middleware_stack()))
+
+
 def create_app() -> FastAPI:
     security_log.configure(settings.SECURITY_LOG_FILE)
-    app = FastAPI(
+    app = Portal(
         title="Supply-chain portal",
         lifespan=lifespan,
         dependencies=[Depends(verify_csrf)],
@@ -100,8 +112,6 @@ def create_app() -> FastAPI:
     app.state.limiter = limiter
     app.add_middleware(LocaleMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.MAX_REQUEST_BYTES)
-    app.add_middleware(SecurityHeadersMiddleware)
-    app.add_middleware(RequestIdMiddleware)  # last added = outermost: every answer gets its id
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for module in (
         auth,
@@ -148,12 +158,20 @@ def error_response(request: Request, status_code: int, detail: str | None = None
         message = i18n.gettext("This request came from another site and was refused.")
     else:
         message = i18n.gettext(ERROR_TITLES.get(status_code, ERROR_TITLES[500]))
+    quoted_id = request_id(request)  # for the user to quote to support; the logs carry it too
     if _wants_json(request):
-        return JSONResponse({"error": message, "status": status_code}, status_code=status_code)
+        return JSONResponse(
+            {"error": message, "status": status_code, "request_id": quoted_id}, status_code=status_code
+        )
     return render(
         request,
         "errors/error.html",
-        {"status_code": status_code, "message": message, "user": getattr(request.state, "principal", None)},
+        {
+            "status_code": status_code,
+            "message": message,
+            "request_id": quoted_id,
+            "user": getattr(request.state, "principal", None),
+        },
         status_code=status_code,
     )
 
@@ -165,6 +183,35 @@ async def _identify(request: Request) -> None:
         await identify(request)
     except Exception:  # the error page must render even when the database is what failed
         request.state.principal = None
+
+
+async def _error_page(request: Request, status_code: int, detail: str | None = None) -> Response:
+    await _identify(request)
+    _log_access_denied(request, status_code, detail)
+    return await run_in_threadpool(error_response, request, status_code, detail)
+
+
+def _log_access_denied(request: Request, status_code: int, detail: str | None) -> None:
+    """A security event for every 403 (but the CSRF refusal, logged as such where it is refused)
+    and every 404 of a route whose path names a document (an id or a document number). Whether a
+    404 hides another organisation's document or answers a mistyped id is not told apart: the
+    lookups are many (web.deps.Scope.get, po_or_404, ...) and the log's reader wants both anyway,
+    since probing ids is what an attacker does."""
+    if status_code == 403 and detail != "csrf":
+        reason = "forbidden"
+    elif status_code == 404 and request.scope.get("path_params"):
+        reason = "not_found"
+    else:
+        return
+    route = request.scope.get("route")
+    security_events.log_security_event(
+        request,
+        "access_denied",
+        "refused",
+        status=status_code,
+        reason=reason,
+        route=getattr(route, "path", None),
+    )
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -179,19 +226,20 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        await _identify(request)
         detail = exc.detail if isinstance(exc.detail, str) else None
-        return await run_in_threadpool(error_response, request, exc.status_code, detail)
+        return await _error_page(request, exc.status_code, detail)
 
     @app.exception_handler(HTTPException)
     async def fastapi_http_error(request: Request, exc: HTTPException) -> Response:
-        await _identify(request)
         detail = exc.detail if isinstance(exc.detail, str) else None
-        return await run_in_threadpool(error_response, request, exc.status_code, detail)
+        return await _error_page(request, exc.status_code, detail)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
-        return await run_in_threadpool(error_response, request, 422)
+        # A path that cannot name a row (not a number, or out of range: web.deps.RowId) is a page
+        # that does not exist; a bad query or form value (a page number out of range) a bad request.
+        in_path = any(error.get("loc", ("",))[0] == "path" for error in exc.errors())
+        return await _error_page(request, 404 if in_path else 400)
 
     @app.exception_handler(RateLimitExceeded)
     async def rate_limited(request: Request, exc: RateLimitExceeded) -> Response:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Query, Request
 from sqlalchemy import Select, func, select
 from sqlmodel import Session, SQLModel, col
 from starlette.concurrency import run_in_threadpool
@@ -20,6 +21,28 @@ from supplychain.scoping import visible
 from web.sessions import load_principal, session_token
 
 M = TypeVar("M", bound=SQLModel)
+
+# Numbers from the URL or a form are bounded here, before they reach a query: SQLite raises
+# OverflowError (a 500) past 2**63 - 1 and PostgreSQL's INTEGER columns end at 2**31 - 1. An id
+# out of range names no row (the route answers 404, as for any unknown id), a page number out of
+# range is a bad request (400): web.app.invalid_request.
+MAX_ROW_ID = 2**31 - 1
+MAX_PAGE_NUMBER = 100_000  # far past the last page of any list; keeps OFFSET in range
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+RowIdQuery = Annotated[int, Query(ge=1, le=MAX_ROW_ID)]
+PageNumber = Annotated[int, Query(ge=1, le=MAX_PAGE_NUMBER)]
+# A stored file's random public id (supplychain.models.base.public_id_field); anything else is a 404.
+FileId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")]
+_ROW_ID_TEXT = re.compile(r"[0-9]{1,10}")  # ASCII digits: str.isdigit() also takes "²", which int() refuses
+
+
+def parse_row_id(raw: object) -> int | None:
+    """A row id sent in a form field or a list filter, or None when the text cannot name a row
+    (empty, not a number, out of range): the caller then finds nothing or ignores the filter."""
+    if not isinstance(raw, str) or not _ROW_ID_TEXT.fullmatch(raw.strip()):
+        return None
+    value = int(raw)
+    return value if 1 <= value <= MAX_ROW_ID else None
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -144,6 +167,8 @@ class Scope:
 
     def get(self, model: type[M], row_id: int) -> M:
         """The row if this user may see it; 404 otherwise (whether or not it exists)."""
+        if not 1 <= row_id <= MAX_ROW_ID:  # no such row, and SQLite would overflow on it
+            raise HTTPException(status_code=404)
         pk = model.__table__.primary_key.columns.values()[0]  # type: ignore[attr-defined]
         row: M | None = self.session.execute(self.select(model).where(pk == row_id)).scalar_one_or_none()
         if row is None:

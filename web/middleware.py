@@ -28,6 +28,9 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+# For an uploaded file opened on its own (a photo in a new tab, a certificate): whatever it turns
+# out to be, it runs no script, loads nothing and is its own unique origin (no cookies, no DOM of ours).
+STORED_FILE_CSP = "default-src 'none'; frame-ancestors 'none'; sandbox"
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
@@ -36,6 +39,17 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
+
+
+def add_security_headers(headers: MutableHeaders, *, https: bool, status: int) -> None:
+    """The headers every answer carries. Error answers are never cached (they may name the user's
+    documents or carry a request id that is theirs alone), nor are pages."""
+    for name, value in SECURITY_HEADERS.items():
+        headers.setdefault(name, value)
+    if https:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    if status >= 400 or "text/html" in headers.get("content-type", ""):
+        headers.setdefault("Cache-Control", "no-store")
 
 
 class SecurityHeadersMiddleware:
@@ -51,12 +65,7 @@ class SecurityHeadersMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                for name, value in SECURITY_HEADERS.items():
-                    headers.setdefault(name, value)
-                if https:
-                    headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
-                if "text/html" in headers.get("content-type", ""):
-                    headers.setdefault("Cache-Control", "no-store")
+                add_security_headers(headers, https=https, status=message["status"])
                 seed = scope.get("state", {}).get("new_anon_seed")
                 if seed:
                     secure = settings.COOKIE_SECURE if settings.COOKIE_SECURE is not None else https
@@ -135,7 +144,11 @@ class BodySizeLimitMiddleware:
             return
         length = dict(scope["headers"]).get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
-            body = i18n.gettext("The upload is too large.").encode()
+            request_id = scope.get("state", {}).get("request_id")
+            message = i18n.gettext("The upload is too large.")
+            body = (
+                f"{message}\n{i18n.gettext('Request id:')} {request_id}" if request_id else message
+            ).encode()
             await send(
                 {
                     "type": "http.response.start",

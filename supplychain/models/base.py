@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -41,6 +42,19 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def created_at_field() -> Any:
     return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+PUBLIC_ID_LENGTH = 32  # hex digits: 128 random bits
+
+
+def new_public_id() -> str:
+    return secrets.token_hex(PUBLIC_ID_LENGTH // 2)
+
+
+def public_id_field() -> Any:
+    """The id a stored file is addressed by in URLs: random, so one cannot be guessed from another
+    (the row id counts up). Not a permission: the routes still check who may see the row."""
+    return Field(default_factory=new_public_id, max_length=PUBLIC_ID_LENGTH, unique=True, index=True)
 
 
 def timestamp_field(*, nullable: bool = True) -> Any:

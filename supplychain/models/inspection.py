@@ -17,7 +17,13 @@ from sqlalchemy import CheckConstraint, UniqueConstraint, false
 from sqlalchemy.orm import declared_attr
 from sqlmodel import Field, SQLModel
 
-from supplychain.models.base import blank_text_field, created_at_field, decimal_field, timestamp_field
+from supplychain.models.base import (
+    blank_text_field,
+    created_at_field,
+    decimal_field,
+    public_id_field,
+    timestamp_field,
+)
 from supplychain.models.org import enum_column
 from supplychain.rules.money import PRICE_PLACES
 
@@ -185,6 +191,7 @@ class InspectionPhoto(SQLModel, table=True):
     __table_args__ = (CheckConstraint("size_bytes > 0", name="ck_inspection_photo_size_pos"),)
 
     id: int | None = Field(default=None, primary_key=True)
+    public_id: str = public_id_field()  # the file's URL: /inspections/{number}/photos/{public_id}
     inspection_id: int = Field(foreign_key="inspection.id", index=True)
     original_filename: str = Field(max_length=255)
     stored_name: str = Field(max_length=64, unique=True)

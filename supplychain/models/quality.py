@@ -13,7 +13,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint
 from sqlmodel import Field, SQLModel
 
-from supplychain.models.base import created_at_field
+from supplychain.models.base import created_at_field, public_id_field
 from supplychain.models.org import enum_column
 
 
@@ -36,6 +36,7 @@ class QualityCertificate(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
+    public_id: str = public_id_field()  # the file's URL: /certificates/files/{public_id}
     supplier_id: int = Field(foreign_key="organisation.id", index=True)
     sku_id: int | None = Field(default=None, foreign_key="sku.id", index=True)
     shipment_id: int | None = Field(default=None, foreign_key="shipment.id", index=True)

@@ -7,7 +7,8 @@ For tests that walk the portal as a user and replay what they found as someone e
   (`href`, `src`, `hx-get`, `hx-post`, and every form: its action or a button's `formaction`, its
   method, and its fields, hidden ones, selects and controls tied to it by `form=` included). GET
   targets are fetched; POST targets are only recorded, never sent. Returns the id-bearing targets
-  (a path segment that is a number or a document number like PO-2026-000001) with the status the
+  (a path segment that is a number, a document number like PO-2026-000001 or a stored file's
+  public id) with the status the
   crawling user got.
 - Bounds: pagination is followed to page 2 at most; URLs of a path that differ only by their query
   count as one page, except list filters offered as a select in a GET form (a status, not a row
@@ -15,6 +16,7 @@ For tests that walk the portal as a user and replay what they found as someone e
   for "all"); at most `MAX_PER_TEMPLATE` documents per route and method (`/admin/skus/{id}`: the
   first few SKUs), `MAX_FILTER_VARIANTS` queries per path and `MAX_PAGES` pages per user.
 - A GET target keeps the query of its first visit (`.../batch-row?line=1&index=4` needs it).
+- `with_huge_numbers(target)`: the target with every number in it huge, for "no 500 from a number".
 - `table_digests(engine)`: one SHA-256 per table of all its rows in primary-key order, for "nothing
   changed" checks.
 """
@@ -37,6 +39,7 @@ from starlette.testclient import TestClient
 # A document number as the portal prints it: PO-2026-000001, SHP-2026-000003, INS-..., RTV-..., DN-...
 DOCUMENT_NUMBER = re.compile(r"^[A-Z]{2,4}-\d{4}-\d{3,}$")
 NUMERIC_ID = re.compile(r"^\d+$")
+FILE_ID = re.compile(r"^[0-9a-f]{32}$")  # a stored file's random public id
 MAX_PAGE = 2
 MAX_PER_TEMPLATE = 8
 MAX_PAGES = 600
@@ -79,6 +82,8 @@ def path_template(path: str) -> str:
             parts.append("{id}")
         elif DOCUMENT_NUMBER.match(part):
             parts.append("{number}")
+        elif FILE_ID.match(part):
+            parts.append("{file_id}")
         else:
             parts.append(part)
     return "/".join(parts)
@@ -86,6 +91,26 @@ def path_template(path: str) -> str:
 
 def has_id(path: str) -> bool:
     return path_template(path) != path
+
+
+HUGE_NUMBER = "99999999999999999999"  # past 64 bits: SQLite overflows on it unless the edge bounds it
+
+
+def with_huge_numbers(target: Target) -> Target:
+    """`target` with every number in its path (a document number's serial too), its query and its
+    form fields replaced by HUGE_NUMBER, and a huge page number: none may make a 5xx."""
+
+    def huge(value: str) -> str:
+        if NUMERIC_ID.match(value):
+            return HUGE_NUMBER
+        if DOCUMENT_NUMBER.match(value):
+            return value.rsplit("-", 1)[0] + "-" + HUGE_NUMBER
+        return value
+
+    path = "/".join(huge(part) for part in target.path.split("/"))
+    query = [(k, huge(v)) for k, v in parse_qsl(target.query, keep_blank_values=True) if k != "page"]
+    fields = tuple((k, huge(v)) for k, v in target.fields)
+    return Target(target.method, path, urlencode([*query, ("page", HUGE_NUMBER)]), fields, target.files)
 
 
 # --- reading a page -----------------------------------------------------------------------------------

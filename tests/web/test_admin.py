@@ -211,8 +211,10 @@ def test_list_search_and_status_filter(world: World) -> None:
     assert other.code in inactive.text and world.sku.code not in inactive.text
     active = world.client.get("/admin/skus", params={"status": "active"})
     assert world.sku.code in active.text and other.code not in active.text
-    # Odd query strings fall back to the defaults rather than failing.
-    assert world.client.get("/admin/skus", params={"status": "bogus", "page": "abc"}).status_code == 200
+    # An odd status falls back to the default; a page number that is none is a 400, as on every
+    # list (web.deps.PageNumber).
+    assert world.client.get("/admin/skus", params={"status": "bogus"}).status_code == 200
+    assert world.client.get("/admin/skus", params={"page": "abc"}).status_code == 400
 
 
 def test_list_is_paginated(world: World) -> None:

@@ -4,6 +4,7 @@ the owning supplier and HQ's quality roles; everyone else gets a 404 (or a 403 o
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -20,9 +21,11 @@ from tests.factories import make_location, make_organisation, make_sku, make_use
 from tests.fixtures.web import ClientFactory, csrf, login
 from tests.test_certificates import (
     EXE,
-    JPEG,
+    JPEG_IMAGE,
     PDF,
+    PDF_HEADED_HTML,
     PNG,
+    PNG_IMAGE,
     Supplier,
     add_certificate_row,
     make_shipment,
@@ -98,7 +101,11 @@ def only_certificate(session: Session) -> QualityCertificate:
 
 @pytest.mark.parametrize(
     ("content", "filename", "content_type"),
-    [(PDF, "coa.pdf", "application/pdf"), (PNG, "scan.png", "image/png"), (JPEG, "photo.jpeg", "image/jpeg")],
+    [
+        (PDF, "coa.pdf", "application/pdf"),
+        (PNG_IMAGE, "scan.png", "image/png"),
+        (JPEG_IMAGE, "photo.jpeg", "image/jpeg"),
+    ],
 )
 def test_good_upload_is_stored_outside_the_web_root_and_downloadable_by_owner_and_hq(
     make_client: ClientFactory,
@@ -137,12 +144,14 @@ def test_good_upload_is_stored_outside_the_web_root_and_downloadable_by_owner_an
     assert client.get(f"/static/{cert.stored_name}").status_code == 404
 
     for viewer in (client, as_user(make_client, hq_user(session, Role.INSPECTOR))):
-        file = viewer.get(f"/certificates/{cert.id}/file")
+        file = viewer.get(f"/certificates/files/{cert.public_id}")
         assert file.status_code == 200
         assert file.content == content
         assert file.headers["content-type"] == content_type
         assert file.headers["content-disposition"].startswith("attachment;")
         assert file.headers["x-content-type-options"] == "nosniff"
+        csp = [d.strip() for d in file.headers["content-security-policy"].split(";")]
+        assert "sandbox" in csp and "default-src 'none'" in csp
         assert viewer.get(f"/certificates/{cert.id}").status_code == 200
 
 
@@ -182,6 +191,36 @@ def test_wrong_type_renamed_to_pdf_is_refused_beside_the_file_field(
     message = "Only PDF, PNG or JPEG files are accepted; this file&#39;s content is none of them."
     assert_refused(response, "file", message, session, upload_dir)
     assert 'value="COA-2026-001"' in response.text  # the form keeps what was typed
+
+
+@pytest.mark.parametrize(
+    ("content", "reason", "message"),
+    [
+        (PDF_HEADED_HTML, "not_a_pdf", "This file starts like a PDF but is not a complete PDF document."),
+        (
+            PNG,
+            "unreadable",
+            "This image cannot be read: the file is damaged or not a complete PNG or JPEG image.",
+        ),
+    ],
+)
+def test_a_file_that_is_not_what_its_signature_says_is_refused_and_logged(
+    make_client: ClientFactory,
+    session: Session,
+    upload_dir: Path,
+    security_events: list[dict[str, Any]],
+    content: bytes,
+    reason: str,
+    message: str,
+) -> None:
+    supplier = make_supplier(session)
+    client = as_user(make_client, supplier.user)
+    response = upload(client, content=content, sku_id=supplier.sku.id)
+    assert_refused(response, "file", message, session, upload_dir)
+    [event] = [e for e in security_events if e["event"] == "upload_refused"]
+    assert (event["outcome"], event["upload"], event["reason"]) == ("refused", "certificate", reason)
+    assert event["user_id"] == supplier.user.id and event["path"] == "/supplier/certificates"
+    assert "alert" not in str(event)  # never the file's content
 
 
 def test_oversized_file_is_refused(
@@ -288,9 +327,9 @@ def test_another_suppliers_certificate_by_url_is_not_found(
     _, cert, _ = seeded(session)
     client = as_user(make_client, make_supplier(session).user)
     assert client.get(f"/certificates/{cert.id}").status_code == 404
-    assert client.get(f"/certificates/{cert.id}/file").status_code == 404
+    assert client.get(f"/certificates/files/{cert.public_id}").status_code == 404
     assert cert.number not in client.get("/supplier/certificates").text
-    assert client.get("/certificates/999999/file").status_code == 404
+    assert client.get("/certificates/files/" + "0" * 32).status_code == 404
 
 
 @pytest.mark.parametrize("kind", ["distributor", "store", "finance"])
@@ -305,7 +344,7 @@ def test_distributors_stores_and_finance_cannot_see_certificates(
         user = hq_user(session, Role.STORE if kind == "store" else Role.FINANCE)
     client = as_user(make_client, user)
     assert client.get(f"/certificates/{cert.id}").status_code == 404
-    assert client.get(f"/certificates/{cert.id}/file").status_code == 404
+    assert client.get(f"/certificates/files/{cert.public_id}").status_code == 404
     assert client.get("/certificates").status_code == 403
     assert client.get("/supplier/certificates").status_code == 403
 
@@ -317,13 +356,13 @@ def test_hq_quality_roles_see_every_suppliers_certificates(
     _, cert, _ = seeded(session)
     client = as_user(make_client, hq_user(session, role))
     assert cert.number in client.get("/certificates").text
-    assert client.get(f"/certificates/{cert.id}/file").content == PDF
+    assert client.get(f"/certificates/files/{cert.public_id}").content == PDF
 
 
 def test_missing_file_on_disk_is_not_found(make_client: ClientFactory, session: Session) -> None:
     supplier, cert, path = seeded(session)
     path.unlink()
-    assert as_user(make_client, supplier.user).get(f"/certificates/{cert.id}/file").status_code == 404
+    assert as_user(make_client, supplier.user).get(f"/certificates/files/{cert.public_id}").status_code == 404
 
 
 def test_download_name_is_sanitised(make_client: ClientFactory, session: Session) -> None:
@@ -331,7 +370,7 @@ def test_download_name_is_sanitised(make_client: ClientFactory, session: Session
     cert.original_filename = '..\\..\\evil"\r\nX-Injected: 1.exe'
     session.add(cert)
     session.commit()
-    response = as_user(make_client, supplier.user).get(f"/certificates/{cert.id}/file")
+    response = as_user(make_client, supplier.user).get(f"/certificates/files/{cert.public_id}")
     assert response.headers["content-disposition"] == "attachment; filename*=utf-8''evilX-Injected%201.pdf"
     assert "x-injected" not in response.headers
 
@@ -357,3 +396,29 @@ def test_hq_list_filters_by_supplier_sku_and_expiry(make_client: ClientFactory, 
     assert listed("expiring=1") == {soon.number, expired.number}
     fragment = client.get("/certificates?expiring=1", headers={"HX-Request": "true"})
     assert fragment.text.lstrip().startswith('<div id="results">') and "<html" not in fragment.text
+
+
+@pytest.mark.parametrize("wildcard", ["%", "_", "%%"])
+def test_hq_certificate_search_takes_like_wildcards_literally(
+    make_client: ClientFactory, session: Session, wildcard: str
+) -> None:
+    certificate = add_certificate_row(session, make_supplier(session))
+    client = as_user(make_client, hq_user(session, Role.BUYER))
+    assert certificate.number in client.get("/certificates").text
+    assert certificate.number not in client.get("/certificates", params={"q": wildcard}).text
+
+
+def test_certificate_files_are_addressed_by_an_unguessable_id_not_the_row_id(
+    make_client: ClientFactory, session: Session, upload_dir: Path
+) -> None:
+    supplier = make_supplier(session)
+    client = as_user(make_client, supplier.user)
+    for number in ("COA-1", "COA-2"):
+        assert upload(client, number=number, sku_id=supplier.sku.id).status_code == 303
+    first, second = session.execute(select(QualityCertificate).order_by(QualityCertificate.id)).scalars()
+    links = re.findall(r'href="(/certificates/files/[^"]+)"', client.get("/supplier/certificates").text)
+    assert sorted(links) == sorted(f"/certificates/files/{c.public_id}" for c in (first, second))
+    assert all(re.fullmatch(r"[0-9a-f]{32}", c.public_id) for c in (first, second))
+    assert first.public_id != second.public_id
+    assert client.get(f"/certificates/files/{first.public_id}").content == PDF
+    assert client.get(f"/certificates/{first.id}/file").status_code == 404  # the row id reaches no file

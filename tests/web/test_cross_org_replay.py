@@ -36,6 +36,9 @@ Who replays what (the "other organisation" rule, decided here):
   failure is expected, and an entry that no longer fails makes the test fail, so the list only
   shrinks.
 
+Last, each user replays what it reached with every number in it huge (ids in the path, query and
+form, and the page number): never a server error, whatever the answer (issue 11, item 3).
+
 Every id-bearing route of the app must be reached by some crawl (or be listed in UNREACHED with
 why), so the crawl cannot miss a new route; and each crawling user must reach at least
 MIN_TARGETS[user] targets, so a broken crawler cannot pass the test by finding nothing.
@@ -51,7 +54,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 from starlette.testclient import TestClient
@@ -65,7 +68,14 @@ from supplychain.temporal import connect
 from tests.fixtures.portal import WorkerThread
 from tests.fixtures.web import ClientFactory, csrf, login
 from tests.test_inspection_photos import PNG_PHOTO
-from tests.web.crawler import CrawlResult, Target, crawl, path_template, table_digests
+from tests.web.crawler import (
+    CrawlResult,
+    Target,
+    crawl,
+    path_template,
+    table_digests,
+    with_huge_numbers,
+)
 from tests.web.cross_org_world import Login, World, build_world, end_world, lighter_seed
 
 # Tables left out of the "nothing changed" digest: bookkeeping every request may write.
@@ -333,7 +343,8 @@ def check_every_user_is_refused_everywhere_else(
     ]
     reached = owners(world.logins, crawls)
     app = clients[world.logins[0].label].app
-    routes = [route for route in app.routes if isinstance(route, APIRoute)]  # type: ignore[attr-defined]
+    contexts = iter_route_contexts(app.routes)  # type: ignore[attr-defined]
+    routes = [c.route for c in contexts if isinstance(c.route, APIRoute)]
     problems += unreached_routes(routes, set(reached))
     problems += [
         f"SHARED entry matches no target, remove it: {rule}"
@@ -358,6 +369,15 @@ def check_every_user_is_refused_everywhere_else(
             else:
                 still_leaking.add(known)
     after = table_digests(db, excluded=EXCLUDED_TABLES)
+
+    # 3. Each user replays what it reached with every number huge (ids in the path, the query and
+    #    the form, a page number): a 404 or a message, never a server error (issue 11, item 3).
+    for label, result in crawls.items():
+        for target in sorted(result.reached, key=str):
+            huge = with_huge_numbers(target)
+            status = replay(clients[label], tokens[label], huge).status_code
+            if status >= 500:
+                failures.append(Failure(label, huge.method, huge.url, status))
 
     changed = sorted(name for name in before if before[name] != after.get(name))
     if changed:

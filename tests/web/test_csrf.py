@@ -155,7 +155,11 @@ def test_refused_post_shows_the_styled_error_page_with_a_clear_message(logged_in
 def test_refused_json_request_gets_a_json_error(logged_in: TestClient) -> None:
     response = logged_in.post("/logout", headers={"Accept": "application/json"}, follow_redirects=False)
     assert response.status_code == 403
-    assert response.json() == {"error": EXPIRED_FORM, "status": 403}
+    assert response.json() == {
+        "error": EXPIRED_FORM,
+        "status": 403,
+        "request_id": response.headers["x-request-id"],
+    }
 
 
 # -- the origin: another site is refused even with a valid token (issue 11, item 8) ----------------------

@@ -71,3 +71,15 @@ async def test_health_shows_temporal_ok_with_a_dev_server(
     row = health_row(page, "temporal")
     assert row.startswith("Temporal OK")
     assert target in row
+
+
+@pytest.mark.parametrize(("kind", "role"), [(OrgKind.SUPPLIER, Role.SUPPLIER), (OrgKind.HQ, Role.BUYER)])
+def test_health_page_is_refused_to_everyone_but_hq_admins(
+    client: TestClient, session: Session, kind: OrgKind, role: Role
+) -> None:
+    org = make_organisation(session, kind=kind)
+    login(client, make_user(session, organisation=org, roles=[role], locale="en"))
+    response = client.get("/health")
+    assert response.status_code == 403
+    assert get_engine().dialect.name not in response.text
+    assert "health-database" not in response.text

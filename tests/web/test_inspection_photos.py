@@ -10,6 +10,7 @@ import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -177,11 +178,18 @@ def test_inspector_adds_a_photo_stored_outside_the_web_root_and_shown_as_a_thumb
 
     page = client.get(f"/inspections/{row.number}")
     assert "Photo added." in page.text
-    url = f"/inspections/{row.number}/photos/{photo.id}"
+    url = f"/inspections/{row.number}/photos/{photo.public_id}"
     # The page loads the thumbnail; its link opens the full photo.
     assert f'<a href="{url}" target="_blank" rel="noopener">' in page.text
     assert f'<img src="{url}/thumbnail"' in page.text
     assert f'<img src="{url}"' not in page.text
+    # Addressed by a random public id, not by the row id that counts up.
+    assert re.fullmatch(r"[0-9a-f]{32}", photo.public_id)
+    for by_row_id in (
+        f"/inspections/{row.number}/photos/{photo.id}",
+        f"/inspections/{row.number}/photos/{photo.id}/thumbnail",
+    ):
+        assert client.get(by_row_id).status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -235,6 +243,25 @@ def test_a_photo_that_does_not_decode_or_is_a_bomb_is_refused_with_a_message_and
     assert photo_error(response) == message
     assert 'data-testid="photo-form"' in response.text and 'value="scratch on the housing"' in response.text
     assert photos(session) == [] and stored_files(upload_dir) == []
+
+
+def test_a_refused_photo_writes_an_upload_refused_event_with_the_reason(
+    make_client: ClientFactory,
+    session: Session,
+    world: World,
+    upload_dir: Path,
+    security_events: list[dict[str, Any]],
+) -> None:
+    row = lot(session, world, world.org_a)
+    client = as_user(make_client, world.inspector)
+    assert upload(client, row, PNG_HEADER_ONLY, filename="defect.png").status_code == 400
+    assert upload(client, row, PDF, filename="defect.pdf").status_code == 400
+    refused = [e for e in security_events if e["event"] == "upload_refused"]
+    assert [(e["upload"], e["reason"], e["outcome"]) for e in refused] == [
+        ("inspection_photo", "unreadable", "refused"),
+        ("inspection_photo", "not_a_photo", "refused"),
+    ]
+    assert all(e["user_id"] == world.inspector.id for e in refused)
 
 
 def test_an_oversized_photo_is_refused_at_the_limit_and_nothing_is_stored(
@@ -292,7 +319,9 @@ def test_a_phone_photo_is_served_upright_without_its_exif(
     row = lot(session, world, world.org_a)
     assert upload(as_user(make_client, world.inspector), row, phone_jpeg()).status_code == 303
     [photo] = photos(session)
-    fetched = as_user(make_client, world.supplier_a).get(f"/inspections/{row.number}/photos/{photo.id}")
+    fetched = as_user(make_client, world.supplier_a).get(
+        f"/inspections/{row.number}/photos/{photo.public_id}"
+    )
     assert fetched.status_code == 200
     with Image.open(io.BytesIO(fetched.content)) as image:
         assert image.size == (40, 60) and dict(image.getexif()) == {}
@@ -308,7 +337,7 @@ def test_the_owner_supplier_and_hq_fetch_a_photo_another_supplier_gets_404(
     assert upload(inspector, row, JPEG).status_code == 303
     assert upload(inspector, other, PNG).status_code == 303
     photo, other_photo = photos(session)
-    url = f"/inspections/{row.number}/photos/{photo.id}"
+    url = f"/inspections/{row.number}/photos/{photo.public_id}"
     stored = inspection_photos.stored_path(photo.stored_name).read_bytes()
 
     for user in (world.inspector, world.approver, world.supplier_a):
@@ -320,6 +349,8 @@ def test_the_owner_supplier_and_hq_fetch_a_photo_another_supplier_gets_404(
             assert fetched.headers["x-content-type-options"] == "nosniff"
             assert fetched.headers["content-disposition"].startswith("inline")
             assert fetched.headers["cache-control"] == "private, no-store"
+            csp = [d.strip() for d in fetched.headers["content-security-policy"].split(";")]
+            assert "sandbox" in csp and "default-src 'none'" in csp  # opened alone: no script, own origin
             with Image.open(io.BytesIO(fetched.content)) as image:
                 assert (image.format, image.size) == ("JPEG", size), (user.email, path)
         assert client.get(url).content == stored
@@ -329,12 +360,19 @@ def test_the_owner_supplier_and_hq_fetch_a_photo_another_supplier_gets_404(
     assert 'data-testid="photo-form"' not in owner.get(f"/inspections/{row.number}").text
     for suffix in ("", "/thumbnail"):
         # Another supplier's photo: 404 by its own URL and when paired with one's own inspection.
-        assert owner.get(f"/inspections/{other.number}/photos/{other_photo.id}{suffix}").status_code == 404
-        assert owner.get(f"/inspections/{row.number}/photos/{other_photo.id}{suffix}").status_code == 404
+        assert (
+            owner.get(f"/inspections/{other.number}/photos/{other_photo.public_id}{suffix}").status_code
+            == 404
+        )
+        assert (
+            owner.get(f"/inspections/{row.number}/photos/{other_photo.public_id}{suffix}").status_code == 404
+        )
 
         stranger = as_user(make_client, world.supplier_b)
         assert stranger.get(f"{url}{suffix}").status_code == 404
-        assert stranger.get(f"/inspections/{other.number}/photos/{photo.id}{suffix}").status_code == 404
+        assert (
+            stranger.get(f"/inspections/{other.number}/photos/{photo.public_id}{suffix}").status_code == 404
+        )
         assert as_user(make_client, world.store).get(f"{url}{suffix}").status_code == 403
 
 
@@ -344,7 +382,7 @@ def test_a_photo_stored_without_a_thumbnail_gets_one_on_first_request_and_a_miss
     row = lot(session, world, world.org_a)
     assert upload(as_user(make_client, world.inspector), row, PNG).status_code == 303
     [photo] = photos(session)
-    url = f"/inspections/{row.number}/photos/{photo.id}"
+    url = f"/inspections/{row.number}/photos/{photo.public_id}"
     thumbnail = inspection_photos.thumbnail_path(photo.stored_name)
     thumbnail.unlink()  # as for a photo stored before thumbnails existed
     owner = as_user(make_client, world.supplier_a)

@@ -360,3 +360,16 @@ def test_notifications_page_lists_only_the_users_own(make_client: ClientFactory,
     html = client.get("/notifications").text
     assert "Stock is low" not in html
     assert "No notifications." in html
+
+
+@pytest.mark.parametrize("wildcard", ["%", "_"])
+def test_price_list_search_takes_like_wildcards_literally(
+    client: TestClient, session: Session, wildcard: str
+) -> None:
+    hq = make_organisation(session, kind=OrgKind.HQ)
+    buyer = make_user(session, organisation=hq, roles=[Role.BUYER], locale="en")
+    sku = make_sku(session)
+    make_price(session, supplier=make_organisation(session, kind=OrgKind.SUPPLIER), sku=sku)
+    login(client, buyer)
+    assert sku.code in client.get("/price-lists").text
+    assert sku.code not in client.get("/price-lists", params={"q": wildcard}).text

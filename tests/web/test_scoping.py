@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from sqlmodel import Session, SQLModel
@@ -115,11 +116,48 @@ def test_supplier_cannot_open_another_suppliers_price_by_url(
     foreign = client.get(f"/price-lists/{chain.price_b.id}")
     missing = client.get("/price-lists/987654")
     assert foreign.status_code == missing.status_code == 404
-    # Not even the page tells the two apart (apart from the URL it echoes in the language switch).
-    assert foreign.text.replace(
-        f"/price-lists/{chain.price_b.id}", "/price-lists/ID"
-    ) == missing.text.replace("/price-lists/987654", "/price-lists/ID")
+    # Not even the page tells the two apart (apart from the URL it echoes in the language switch,
+    # and the request id it shows).
+    assert foreign.text.replace(f"/price-lists/{chain.price_b.id}", "/price-lists/ID").replace(
+        foreign.headers["x-request-id"], "REQUEST-ID"
+    ) == missing.text.replace("/price-lists/987654", "/price-lists/ID").replace(
+        missing.headers["x-request-id"], "REQUEST-ID"
+    )
     assert chain.sku_b.code not in foreign.text
+
+
+def test_opening_another_suppliers_price_writes_an_access_denied_event(
+    make_client: ClientFactory, chain: Chain, security_events: list[dict[str, Any]]
+) -> None:
+    client = as_user(make_client, chain.supplier_a_user)
+    security_events.clear()  # the login's own event
+    response = client.get(f"/price-lists/{chain.price_b.id}")
+    assert response.status_code == 404
+    [event] = security_events
+    assert (event["event"], event["outcome"], event["status"], event["reason"]) == (
+        "access_denied",
+        "refused",
+        404,
+        "not_found",
+    )
+    assert event["user_id"] == chain.supplier_a_user.id
+    assert event["route"] == "/price-lists/{entry_id}"
+    assert event["path"] == f"/price-lists/{chain.price_b.id}"
+    assert event["request_id"] == response.headers["x-request-id"]
+
+
+def test_a_403_writes_an_access_denied_event_and_an_unknown_url_none(
+    make_client: ClientFactory, chain: Chain, security_events: list[dict[str, Any]]
+) -> None:
+    client = as_user(make_client, chain.buyer)
+    security_events.clear()
+    assert client.get("/no-such-page").status_code == 404  # no document named: not logged
+    assert client.get("/price-lists").status_code == 200
+    assert security_events == []
+    assert client.get("/admin/users").status_code == 403
+    [event] = security_events
+    assert (event["event"], event["status"], event["reason"]) == ("access_denied", 403, "forbidden")
+    assert event["user_id"] == chain.buyer.id and event["path"] == "/admin/users"
 
 
 def test_supplier_lists_only_its_own_prices(make_client: ClientFactory, chain: Chain) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
@@ -16,6 +17,7 @@ from supplychain.models import LocationKind, OrgKind, Role, User
 from supplychain.notifications import notify
 from tests.factories import make_location, make_organisation, make_price, make_sku, make_user
 from tests.fixtures.web import ClientFactory, csrf, login
+from web.app import create_app
 
 
 @pytest.fixture
@@ -59,12 +61,74 @@ def test_logged_in_page_has_security_headers(client: TestClient, admin: User) ->
     assert_security_headers(client.get("/"))
 
 
-@pytest.mark.parametrize(("path", "status"), [("/no-such-page", 404), ("/price-lists/not-a-number", 422)])
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [("/no-such-page", 404), ("/price-lists/not-a-number", 404), ("/price-lists?page=abc", 400)],
+)
 def test_error_pages_have_security_headers(client: TestClient, admin: User, path: str, status: int) -> None:
     login(client, admin)
     response = client.get(path)
     assert response.status_code == status
     assert_security_headers(response)
+
+
+def assert_quotable_error(response: httpx.Response) -> None:
+    """An error answer: security headers, never cached, and the request id in the header and on the
+    page (or in the JSON), the same id, so a user can quote it and support can find the log line."""
+    assert_security_headers(response)
+    assert response.headers.get("cache-control") == "no-store"
+    quoted = response.headers.get("x-request-id", "")
+    assert len(quoted) >= 8
+    if response.headers["content-type"].startswith("application/json"):
+        assert response.json()["request_id"] == quoted
+    else:
+        assert quoted in response.text
+
+
+def boom_app() -> FastAPI:
+    app: FastAPI = create_app()
+
+    @app.get("/test-only/boom")
+    def boom() -> None:
+        raise RuntimeError("boom")
+
+    return app
+
+
+@pytest.mark.parametrize("accept", ["text/html", "application/json"])
+def test_500_answer_carries_security_headers_no_store_and_a_quotable_request_id(
+    make_client: ClientFactory, accept: str
+) -> None:
+    client = make_client(app=boom_app(), raise_server_exceptions=False)
+    response = client.get("/test-only/boom", headers={"Accept": accept})
+    assert response.status_code == 500
+    assert_quotable_error(response)
+
+
+@pytest.mark.parametrize(
+    ("path", "accept", "status"),
+    [
+        ("/no-such-page", "text/html", 404),
+        ("/api/no-such-thing", "application/json", 404),
+        ("/admin/users", "text/html", 403),
+    ],
+)
+def test_error_answers_carry_no_store_and_a_quotable_request_id(
+    client: TestClient, session: Session, path: str, accept: str, status: int
+) -> None:
+    org = make_organisation(session, kind=OrgKind.HQ)
+    login(client, make_user(session, organisation=org, roles=[Role.BUYER]))
+    response = client.get(path, headers={"Accept": accept})
+    assert response.status_code == status
+    assert_quotable_error(response)
+
+
+def test_413_refusal_carries_no_store_and_a_quotable_request_id(client: TestClient) -> None:
+    from supplychain.settings import settings
+
+    response = client.post("/locale", content=b"x" * (settings.MAX_REQUEST_BYTES + 1))
+    assert response.status_code == 413
+    assert_quotable_error(response)
 
 
 def test_csrf_refusal_has_security_headers(client: TestClient) -> None:

@@ -24,7 +24,7 @@ from supplychain.security import new_token
 from web.admin_catalogue import PRICES, SKUS
 from web.admin_entities import LOCATIONS, ORGANISATIONS, USERS, Change, Entity
 from web.admin_forms import display_value, parse_form, raw_input
-from web.deps import AdminUser, FormDep, OrgScope, require_roles
+from web.deps import AdminUser, FormDep, OrgScope, PageNumber, RowId, require_roles
 from web.flash import flash
 from web.reauth import REAUTH_FIELD, reauthenticate, reauthentication_due
 from web.security_events import log_security_event
@@ -62,7 +62,7 @@ def list_rows(
     spec: EntityDep,
     q: str = "",
     status: str = "all",
-    page: str = "1",
+    page: PageNumber = 1,
 ) -> Response:
     q = q.strip()[:100]
     status = status if status in STATUSES else "all"
@@ -71,7 +71,7 @@ def list_rows(
         stmt = spec.search(stmt, q)
     if status != "all":
         stmt = stmt.where(spec.model.is_active.is_(status == "active"))  # type: ignore[attr-defined]
-    rows = scope.page(stmt.order_by(*spec.order_by()), _page_number(page), per_page=PER_PAGE)
+    rows = scope.page(stmt.order_by(*spec.order_by()), page, per_page=PER_PAGE)
     lookups = spec.lookups(scope, rows)
     table = [(row, [column.value(row, lookups) for column in spec.columns]) for row in rows]
     params = "&" + urlencode({"q": q, "status": status})
@@ -95,7 +95,7 @@ def create(request: Request, user: AdminUser, scope: OrgScope, spec: EntityDep, 
 
 
 @router.get("/{entity}/{row_id:int}")
-def edit_form(request: Request, user: AdminUser, scope: OrgScope, spec: EntityDep, row_id: int) -> Response:
+def edit_form(request: Request, user: AdminUser, scope: OrgScope, spec: EntityDep, row_id: RowId) -> Response:
     row = scope.get(spec.model, row_id)
     # Ask up front, so a sensitive change goes through in one submit.
     reauth = spec is USERS and getattr(row, "id", None) != user.user_id and reauthentication_due(request)
@@ -104,26 +104,26 @@ def edit_form(request: Request, user: AdminUser, scope: OrgScope, spec: EntityDe
 
 @router.post("/{entity}/{row_id:int}")
 def update(
-    request: Request, user: AdminUser, scope: OrgScope, spec: EntityDep, form: FormDep, row_id: int
+    request: Request, user: AdminUser, scope: OrgScope, spec: EntityDep, form: FormDep, row_id: RowId
 ) -> Response:
     return _save(request, scope, spec, scope.get(spec.model, row_id), form)
 
 
 @router.post("/{entity}/{row_id:int}/deactivate")
-def deactivate(request: Request, user: AdminUser, scope: OrgScope, spec: EntityDep, row_id: int) -> Response:
+def deactivate(
+    request: Request, user: AdminUser, scope: OrgScope, spec: EntityDep, row_id: RowId
+) -> Response:
     return _set_active(request, scope, spec, row_id, active=False)
 
 
 @router.post("/{entity}/{row_id:int}/reactivate")
-def reactivate(request: Request, user: AdminUser, scope: OrgScope, spec: EntityDep, row_id: int) -> Response:
+def reactivate(
+    request: Request, user: AdminUser, scope: OrgScope, spec: EntityDep, row_id: RowId
+) -> Response:
     return _set_active(request, scope, spec, row_id, active=True)
 
 
 # --- helpers ----------------------------------------------------------------------------------------
-
-
-def _page_number(page: str) -> int:
-    return int(page) if page.isdigit() and 0 < len(page) < 7 else 1
 
 
 def _current_values(scope: OrgScope, spec: Entity, row: Any) -> dict[str, Any]:

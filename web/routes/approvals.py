@@ -49,7 +49,17 @@ from supplychain.rules.decisions import (
     deduction_percent,
 )
 from supplychain.rules.money import MONEY_PLACES, has_places
-from web.deps import FormDep, OrgScope, Scope, TemporalClientDep, paginate, require_roles
+from web.deps import (
+    FormDep,
+    OrgScope,
+    PageNumber,
+    RowId,
+    Scope,
+    TemporalClientDep,
+    paginate,
+    parse_row_id,
+    require_roles,
+)
 from web.flash import flash
 from web.form_ids import submitted_form_id, update_id
 from web.purchasing import repeated_form_result
@@ -178,7 +188,7 @@ def queue(
     delegated: str = "",
     min_amount: str = "",
     max_amount: str = "",
-    page: int = 1,
+    page: PageNumber = 1,
 ) -> Response:
     filters, errors = _filters(document_type, delegated, min_amount, max_amount)
     return _queue_page(request, scope, filters, errors, history=tab == "history", page=page)
@@ -187,7 +197,7 @@ def queue(
 @router.post("/{approval_id:int}/decide")
 def decide(
     request: Request,
-    approval_id: int,
+    approval_id: RowId,
     scope: OrgScope,
     user: Decider,
     temporal: TemporalClientDep,
@@ -242,7 +252,7 @@ def bulk_approve(
     request: Request, scope: OrgScope, user: Decider, temporal: TemporalClientDep, form: FormDep
 ) -> Response:
     session = scope.session
-    ids = [int(value) for value in form.getlist("ids") if isinstance(value, str) and value.isdigit()]
+    ids = [row_id for value in form.getlist("ids") if (row_id := parse_row_id(value)) is not None]
     ids = list(dict.fromkeys(ids))[:BULK_MAX]
     if not ids:
         flash(session, request, i18n.gettext("Select the approvals to approve first."), "warning")
@@ -290,7 +300,7 @@ def create_delegation(request: Request, scope: OrgScope, user: Decider, form: Fo
     raw = {key: str(form.get(key, "")).strip() for key in ("delegate_user_id", "start_date", "end_date")}
     errors: dict[str, str] = {}
     colleagues = {c.id: c for c in approvals.delegate_candidates(session, user)}
-    delegate_id = int(raw["delegate_user_id"]) if raw["delegate_user_id"].isdigit() else None
+    delegate_id = parse_row_id(raw["delegate_user_id"])
     if delegate_id is None or delegate_id not in colleagues:
         errors["delegate_user_id"] = _choose_a_delegate(user)
     start = _parse_date(raw["start_date"])
@@ -323,7 +333,7 @@ def create_delegation(request: Request, scope: OrgScope, user: Decider, form: Fo
 
 
 @router.post("/delegations/{delegation_id:int}/end")
-def end_delegation(request: Request, delegation_id: int, scope: OrgScope, user: Decider) -> Response:
+def end_delegation(request: Request, delegation_id: RowId, scope: OrgScope, user: Decider) -> Response:
     session = scope.session
     delegation = scope.get(ApprovalDelegation, delegation_id)
     if not approvals.end_delegation(session, approver_user_id=user.user_id, delegation=delegation):

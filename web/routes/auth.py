@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy import func, select
 from sqlmodel import col
@@ -38,7 +38,9 @@ def safe_next(target: str | None) -> str:
 
 
 @router.get("/login")
-def login_page(request: Request, user: OptionalUser, next: str = "/", bye: int = 0) -> Response:
+def login_page(
+    request: Request, user: OptionalUser, next: str = "/", bye: Annotated[int, Query(ge=0, le=1)] = 0
+) -> Response:
     if user is not None:
         return RedirectResponse(safe_next(next), status_code=303)
     info = i18n.gettext("You have been logged out.") if bye else None

@@ -10,14 +10,16 @@ from sqlmodel import col
 from starlette.responses import Response
 
 from supplychain.models import Location, PriceListEntry, Sku, StockBalance
-from web.deps import CurrentUser, OrgScope, names_for
+from web.deps import CurrentUser, OrgScope, PageNumber, RowId, names_for, parse_row_id
 from web.templating import render
 
 router = APIRouter()
 
 
 @router.get("/price-lists")
-def price_lists(request: Request, user: CurrentUser, scope: OrgScope, q: str = "", page: int = 1) -> Response:
+def price_lists(
+    request: Request, user: CurrentUser, scope: OrgScope, q: str = "", page: PageNumber = 1
+) -> Response:
     stmt = scope.select(PriceListEntry).join(Sku).order_by(col(Sku.code), col(PriceListEntry.supplier_id))
     if q:
         stmt = stmt.where(_sku_matches(q))
@@ -31,7 +33,7 @@ def price_lists(request: Request, user: CurrentUser, scope: OrgScope, q: str = "
 
 
 @router.get("/price-lists/{entry_id}")
-def price_list_entry(request: Request, entry_id: int, user: CurrentUser, scope: OrgScope) -> Response:
+def price_list_entry(request: Request, entry_id: RowId, user: CurrentUser, scope: OrgScope) -> Response:
     entry = scope.get(PriceListEntry, entry_id)
     return render(
         request, "catalog/price_entry.html", {"user": user, "entry": entry, **_names(scope, [entry])}
@@ -45,9 +47,9 @@ def stock(
     scope: OrgScope,
     q: str = "",
     location: str = "",  # "" (the form's "All locations") or a location id
-    page: int = 1,
+    page: PageNumber = 1,
 ) -> Response:
-    location_id = int(location) if location.isdigit() and len(location) < 10 else None
+    location_id = parse_row_id(location)
     stmt = scope.select(StockBalance).join(Sku).order_by(col(StockBalance.location_id), col(Sku.code))
     if q:
         stmt = stmt.where(_sku_matches(q))
@@ -71,7 +73,7 @@ def stock(
 
 
 def _sku_matches(q: str) -> ColumnElement[bool]:
-    return or_(col(Sku.code).icontains(q), col(Sku.name).icontains(q), col(Sku.name_en).icontains(q))
+    return or_(*(col(c).icontains(q, autoescape=True) for c in (Sku.code, Sku.name, Sku.name_en)))
 
 
 def _names(scope: OrgScope, rows: list[PriceListEntry] | list[StockBalance]) -> dict[str, dict[int, Any]]:

@@ -34,9 +34,11 @@ from supplychain.models import (
 from supplychain.principal import Principal
 from supplychain.scoping import HQ_QUALITY_ROLES
 from supplychain.settings import settings
-from web.deps import CurrentUser, OrgScope, Scope, require_roles
+from web.deps import CurrentUser, FileId, OrgScope, PageNumber, RowId, Scope, parse_row_id, require_roles
 from web.flash import flash
+from web.middleware import STORED_FILE_CSP
 from web.routes import inspections
+from web.security_events import log_security_event
 from web.templating import render
 
 router = APIRouter()
@@ -70,7 +72,9 @@ class UploadForm:
 
 
 @router.get("/supplier/certificates")
-def supplier_certificates(request: Request, user: SupplierUser, scope: OrgScope, page: int = 1) -> Response:
+def supplier_certificates(
+    request: Request, user: SupplierUser, scope: OrgScope, page: PageNumber = 1
+) -> Response:
     _require_supplier_org(user)
     return _supplier_page(request, user, scope, UploadForm(), page=page)
 
@@ -98,11 +102,12 @@ def upload_certificate(
         form.errors["file"] = gettext(certificates.NO_FILE)
     else:
         try:
-            received = certificates.receive_upload(
-                file.file, directory=certificates.certificate_dir(), max_bytes=settings.CERTIFICATE_MAX_BYTES
-            )
+            received = certificates.receive_certificate(file.file, max_bytes=settings.CERTIFICATE_MAX_BYTES)
         except certificates.UploadRefused as refused:
             form.errors["file"] = gettext(refused.message, **refused.params)
+            log_security_event(
+                request, "upload_refused", "refused", upload="certificate", reason=refused.reason
+            )
     if form.errors or received is None or file is None:
         if received is not None:
             received.discard()
@@ -166,9 +171,8 @@ def _parse(scope: Scope, form: UploadForm) -> dict[str, Any]:
 
 def _visible_id(scope: Scope, model: type[Sku] | type[Shipment], raw: str) -> int | None:
     """The id if it names a row this user may see (a SKU it supplies, a shipment of its own)."""
-    try:
-        row_id = int(raw)
-    except ValueError:
+    row_id = parse_row_id(raw)
+    if row_id is None:
         return None
     pk = col(model.id)
     found = scope.session.execute(scope.select(model).where(pk == row_id)).scalar_one_or_none()
@@ -188,7 +192,7 @@ def _supplier_page(
     scope: Scope,
     form: UploadForm,
     *,
-    page: int = 1,
+    page: PageNumber = 1,
     status_code: int = 200,
 ) -> Response:
     stmt = scope.select(QualityCertificate).order_by(
@@ -230,11 +234,11 @@ def certificate_list(
     supplier: str = "",
     q: str = "",
     expiring: str = "",
-    page: int = 1,
+    page: PageNumber = 1,
 ) -> Response:
     if not (user.is_hq and user.roles & HQ_QUALITY_ROLES):
         raise HTTPException(status_code=403)
-    supplier_id = int(supplier) if supplier.isdigit() else None
+    supplier_id = parse_row_id(supplier)
     stmt = scope.select(QualityCertificate).order_by(
         col(QualityCertificate.created_at).desc(), col(QualityCertificate.id).desc()
     )
@@ -242,7 +246,7 @@ def certificate_list(
         stmt = stmt.where(col(QualityCertificate.supplier_id) == supplier_id)
     if q:
         sku_ids = select(col(Sku.id)).where(
-            or_(col(Sku.code).icontains(q), col(Sku.name).icontains(q), col(Sku.name_en).icontains(q))
+            or_(*(col(c).icontains(q, autoescape=True) for c in (Sku.code, Sku.name, Sku.name_en)))
         )
         shipment_ids = (
             select(col(ShipmentLine.shipment_id))
@@ -288,7 +292,9 @@ def certificate_list(
 
 
 @router.get("/certificates/{certificate_id}")
-def certificate_detail(request: Request, certificate_id: int, user: CurrentUser, scope: OrgScope) -> Response:
+def certificate_detail(
+    request: Request, certificate_id: RowId, user: CurrentUser, scope: OrgScope
+) -> Response:
     certificate = scope.get(QualityCertificate, certificate_id)
     return render(
         request,
@@ -297,9 +303,14 @@ def certificate_detail(request: Request, certificate_id: int, user: CurrentUser,
     )
 
 
-@router.get("/certificates/{certificate_id}/file")
-def certificate_file(certificate_id: int, user: CurrentUser, scope: OrgScope) -> Response:
-    certificate = scope.get(QualityCertificate, certificate_id)
+@router.get("/certificates/files/{file_id}")
+def certificate_file(file_id: FileId, user: CurrentUser, scope: OrgScope) -> Response:
+    """The file, by its random public id, to whoever may see the certificate (404 otherwise)."""
+    certificate = scope.session.execute(
+        scope.select(QualityCertificate).where(col(QualityCertificate.public_id) == file_id)
+    ).scalar_one_or_none()
+    if certificate is None:
+        raise HTTPException(status_code=404)
     path = certificates.stored_path(certificate.stored_name)
     if not path.is_file():
         raise HTTPException(status_code=404)
@@ -309,7 +320,11 @@ def certificate_file(certificate_id: int, user: CurrentUser, scope: OrgScope) ->
         media_type=certificate.content_type,
         filename=certificates.safe_filename(certificate.original_filename, extension),
         content_disposition_type="attachment",
-        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"},
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+            "Content-Security-Policy": STORED_FILE_CSP,
+        },
     )
 
 

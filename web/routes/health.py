@@ -11,15 +11,16 @@ import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlmodel import Session
 from starlette.responses import Response
 
 from supplychain.db import get_engine
+from supplychain.models import Role
 from supplychain.settings import settings
-from web.deps import CurrentUser, SessionDep
+from web.deps import AdminUser, SessionDep
 from web.templating import render
 from web.workflow_calls import await_on_loop
 
@@ -82,7 +83,11 @@ async def healthz(request: Request) -> Response:
 
 
 @router.get("/health")
-def health_page(request: Request, user: CurrentUser, session: SessionDep) -> Response:
+def health_page(request: Request, user: AdminUser, session: SessionDep) -> Response:
+    # HQ administrators only: the database kind, schema revision and Temporal address are a map
+    # for an attacker, and nothing a supplier or a store needs.
+    if not (user.is_hq and user.has_role(Role.ADMIN)):
+        raise HTTPException(status_code=403)
     # Sync: the page's shell reads the database; the request's connection is given back meanwhile.
     checks = await_on_loop(session, run_checks, request)
     status = 200 if all(c.ok for c in checks) else 503

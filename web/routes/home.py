@@ -13,7 +13,7 @@ from supplychain import inbox
 from supplychain.i18n import lazy
 from supplychain.models import Role
 from supplychain.principal import Principal
-from web.deps import CurrentUser, OrgScope, Scope, SessionDep
+from web.deps import CurrentUser, OrgScope, RowId, Scope, SessionDep
 from web.routes import approvals, inspections
 from web.routes.purchase_orders import open_orders_count, to_confirm_count
 from web.routes.shipments import expected_receipts_count
@@ -117,7 +117,7 @@ def notification_list(request: Request, session: SessionDep, user: CurrentUser) 
 
 
 @router.post("/notifications/{notification_id}/read")
-def mark_read(notification_id: int, session: SessionDep, user: CurrentUser) -> Response:
+def mark_read(notification_id: RowId, session: SessionDep, user: CurrentUser) -> Response:
     if not inbox.mark_read(session, user, notification_id):
         raise HTTPException(status_code=404)  # another user's notification: as if it did not exist
     session.commit()

@@ -8,7 +8,7 @@
   the good units found by sorting (`record_sorting`), adds photos while the lot is awaiting
   inspection or sorting, and asks a held lot to check its certificates again (`recheck_certificates`).
   A lot of a discontinued supplier+SKU (ISO 2859-1 9.4) that meets its plan goes to HQ's decision.
-- `/inspections/{number}/photos/{id}` and `.../thumbnail`: a photo (stored without its metadata)
+- `/inspections/{number}/photos/{public id}` and `.../thumbnail`: a photo (stored without its metadata)
   and its thumbnail, to whoever may see the inspection.
 - `/supplier/inspections`: a supplier's own lots, their stage, disposition and returns, read only.
 
@@ -54,10 +54,22 @@ from supplychain.models import (
 )
 from supplychain.principal import Principal
 from supplychain.rules.inspection_checks import ALREADY_DECIDED, CATEGORIES, NOTES_MAX_LENGTH
-from web.deps import FormDep, OrgScope, Scope, names_for, paginate, require_roles
+from web.deps import (
+    FileId,
+    FormDep,
+    OrgScope,
+    PageNumber,
+    Scope,
+    names_for,
+    paginate,
+    parse_row_id,
+    require_roles,
+)
 from web.flash import flash
 from web.form_ids import submitted_form_id, update_id
+from web.middleware import STORED_FILE_CSP
 from web.purchasing import repeated_form_result, sku_label, temporal_client
+from web.security_events import log_security_event
 from web.templating import render
 from web.workflow_calls import await_on_loop
 from web.workflow_errors import rejection_message
@@ -244,7 +256,7 @@ def _list(
         stmt = stmt.order_by(col(Inspection.decided_at).desc(), col(Inspection.id).desc())
     else:
         stmt = stmt.order_by(col(Inspection.created_at), col(Inspection.id))
-    supplier_id = int(supplier) if supplier.isdigit() and len(supplier) < 10 else None
+    supplier_id = parse_row_id(supplier)
     if supplier_id is not None:
         stmt = stmt.where(col(Inspection.supplier_id) == supplier_id)
     paged = paginate(scope.session, stmt, page, PER_PAGE)
@@ -293,7 +305,7 @@ def inspection_queue(
     status: str = "pending",
     supplier: str = "",
     location: str = "",
-    page: int = 1,
+    page: PageNumber = 1,
 ) -> Response:
     """The lots of the user's own warehouse unless another one (or all) is chosen."""
     if not user.is_hq:
@@ -312,7 +324,7 @@ def inspection_queue(
 
 @router.get("/supplier/inspections")
 def supplier_inspections(
-    request: Request, user: SupplierUser, scope: OrgScope, status: str = "decided", page: int = 1
+    request: Request, user: SupplierUser, scope: OrgScope, status: str = "decided", page: PageNumber = 1
 ) -> Response:
     if user.org_kind is not OrgKind.SUPPLIER:
         raise HTTPException(status_code=403)
@@ -535,6 +547,9 @@ def add_photo(
         received = inspection_photos.receive_photo(file.file)
     except certificates.UploadRefused as refused:
         form.error = i18n.gettext(refused.message, **refused.params)
+        log_security_event(
+            request, "upload_refused", "refused", upload="inspection_photo", reason=refused.reason
+        )
         return _detail(request, user, scope, row, photo=form, status_code=400)
     inspection_photos.add_photo(
         scope.session,
@@ -548,13 +563,18 @@ def add_photo(
     return RedirectResponse(f"/inspections/{row.number}#photos", status_code=303)
 
 
-def _visible_photo(number: str, photo_id: int, user: Principal, scope: Scope) -> InspectionPhoto:
-    """The photo if it belongs to this inspection and the user may see the inspection; 404 otherwise."""
+def _visible_photo(number: str, file_id: str, user: Principal, scope: Scope) -> InspectionPhoto:
+    """The photo (by its random public id) if it belongs to this inspection and the user may see
+    the inspection; 404 otherwise."""
     if not user.is_hq and user.org_kind is not OrgKind.SUPPLIER:
         raise HTTPException(status_code=403)
     row = _inspection_or_404(scope, number)
-    photo = scope.get(InspectionPhoto, photo_id)
-    if photo.inspection_id != row.id:
+    photo: InspectionPhoto | None = scope.session.execute(
+        scope.select(InspectionPhoto).where(
+            col(InspectionPhoto.public_id) == file_id, col(InspectionPhoto.inspection_id) == row.id
+        )
+    ).scalar_one_or_none()
+    if photo is None:
         raise HTTPException(status_code=404)
     return photo
 
@@ -564,24 +584,28 @@ def _image_response(path: Path, photo: InspectionPhoto) -> Response:
         path,
         media_type=photo.content_type,
         filename=inspection_photos.download_name(photo),
-        content_disposition_type="inline",
-        headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "private, no-store"},
+        content_disposition_type="inline",  # shown in <img>; opened alone, sandboxed
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, no-store",
+            "Content-Security-Policy": STORED_FILE_CSP,
+        },
     )
 
 
-@router.get("/inspections/{number}/photos/{photo_id}")
-def photo_file(number: str, photo_id: int, user: ViewerUser, scope: OrgScope) -> Response:
-    photo = _visible_photo(number, photo_id, user, scope)
+@router.get("/inspections/{number}/photos/{file_id}")
+def photo_file(number: str, file_id: FileId, user: ViewerUser, scope: OrgScope) -> Response:
+    photo = _visible_photo(number, file_id, user, scope)
     path = inspection_photos.stored_path(photo.stored_name)
     if not path.is_file():
         raise HTTPException(status_code=404)
     return _image_response(path, photo)
 
 
-@router.get("/inspections/{number}/photos/{photo_id}/thumbnail")
-def photo_thumbnail(number: str, photo_id: int, user: ViewerUser, scope: OrgScope) -> Response:
+@router.get("/inspections/{number}/photos/{file_id}/thumbnail")
+def photo_thumbnail(number: str, file_id: FileId, user: ViewerUser, scope: OrgScope) -> Response:
     """The photo's thumbnail, to whoever may see the photo; made now for a photo stored without one."""
-    photo = _visible_photo(number, photo_id, user, scope)
+    photo = _visible_photo(number, file_id, user, scope)
     if not inspection_photos.stored_path(photo.stored_name).is_file():
         raise HTTPException(status_code=404)
     try:

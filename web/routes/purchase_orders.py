@@ -42,7 +42,17 @@ from supplychain.principal import Principal
 from supplychain.replenishment import (
     business_today,
 )
-from web.deps import CurrentUser, FieldsDep, OrgScope, Scope, names_for, require_roles
+from web.deps import (
+    CurrentUser,
+    FieldsDep,
+    OrgScope,
+    PageNumber,
+    RowId,
+    Scope,
+    names_for,
+    parse_row_id,
+    require_roles,
+)
 from web.flash import flash
 from web.form_ids import submitted_form_id, update_id
 from web.purchasing import (
@@ -113,10 +123,6 @@ def status_condition(status: str) -> ColumnElement[bool] | None:
     return None
 
 
-def _int_or_none(text: str) -> int | None:
-    return int(text) if text.strip().isdigit() and len(text.strip()) < 10 else None
-
-
 def _date_or_none(text: str, errors: dict[str, str], name: str) -> date | None:
     if not text.strip():
         return None
@@ -141,7 +147,7 @@ def _po_list(
     store: str = "",
     date_from: str = "",
     date_to: str = "",
-    page: int = 1,
+    page: PageNumber = 1,
 ) -> Response:
     status = status if status is not None else view.default_status
     errors: dict[str, str] = {}
@@ -153,7 +159,7 @@ def _po_list(
         stmt = stmt.where(condition)
     filters: dict[str, Any] = {"status": status}
     if view.hq_filters:
-        supplier_id, store_id = _int_or_none(supplier), _int_or_none(store)
+        supplier_id, store_id = parse_row_id(supplier), parse_row_id(store)
         start = _date_or_none(date_from, errors, "date_from")
         end = _date_or_none(date_to, errors, "date_to")
         if supplier_id:
@@ -219,14 +225,14 @@ def _line_counts(session: Session, orders: list[PurchaseOrder]) -> dict[int, int
 
 @router.get("/replenishment")
 def my_orders(
-    request: Request, user: StoreUser, scope: OrgScope, status: str | None = None, page: int = 1
+    request: Request, user: StoreUser, scope: OrgScope, status: str | None = None, page: PageNumber = 1
 ) -> Response:
     return _po_list(request, user, scope, STORE_LIST, status=status, page=page)
 
 
 @router.get("/supplier/purchase-orders")
 def supplier_orders(
-    request: Request, user: SupplierUser, scope: OrgScope, status: str | None = None, page: int = 1
+    request: Request, user: SupplierUser, scope: OrgScope, status: str | None = None, page: PageNumber = 1
 ) -> Response:
     return _po_list(request, user, scope, SUPPLIER_LIST, status=status, page=page)
 
@@ -241,7 +247,7 @@ def all_orders(
     store: str = "",
     date_from: str = "",
     date_to: str = "",
-    page: int = 1,
+    page: PageNumber = 1,
 ) -> Response:
     return _po_list(
         request,
@@ -497,7 +503,7 @@ def cancel_po(request: Request, number: str, user: BuyerUser, scope: OrgScope, f
 
 @router.post("/purchase-orders/{number}/lines/{line_no}/short-close")
 def short_close_line(
-    request: Request, number: str, line_no: int, user: BuyerUser, scope: OrgScope, form: FieldsDep
+    request: Request, number: str, line_no: RowId, user: BuyerUser, scope: OrgScope, form: FieldsDep
 ) -> Response:
     po = po_or_404(scope, number)
     return _act(

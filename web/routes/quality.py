@@ -42,7 +42,7 @@ from supplychain.scorecard import (
     switching_document_id,
 )
 from supplychain.security import new_token
-from web.deps import FormDep, OrgScope, Scope, require_roles
+from web.deps import FormDep, OrgScope, RowId, Scope, parse_row_id, require_roles
 from web.flash import flash
 from web.purchasing import sku_label
 from web.templating import render
@@ -101,7 +101,7 @@ def scorecards(request: Request, user: ViewerUser, scope: OrgScope) -> Response:
 
 
 @router.get("/scorecard/{supplier_id:int}")
-def supplier_page(request: Request, supplier_id: int, user: ViewerUser, scope: OrgScope) -> Response:
+def supplier_page(request: Request, supplier_id: RowId, user: ViewerUser, scope: OrgScope) -> Response:
     if not user.is_hq and not _is_supplier(user):
         raise HTTPException(status_code=403)
     return _supplier_page(request, user, scope, _card_or_404(scope, supplier_id))
@@ -147,7 +147,7 @@ def _switched_sku_or_404(card: SupplierScorecard, sku_id: int) -> SkuScorecard:
 
 
 def _version(raw: object) -> int | None:
-    return int(raw) if isinstance(raw, str) and raw.isdigit() else None
+    return parse_row_id(raw)  # a version counts from 1, as a row id does
 
 
 def _refused(
@@ -170,7 +170,7 @@ def _idempotency_key(action: str, supplier_id: int, sku_id: int, raw: object) ->
 
 @router.post("/scorecard/{supplier_id:int}/skus/{sku_id:int}/approve-reduced")
 def approve_reduced_inspection(
-    request: Request, supplier_id: int, sku_id: int, user: DeciderUser, scope: OrgScope, form: FormDep
+    request: Request, supplier_id: RowId, sku_id: RowId, user: DeciderUser, scope: OrgScope, form: FormDep
 ) -> Response:
     if not user.is_hq:
         raise HTTPException(status_code=403)
@@ -193,7 +193,7 @@ def approve_reduced_inspection(
 
 @router.post("/scorecard/{supplier_id:int}/skus/{sku_id:int}/resume")
 def resume_inspection(
-    request: Request, supplier_id: int, sku_id: int, user: DeciderUser, scope: OrgScope, form: FormDep
+    request: Request, supplier_id: RowId, sku_id: RowId, user: DeciderUser, scope: OrgScope, form: FormDep
 ) -> Response:
     if not user.is_hq:
         raise HTTPException(status_code=403)

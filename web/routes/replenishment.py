@@ -51,7 +51,7 @@ from supplychain.rules.ordering import (
 )
 from supplychain.security import new_token
 from supplychain.settings import settings
-from web.deps import FormDep, SessionDep, names_for, require_roles
+from web.deps import FormDep, SessionDep, names_for, parse_row_id, require_roles
 from web.flash import flash
 from web.purchasing import (
     form_text,
@@ -110,7 +110,7 @@ def parse_request(session: Session, form: Any, items: dict[int, CatalogueItem]) 
         if not raw:
             continue
         suffix = key[len(QTY_FIELD) :]
-        sku_id = int(suffix) if suffix.isdigit() and len(suffix) < 10 else None
+        sku_id = parse_row_id(suffix)
         if sku_id is None or sku_id not in items:
             sku = session.get(Sku, sku_id) if sku_id is not None else None
             if sku is None:

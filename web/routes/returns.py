@@ -42,7 +42,7 @@ from supplychain.principal import Principal
 from supplychain.rules.inspection_checks import NOTES_MAX_LENGTH
 from supplychain.rules.money import line_net
 from supplychain.scoping import HQ_QUALITY_ROLES
-from web.deps import FormDep, OrgScope, Scope, names_for, require_roles
+from web.deps import FormDep, OrgScope, PageNumber, Scope, names_for, parse_row_id, require_roles
 from web.flash import flash
 from web.form_ids import submitted_form_id, update_id
 from web.purchasing import repeated_form_result, sku_label, temporal_client
@@ -86,10 +86,6 @@ def _allowed(user: Principal) -> None:
     """HQ users (their role was checked) and suppliers; nobody from a distributor."""
     if not user.is_hq and user.org_kind is not OrgKind.SUPPLIER:
         raise HTTPException(status_code=403)
-
-
-def _int(raw: str) -> int | None:
-    return int(raw) if raw.isdigit() and len(raw) < 10 else None
 
 
 def _suppliers(scope: Scope, user: Principal) -> list[Organisation]:
@@ -144,7 +140,7 @@ def return_list(
     scope: OrgScope,
     status: str = "",
     supplier: str = "",
-    page: int = 1,
+    page: PageNumber = 1,
 ) -> Response:
     _allowed(user)
     stmt = scope.select(ReturnToVendor).order_by(
@@ -153,7 +149,7 @@ def return_list(
     status = status if status in {s.value for s in ReturnStatus} else ""
     if status:
         stmt = stmt.where(col(ReturnToVendor.status) == ReturnStatus(status))
-    supplier_id = _int(supplier) if user.is_hq else None
+    supplier_id = parse_row_id(supplier) if user.is_hq else None
     if supplier_id is not None:
         stmt = stmt.where(col(ReturnToVendor.supplier_id) == supplier_id)
     rows = scope.page(stmt, page, PER_PAGE)
@@ -306,14 +302,14 @@ def debit_note_list(
     scope: OrgScope,
     status: str = "",
     supplier: str = "",
-    page: int = 1,
+    page: PageNumber = 1,
 ) -> Response:
     _allowed(user)
     stmt = scope.select(DebitNote).order_by(col(DebitNote.created_at).desc(), col(DebitNote.id).desc())
     status = status if status in {s.value for s in DebitNoteStatus} else ""
     if status:
         stmt = stmt.where(col(DebitNote.status) == DebitNoteStatus(status))
-    supplier_id = _int(supplier) if user.is_hq else None
+    supplier_id = parse_row_id(supplier) if user.is_hq else None
     if supplier_id is not None:
         stmt = stmt.where(col(DebitNote.supplier_id) == supplier_id)
     rows = scope.page(stmt, page, PER_PAGE)

@@ -40,7 +40,16 @@ from supplychain.models import (
 )
 from supplychain.numbering import reserve_number
 from supplychain.principal import Principal
-from web.deps import FieldsDep, OrgScope, Scope, names_for, require_roles
+from web.deps import (
+    FieldsDep,
+    OrgScope,
+    PageNumber,
+    RowIdQuery,
+    Scope,
+    names_for,
+    parse_row_id,
+    require_roles,
+)
 from web.flash import flash
 from web.form_ids import submitted_form_id, update_id
 from web.purchasing import (
@@ -94,7 +103,7 @@ EMPTY_RECEIPT_LOT_ROWS = 2
 
 @router.get("/supplier/shipments")
 def supplier_shipments(
-    request: Request, user: SupplierUser, scope: OrgScope, status: str = "all", page: int = 1
+    request: Request, user: SupplierUser, scope: OrgScope, status: str = "all", page: PageNumber = 1
 ) -> Response:
     stmt = scope.select(Shipment).order_by(col(Shipment.created_at).desc(), col(Shipment.id).desc())
     if status in {s.value for s in ShipmentStatus}:
@@ -170,8 +179,8 @@ def new_batch_row(
     number: str,
     user: SupplierUser,
     scope: OrgScope,
-    line: Annotated[int, Query()],
-    index: Annotated[int, Query()],
+    line: RowIdQuery,
+    index: Annotated[int, Query(ge=1, le=MAX_BATCH_ROWS)],
 ) -> Response:
     """htmx: one more empty batch row for a line of the ASN form (and the "add" button after it)."""
     po = _shippable_po(scope, number)
@@ -282,7 +291,7 @@ def _shipment_sent(request: Request, scope: Scope, po: PurchaseOrder, result: PO
 
 @router.get("/warehouse/receipts")
 def expected_receipts(
-    request: Request, user: WarehouseUser, scope: OrgScope, location: str = "", page: int = 1
+    request: Request, user: WarehouseUser, scope: OrgScope, location: str = "", page: PageNumber = 1
 ) -> Response:
     """Shipments in transit, by ETA; to the user's own warehouse unless another one is chosen."""
     chosen = location or (str(user.location_id) if user.location_id else "all")
@@ -292,8 +301,8 @@ def expected_receipts(
         .where(col(Shipment.status) == ShipmentStatus.IN_TRANSIT)
         .order_by(col(Shipment.eta), col(Shipment.number))
     )
-    if chosen.isdigit():
-        stmt = stmt.where(col(PurchaseOrder.ship_to_location_id) == int(chosen))
+    if chosen.isdigit():  # a warehouse id; one out of range (0 here) names none
+        stmt = stmt.where(col(PurchaseOrder.ship_to_location_id) == (parse_row_id(chosen) or 0))
     shipments = scope.page(stmt, page, per_page=PER_PAGE)
     pos = _pos_of(scope, shipments)
     warehouses = (
@@ -404,8 +413,8 @@ def new_lot_row(
     number: str,
     user: WarehouseUser,
     scope: OrgScope,
-    line: Annotated[int, Query()],
-    index: Annotated[int, Query()],
+    line: RowIdQuery,
+    index: Annotated[int, Query(ge=1, le=MAX_BATCH_ROWS)],
 ) -> Response:
     """htmx: one more empty lot row for a line of the receipt form (and the "add" button after it)."""
     view, _po = _receivable(scope, number)
