@@ -13,6 +13,8 @@ locations.
 - Inspections (and their photos, returns to vendor, debit notes and the switching state): HQ sees
   all, a supplier those of its own lots.
 - Approval requests and delegations: in HQ, the people they involve; notifications: their reader.
+- Statements (their lines and disputes), invoices, payments, price adjustments and settlement
+  terms: HQ sees all, a supplier its own; payment runs and the working-day calendar are HQ's.
 
 Anything not visible answers 404, so another organisation's documents are not even confirmed to
 exist.
@@ -38,6 +40,9 @@ from supplychain.models import (
     Notification,
     Organisation,
     OrgKind,
+    Payment,
+    PaymentRun,
+    PriceAdjustment,
     PriceListEntry,
     PurchaseOrder,
     PurchaseOrderLine,
@@ -45,11 +50,17 @@ from supplychain.models import (
     Region,
     ReturnToVendor,
     Role,
+    SettlementTerms,
     Shipment,
     ShipmentLine,
     Sku,
+    Statement,
+    StatementDispute,
+    StatementLine,
     StockBalance,
+    SupplierInvoice,
     User,
+    WorkingDayOverride,
 )
 from supplychain.models.base import utcnow
 from supplychain.principal import Principal
@@ -143,6 +154,13 @@ def _through_po(column: Any) -> Rule:
     return lambda p: col(column).in_(_visible_po_ids(p))
 
 
+def _through_statement(column: Any) -> Rule:
+    """Rows of a statement: visible exactly when their statement is."""
+    return lambda p: col(column).in_(
+        select(col(Statement.id)).where(col(Statement.supplier_id) == p.organisation_id)
+    )
+
+
 def _shipment_lines(p: Principal) -> ColumnElement[bool]:
     shipments = select(col(Shipment.id)).where(col(Shipment.purchase_order_id).in_(_visible_po_ids(p)))
     return col(ShipmentLine.shipment_id).in_(shipments)
@@ -214,6 +232,16 @@ RULES: dict[type[SQLModel], dict[OrgKind, Rule]] = {
     DebitNote: {
         OrgKind.SUPPLIER: _own_org(DebitNote.supplier_id),
     },
+    # Reconciliation and settlement: HQ sees all, a supplier its own; distributors none.
+    SettlementTerms: {OrgKind.SUPPLIER: _own_org(SettlementTerms.supplier_id)},
+    Statement: {OrgKind.SUPPLIER: _own_org(Statement.supplier_id)},
+    StatementLine: {OrgKind.SUPPLIER: _through_statement(StatementLine.statement_id)},
+    StatementDispute: {OrgKind.SUPPLIER: _through_statement(StatementDispute.statement_id)},
+    PriceAdjustment: {OrgKind.SUPPLIER: _own_org(PriceAdjustment.supplier_id)},
+    SupplierInvoice: {OrgKind.SUPPLIER: _own_org(SupplierInvoice.supplier_id)},
+    Payment: {OrgKind.SUPPLIER: _own_org(Payment.supplier_id)},
+    PaymentRun: {},  # the bank files: HQ's finance only
+    WorkingDayOverride: {},  # the calendar HQ pays by: HQ only
     ApprovalRequest: {
         # HQ's approval queue: a request is seen by its assignee, their delegates of the day, and whoever
         # decided it; never outside HQ.
