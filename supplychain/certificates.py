@@ -23,7 +23,7 @@ from datetime import date
 from pathlib import Path
 from typing import IO
 
-from PIL import Image, ImageOps
+from PIL import Image, ImageFile, ImageOps
 from sqlalchemy import or_, select
 from sqlmodel import Session, col
 
@@ -236,6 +236,9 @@ def decode_image(path: Path, content_type: str, *, draft: tuple[int, int] | None
     `Image.MAX_IMAGE_PIXELS` (a decompression bomb: checked from the header, before decoding) or
     does not decode (damaged, truncated, only a PNG or JPEG header)."""
     limit = Image.MAX_IMAGE_PIXELS
+    # WeasyPrint sets this process-wide flag on import (to render the odd broken image of a web page);
+    # an upload must decode whole, so a truncated one is refused rather than padded.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
     try:
         with Image.open(path, formats=[PIL_FORMATS[content_type]]) as image:
             if limit and image.width * image.height > limit:

@@ -77,6 +77,8 @@ class Pair:
         old_arg = replace(arg, shipment_number=shipment.replace("SHP-T-", "SHP-O-")) if shipment else arg
         first = await self.old.execute_update(update, old_arg)
         second = await self.new.execute_update(update, arg)
+        if getattr(first, "shipment_number", None):  # an ASN answers with its own shipment's number
+            first = replace(first, shipment_number=arg.shipment_number)
         assert first == second
         return second
 
