@@ -304,6 +304,19 @@ def test_a_file_with_a_photo_header_that_does_not_decode_is_refused_and_nothing_
     assert stored_files(upload_dir) == []
 
 
+def test_a_truncated_photo_is_refused_even_after_weasyprint_was_imported(
+    upload_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """WeasyPrint sets Pillow's process-wide LOAD_TRUNCATED_IMAGES on import, which would pad a
+    truncated upload instead of refusing it; the portal renders PDFs in the same process."""
+    from PIL import ImageFile
+
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)  # as `import weasyprint` leaves it
+    with pytest.raises(UploadRefused):
+        inspection_photos.receive_photo(io.BytesIO(truncated(image_bytes("PNG", (200, 200)))))
+    assert stored_files(upload_dir) == []
+
+
 @pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
 @pytest.mark.parametrize(
     ("size", "mode"),
