@@ -12,7 +12,7 @@ Without the font WeasyPrint draws empty boxes and raises nothing (tests check th
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -35,6 +35,7 @@ PURCHASE_ORDER_TEMPLATE = "purchase_order.html"
 # WeasyPrint does not promise they may be used by two threads at once (its layout holds the GIL
 # anyway, so two at once would not finish sooner).
 _render_lock = Lock()
+ZERO = Decimal("0.00")
 
 
 # --- the document views ------------------------------------------------------------------------
@@ -182,6 +183,18 @@ class PurchaseOrderDocument:
     note: str = ""
 
 
+def totals_by_vat_rate(lines: Iterable[tuple[Decimal, Decimal, Decimal]]) -> tuple[VatTotal, ...]:
+    """(rate, net, tax) of each line, added up per rate, highest rate first. The lines' own rounded
+    tax is summed (never the tax of the sum), so the totals equal the lines'."""
+    net: dict[Decimal, Decimal] = {}
+    tax: dict[Decimal, Decimal] = {}
+    for rate, line_net, line_tax in lines:
+        key = rate.normalize()
+        net[key] = net.get(key, ZERO) + line_net
+        tax[key] = tax.get(key, ZERO) + line_tax
+    return tuple(VatTotal(rate=rate, net=net[rate], tax=tax[rate]) for rate in sorted(net, reverse=True))
+
+
 # --- rendering ---------------------------------------------------------------------------------
 
 
@@ -193,7 +206,7 @@ def _css_string(text: str) -> str:
 
 def page_number_css() -> Markup:
     """The `content` value of the page-number margin box, "Page 1 of 3" in the current locale."""
-    text = i18n.translate("Page %(page)s of %(pages)s")
+    text = i18n.translate(i18n.lazy("Page %(page)s of %(pages)s"))
     marker_page, marker_pages = "\x00page\x00", "\x00pages\x00"
     literal = _css_string(text % {"page": marker_page, "pages": marker_pages})
     literal = literal.replace(marker_page, '" counter(page) "').replace(marker_pages, '" counter(pages) "')
@@ -202,7 +215,8 @@ def page_number_css() -> Markup:
 
 def format_price(value: Decimal) -> str:
     """A unit price with 2 decimals, or 4 when it has more (prices are kept to 4 places)."""
-    return i18n.format_decimal(value, places=MONEY_PLACES if has_places(value, MONEY_PLACES) else PRICE_PLACES)
+    places = MONEY_PLACES if has_places(value, MONEY_PLACES) else PRICE_PLACES
+    return i18n.format_decimal(value, places=places)
 
 
 def item_description(line: StatementLine | PurchaseOrderLineView) -> str:

@@ -38,6 +38,7 @@ from supplychain.models import (
     PurchaseOrderLine,
     Role,
 )
+from supplychain.pdf_documents import PURCHASE_ORDER_TEMPLATE, render_pdf
 from supplychain.principal import Principal
 from supplychain.replenishment import (
     business_today,
@@ -64,6 +65,7 @@ from web.purchasing import (
     po_lines,
     po_or_404,
     po_shipments,
+    purchase_order_document,
     query_state,
     run_update,
 )
@@ -351,6 +353,27 @@ def _detail(
 @router.get("/purchase-orders/{number}")
 def po_detail(request: Request, number: str, user: CurrentUser, scope: OrgScope) -> Response:
     return _detail(request, user, scope, po_or_404(scope, number))
+
+
+@router.get("/purchase-orders/{number}/pdf")
+def po_pdf(number: str, user: CurrentUser, scope: OrgScope) -> Response:
+    """The purchase order as an A4 PDF in the user's language, for whoever may see its page.
+
+    Sync: WeasyPrint is CPU work for a worker thread, never the event loop. The database
+    connection is given back before rendering (the document holds plain values by then).
+    """
+    po = po_or_404(scope, number)
+    document = purchase_order_document(scope.session, po)
+    scope.session.commit()
+    pdf = render_pdf(PURCHASE_ORDER_TEMPLATE, document, i18n.get_locale())
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{po.number}.pdf"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @router.get("/purchase-orders/{number}/state")
