@@ -14,7 +14,8 @@ from supplychain.models import POStatus, Role, User
 from tests.factories import make_user
 from tests.fixtures.web import ClientFactory
 from tests.pdf_tools import assert_cjk_fonts_embedded, pdf_text
-from tests.web.test_purchase_orders import World, as_user, make_po, world  # noqa: F401 (fixture)
+from tests.web.test_purchase_orders import World, as_user, make_po
+from tests.web.test_purchase_orders import world as world
 
 
 def pdf_url(number: str) -> str:
