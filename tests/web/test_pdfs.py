@@ -7,9 +7,14 @@ world and purchase-order factory these tests share.
 from __future__ import annotations
 
 import re
+import threading
 
+import pytest
 from sqlmodel import Session
 
+import web.pdfs
+from supplychain import pdf_documents
+from supplychain.db import get_engine
 from supplychain.models import POStatus, Role, User
 from tests.factories import make_user
 from tests.fixtures.web import ClientFactory
@@ -96,3 +101,27 @@ def test_po_pdf_in_chinese_for_a_chinese_reader_with_embedded_cjk_font(
     assert "合计 ¥120.00 ¥15.60 ¥135.60" in text
     assert "第 1 页，共 1 页" in text
     assert_cjk_fonts_embedded(response.content)
+
+
+def test_po_pdf_renders_on_the_pdf_thread_with_the_connection_given_back(
+    make_client: ClientFactory, world: World, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pool = get_engine().pool
+    seen: list[tuple[str, int]] = []
+    real_render = pdf_documents.render_pdf
+
+    def watched(template_name: str, document: object, locale: str) -> bytes:
+        seen.append((threading.current_thread().name, pool.checkedout()))  # type: ignore[attr-defined]
+        return real_render(template_name, document, locale)
+
+    monkeypatch.setattr(web.pdfs, "render_pdf", watched)
+    url = pdf_url(make_po(session, world).number)
+    buyer = as_user(make_client, world.buyer)
+    session.commit()  # nothing of the test's session is read again: it holds no connection now
+    before = pool.checkedout()  # type: ignore[attr-defined]
+    response = buyer.get(url)
+    assert response.status_code == 200
+    [(thread_name, checked_out_while_rendering)] = seen
+    assert thread_name.startswith("pdf-render")
+    # The request's connection went back to the pool before rendering (the test's own may stay).
+    assert checked_out_while_rendering == before

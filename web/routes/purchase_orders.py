@@ -38,7 +38,7 @@ from supplychain.models import (
     PurchaseOrderLine,
     Role,
 )
-from supplychain.pdf_documents import PURCHASE_ORDER_TEMPLATE, render_pdf
+from supplychain.pdf_documents import PURCHASE_ORDER_TEMPLATE
 from supplychain.principal import Principal
 from supplychain.replenishment import (
     business_today,
@@ -56,6 +56,7 @@ from web.deps import (
 )
 from web.flash import flash
 from web.form_ids import submitted_form_id, update_id
+from web.pdfs import pdf_response
 from web.purchasing import (
     OPEN_PO_STATUSES,
     form_text,
@@ -357,23 +358,10 @@ def po_detail(request: Request, number: str, user: CurrentUser, scope: OrgScope)
 
 @router.get("/purchase-orders/{number}/pdf")
 def po_pdf(number: str, user: CurrentUser, scope: OrgScope) -> Response:
-    """The purchase order as an A4 PDF in the user's language, for whoever may see its page.
-
-    Sync: WeasyPrint is CPU work for a worker thread, never the event loop. The database
-    connection is given back before rendering (the document holds plain values by then).
-    """
+    """The purchase order as an A4 PDF in the user's language, for whoever may see its page."""
     po = po_or_404(scope, number)
     document = purchase_order_document(scope.session, po)
-    scope.session.commit()
-    pdf = render_pdf(PURCHASE_ORDER_TEMPLATE, document, i18n.get_locale())
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'attachment; filename="{po.number}.pdf"',
-            "Cache-Control": "no-store",
-        },
-    )
+    return pdf_response(scope.session, PURCHASE_ORDER_TEMPLATE, document, f"{po.number}.pdf")
 
 
 @router.get("/purchase-orders/{number}/state")
