@@ -16,6 +16,7 @@ import web.pdfs
 from supplychain import pdf_documents
 from supplychain.db import get_engine
 from supplychain.models import POStatus, Role, User
+from supplychain.settings import settings
 from tests.factories import make_user
 from tests.fixtures.web import ClientFactory
 from tests.pdf_tools import assert_cjk_fonts_embedded, pdf_text
@@ -125,3 +126,15 @@ def test_po_pdf_renders_on_the_pdf_thread_with_the_connection_given_back(
     assert thread_name.startswith("pdf-render")
     # The request's connection went back to the pool before rendering (the test's own may stay).
     assert checked_out_while_rendering == before
+
+
+def test_the_pdf_header_names_the_hq_with_the_configured_address_and_tax_id(
+    make_client: ClientFactory, world: World, session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(settings, "COMPANY_ADDRESS", "上海市浦东新区世纪大道100号")
+    monkeypatch.setattr(settings, "COMPANY_TAX_ID", "91310000MA1FL0000X")
+    po = make_po(session, world)
+    response = as_user(make_client, world.buyer).get(pdf_url(po.number))
+    header = pdf_text(response.content).split(po.number)[0]  # what comes before the title's number
+    assert world.hq.name in header
+    assert "上海市浦东新区世纪大道100号" in header and "Tax id: 91310000MA1FL0000X" in header
