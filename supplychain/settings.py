@@ -91,6 +91,11 @@ class Settings(BaseSettings):
     QUALITY_DECISION_REMINDER_HOURS: float = Field(default=sla.QUALITY_DECISION_REMINDER_HOURS, gt=0)
     QUALITY_DECISION_ESCALATION_HOURS: float = Field(default=sla.QUALITY_DECISION_ESCALATION_HOURS, gt=0)
 
+    # The company header of PDFs (statements, remittance advice, purchase orders): the HQ
+    # organisation's name, and these when set (the organisation table has no address or tax id).
+    COMPANY_ADDRESS: str = ""
+    COMPANY_TAX_ID: str = ""  # 统一社会信用代码
+
     # Mail: SMTP_HOST unset keeps notifications in-app and in the log.
     SMTP_HOST: str | None = None
     SMTP_PORT: int = 587

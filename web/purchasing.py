@@ -22,6 +22,7 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from supplychain import i18n
+from supplychain.document_header import company_party
 from supplychain.i18n import lazy
 from supplychain.models import (
     POLineStatus,
@@ -35,8 +36,11 @@ from supplychain.models import (
     ShipmentStatus,
     Sku,
 )
+from supplychain.pdf_documents import Party, PurchaseOrderDocument, PurchaseOrderLineView, totals_by_vat_rate
 from supplychain.purchasing import receipt_lots, shipment_batches
-from web.deps import Scope
+from supplychain.rules.dates import business_date
+from supplychain.rules.money import line_tax
+from web.deps import Scope, names_for
 from web.form_ids import Outcome, earlier_result
 from web.workflow_calls import await_on_loop
 from web.workflow_errors import rejection_message
@@ -162,6 +166,56 @@ def sku_label(sku: Sku | None) -> str:
         return ""
     name = sku.name if i18n.get_locale() == "zh_CN" or not sku.name_en else sku.name_en
     return f"{sku.code} {name}"
+
+
+# --- the purchase order as a PDF ------------------------------------------------------------------
+
+
+def purchase_order_document(session: Session, po: PurchaseOrder) -> PurchaseOrderDocument:
+    """The PDF's view of a purchase order already found through the user's scope (`po_or_404`)."""
+    lines = po_lines(session, po)
+    names = names_for(
+        session,
+        org_ids={po.supplier_id, po.requester_org_id},
+        location_ids={po.requested_for_location_id, po.ship_to_location_id},
+        sku_ids={line.sku_id for line in lines},
+    )
+    orgs, locs, skus = names["orgs"], names["locs"], names["skus"]
+    views = tuple(
+        PurchaseOrderLineView(
+            line_no=line.line_no,
+            sku_code=skus[line.sku_id].code,
+            description=skus[line.sku_id].name,
+            description_en=skus[line.sku_id].name_en,
+            quantity_ordered=line.quantity_ordered,
+            quantity_confirmed=line.quantity_confirmed,
+            promised_date=line.promised_date,
+            unit_price=line.unit_price,
+            vat_rate=line.tax_rate,
+            amount=line.line_amount,
+            tax=line_tax(line.line_amount, line.tax_rate),  # as the order's tax_amount was summed
+            status_label="" if line.status == POLineStatus.OPEN else LINE_STATUS_LABELS[line.status],
+        )
+        for line in lines
+    )
+    ship_to = locs[po.ship_to_location_id]
+    return PurchaseOrderDocument(
+        number=po.number,
+        order_date=business_date(po.created_at),
+        sent_date=business_date(po.sent_at) if po.sent_at else None,
+        company=company_party(session),
+        supplier=Party(name=orgs[po.supplier_id].name),
+        requester=f"{orgs[po.requester_org_id].name} · {locs[po.requested_for_location_id].name}",
+        ship_to=Party(name=ship_to.name, address=ship_to.address),
+        status_label=PO_STATUS_LABELS[po.status],
+        lines=views,
+        vat_totals=totals_by_vat_rate((v.vat_rate, v.amount, v.tax) for v in views),
+        net_total=po.net_amount,
+        tax_total=po.tax_amount,
+        grand_total=po.total_amount,
+        currency=po.currency,
+        note=po.note,
+    )
 
 
 # --- parsing form input --------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from supplychain.models import (
     PurchaseOrderLine,
     Role,
 )
+from supplychain.pdf_documents import PURCHASE_ORDER_TEMPLATE
 from supplychain.principal import Principal
 from supplychain.replenishment import (
     business_today,
@@ -55,6 +56,7 @@ from web.deps import (
 )
 from web.flash import flash
 from web.form_ids import submitted_form_id, update_id
+from web.pdfs import pdf_response
 from web.purchasing import (
     OPEN_PO_STATUSES,
     form_text,
@@ -64,6 +66,7 @@ from web.purchasing import (
     po_lines,
     po_or_404,
     po_shipments,
+    purchase_order_document,
     query_state,
     run_update,
 )
@@ -351,6 +354,14 @@ def _detail(
 @router.get("/purchase-orders/{number}")
 def po_detail(request: Request, number: str, user: CurrentUser, scope: OrgScope) -> Response:
     return _detail(request, user, scope, po_or_404(scope, number))
+
+
+@router.get("/purchase-orders/{number}/pdf")
+def po_pdf(number: str, user: CurrentUser, scope: OrgScope) -> Response:
+    """The purchase order as an A4 PDF in the user's language, for whoever may see its page."""
+    po = po_or_404(scope, number)
+    document = purchase_order_document(scope.session, po)
+    return pdf_response(scope.session, PURCHASE_ORDER_TEMPLATE, document, f"{po.number}.pdf")
 
 
 @router.get("/purchase-orders/{number}/state")
