@@ -113,7 +113,7 @@ def receive(
         workflow_id=number.lower(),
         supplier_id=supplier.id,
         requester_user_id=world.requester.id,
-        requester_org_id=world.hq.id,  # type: ignore[arg-type]
+        requester_org_id=world.hq.id,
         requested_for_location_id=world.warehouse.id,
         ship_to_location_id=world.warehouse.id,
         status=POStatus.CLOSED,
@@ -123,7 +123,7 @@ def receive(
     session.add(po)
     session.flush()
     line = PurchaseOrderLine(
-        purchase_order_id=po.id,  # type: ignore[arg-type]
+        purchase_order_id=po.id,
         line_no=1,
         sku_id=world.sku.id,
         quantity_requested=quantity,
@@ -138,12 +138,12 @@ def receive(
     )
     shipment = Shipment(
         number=unique_code("SHP"),
-        purchase_order_id=po.id,  # type: ignore[arg-type]
+        purchase_order_id=po.id,
         carrier="SF",
         tracking_number="T1",
         eta=on,
         status=ShipmentStatus.RECEIVED,
-        created_by_user_id=world.supplier_user.id,  # type: ignore[arg-type]
+        created_by_user_id=world.supplier_user.id,
         created_at=at,
         received_by_user_id=world.requester.id,
         received_at=at,
@@ -151,15 +151,15 @@ def receive(
     session.add_all([line, shipment])
     session.flush()
     shipment_line = ShipmentLine(
-        shipment_id=shipment.id,  # type: ignore[arg-type]
-        po_line_id=line.id,  # type: ignore[arg-type]
+        shipment_id=shipment.id,
+        po_line_id=line.id,
         quantity_shipped=quantity,
         quantity_received=quantity,
     )
     session.add(shipment_line)
     session.flush()
     rows = [
-        ReceiptLot(shipment_line_id=shipment_line.id, lot_no=n, quantity=q)  # type: ignore[arg-type]
+        ReceiptLot(shipment_line_id=shipment_line.id, lot_no=n, quantity=q)
         for n, q in enumerate(lots, start=1)
     ]
     session.add_all(rows)
@@ -184,9 +184,9 @@ def inspect(
         shipment_number=receipt.shipment.number,
         line_no=1,
         lot_no=lot_no,
-        sku_id=world.sku.id,  # type: ignore[arg-type]
+        sku_id=world.sku.id,
         supplier_id=receipt.po.supplier_id,
-        location_id=world.warehouse.id,  # type: ignore[arg-type]
+        location_id=world.warehouse.id,
         lot_size=lot.quantity,
         inspection_level="II",
         severity=InspectionSeverity.NORMAL,
@@ -236,7 +236,7 @@ def debit_note(
         number=unique_code("DN"),
         kind=kind,
         supplier_id=inspection.supplier_id,
-        inspection_id=inspection.id,  # type: ignore[arg-type]
+        inspection_id=inspection.id,
         po_number=inspection.po_number,
         sku_id=inspection.sku_id,
         quantity=quantity,
@@ -262,7 +262,7 @@ def adjustment(
         net_amount=net,
         tax_amount=tax,
         total_amount=net + tax,
-        created_by_user_id=world.buyer.id,  # type: ignore[arg-type]
+        created_by_user_id=world.buyer.id,
         created_at=china_noon(on),
     )
     session.add(row)

@@ -104,7 +104,9 @@ def test_every_kind_of_source_line_is_collected_with_its_amounts(db: Engine, ses
 
     assert number is not None and number.startswith("ST-")
     lines = _lines(session, number)
-    by_source = {(line.source_type, line.source_id): line for line in lines}
+    by_source: dict[tuple[StatementLineSource, int | None], StatementLine] = {
+        (line.source_type, line.source_id): line for line in lines
+    }
     assert set(by_source) == {
         (StatementLineSource.RECEIPT, plain.lots[0].id),
         (StatementLineSource.RECEIPT, plain.lots[1].id),
@@ -273,7 +275,7 @@ def test_concurrent_runs_for_overlapping_periods_put_each_source_line_on_exactly
     sources = _all_sources(session)
     assert len(sources) == 6 * 2 + 3 and set(sources.values()) == {1}
     for statement in session.execute(select(Statement)).scalars():
-        lines = statements.statement_lines(session, statement.id)  # type: ignore[arg-type]
+        lines = statements.statement_lines(session, statement.id)
         assert statement.total_amount == sum((line.total_amount for line in lines), Decimal("0.00"))
     reconciled = session.execute(
         select(DebitNote, StatementLine).join(
