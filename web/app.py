@@ -47,6 +47,7 @@ from web.routes import (
     replenishment,
     returns,
     shipments,
+    statements,
 )
 from web.security_events import request_id
 from web.templating import render
@@ -130,6 +131,7 @@ def create_app() -> FastAPI:
     app.include_router(inspections.router)
     app.include_router(returns.router)
     app.include_router(quality.router)
+    app.include_router(statements.router)
     _install_error_handlers(app)
     return app
 

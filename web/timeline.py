@@ -60,6 +60,11 @@ ACTION_LABELS: dict[str, str] = {
     "sorted": lazy("Lot sorted (every unit inspected)"),
     "return_opened": lazy("Return to vendor opened"),
     "return_acknowledged": lazy("Return acknowledged by the supplier"),
+    # supplier statements ("created": collected; "confirmed": above)
+    "line_disputed": lazy("Line disputed by the supplier"),
+    "dispute_resolved": lazy("Dispute resolved by the buyer"),
+    "reminder_sent": lazy("Reminder sent"),
+    "escalated": lazy("Escalated"),
     # supplier quality standing (scorecard)
     "reduced_approved": lazy("Reduced inspection approved"),
     "resumed_after_corrective_action": lazy("Inspection resumed after corrective action"),
@@ -113,10 +118,21 @@ FIELD_LABELS: dict[str, str] = {
     "return": lazy("Return to vendor"),
     "quantity": lazy("Quantity"),
     "choice": lazy("Decision"),
+    # supplier statements
+    "period_start": lazy("Period from"),
+    "period_end": lazy("Period to"),
+    "round": lazy("Round"),
+    "supplier_net_amount": lazy("Supplier's figure"),
+    "net_amount": lazy("Net"),
+    "resolution": lazy("Resolution"),
 }
 
 VALUE_LABELS: dict[str, Mapping[str, str]] = {
-    "status": {str(k): v for k, v in [*PO_STATUS_LABELS.items(), *LINE_STATUS_LABELS.items()]},
+    "status": {
+        **{str(k): v for k, v in [*PO_STATUS_LABELS.items(), *LINE_STATUS_LABELS.items()]},
+        "awaiting_confirmation": lazy("Waiting for the supplier's confirmation"),
+        "disputed": lazy("Disputed"),
+    },
     "approval": {
         "pending": lazy("Pending"),
         "approved": lazy("Approved"),
@@ -137,6 +153,11 @@ VALUE_LABELS: dict[str, Mapping[str, str]] = {
     },
     "disposition": DISPOSITION_LABELS,
     "choice": DISPOSITION_LABELS,
+    "resolution": {
+        "accepted_supplier": lazy("Supplier's figure accepted"),
+        "kept_ours": lazy("Our figure kept"),
+        "adjusted": lazy("Adjusted"),
+    },
 }
 
 # `line_2.quantity_confirmed`; a line's lot: `line_1.lot_2.batch_no`.
