@@ -44,6 +44,7 @@ class PlanStatementRunResult:
     workflow_id: str
     pending_source_lines: int
     sla: StatementSla
+    already_stated: bool = False  # the period's statement exists (a second "run now")
 
 
 @activity.defn
@@ -54,11 +55,14 @@ def plan_statement_run(input: PlanStatementRunInput) -> PlanStatementRunResult:
         terms = statements.terms_for(session, input.supplier_id)
         period = last_complete_period(terms.statement_cycle, input.today)
         pending = len(statements.pending_source_lines(session, input.supplier_id, period.end))
+        workflow_id = statements.statement_workflow_id(input.supplier_id, period)
+        already_stated = statements.statement_by_workflow(session, workflow_id) is not None
     return PlanStatementRunResult(
         period_start=period.start,
         period_end=period.end,
-        workflow_id=statements.statement_workflow_id(input.supplier_id, period),
+        workflow_id=workflow_id,
         pending_source_lines=pending,
+        already_stated=already_stated,
         sla=StatementSla(
             confirm_reminder_hours=settings.STATEMENT_CONFIRM_REMINDER_HOURS,
             confirm_escalation_hours=settings.STATEMENT_CONFIRM_ESCALATION_HOURS,

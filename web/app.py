@@ -46,6 +46,7 @@ from web.routes import (
     quality,
     replenishment,
     returns,
+    settlement_terms,
     shipments,
     statements,
 )
@@ -132,6 +133,7 @@ def create_app() -> FastAPI:
     app.include_router(returns.router)
     app.include_router(quality.router)
     app.include_router(statements.router)
+    app.include_router(settlement_terms.router)
     _install_error_handlers(app)
     return app
 

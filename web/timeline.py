@@ -65,6 +65,8 @@ ACTION_LABELS: dict[str, str] = {
     "dispute_resolved": lazy("Dispute resolved by the buyer"),
     "reminder_sent": lazy("Reminder sent"),
     "escalated": lazy("Escalated"),
+    "schedule_paused": lazy("Statement schedule paused"),
+    "schedule_resumed": lazy("Statement schedule resumed"),
     # supplier quality standing (scorecard)
     "reduced_approved": lazy("Reduced inspection approved"),
     "resumed_after_corrective_action": lazy("Inspection resumed after corrective action"),
@@ -125,6 +127,13 @@ FIELD_LABELS: dict[str, str] = {
     "supplier_net_amount": lazy("Supplier's figure"),
     "net_amount": lazy("Net"),
     "resolution": lazy("Resolution"),
+    "statement_cycle": lazy("Statement cycle"),
+    "payment_days": lazy("Payment days (T+N)"),
+    "due_date_mode": lazy("Due date counted in"),
+    "prices_include_tax": lazy("Statement prices include VAT"),
+    "tolerance_amount": lazy("Match tolerance (CNY)"),
+    "tolerance_percent": lazy("Match tolerance (percent)"),
+    "early_payment_percent_per_day": lazy("Early-payment discount (percent per day)"),
 }
 
 VALUE_LABELS: dict[str, Mapping[str, str]] = {

@@ -440,6 +440,8 @@ class StatementRunWorkflow:
                 input.supplier_id, plan.period_start, plan.period_end, plan.workflow_id, outcome
             )
 
+        if plan.already_stated:
+            return result("already_started")
         if plan.pending_source_lines == 0:
             return result("no_source_lines")
         sla = plan.sla
