@@ -405,3 +405,41 @@ async def test_a_run_starts_the_period_statement_once_and_reports_an_empty_perio
 def _has_statement(db: Engine, workflow_id: str) -> bool:
     with Session(db) as session:
         return statements.statement_by_workflow(session, workflow_id) is not None
+
+
+async def test_a_run_passes_the_configured_slas_to_its_statement(
+    time_skipping_env: WorkflowEnvironment,
+    task_queue: str,
+    world: StatementWorld,
+    db: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from supplychain.settings import settings
+    from tests.fixtures.temporal import start_input
+
+    hours = {
+        "STATEMENT_CONFIRM_REMINDER_HOURS": 5.0,
+        "STATEMENT_CONFIRM_ESCALATION_HOURS": 9.0,
+        "STATEMENT_DISPUTE_REMINDER_HOURS": 2.0,
+        "STATEMENT_DISPUTE_ESCALATION_HOURS": 4.0,
+    }
+    for name, value in hours.items():
+        monkeypatch.setattr(settings, name, value)
+    client = time_skipping_env.client
+    async with running_worker(client, task_queue):
+        run = await client.execute_workflow(
+            StatementRunWorkflow.run,
+            StatementRunInput(supplier_id=world.supplier_id),
+            id=f"statement-run-{world.supplier_id}-sla",
+            task_queue=task_queue,
+        )
+        started = await start_input(client, run.workflow_id, StatementInput)
+        assert (
+            started.confirm_reminder_after,
+            started.confirm_escalation_after,
+            started.dispute_reminder_after,
+            started.dispute_escalation_after,
+        ) == (timedelta(hours=5), timedelta(hours=9), timedelta(hours=2), timedelta(hours=4))
+        await _until(lambda: _has_statement(db, run.workflow_id), "the statement")
+        await assert_replays(client, run.workflow_id, WORKFLOWS)
+        await client.get_workflow_handle(run.workflow_id).terminate("test over")
