@@ -229,3 +229,24 @@ async def test_the_buyer_must_comment_to_keep_our_figure_and_cannot_confirm(
         line = session.execute(select(StatementLine).where(col(StatementLine.line_no) == 3)).scalars().first()
         assert line is not None and line.net_amount == Decimal("-8.00")
         assert session.execute(select(Statement)).scalars().first() is not None
+
+
+async def test_the_same_dispute_form_sent_twice_raises_one_dispute(
+    portal_client: ClientFactory,
+    portal_worker: WorkerThread,
+    temporal: Client,
+    world: StatementWorld,
+    db: Engine,
+) -> None:
+    number = await start_statement(temporal, portal_worker, db, world.supplier_id)
+    browser = portal_client()
+    login(browser, world.supplier_user)
+    page = browser.get(f"/statements/{number}")
+    action = f"/statements/{number}/lines/2/dispute"
+    fields = {"reason": "1 unit short", "amount": "30", "form_id": form_id_in(page.text, action)}
+    first = form_post(browser, action, fields)
+    second = form_post(browser, action, fields)
+    assert (first.status_code, second.status_code) == (303, 303), second.text
+    with Session(db) as session:
+        disputes = session.execute(select(StatementDispute)).scalars().all()
+        assert [(d.round, d.supplier_net_amount) for d in disputes] == [(1, Decimal("30.00"))]
