@@ -215,6 +215,28 @@ def demo_orders() -> None:
         typer.echo("Demo purchase orders are in place already.")
 
 
+@app.command("statement-schedules")
+def statement_schedules() -> None:
+    """Create or update every active supplier's statement schedule from its settlement terms (cycle,
+    paused): monthly by default, semi-monthly or weekly per supplier. Safe to repeat."""
+    from supplychain import statement_schedules as schedules
+    from supplychain.db import session_scope
+    from supplychain.settings import settings
+    from supplychain.temporal import run_with_client
+
+    with session_scope() as session:
+        terms = schedules.supplier_terms(session)
+    try:
+        count = run_with_client(
+            lambda client: schedules.ensure_all(client, terms, task_queue=settings.TEMPORAL_TASK_QUEUE),
+            connect_timeout=DEMO_ORDERS_CONNECT_TIMEOUT_S,
+        )
+    except Exception as exc:
+        typer.echo(f"Statement schedules failed: {exc!r}", err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(f"Statement schedules in place: {count}")
+
+
 def _headquarters(session: Session, name: str) -> tuple[Organisation, bool]:
     """The headquarters organisation (an active one first, then the one with the seed's code HQ), made
     now with `name` when there is none; and whether it was made now."""

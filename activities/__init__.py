@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from activities import approval, events, inspection, notifications, replenishment
+from activities import approval, events, inspection, notifications, replenishment, statement
 
 ACTIVITIES: list[Callable[..., Any]] = [
     events.record_event,
@@ -51,4 +51,11 @@ ACTIVITIES: list[Callable[..., Any]] = [
     inspection.release_inspected_lot,
     inspection.open_return_to_vendor,
     inspection.acknowledge_return_to_vendor,
+    statement.plan_statement_run,
+    statement.collect_statement,
+    statement.record_statement_confirmed,
+    statement.record_statement_line_disputed,
+    statement.record_statement_dispute_resolved,
+    statement.record_statement_reminder,
+    statement.record_statement_escalated,
 ]

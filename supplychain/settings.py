@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     APPROVAL_ESCALATION_HOURS: float = Field(default=sla.APPROVAL_ESCALATION_HOURS, gt=0)
     QUALITY_DECISION_REMINDER_HOURS: float = Field(default=sla.QUALITY_DECISION_REMINDER_HOURS, gt=0)
     QUALITY_DECISION_ESCALATION_HOURS: float = Field(default=sla.QUALITY_DECISION_ESCALATION_HOURS, gt=0)
+    STATEMENT_CONFIRM_REMINDER_HOURS: float = Field(default=sla.STATEMENT_CONFIRM_REMINDER_HOURS, gt=0)
+    STATEMENT_CONFIRM_ESCALATION_HOURS: float = Field(default=sla.STATEMENT_CONFIRM_ESCALATION_HOURS, gt=0)
+    STATEMENT_DISPUTE_REMINDER_HOURS: float = Field(default=sla.STATEMENT_DISPUTE_REMINDER_HOURS, gt=0)
+    STATEMENT_DISPUTE_ESCALATION_HOURS: float = Field(default=sla.STATEMENT_DISPUTE_ESCALATION_HOURS, gt=0)
 
     # The company header of PDFs (statements, remittance advice, purchase orders): the HQ
     # organisation's name, and these when set (the organisation table has no address or tax id).
@@ -119,6 +123,14 @@ class Settings(BaseSettings):
         if self.QUALITY_DECISION_ESCALATION_HOURS <= self.QUALITY_DECISION_REMINDER_HOURS:
             raise ValueError(
                 "QUALITY_DECISION_ESCALATION_HOURS must be later than QUALITY_DECISION_REMINDER_HOURS"
+            )
+        if self.STATEMENT_CONFIRM_ESCALATION_HOURS <= self.STATEMENT_CONFIRM_REMINDER_HOURS:
+            raise ValueError(
+                "STATEMENT_CONFIRM_ESCALATION_HOURS must be later than STATEMENT_CONFIRM_REMINDER_HOURS"
+            )
+        if self.STATEMENT_DISPUTE_ESCALATION_HOURS <= self.STATEMENT_DISPUTE_REMINDER_HOURS:
+            raise ValueError(
+                "STATEMENT_DISPUTE_ESCALATION_HOURS must be later than STATEMENT_DISPUTE_REMINDER_HOURS"
             )
         if self.UPLOAD_DIR is None:
             self.UPLOAD_DIR = self.VAR_DIR / "uploads"

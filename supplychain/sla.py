@@ -21,3 +21,9 @@ APPROVAL_ESCALATION_HOURS: Final = 24.0
 # quality approvers.
 QUALITY_DECISION_REMINDER_HOURS: Final = 8.0
 QUALITY_DECISION_ESCALATION_HOURS: Final = 24.0
+# The supplier's confirmation of a statement: reminder to the supplier, then the buyers are told.
+STATEMENT_CONFIRM_REMINDER_HOURS: Final = 72.0
+STATEMENT_CONFIRM_ESCALATION_HOURS: Final = 120.0
+# The buyer's answer to a disputed statement line: reminder to the buyers, then the approvers.
+STATEMENT_DISPUTE_REMINDER_HOURS: Final = 24.0
+STATEMENT_DISPUTE_ESCALATION_HOURS: Final = 72.0

@@ -46,7 +46,9 @@ from web.routes import (
     quality,
     replenishment,
     returns,
+    settlement_terms,
     shipments,
+    statements,
 )
 from web.security_events import request_id
 from web.templating import render
@@ -130,6 +132,8 @@ def create_app() -> FastAPI:
     app.include_router(inspections.router)
     app.include_router(returns.router)
     app.include_router(quality.router)
+    app.include_router(statements.router)
+    app.include_router(settlement_terms.router)
     _install_error_handlers(app)
     return app
 

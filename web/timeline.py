@@ -60,6 +60,13 @@ ACTION_LABELS: dict[str, str] = {
     "sorted": lazy("Lot sorted (every unit inspected)"),
     "return_opened": lazy("Return to vendor opened"),
     "return_acknowledged": lazy("Return acknowledged by the supplier"),
+    # supplier statements ("created": collected; "confirmed": above)
+    "line_disputed": lazy("Line disputed by the supplier"),
+    "dispute_resolved": lazy("Dispute resolved by the buyer"),
+    "reminder_sent": lazy("Reminder sent"),
+    "escalated": lazy("Escalated"),
+    "schedule_paused": lazy("Statement schedule paused"),
+    "schedule_resumed": lazy("Statement schedule resumed"),
     # supplier quality standing (scorecard)
     "reduced_approved": lazy("Reduced inspection approved"),
     "resumed_after_corrective_action": lazy("Inspection resumed after corrective action"),
@@ -113,10 +120,28 @@ FIELD_LABELS: dict[str, str] = {
     "return": lazy("Return to vendor"),
     "quantity": lazy("Quantity"),
     "choice": lazy("Decision"),
+    # supplier statements
+    "period_start": lazy("Period from"),
+    "period_end": lazy("Period to"),
+    "round": lazy("Round"),
+    "supplier_net_amount": lazy("Supplier's figure"),
+    "net_amount": lazy("Net"),
+    "resolution": lazy("Resolution"),
+    "statement_cycle": lazy("Statement cycle"),
+    "payment_days": lazy("Payment days (T+N)"),
+    "due_date_mode": lazy("Due date counted in"),
+    "prices_include_tax": lazy("Statement prices include VAT"),
+    "tolerance_amount": lazy("Match tolerance (CNY)"),
+    "tolerance_percent": lazy("Match tolerance (percent)"),
+    "early_payment_percent_per_day": lazy("Early-payment discount (percent per day)"),
 }
 
 VALUE_LABELS: dict[str, Mapping[str, str]] = {
-    "status": {str(k): v for k, v in [*PO_STATUS_LABELS.items(), *LINE_STATUS_LABELS.items()]},
+    "status": {
+        **{str(k): v for k, v in [*PO_STATUS_LABELS.items(), *LINE_STATUS_LABELS.items()]},
+        "awaiting_confirmation": lazy("Waiting for the supplier's confirmation"),
+        "disputed": lazy("Disputed"),
+    },
     "approval": {
         "pending": lazy("Pending"),
         "approved": lazy("Approved"),
@@ -137,6 +162,11 @@ VALUE_LABELS: dict[str, Mapping[str, str]] = {
     },
     "disposition": DISPOSITION_LABELS,
     "choice": DISPOSITION_LABELS,
+    "resolution": {
+        "accepted_supplier": lazy("Supplier's figure accepted"),
+        "kept_ours": lazy("Our figure kept"),
+        "adjusted": lazy("Adjusted"),
+    },
 }
 
 # `line_2.quantity_confirmed`; a line's lot: `line_1.lot_2.batch_no`.

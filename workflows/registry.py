@@ -10,5 +10,12 @@ from __future__ import annotations
 from workflows.approval import ApprovalWorkflow
 from workflows.inspection import InspectionWorkflow
 from workflows.replenishment import ReplenishmentWorkflow
+from workflows.statement import StatementRunWorkflow, StatementWorkflow
 
-WORKFLOWS: tuple[type, ...] = (ApprovalWorkflow, ReplenishmentWorkflow, InspectionWorkflow)
+WORKFLOWS: tuple[type, ...] = (
+    ApprovalWorkflow,
+    ReplenishmentWorkflow,
+    InspectionWorkflow,
+    StatementWorkflow,
+    StatementRunWorkflow,
+)

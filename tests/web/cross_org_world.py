@@ -29,8 +29,9 @@ import io
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any, TypeVar
 
 import pytest
@@ -41,7 +42,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.service import RPCError
 
-from supplychain import approvals, certificates, inspection_photos, security, seed
+from supplychain import approvals, certificates, inspection_photos, security, seed, statements
 from supplychain.models import (
     ApprovalRequest,
     ApprovalStatus,
@@ -72,6 +73,7 @@ from supplychain.replenishment import (
 )
 from supplychain.rules.decisions import RETURN_TO_VENDOR, SORTING
 from supplychain.rules.ordering import split_by_supplier
+from supplychain.rules.statement import Period
 from supplychain.seed import EMAIL_DOMAIN, seed_demo
 from supplychain.settings import settings
 from tests.factories import make_user
@@ -98,6 +100,7 @@ from workflows.replenishment import (
     WaitRecordedInput,
     po_workflow_id,
 )
+from workflows.statement import DisputeLineInput, StatementInput, StatementState, StatementWorkflow
 
 T = TypeVar("T")
 STEP_TIMEOUT_S = 30.0
@@ -137,6 +140,7 @@ class Login:
 class World:
     logins: list[Login]
     orders: dict[str, str]  # what the order is for ("dist-sz:sent") -> PO number
+    statements: list[str] = field(default_factory=list)  # statement workflow ids
 
 
 # --- users -----------------------------------------------------------------------------------------
@@ -639,7 +643,68 @@ async def build_world(engine: Engine, temporal: Client, task_queue: str) -> Worl
         _inspect(engine, temporal, orders["hq-store:inspected"]),
         _hold(engine, temporal, orders["dist-sz:received"]),
     )
-    return World(logins=logins, orders=orders)
+    return World(logins=logins, orders=orders, statements=await _statements(engine, temporal, task_queue))
+
+
+# --- statements ------------------------------------------------------------------------------------
+
+
+async def _statements(engine: Engine, temporal: Client, task_queue: str) -> list[str]:
+    """A statement for every supplier with goods settled in stock (everything up to today); the
+    first one with line 1 disputed, so the buyer's resolve form is on a page and the others' confirm
+    form."""
+    today = datetime.now(BUSINESS_TIMEZONE).date()
+    period = Period(today - timedelta(days=400), today)
+    with Session(engine) as session:
+        supplier_ids = [
+            org_id
+            for org_id in session.execute(
+                select(col(Organisation.id))
+                .where(col(Organisation.kind) == OrgKind.SUPPLIER)
+                .order_by(col(Organisation.id))
+            ).scalars()
+            if statements.pending_source_lines(session, org_id, period.end)
+        ]
+    handles = [
+        await temporal.start_workflow(
+            StatementWorkflow.run,
+            StatementInput(supplier_id=supplier_id, period_start=period.start, period_end=period.end),
+            id=statements.statement_workflow_id(supplier_id, period),
+            task_queue=task_queue,
+        )
+        for supplier_id in supplier_ids
+    ]
+    assert len(handles) >= 2, "the world needs two suppliers with a statement"
+    for handle in handles:
+        await _until(lambda h=handle: _recorded(h), bool, f"statement {handle.id} collected")  # type: ignore[misc]
+    supplier_user = _first_user(engine, supplier_ids[0])
+    await handles[0].execute_update(
+        StatementWorkflow.dispute_line,
+        DisputeLineInput(
+            actor_user_id=supplier_user, line_no=1, reason="short", supplier_net_amount=Decimal("1.00")
+        ),
+    )
+    return [handle.id for handle in handles]
+
+
+async def _recorded(handle: WorkflowHandle[Any, Any]) -> bool:
+    state: StatementState = await handle.query(StatementWorkflow.get_state)
+    return state.recorded
+
+
+def _first_user(engine: Engine, organisation_id: int) -> int:
+    with Session(engine) as session:
+        user_id: int | None = (
+            session.execute(
+                select(col(User.id))
+                .where(col(User.organisation_id) == organisation_id)
+                .order_by(col(User.id))
+            )
+            .scalars()
+            .first()
+        )
+        assert user_id is not None
+        return user_id
 
 
 async def end_world(temporal: Client, world: World) -> None:
@@ -648,3 +713,6 @@ async def end_world(temporal: Client, world: World) -> None:
     for number in world.orders.values():
         with contextlib.suppress(RPCError):  # finished already
             await temporal.get_workflow_handle(po_workflow_id(number)).terminate("test over")
+    for workflow_id in world.statements:
+        with contextlib.suppress(RPCError):
+            await temporal.get_workflow_handle(workflow_id).terminate("test over")

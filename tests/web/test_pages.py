@@ -24,6 +24,9 @@ HQ_BUYING_QUALITY = [*HQ_BUYING, "/certificates"]
 SCORECARD = "/quality/scorecard"
 # Returns, debit notes and the scorecard: HQ quality roles and suppliers (debit notes: finance too).
 QUALITY_TAIL = ["/returns", "/debit-notes", SCORECARD]
+# The same with the statements of the HQ buying roles (buyers also have their disputes to resolve).
+HQ_STATEMENTS_TAIL = ["/returns", "/debit-notes", "/statements", SCORECARD]
+BUYER_STATEMENTS_TAIL = ["/returns", "/debit-notes", "/statements", "/statement-disputes", SCORECARD]
 SUPPLIER_MAIN = [
     "/",
     "/supplier/purchase-orders",
@@ -32,7 +35,10 @@ SUPPLIER_MAIN = [
     "/price-lists",
     "/supplier/certificates",
     "/supplier/inspections",
-    *QUALITY_TAIL,
+    "/returns",
+    "/debit-notes",
+    "/supplier/statements",
+    SCORECARD,
 ]
 STORE_MAIN = ["/", "/replenishment/new", "/replenishment", "/stock"]
 WAREHOUSE_MAIN = ["/", "/warehouse/receipts", "/stock", "/certificates", *QUALITY_TAIL]
@@ -46,9 +52,9 @@ APPROVER_MAIN = [
     "/price-lists",
     "/certificates",
     "/inspections",
-    *QUALITY_TAIL,
+    *HQ_STATEMENTS_TAIL,
 ]
-ADMIN_MAIN = [*HQ_BUYING_QUALITY, "/inspections", *QUALITY_TAIL]
+ADMIN_MAIN = [*HQ_BUYING_QUALITY, "/inspections", *HQ_STATEMENTS_TAIL]
 ADMIN_SECTION = [
     "/admin/users",
     "/admin/organisations",
@@ -62,12 +68,12 @@ ADMIN_SECTION = [
 NAV_BY_ROLE: dict[Role, tuple[list[str], list[str]]] = {
     Role.SUPPLIER: (SUPPLIER_MAIN, []),
     Role.STORE: (STORE_MAIN, []),
-    Role.BUYER: ([*HQ_BUYING_QUALITY, *QUALITY_TAIL], []),
+    Role.BUYER: ([*HQ_BUYING_QUALITY, *BUYER_STATEMENTS_TAIL], []),
     Role.APPROVER: (APPROVER_MAIN, []),
     Role.WAREHOUSE: (WAREHOUSE_MAIN, []),
     Role.INSPECTOR: (INSPECTOR_MAIN, []),
     Role.QUALITY_APPROVER: (QUALITY_APPROVER_MAIN, []),
-    Role.FINANCE: ([*HQ_BUYING, "/debit-notes"], []),
+    Role.FINANCE: ([*HQ_BUYING, "/debit-notes", "/statements"], []),
     Role.ADMIN: (ADMIN_MAIN, ADMIN_SECTION),
 }
 
