@@ -154,6 +154,16 @@ def set_roles(session: Session, *, user: User, roles: Iterable[Role]) -> None:
     session.flush()
 
 
+def drop_roles_except(session: Session, *, user_id: int, keep: Iterable[Role]) -> None:
+    """Delete the user's roles outside `keep`, before a pending change of the user row is flushed:
+    a user moving to another kind of organisation must not hold, even for a moment, a role that
+    organisation does not allow (the database refuses the move). `set_roles` adds the rest after."""
+    with session.no_autoflush:
+        session.execute(
+            delete(UserRole).where(col(UserRole.user_id) == user_id, col(UserRole.role).not_in(set(keep)))
+        )
+
+
 def roles_in_organisation(session: Session, organisation_id: int) -> set[Role]:
     """Every role a user of this organisation holds, as stored (whether it counts or not)."""
     return set(

@@ -221,10 +221,13 @@ def _user_check(change: Change) -> None:
             errors["password"] = " ".join(problems)
 
 
-def _user_apply_password(change: Change, row: User) -> None:
+def _user_before_save(change: Change, row: User) -> None:
     password = change.values.get("password")
     if password:
         row.password_hash = hash_password(password)
+    if row.id is not None:  # an edit: roles the new organisation does not allow go before it moves
+        keep = {Role(r) for r in change.values["roles"]}
+        accounts.drop_roles_except(change.session, user_id=row.id, keep=keep)
 
 
 def _user_after_save(change: Change, row: User) -> None:
@@ -352,7 +355,7 @@ USERS = Entity(
     options=_user_options,
     lookups=_user_lookups,
     check=_user_check,
-    before_save=_user_apply_password,
+    before_save=_user_before_save,
     after_save=_user_after_save,
     initial={"locale": i18n.DEFAULT_LOCALE, "roles": []},
     extra_values=_user_roles_values,

@@ -15,6 +15,7 @@ from sqlalchemy import func, select, update
 from sqlmodel import Session, SQLModel
 from starlette.testclient import TestClient
 
+from supplychain import accounts
 from supplychain.events import timeline
 from supplychain.models import (
     Location,
@@ -314,6 +315,25 @@ def test_editing_user_roles_replaces_them(world: World) -> None:
     assert world.post(f"/admin/users/{user.id}", data).status_code == 303
     roles = set(world.session.execute(select(UserRole.role).where(UserRole.user_id == user.id)).scalars())
     assert roles == {Role.APPROVER}
+
+
+def test_moving_a_user_to_a_supplier_with_the_supplier_role_in_one_form_saves_both(world: World) -> None:
+    """The organisation and the roles change together: the roles the new kind of organisation
+    does not allow go before the move (the database refuses a user holding them there)."""
+    user = make_user(world.session, organisation=world.hq, roles=[Role.BUYER], locale="en")
+    data = user_form(
+        world,
+        email=user.email,
+        organisation_id=str(world.supplier.id),
+        roles=["supplier"],
+        approval_limit="",
+        password="",
+    )
+    assert world.post(f"/admin/users/{user.id}", data).status_code == 303
+    world.session.expire_all()
+    moved = world.session.get(User, user.id)
+    assert moved is not None and moved.organisation_id == world.supplier.id
+    assert accounts.roles_of(world.session, user.id) == {Role.SUPPLIER}
 
 
 def test_giving_a_supplier_user_the_approver_role_is_refused_with_a_message(world: World) -> None:
