@@ -139,8 +139,11 @@ async def test_a_pdf_invoice_that_matches_is_stored_and_downloadable_by_the_supp
     page = supplier.get(f"/statements/{number}")
     assert 'data-testid="invoice-form"' in page.text and f"/statements/{number}/pdf" in page.text
 
-    done = upload(supplier, number, **totals(db, number))
+    form_id = form_id_in(page.text, f"/statements/{number}/invoice")
+    done = upload(supplier, number, form_id=form_id, **totals(db, number))
     assert done.status_code == 303, done.text
+    again = upload(supplier, number, form_id=form_id, **totals(db, number))  # the same form sent twice
+    assert again.status_code == 303 and again.headers["location"] == done.headers["location"]
     assert invoice_rows(db) == [("04400123", InvoiceMatch.MATCHED, "application/pdf")]
     with Session(db) as session:
         statement = statements.get_statement(session, number)

@@ -47,12 +47,12 @@ from supplychain.rules.amount_in_words import rmb_in_capitals
 from supplychain.rules.statement_invoice import DUPLICATE_NUMBER, FIGURE_NEGATIVE, SubmitInvoiceInput
 from supplychain.settings import settings
 from supplychain.statements import statement_lines
-from web.deps import CurrentUser, FileId, OrgScope, PageNumber, names_for, require_roles
+from web.deps import CurrentUser, FileId, OrgScope, PageNumber, Scope, names_for, require_roles
 from web.flash import flash
 from web.form_ids import submitted_form_id, update_id
 from web.middleware import STORED_FILE_CSP
 from web.pdfs import pdf_response
-from web.purchasing import parse_date, run_update
+from web.purchasing import parse_date, repeated_form_result, run_update
 from web.routes.statements import HQ_STATEMENT_ROLES, _detail, labels, statement_or_404
 from web.security_events import log_security_event
 from web.statement_invoices import FIGURE_LABELS, invoice_views
@@ -128,7 +128,13 @@ def upload_invoice(
             return refuse(error)
         assert value is not None
         figures.append(value)
+    the_update = update_id(submitted_form_id(form), StatementWorkflow.submit_invoice, user)
     if invoices.invoice_by_number(scope.session, statement.supplier_id, form["invoice_number"]) is not None:
+        # This very form may have stored it (a double submit): then it answers as the first did.
+        if repeated_form_result(
+            request, scope.session, statement.workflow_id, StatementWorkflow.submit_invoice, the_update
+        ):
+            return _uploaded(request, scope, statement, form["invoice_number"])
         return refuse(i18n.gettext(DUPLICATE_NUMBER, number=form["invoice_number"]))
     if file is None or not file.filename:
         return refuse(i18n.gettext(certificates.NO_FILE))
@@ -158,7 +164,7 @@ def upload_invoice(
             statement.workflow_id,
             StatementWorkflow.submit_invoice,
             arg,
-            update_id(submitted_form_id(form), StatementWorkflow.submit_invoice, user),
+            the_update,
         )
     except BaseException:
         invoices.discard_stored(stored_name)
@@ -170,11 +176,11 @@ def upload_invoice(
     stored = invoices.invoice_by_number(scope.session, statement.supplier_id, form["invoice_number"])
     if stored is None or stored.stored_name != stored_name:  # a repeated form: the first upload's file stays
         invoices.discard_stored(stored_name)
-    flash(
-        scope.session,
-        request,
-        i18n.gettext("Invoice %(invoice)s uploaded.", invoice=form["invoice_number"]),
-    )
+    return _uploaded(request, scope, statement, form["invoice_number"])
+
+
+def _uploaded(request: Request, scope: Scope, statement: Statement, invoice_number: str) -> Response:
+    flash(scope.session, request, i18n.gettext("Invoice %(invoice)s uploaded.", invoice=invoice_number))
     return RedirectResponse(f"/statements/{statement.number}", status_code=303)
 
 
