@@ -6,7 +6,7 @@ only, and the PDF with the supplier, the totals and 大写金额 to HQ and the s
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from starlette.testclient import TestClient
 from temporalio.client import Client
 
 from supplychain import statements
-from supplychain.models import DocumentEvent, OrgKind, Role, User
+from supplychain.models import DocumentEvent, OrgKind, Role, Statement, User
 from supplychain.models.settlement import InvoiceMatch, StatementStatus, SupplierInvoice
 from supplychain.rules.amount_in_words import rmb_in_capitals
 from supplychain.settings import settings
@@ -30,6 +30,7 @@ from tests.pdf_tools import pdf_text
 from tests.statement_world import StatementWorld
 from tests.test_certificates import PDF, PDF_HEADED_HTML, PNG_IMAGE
 from tests.web import test_statements as statement_pages
+from tests.web.test_queries_per_page import counted
 from tests.web.test_statements import start_statement
 from workflows.statement import ConfirmStatementInput, StatementWorkflow
 
@@ -297,3 +298,60 @@ async def test_the_statement_pdf_has_the_supplier_totals_and_capitals_for_hq_and
         browser = portal_client()
         login(browser, outsider)
         assert browser.get(f"/statements/{number}/pdf").status_code == 404
+
+
+def _exception(session: Session, world: StatementWorld, n: int) -> None:
+    statement = Statement(
+        number=f"ST-2026-9{n:05d}",
+        workflow_id=f"statement-test-{n}",
+        supplier_id=world.supplier_id,
+        period_start=date(2025, 1, 1) + timedelta(days=n),
+        period_end=date(2025, 1, 1) + timedelta(days=n),
+        status=StatementStatus.MATCH_EXCEPTION,
+        net_amount=Decimal("100.00"),
+        tax_amount=Decimal("13.00"),
+        total_amount=Decimal("113.00"),
+    )
+    session.add(statement)
+    session.flush()
+    session.add(
+        SupplierInvoice(
+            statement_id=statement.id,
+            supplier_id=world.supplier_id,
+            invoice_number=f"INV-{n}",
+            invoice_date=date(2025, 2, 1),
+            net_amount=Decimal("110.00"),
+            tax_amount=Decimal("13.00"),
+            total_amount=Decimal("123.00"),
+            stored_name="0" * 32,
+            content_type="application/pdf",
+            size_bytes=1,
+            match=InvoiceMatch.MISMATCH,
+            uploaded_by_user_id=world.supplier_user.id,
+        )
+    )
+    session.commit()
+
+
+def test_the_match_exceptions_page_costs_a_fixed_number_of_statements(
+    make_client: ClientFactory, world: StatementWorld, db: Engine
+) -> None:
+    with Session(db, expire_on_commit=False) as session:
+        finance = make_user(session, organisation=world.hq, roles=[Role.FINANCE], locale="en")
+        _exception(session, world, 1)
+    client = make_client()
+    login(client, finance)
+
+    def statements_run() -> list[str]:
+        client.get("/match-exceptions")
+        with counted(db) as run:
+            page = client.get("/match-exceptions")
+        assert page.status_code == 200 and 'data-testid="difference-amount"' in page.text
+        return run
+
+    few = statements_run()
+    with Session(db) as session:
+        for n in range(2, 7):
+            _exception(session, world, n)
+    many = statements_run()
+    assert len(many) == len(few), many

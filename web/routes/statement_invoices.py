@@ -55,7 +55,7 @@ from web.pdfs import pdf_response
 from web.purchasing import parse_date, repeated_form_result, run_update
 from web.routes.statements import HQ_STATEMENT_ROLES, _detail, labels, statement_or_404
 from web.security_events import log_security_event
-from web.statement_invoices import FIGURE_LABELS, invoice_views
+from web.statement_invoices import FIGURE_LABELS, latest_invoice_views
 from web.templating import render
 from web.workflow_calls import await_on_loop
 from workflows.common import business_date
@@ -273,11 +273,7 @@ def match_exceptions(request: Request, user: FinanceUser, scope: OrgScope, page:
     )
     rows = scope.page(stmt, page, per_page=PER_PAGE)
     session = scope.session
-    latest = {}
-    for statement in rows:
-        views = invoice_views(session, statement)
-        if views:
-            latest[statement.id] = views[0]
+    latest = latest_invoice_views(session, list(rows))
     approvals = {  # the latest step per statement (one per mismatched invoice)
         request_row.document_id: request_row
         for request_row in session.execute(
