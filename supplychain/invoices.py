@@ -53,6 +53,8 @@ from supplychain.statements import (
 
 # The approval step of a mismatch: its document type (decided by finance, supplychain.approvals).
 INVOICE_MATCH = "invoice_match"
+# Recorded when no finance user can decide: the mismatch is refused, the supplier asked again.
+NO_FINANCE_DECIDER = lazy("Nobody in finance could decide on this invoice")
 _STORED_NAME = re.compile(r"^[0-9a-f]{32}$")
 
 MATCHED_SUPPLIER = lazy("Your invoice %(invoice)s matches statement %(number)s; payment is being scheduled.")

@@ -15,6 +15,7 @@ from supplychain import i18n
 from supplychain.approvals import NO_APPROVER_COMMENT
 from supplychain.i18n import lazy
 from supplychain.inspection import NO_QUALITY_APPROVER
+from supplychain.invoices import NO_FINANCE_DECIDER
 from web.purchasing import LINE_STATUS_LABELS, PO_STATUS_LABELS
 
 DISPOSITION_LABELS: Mapping[str, str] = {
@@ -199,7 +200,7 @@ ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 # Notes a workflow writes itself rather than a person (a timeline note, an RTV reason): stored as
 # the English message id, shown in the reader's language. Anything else is a person's words, as typed.
-SYSTEM_NOTES = frozenset({NO_APPROVER_COMMENT, NO_QUALITY_APPROVER})
+SYSTEM_NOTES = frozenset({NO_APPROVER_COMMENT, NO_QUALITY_APPROVER, NO_FINANCE_DECIDER})
 
 
 def note_label(note: str) -> str:

@@ -82,7 +82,13 @@ with workflow.unsafe.imports_passed_through():
     )
     from supplychain import sla
     from supplychain.i18n import lazy
-    from supplychain.invoices import INVOICE_MATCH, InvoiceDecision, InvoiceSubmission, SettlementHandover
+    from supplychain.invoices import (
+        INVOICE_MATCH,
+        NO_FINANCE_DECIDER,
+        InvoiceDecision,
+        InvoiceSubmission,
+        SettlementHandover,
+    )
     from supplychain.models.settlement import DisputeResolution, InvoiceMatch, StatementStatus
     from supplychain.rules.statement import (
         ConfirmStatementInput,
@@ -277,6 +283,7 @@ class StatementWorkflow:
                 amount=self._invoice_total,
                 requester_user_id=self._invoice_requester,
                 approver_role="finance",
+                no_approver_comment=NO_FINANCE_DECIDER,
             ),
             id=approval_workflow_id(workflow_id, f"invoice-{n}"),
         )

@@ -303,3 +303,30 @@ def _approval_rows(db: Engine, number: str) -> list[Any]:
                 .order_by(col(ApprovalRequest.id))
             ).scalars()
         )
+
+
+async def test_with_nobody_in_finance_a_mismatch_is_refused_and_the_supplier_asked_again(
+    time_skipping_env: WorkflowEnvironment, task_queue: str, world: StatementWorld, db: Engine
+) -> None:
+    client = time_skipping_env.client
+    async with running_worker(client, task_queue):
+        handle = await confirmed(client, task_queue, world)
+        number = _statement(db, world)[0].number
+        result = await handle.execute_update(
+            StatementWorkflow.submit_invoice, invoice(world, "INV-401", "60.00", "6.50", "66.50")
+        )
+        assert result.match is InvoiceMatch.MISMATCH
+        await _until(lambda: _statement(db, world)[0].status is StatementStatus.CONFIRMED, "the refusal")
+        assert invoices_of(db, number) == [("INV-401", InvoiceMatch.REJECTED)]
+        with Session(db) as session:
+            note = session.execute(
+                select(col(DocumentEvent.note)).where(
+                    col(DocumentEvent.document_id) == number, col(DocumentEvent.action) == "invoice_rejected"
+                )
+            ).scalar_one()
+        assert note == "Nobody in finance could decide on this invoice"
+        await handle.execute_update(
+            StatementWorkflow.submit_invoice, invoice(world, "INV-402", "50.00", "6.50", "56.50")
+        )
+        await handle.result()
+        await assert_replays(client, handle.id, WORKFLOWS)
