@@ -9,7 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from activities import approval, events, inspection, notifications, replenishment, statement
+from activities import (
+    approval,
+    events,
+    inspection,
+    notifications,
+    replenishment,
+    statement,
+    statement_invoice,
+)
 
 ACTIVITIES: list[Callable[..., Any]] = [
     events.record_event,
@@ -58,4 +66,7 @@ ACTIVITIES: list[Callable[..., Any]] = [
     statement.record_statement_dispute_resolved,
     statement.record_statement_reminder,
     statement.record_statement_escalated,
+    statement_invoice.record_supplier_invoice,
+    statement_invoice.record_invoice_decision,
+    statement_invoice.hand_over_to_settlement,
 ]

@@ -40,6 +40,7 @@ DOCUMENT_TYPE_LABELS: dict[str, str] = {
     "concession": lazy("Quality concession"),
     "statement_dispute": lazy("Statement dispute"),
     "payment": lazy("Payment"),
+    "invoice_match": lazy("Invoice mismatch"),
 }
 
 # Document event actions, marked for translation: the timeline shows `_(action)`.
@@ -70,12 +71,17 @@ SLA_LABELS: dict[SlaState, str] = {
 # lot goes to the quality approvers (workflows/inspection.py starts its step with that
 # `approver_role`), every other step to the approvers. The request row does not store the role; it
 # follows from the document type.
-DECIDING_ROLES: tuple[Role, ...] = (Role.APPROVER, Role.QUALITY_APPROVER)
+# A supplier's invoice that differs from its statement goes to finance (supplychain/invoices.py).
+DECIDING_ROLES: tuple[Role, ...] = (Role.APPROVER, Role.QUALITY_APPROVER, Role.FINANCE)
 DECIDING_ROLE_LABELS: dict[Role, str] = {
     Role.APPROVER: lazy("Approver"),
     Role.QUALITY_APPROVER: lazy("Quality approver"),
+    Role.FINANCE: lazy("Finance"),
 }
-_DECIDING_ROLE_BY_DOCUMENT_TYPE: dict[str, Role] = {INSPECTION: Role.QUALITY_APPROVER}
+_DECIDING_ROLE_BY_DOCUMENT_TYPE: dict[str, Role] = {
+    INSPECTION: Role.QUALITY_APPROVER,
+    "invoice_match": Role.FINANCE,
+}
 
 
 def deciding_roles_of(roles: Collection[Role]) -> tuple[Role, ...]:
@@ -102,6 +108,8 @@ def approval_chain(
     Role approver: those whose limit covers `amount`, lowest limit first (then id); a user without a
     limit (NULL) cannot approve anything. Any other role (a quality approver deciding on a rejected
     lot): its users in the requester's HQ organisation, by id; the amount is for information only.
+    A requester outside HQ (a supplier whose invoice differs from its statement): the role's users
+    in every active HQ organisation.
     """
     statement = select(col(User.id)).where(
         col(User.id).in_(accounts.holders_of(role)),
@@ -119,7 +127,9 @@ def approval_chain(
             .join(Organisation, col(Organisation.id) == col(User.organisation_id))
             .where(col(User.id) == requester_user_id, col(Organisation.kind) == OrgKind.HQ)
         )
-        statement = statement.where(col(User.organisation_id).in_(requester_hq)).order_by(col(User.id))
+        statement = statement.where(
+            or_(col(User.organisation_id).in_(requester_hq), ~requester_hq.exists())
+        ).order_by(col(User.id))
     return list(dict.fromkeys(session.execute(statement).scalars()))
 
 

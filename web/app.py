@@ -48,6 +48,7 @@ from web.routes import (
     returns,
     settlement_terms,
     shipments,
+    statement_invoices,
     statements,
 )
 from web.security_events import request_id
@@ -133,6 +134,7 @@ def create_app() -> FastAPI:
     app.include_router(returns.router)
     app.include_router(quality.router)
     app.include_router(statements.router)
+    app.include_router(statement_invoices.router)
     app.include_router(settlement_terms.router)
     _install_error_handlers(app)
     return app

@@ -22,7 +22,7 @@ HQ_BUYING = frozenset({Role.BUYER, Role.APPROVER, Role.FINANCE, Role.ADMIN})
 
 NAVIGATION: tuple[NavItem, ...] = (
     NavItem(lazy("Home"), "/"),
-    NavItem(lazy("Approvals"), "/approvals", frozenset({Role.APPROVER, Role.QUALITY_APPROVER})),
+    NavItem(lazy("Approvals"), "/approvals", frozenset({Role.APPROVER, Role.QUALITY_APPROVER, Role.FINANCE})),
     NavItem(lazy("Order replenishment"), "/replenishment/new", frozenset({Role.STORE})),
     NavItem(lazy("My orders"), "/replenishment", frozenset({Role.STORE})),
     NavItem(lazy("Purchase orders"), "/purchase-orders", HQ_BUYING),
@@ -44,6 +44,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem(lazy("Statements"), "/supplier/statements", frozenset({Role.SUPPLIER})),
     NavItem(lazy("Statements"), "/statements", HQ_BUYING),
     NavItem(lazy("Statement disputes"), "/statement-disputes", frozenset({Role.BUYER})),
+    NavItem(lazy("Match exceptions"), "/match-exceptions", frozenset({Role.FINANCE})),
     NavItem(lazy("Quality scorecard"), "/quality/scorecard", HQ_QUALITY_ROLES | {Role.SUPPLIER}),
     NavItem(lazy("Users"), "/admin/users", frozenset({Role.ADMIN}), "admin"),
     NavItem(lazy("Organisations"), "/admin/organisations", frozenset({Role.ADMIN}), "admin"),

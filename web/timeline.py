@@ -15,6 +15,7 @@ from supplychain import i18n
 from supplychain.approvals import NO_APPROVER_COMMENT
 from supplychain.i18n import lazy
 from supplychain.inspection import NO_QUALITY_APPROVER
+from supplychain.invoices import NO_FINANCE_DECIDER
 from web.purchasing import LINE_STATUS_LABELS, PO_STATUS_LABELS
 
 DISPOSITION_LABELS: Mapping[str, str] = {
@@ -67,6 +68,10 @@ ACTION_LABELS: dict[str, str] = {
     "escalated": lazy("Escalated"),
     "schedule_paused": lazy("Statement schedule paused"),
     "schedule_resumed": lazy("Statement schedule resumed"),
+    "invoice_received": lazy("Invoice uploaded by the supplier"),
+    "invoice_accepted": lazy("Invoice accepted by finance despite the difference"),
+    "invoice_rejected": lazy("Invoice rejected by finance"),
+    "settlement_handover": lazy("Handed over to settlement"),
     # supplier quality standing (scorecard)
     "reduced_approved": lazy("Reduced inspection approved"),
     "resumed_after_corrective_action": lazy("Inspection resumed after corrective action"),
@@ -134,6 +139,14 @@ FIELD_LABELS: dict[str, str] = {
     "tolerance_amount": lazy("Match tolerance (CNY)"),
     "tolerance_percent": lazy("Match tolerance (percent)"),
     "early_payment_percent_per_day": lazy("Early-payment discount (percent per day)"),
+    # supplier invoices
+    "invoice_number": lazy("Invoice number"),
+    "invoice_date": lazy("Invoice date"),
+    "match": lazy("Match"),
+    "amount_difference": lazy("Difference excluding tax"),
+    "tax_difference": lazy("Difference in tax"),
+    "total_difference": lazy("Difference including tax"),
+    "matched_on": lazy("Matched on (T)"),
 }
 
 VALUE_LABELS: dict[str, Mapping[str, str]] = {
@@ -141,6 +154,14 @@ VALUE_LABELS: dict[str, Mapping[str, str]] = {
         **{str(k): v for k, v in [*PO_STATUS_LABELS.items(), *LINE_STATUS_LABELS.items()]},
         "awaiting_confirmation": lazy("Waiting for the supplier's confirmation"),
         "disputed": lazy("Disputed"),
+        "match_exception": lazy("Invoice mismatch"),
+        "matched": lazy("Matched"),
+    },
+    "match": {
+        "matched": lazy("Matched"),
+        "mismatch": lazy("Differs: waiting for finance"),
+        "accepted": lazy("Accepted by finance"),
+        "rejected": lazy("Rejected by finance"),
     },
     "approval": {
         "pending": lazy("Pending"),
@@ -179,7 +200,7 @@ ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 # Notes a workflow writes itself rather than a person (a timeline note, an RTV reason): stored as
 # the English message id, shown in the reader's language. Anything else is a person's words, as typed.
-SYSTEM_NOTES = frozenset({NO_APPROVER_COMMENT, NO_QUALITY_APPROVER})
+SYSTEM_NOTES = frozenset({NO_APPROVER_COMMENT, NO_QUALITY_APPROVER, NO_FINANCE_DECIDER})
 
 
 def note_label(note: str) -> str:

@@ -27,8 +27,19 @@ the statement, its timeline event and whom it tells in one transaction):
      disputes open, a reminder to the buyers after `dispute_reminder_after`, the approvers told
      after `dispute_escalation_after` (`record_statement_reminder`, `record_statement_escalated`;
      the STATEMENT_*_HOURS settings, passed in by the starter).
-3. CONFIRMED. **The invoice step continues here** (`_continue_to_invoice`: issue 12's supplier
-   invoice, three-way match and T+7 settlement, a later step).
+3. CONFIRMED: waiting for the supplier's invoice (`_continue_to_invoice`, issue 12 item 3).
+   - `submit_invoice` (supplier; `record_supplier_invoice`): the invoice's number, date, amount
+     excluding tax, tax, total and its file (checked by content and stored by the route). One
+     activity writes the invoice with its three-way match (the statement's totals against the
+     invoice's three figures within the supplier's tolerance, supplychain/rules/statement_invoice.py):
+     MATCHED, the statement MATCHED with T = the business date; or MISMATCH, the statement
+     MATCH_EXCEPTION and finance told. A number the supplier used before is refused.
+   - A mismatch goes to the approval step (ApprovalWorkflow child `<workflow id>:invoice-<n>`,
+     document type "invoice_match", decided by finance; `record_invoice_decision`): approved, the
+     invoice ACCEPTED and the statement MATCHED (T = the day of the decision); rejected, the invoice
+     REJECTED and the statement back to CONFIRMED: the supplier is told and uploads a corrected
+     invoice under a new number.
+   - MATCHED: `_start_settlement` hands the statement over to the T+7 settlement (one place).
 4. It keeps answering late clicks for `answer_late_clicks_for` (a second confirmation gets "already
    confirmed", not an RPC error), then completes.
 
@@ -42,6 +53,7 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from temporalio import workflow
@@ -61,9 +73,23 @@ with workflow.unsafe.imports_passed_through():
         record_statement_line_disputed,
         record_statement_reminder,
     )
+    from activities.statement_invoice import (
+        HandOverInput,
+        RecordInvoiceResult,
+        hand_over_to_settlement,
+        record_invoice_decision,
+        record_supplier_invoice,
+    )
     from supplychain import sla
     from supplychain.i18n import lazy
-    from supplychain.models.settlement import DisputeResolution, StatementStatus
+    from supplychain.invoices import (
+        INVOICE_MATCH,
+        NO_FINANCE_DECIDER,
+        InvoiceDecision,
+        InvoiceSubmission,
+        SettlementHandover,
+    )
+    from supplychain.models.settlement import DisputeResolution, InvoiceMatch, StatementStatus
     from supplychain.rules.statement import (
         ConfirmStatementInput,
         DisputeLineInput,
@@ -77,8 +103,17 @@ with workflow.unsafe.imports_passed_through():
         resolved_net,
         signed_figure,
     )
+    from supplychain.rules.statement_invoice import (
+        DUPLICATE_NUMBER,
+        SubmitInvoiceInput,
+        SubmitInvoiceResult,
+        check_submit_invoice,
+        summary_of,
+    )
     from supplychain.statements import Audience, DisputeRaised, DisputeResolved, Notice, StatementStep
-    from workflows.common import business_date, checked
+    from workflows.common import UpdateRejected, business_date, checked
+
+from workflows.approval import ApprovalInput, ApprovalResult, ApprovalWorkflow, approval_workflow_id
 
 __all__ = [
     "ConfirmStatementInput",
@@ -92,6 +127,8 @@ __all__ = [
     "StatementState",
     "StatementUpdateResult",
     "StatementWorkflow",
+    "SubmitInvoiceInput",
+    "SubmitInvoiceResult",
 ]
 
 CONFIRM_REMINDER_AFTER = timedelta(hours=sla.STATEMENT_CONFIRM_REMINDER_HOURS)
@@ -143,6 +180,9 @@ class StatementWorkflow:
         self._lock = asyncio.Lock()
         self._steps = 0
         self._revision = 0  # bumped by every change the timers depend on
+        self._mismatched_invoice: tuple[int, str, str] | None = None  # (id, number, queue summary)
+        self._invoice_requester = 0  # the supplier user who uploaded the mismatched invoice
+        self._invoice_total = Decimal("0.00")
 
     @workflow.run
     async def run(self, input: StatementInput) -> StatementResult:
@@ -215,8 +255,68 @@ class StatementWorkflow:
             await workflow.wait_condition(changed)
 
     async def _continue_to_invoice(self) -> None:
-        """The seam for the next step of issue 12: the supplier's invoice for this confirmed
-        statement, the three-way match and the T+7 settlement continue from here."""
+        """Until an invoice matches (or finance accepts a mismatch): each mismatch to the approval
+        step; then the hand-over to settlement."""
+        decided = 0
+        while self._state.status is not StatementStatus.MATCHED:
+            await workflow.wait_condition(
+                lambda: self._state.status in (StatementStatus.MATCHED, StatementStatus.MATCH_EXCEPTION)
+            )
+            if self._state.status is StatementStatus.MATCH_EXCEPTION:
+                decided += 1
+                await self._decide_mismatch(decided)
+        await self._start_settlement()
+
+    async def _decide_mismatch(self, n: int) -> None:
+        """Finance decides a mismatched invoice (the shared approval step, `details` of the queue:
+        the differences of amount / tax / total); the decision is recorded with its outcome."""
+        assert self._mismatched_invoice is not None
+        invoice_id, _, summary = self._mismatched_invoice
+        workflow_id = workflow.info().workflow_id
+        result: ApprovalResult = await workflow.execute_child_workflow(
+            ApprovalWorkflow.run,
+            ApprovalInput(
+                document_type=INVOICE_MATCH,
+                document_id=self._state.number,
+                document_link=f"/statements/{self._state.number}",
+                summary=summary,
+                amount=self._invoice_total,
+                requester_user_id=self._invoice_requester,
+                approver_role="finance",
+                no_approver_comment=NO_FINANCE_DECIDER,
+            ),
+            id=approval_workflow_id(workflow_id, f"invoice-{n}"),
+        )
+        async with self._lock:
+            status = StatementStatus.MATCHED if result.approved else StatementStatus.CONFIRMED
+            await self._activity(
+                record_invoice_decision,
+                InvoiceDecision(
+                    number=self._state.number,
+                    invoice_id=invoice_id,
+                    idempotency_key=f"{workflow_id}:invoice_decided:{n}",
+                    approved=result.approved,
+                    decided_by_user_id=result.decided_by_user_id,
+                    comment=result.comment,
+                    matched_on=business_date(workflow.now()),
+                    occurred_at=workflow.now(),
+                ),
+            )
+            self._mismatched_invoice = None
+            self._changed(status)
+
+    async def _start_settlement(self) -> SettlementHandover:
+        """The one place a MATCHED statement goes on to the T+7 settlement (DESIGN 4.5)."""
+        handover: SettlementHandover = await self._activity(
+            hand_over_to_settlement,
+            HandOverInput(
+                number=self._state.number,
+                idempotency_key=f"{workflow.info().workflow_id}:settlement_handover",
+            ),
+        )
+        # settlement starts here: SettlementWorkflow (workflows/settlement.py) as a child from
+        # `handover` (statement id, number, supplier id, total amount, matched_on = T).
+        return handover
 
     async def _answer_late_clicks(self) -> None:
         await self._wait(lambda: False, self._input.answer_late_clicks_for)
@@ -352,6 +452,49 @@ class StatementWorkflow:
     @resolve_dispute.validator
     def validate_resolve_dispute(self, input: ResolveDisputeInput) -> None:
         checked(check_resolve_dispute, self._state, input)
+
+    @workflow.update
+    async def submit_invoice(self, input: SubmitInvoiceInput) -> SubmitInvoiceResult:
+        async with self._lock:
+            self.validate_submit_invoice(input)
+            number = input.invoice_number.strip()
+            self._state.invoice_numbers.append(number)
+            n = len(self._state.invoice_numbers)
+            recorded: RecordInvoiceResult = await self._activity(
+                record_supplier_invoice,
+                InvoiceSubmission(
+                    number=self._state.number,
+                    idempotency_key=f"{workflow.info().workflow_id}:invoice_received:{n}",
+                    actor_user_id=input.actor_user_id,
+                    invoice_number=number,
+                    invoice_date=input.invoice_date,
+                    net_amount=input.net_amount,
+                    tax_amount=input.tax_amount,
+                    total_amount=input.total_amount,
+                    stored_name=input.stored_name,
+                    content_type=input.content_type,
+                    size_bytes=input.size_bytes,
+                    matched_on=business_date(workflow.now()),
+                    occurred_at=workflow.now(),
+                ),
+            )
+            if recorded.duplicate:  # used on another statement, or by an upload racing this one
+                raise UpdateRejected(DUPLICATE_NUMBER, number=number)
+            assert recorded.invoice_id is not None
+            if recorded.match is InvoiceMatch.MATCHED:
+                self._changed(StatementStatus.MATCHED)
+            else:
+                summary = summary_of(self._state.number, number, [f.difference for f in recorded.figures])
+                self._mismatched_invoice = (recorded.invoice_id, number, summary)
+                self._invoice_requester = input.actor_user_id
+                self._invoice_total = input.total_amount
+                self._changed(StatementStatus.MATCH_EXCEPTION)
+            assert recorded.match is not None
+            return SubmitInvoiceResult(match=recorded.match, status=self._state.status)
+
+    @submit_invoice.validator
+    def validate_submit_invoice(self, input: SubmitInvoiceInput) -> None:
+        checked(check_submit_invoice, self._state, input)
 
     # --- carrying a step out ------------------------------------------------------------------------
 

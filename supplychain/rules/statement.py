@@ -136,6 +136,7 @@ class StatementState:
     no_source_lines: bool = False  # collection found nothing: no statement
     reminders_sent: int = 0
     escalations: int = 0
+    invoice_numbers: list[str] = field(default_factory=list)  # every invoice submitted, in order
 
     def line(self, line_no: int) -> StatementLineState | None:
         return next((line for line in self.lines if line.line_no == line_no), None)

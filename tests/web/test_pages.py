@@ -73,7 +73,11 @@ NAV_BY_ROLE: dict[Role, tuple[list[str], list[str]]] = {
     Role.WAREHOUSE: (WAREHOUSE_MAIN, []),
     Role.INSPECTOR: (INSPECTOR_MAIN, []),
     Role.QUALITY_APPROVER: (QUALITY_APPROVER_MAIN, []),
-    Role.FINANCE: ([*HQ_BUYING, "/debit-notes", "/statements"], []),
+    # Finance decides invoices that differ from their statement: the approval queue, match exceptions.
+    Role.FINANCE: (
+        ["/", "/approvals", *HQ_BUYING[1:], "/debit-notes", "/statements", "/match-exceptions"],
+        [],
+    ),
     Role.ADMIN: (ADMIN_MAIN, ADMIN_SECTION),
 }
 

@@ -7,6 +7,7 @@ settlement steps first)."""
 from __future__ import annotations
 
 import asyncio
+import secrets
 import time
 from collections.abc import Callable
 from datetime import date, timedelta
@@ -24,7 +25,14 @@ with workflow.unsafe.imports_passed_through():
     from temporalio.testing import WorkflowEnvironment
 
     from supplychain import statements
-    from supplychain.models import DebitNoteKind, DocumentEvent, InspectionStage, Notification, User
+    from supplychain.models import (
+        DebitNoteKind,
+        DocumentEvent,
+        InspectionStage,
+        Notification,
+        Statement,
+        User,
+    )
     from supplychain.models.settlement import DisputeResolution, StatementDispute, StatementStatus
     from supplychain.rules.statement import Period
     from tests.fixtures.temporal import assert_replays, running_worker
@@ -39,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
         StatementRunWorkflow,
         StatementState,
         StatementWorkflow,
+        SubmitInvoiceInput,
     )
 
 JANUARY = Period(date(2026, 1, 1), date(2026, 1, 31))
@@ -142,7 +151,28 @@ def _messages(db: Engine, user: User, number: str) -> list[str]:
         )
 
 
-async def _finish(client: Client, handle: Handle) -> StatementResult:
+async def _finish(client: Client, handle: Handle, db: Engine) -> StatementResult:
+    """A confirmed statement waits for its invoice: one that matches its totals ends it."""
+    with Session(db) as session:
+        statement = statements.statement_by_workflow(session, handle.id)
+        assert statement is not None
+        supplier_user = session.execute(
+            select(col(Statement.confirmed_by_user_id)).where(col(Statement.id) == statement.id)
+        ).scalar_one()
+        await handle.execute_update(
+            StatementWorkflow.submit_invoice,
+            SubmitInvoiceInput(
+                actor_user_id=supplier_user,
+                invoice_number=f"INV-{statement.number}",
+                invoice_date=date(2026, 2, 1),
+                net_amount=statement.net_amount,
+                tax_amount=statement.tax_amount,
+                total_amount=statement.total_amount,
+                stored_name=secrets.token_hex(16),
+                content_type="application/pdf",
+                size_bytes=100,
+            ),
+        )
     result: StatementResult = await handle.result()
     await assert_replays(client, handle.id, WORKFLOWS)
     return result
@@ -182,8 +212,8 @@ async def test_the_supplier_confirms_once_and_nothing_can_change_after(
         with Session(db) as session:
             assert session.execute(select(StatementDispute)).first() is None
 
-        finished = await _finish(client, handle)
-        assert (finished.number, finished.status) == (statement.number, StatementStatus.CONFIRMED)
+        finished = await _finish(client, handle, db)
+        assert (finished.number, finished.status) == (statement.number, StatementStatus.MATCHED)
 
 
 async def test_disputes_are_resolved_each_way_in_rounds_before_the_supplier_confirms(
@@ -287,7 +317,7 @@ async def test_disputes_are_resolved_each_way_in_rounds_before_the_supplier_conf
             "dispute_resolved",
             "confirmed",
         ]
-        await _finish(client, handle)
+        await _finish(client, handle, db)
 
 
 async def test_the_supplier_is_reminded_then_the_buyers_told_and_open_disputes_likewise(
@@ -351,7 +381,7 @@ async def test_the_supplier_is_reminded_then_the_buyers_told_and_open_disputes_l
         await handle.execute_update(StatementWorkflow.confirm, ConfirmStatementInput(world.supplier_user.id))
         await time_skipping_env.sleep(timedelta(hours=12))
         assert len(_messages(db, world.supplier_user, number)) == 3  # + the outcome; no reminder after it
-        await _finish(client, handle)
+        await _finish(client, handle, db)
 
 
 async def test_a_run_starts_the_period_statement_once_and_reports_an_empty_period(

@@ -44,6 +44,7 @@ from web.deps import FieldsDep, OrgScope, PageNumber, RowId, Scope, names_for, r
 from web.flash import flash
 from web.form_ids import submitted_form_id, update_id
 from web.purchasing import form_text, run_update, sku_label
+from web.statement_invoices import invoice_context
 from web.templating import render
 from web.workflow_calls import await_on_loop
 from workflows.statement import (
@@ -277,6 +278,7 @@ def _detail(
         "resolutions": list(DisputeResolution),
         "error": error,
         "form": form or {},
+        **invoice_context(session, user, statement),
         **labels(),
         **names,
     }

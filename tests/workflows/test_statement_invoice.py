@@ -1,0 +1,332 @@
+"""StatementWorkflow's invoice step on the time-skipping server, with the real activities and
+database: the three-way match at exactly the tolerance and one fen over, a mismatch decided by
+finance in the approval step (approved; rejected, then a corrected invoice), duplicate numbers and
+invoices on an unconfirmed statement refused with nothing written, and the hand-over of a MATCHED
+statement to settlement. Each test ends by replaying the recorded history."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    import pytest
+    from sqlalchemy import Engine, select
+    from sqlmodel import Session, col
+    from temporalio.client import Client
+    from temporalio.testing import WorkflowEnvironment
+
+    from supplychain import invoices, statements
+    from supplychain.models import ApprovalRequest, DocumentEvent, Role, User
+    from supplychain.models.settlement import InvoiceMatch, StatementStatus, SupplierInvoice
+    from tests.factories import make_user
+    from tests.fixtures.temporal import assert_replays, running_worker
+    from tests.statement_world import StatementWorld
+    from tests.workflows.test_statement import (
+        WORKFLOWS as STATEMENT_WORKFLOWS,
+    )
+    from tests.workflows.test_statement import (
+        Handle,
+        _actions,
+        _messages,
+        _refused,
+        _start,
+        _statement,
+        _until,
+        world,  # noqa: F401 - the fixture
+    )
+    from workflows.approval import ApprovalState, ApprovalWorkflow, DecideInput, approval_workflow_id
+    from workflows.statement import (
+        ConfirmStatementInput,
+        StatementWorkflow,
+        SubmitInvoiceInput,
+    )
+
+# The statement of the `world` fixture: 50.00 excluding tax, 6.50 tax, 56.50 in all; the supplier
+# has no terms, so the default tolerance: 1.00 CNY, no percentage.
+NET, TAX, TOTAL = Decimal("50.00"), Decimal("6.50"), Decimal("56.50")
+WORKFLOWS = [*STATEMENT_WORKFLOWS, ApprovalWorkflow]
+
+
+@pytest.fixture
+def finance(db: Engine, world: StatementWorld) -> User:
+    with Session(db, expire_on_commit=False) as session:
+        return make_user(session, organisation=world.hq, roles=[Role.FINANCE], locale="en")
+
+
+def invoice(world: StatementWorld, number: str, net: str, tax: str, total: str) -> SubmitInvoiceInput:
+    assert world.supplier_user.id is not None
+    return SubmitInvoiceInput(
+        actor_user_id=world.supplier_user.id,
+        invoice_number=number,
+        invoice_date=date(2026, 2, 3),
+        net_amount=Decimal(net),
+        tax_amount=Decimal(tax),
+        total_amount=Decimal(total),
+        stored_name=secrets.token_hex(16),
+        content_type="application/pdf",
+        size_bytes=1000,
+    )
+
+
+async def confirmed(client: Client, task_queue: str, world: StatementWorld) -> Handle:
+    handle = await _start(client, task_queue, world)
+    await handle.execute_update(StatementWorkflow.confirm, ConfirmStatementInput(world.supplier_user.id))
+    return handle
+
+
+def invoices_of(db: Engine, number: str) -> list[tuple[str, InvoiceMatch]]:
+    with Session(db) as session:
+        statement = statements.get_statement(session, number)
+        assert statement is not None and statement.id is not None
+        return [(i.invoice_number, i.match) for i in invoices.invoices_of(session, statement.id)]
+
+
+async def decide(
+    client: Client, handle: Handle, n: int, user: User, *, approve: bool, comment: str = ""
+) -> None:
+    approval = client.get_workflow_handle(approval_workflow_id(handle.id, f"invoice-{n}"))
+
+    async def assigned() -> bool:
+        try:
+            state: ApprovalState = await approval.query(ApprovalWorkflow.get_state)
+        except Exception:
+            return False
+        return state.assignee_user_id == user.id
+
+    await _until(assigned, "the approval step assigned to finance")
+    assert user.id is not None
+    await approval.execute_update(
+        ApprovalWorkflow.decide, DecideInput(user.id, user.id, approve=approve, comment=comment)
+    )
+
+
+async def test_an_invoice_off_by_exactly_the_tolerance_matches_and_goes_on_to_settlement(
+    time_skipping_env: WorkflowEnvironment, task_queue: str, world: StatementWorld, db: Engine, finance: User
+) -> None:
+    client = time_skipping_env.client
+    async with running_worker(client, task_queue):
+        handle = await confirmed(client, task_queue, world)
+        result = await handle.execute_update(
+            StatementWorkflow.submit_invoice, invoice(world, "INV-001", "51.00", "6.50", "57.50")
+        )
+        assert (result.match, result.status) == (InvoiceMatch.MATCHED, StatementStatus.MATCHED)
+        statement, _ = _statement(db, world)
+        assert statement.status is StatementStatus.MATCHED
+        assert statement.matched_on is not None  # T, the business date of the match
+        assert invoices_of(db, statement.number) == [("INV-001", InvoiceMatch.MATCHED)]
+        assert _messages(db, world.supplier_user, statement.number)[-1] == (
+            "Your invoice %(invoice)s matches statement %(number)s; payment is being scheduled."
+        )
+        assert _messages(db, finance, statement.number) == []
+        await _until(lambda: "settlement_handover" in _actions(db, statement.number), "the hand-over")
+        late = handle.execute_update(
+            StatementWorkflow.submit_invoice, invoice(world, "INV-002", "50.00", "6.50", "56.50")
+        )
+        assert (await _refused(late)).startswith("This statement's invoice is already matched")
+        assert _actions(db, statement.number) == [
+            "created",
+            "confirmed",
+            "invoice_received",
+            "settlement_handover",
+        ]
+        with Session(db) as session:
+            handover = session.execute(
+                select(DocumentEvent).where(
+                    col(DocumentEvent.document_id) == statement.number,
+                    col(DocumentEvent.action) == "settlement_handover",
+                )
+            ).scalar_one()
+            assert handover.after is not None and handover.after["total_amount"] in (
+                "56.50",
+                56.5,
+                Decimal("56.50"),
+            )
+        finished = await handle.result()
+        assert finished.status is StatementStatus.MATCHED
+        await assert_replays(client, handle.id, WORKFLOWS)
+
+
+async def test_one_fen_over_goes_to_finance_rejected_then_a_corrected_invoice_matches(
+    time_skipping_env: WorkflowEnvironment, task_queue: str, world: StatementWorld, db: Engine, finance: User
+) -> None:
+    client = time_skipping_env.client
+    async with running_worker(client, task_queue):
+        handle = await confirmed(client, task_queue, world)
+        number = _statement(db, world)[0].number
+        result = await handle.execute_update(
+            StatementWorkflow.submit_invoice, invoice(world, "INV-101", "51.01", "6.50", "57.51")
+        )
+        assert (result.match, result.status) == (InvoiceMatch.MISMATCH, StatementStatus.MATCH_EXCEPTION)
+        assert _statement(db, world)[0].status is StatementStatus.MATCH_EXCEPTION
+        assert _messages(db, finance, number) == [
+            "Invoice %(invoice)s differs from statement %(number)s beyond tolerance: please decide."
+        ]
+        meanwhile = handle.execute_update(
+            StatementWorkflow.submit_invoice, invoice(world, "INV-102", "50.00", "6.50", "56.50")
+        )
+        assert (await _refused(meanwhile)).startswith("The invoice of this statement differs from it")
+
+        await _until(lambda: _approval_rows(db, number), "the approval request")
+        row = _approval_rows(db, number)[0]
+        assert (row.document_type, row.assignee_user_id) == ("invoice_match", finance.id)
+        assert row.summary == f"{number} · INV-101 · +1.01 / +0.00 / +1.01"
+        await decide(client, handle, 1, finance, approve=False, comment="amount wrong")
+        await _until(lambda: _statement(db, world)[0].status is StatementStatus.CONFIRMED, "the rejection")
+        assert invoices_of(db, number) == [("INV-101", InvoiceMatch.REJECTED)]
+        assert _messages(db, world.supplier_user, number)[-1].startswith("Finance rejected your invoice")
+
+        again = handle.execute_update(
+            StatementWorkflow.submit_invoice, invoice(world, "INV-101", "50.00", "6.50", "56.50")
+        )
+        assert (await _refused(again)).startswith("You have already uploaded an invoice numbered")
+        corrected = await handle.execute_update(
+            StatementWorkflow.submit_invoice, invoice(world, "INV-103", "50.00", "6.50", "56.50")
+        )
+        assert corrected.match is InvoiceMatch.MATCHED
+        assert invoices_of(db, number) == [
+            ("INV-101", InvoiceMatch.REJECTED),
+            ("INV-103", InvoiceMatch.MATCHED),
+        ]
+        await _until(lambda: "settlement_handover" in _actions(db, number), "the hand-over")
+        assert _actions(db, number) == [
+            "created",
+            "confirmed",
+            "invoice_received",
+            "invoice_rejected",
+            "invoice_received",
+            "settlement_handover",
+        ]
+        finished = await handle.result()
+        assert finished.status is StatementStatus.MATCHED
+        await assert_replays(client, handle.id, WORKFLOWS)
+        await assert_replays(client, approval_workflow_id(handle.id, "invoice-1"), WORKFLOWS)
+
+
+async def test_a_mismatch_finance_approves_is_accepted_and_matched(
+    time_skipping_env: WorkflowEnvironment, task_queue: str, world: StatementWorld, db: Engine, finance: User
+) -> None:
+    client = time_skipping_env.client
+    async with running_worker(client, task_queue):
+        handle = await confirmed(client, task_queue, world)
+        number = _statement(db, world)[0].number
+        result = await handle.execute_update(
+            StatementWorkflow.submit_invoice, invoice(world, "INV-201", "52.00", "6.50", "58.50")
+        )
+        assert result.match is InvoiceMatch.MISMATCH
+        await decide(client, handle, 1, finance, approve=True)
+        await _until(lambda: _statement(db, world)[0].status is StatementStatus.MATCHED, "the acceptance")
+        assert invoices_of(db, number) == [("INV-201", InvoiceMatch.ACCEPTED)]
+        assert _statement(db, world)[0].matched_on is not None
+        assert _messages(db, world.supplier_user, number)[-1] == (
+            "Finance accepted your invoice %(invoice)s for statement %(number)s."
+        )
+        await _until(lambda: "settlement_handover" in _actions(db, number), "the hand-over")
+        await handle.result()
+        await assert_replays(client, handle.id, WORKFLOWS)
+
+
+async def test_bad_invoices_are_refused_with_nothing_written(
+    time_skipping_env: WorkflowEnvironment, task_queue: str, world: StatementWorld, db: Engine
+) -> None:
+    client = time_skipping_env.client
+    async with running_worker(client, task_queue):
+        handle = await _start(client, task_queue, world)
+        number = _statement(db, world)[0].number
+        early = handle.execute_update(
+            StatementWorkflow.submit_invoice, invoice(world, "INV-301", "50.00", "6.50", "56.50")
+        )
+        assert (await _refused(early)).startswith("Confirm the statement before you upload its invoice")
+        await handle.execute_update(StatementWorkflow.confirm, ConfirmStatementInput(world.supplier_user.id))
+        bad: list[tuple[tuple[str, str, str], str]] = [
+            (("-50.00", "6.50", "-43.50"), "Amounts on an invoice cannot be negative"),
+            (("50.00", "6.50", "57.00"), "The amount excluding tax plus the tax must equal"),
+            (("50.001", "6.50", "56.501"), "Enter each amount with at most 2 decimals"),
+        ]
+        for figures, message in bad:
+            refused = handle.execute_update(
+                StatementWorkflow.submit_invoice, invoice(world, "INV-302", *figures)
+            )
+            assert (await _refused(refused)).startswith(message)
+        blank = handle.execute_update(
+            StatementWorkflow.submit_invoice, invoice(world, " ", "50.00", "6.50", "56.50")
+        )
+        assert (await _refused(blank)).startswith("Enter the invoice number")
+
+        # The number is already stored for this supplier (another upload won the race): the unique
+        # constraint refuses it, and the statement waits for an invoice as before.
+        statement, _ = _statement(db, world)
+        with Session(db) as session:
+            session.add(
+                SupplierInvoice(
+                    statement_id=statement.id,
+                    supplier_id=world.supplier_id,
+                    invoice_number="INV-304",
+                    invoice_date=date(2026, 2, 1),
+                    net_amount=NET,
+                    tax_amount=TAX,
+                    total_amount=TOTAL,
+                    stored_name=secrets.token_hex(16),
+                    content_type="application/pdf",
+                    size_bytes=10,
+                    match=InvoiceMatch.REJECTED,
+                    uploaded_by_user_id=world.supplier_user.id,
+                )
+            )
+            session.commit()
+        raced = handle.execute_update(
+            StatementWorkflow.submit_invoice, invoice(world, "INV-304", "50.00", "6.50", "56.50")
+        )
+        assert (await _refused(raced)).startswith("You have already uploaded an invoice numbered")
+        assert invoices_of(db, number) == [("INV-304", InvoiceMatch.REJECTED)]
+        assert _statement(db, world)[0].status is StatementStatus.CONFIRMED
+        assert _actions(db, number) == ["created", "confirmed"]
+
+        ok = await handle.execute_update(
+            StatementWorkflow.submit_invoice, invoice(world, "INV-305", "50.00", "6.50", "56.50")
+        )
+        assert ok.match is InvoiceMatch.MATCHED
+        await handle.result()
+        await assert_replays(client, handle.id, WORKFLOWS)
+
+
+def _approval_rows(db: Engine, number: str) -> list[Any]:
+    with Session(db, expire_on_commit=False) as session:
+        return list(
+            session.execute(
+                select(ApprovalRequest)
+                .where(col(ApprovalRequest.document_id) == number)
+                .order_by(col(ApprovalRequest.id))
+            ).scalars()
+        )
+
+
+async def test_with_nobody_in_finance_a_mismatch_is_refused_and_the_supplier_asked_again(
+    time_skipping_env: WorkflowEnvironment, task_queue: str, world: StatementWorld, db: Engine
+) -> None:
+    client = time_skipping_env.client
+    async with running_worker(client, task_queue):
+        handle = await confirmed(client, task_queue, world)
+        number = _statement(db, world)[0].number
+        result = await handle.execute_update(
+            StatementWorkflow.submit_invoice, invoice(world, "INV-401", "60.00", "6.50", "66.50")
+        )
+        assert result.match is InvoiceMatch.MISMATCH
+        await _until(lambda: _statement(db, world)[0].status is StatementStatus.CONFIRMED, "the refusal")
+        assert invoices_of(db, number) == [("INV-401", InvoiceMatch.REJECTED)]
+        with Session(db) as session:
+            note = session.execute(
+                select(col(DocumentEvent.note)).where(
+                    col(DocumentEvent.document_id) == number, col(DocumentEvent.action) == "invoice_rejected"
+                )
+            ).scalar_one()
+        assert note == "Nobody in finance could decide on this invoice"
+        await handle.execute_update(
+            StatementWorkflow.submit_invoice, invoice(world, "INV-402", "50.00", "6.50", "56.50")
+        )
+        await handle.result()
+        await assert_replays(client, handle.id, WORKFLOWS)
