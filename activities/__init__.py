@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from activities import approval, events, inspection, notifications, replenishment
+from activities import approval, events, inspection, notifications, replenishment, settlement
 
 ACTIVITIES: list[Callable[..., Any]] = [
     events.record_event,
@@ -51,4 +51,16 @@ ACTIVITIES: list[Callable[..., Any]] = [
     inspection.release_inspected_lot,
     inspection.open_return_to_vendor,
     inspection.acknowledge_return_to_vendor,
+    settlement.schedule_payment,
+    settlement.record_payment_approval_requested,
+    settlement.record_payment_approval_decided,
+    settlement.record_early_payment_requested,
+    settlement.record_early_payment_decided,
+    settlement.record_payment_ready,
+    settlement.record_payment_paid,
+    settlement.record_payment_failed,
+    settlement.record_payment_retried,
+    settlement.record_payment_cancelled,
+    settlement.write_payment_instructions,
+    settlement.record_payment_run,
 ]

@@ -70,12 +70,17 @@ SLA_LABELS: dict[SlaState, str] = {
 # lot goes to the quality approvers (workflows/inspection.py starts its step with that
 # `approver_role`), every other step to the approvers. The request row does not store the role; it
 # follows from the document type.
-DECIDING_ROLES: tuple[Role, ...] = (Role.APPROVER, Role.QUALITY_APPROVER)
+DECIDING_ROLES: tuple[Role, ...] = (Role.APPROVER, Role.QUALITY_APPROVER, Role.FINANCE)
 DECIDING_ROLE_LABELS: dict[Role, str] = {
     Role.APPROVER: lazy("Approver"),
     Role.QUALITY_APPROVER: lazy("Quality approver"),
+    Role.FINANCE: lazy("Finance"),
 }
-_DECIDING_ROLE_BY_DOCUMENT_TYPE: dict[str, Role] = {INSPECTION: Role.QUALITY_APPROVER}
+# A payment above the limit (workflows/settlement.py) is approved by finance.
+_DECIDING_ROLE_BY_DOCUMENT_TYPE: dict[str, Role] = {
+    INSPECTION: Role.QUALITY_APPROVER,
+    "payment": Role.FINANCE,
+}
 
 
 def deciding_roles_of(roles: Collection[Role]) -> tuple[Role, ...]:
@@ -113,6 +118,8 @@ def approval_chain(
         statement = statement.where(
             col(User.approval_limit).is_not(None), col(User.approval_limit) >= amount
         ).order_by(col(User.approval_limit), col(User.id))
+    elif role is Role.FINANCE:  # a payment's requester is the supplier's user: finance of any HQ
+        statement = statement.order_by(col(User.id))
     else:  # the requester's own HQ when the requester is in HQ (the inspector of a rejected lot)
         requester_hq = (
             select(col(User.organisation_id))

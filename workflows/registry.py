@@ -9,6 +9,14 @@ from __future__ import annotations
 
 from workflows.approval import ApprovalWorkflow
 from workflows.inspection import InspectionWorkflow
+from workflows.payment_run import PaymentRunWorkflow
 from workflows.replenishment import ReplenishmentWorkflow
+from workflows.settlement import SettlementWorkflow
 
-WORKFLOWS: tuple[type, ...] = (ApprovalWorkflow, ReplenishmentWorkflow, InspectionWorkflow)
+WORKFLOWS: tuple[type, ...] = (
+    ApprovalWorkflow,
+    ReplenishmentWorkflow,
+    InspectionWorkflow,
+    SettlementWorkflow,
+    PaymentRunWorkflow,
+)
