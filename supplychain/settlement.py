@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
 from sqlmodel import Session, col
 
 from supplychain.db import insert_once
@@ -35,6 +35,8 @@ from supplychain.payments import Instruction
 from supplychain.rules.due_dates import DueDate, build_calendar, calendar_range, due_date
 
 DOCUMENT_TYPE = "payment"
+# Not paid yet and not on its way: what "due" and "overdue" count.
+OPEN_STATUSES = (PaymentStatus.SCHEDULED, PaymentStatus.AWAITING_APPROVAL, PaymentStatus.FAILED)
 SUPPLIER_PAYMENTS_LINK = "/payments"
 FINANCE_PAYMENTS_LINK = "/finance/payments"
 
@@ -392,17 +394,29 @@ def settlement_figures(session: Session, today: date) -> SettlementFigures:
     ).all()
     days = [(paid_on - created_at.date()).days for paid_on, created_at in paid if paid_on is not None]
     average = (Decimal(sum(days)) / len(days)).quantize(Decimal("0.1")) if days else None
-    open_statuses = [PaymentStatus.SCHEDULED, PaymentStatus.AWAITING_APPROVAL, PaymentStatus.FAILED]
-    upcoming = session.execute(
-        select(func.count(), func.coalesce(func.sum(col(Payment.payable_amount)), 0)).where(
-            col(Payment.status).in_(open_statuses),
-            col(Payment.due_date) >= today,
-            col(Payment.due_date) <= today + timedelta(days=7),
+    week_end = today + timedelta(days=7)
+    is_open = col(Payment.status).in_(OPEN_STATUSES)
+    due_soon = and_(is_open, col(Payment.due_date) >= today, col(Payment.due_date) <= week_end)
+    overdue = and_(is_open, col(Payment.due_date) < today)
+    counts = session.execute(
+        select(
+            func.count(case((due_soon, 1))),
+            func.sum(case((due_soon, col(Payment.payable_amount)), else_=0)),
+            func.count(case((overdue, 1))),
         )
     ).one()
-    overdue = session.execute(
-        select(func.count()).where(col(Payment.status).in_(open_statuses), col(Payment.due_date) < today)
-    ).scalar_one()
-    amount = upcoming[1]
-    amount = amount if isinstance(amount, Decimal) else Decimal(amount) / 100  # fen in the column
-    return SettlementFigures(average, int(upcoming[0]), amount, int(overdue))
+    amount = counts[1] if counts[1] is not None else Decimal("0.00")
+    return SettlementFigures(average, int(counts[0]), Decimal(amount), int(counts[2]))
+
+
+def due_soon_count(session: Session, today: date) -> int:
+    """Open payments due in the next 7 days (finance's home card)."""
+    return int(
+        session.execute(
+            select(func.count()).where(
+                col(Payment.status).in_(OPEN_STATUSES),
+                col(Payment.due_date) >= today,
+                col(Payment.due_date) <= today + timedelta(days=7),
+            )
+        ).scalar_one()
+    )

@@ -42,6 +42,7 @@ from web.routes import (
     home,
     inspections,
     locale,
+    payments,
     purchase_orders,
     quality,
     replenishment,
@@ -130,6 +131,7 @@ def create_app() -> FastAPI:
     app.include_router(inspections.router)
     app.include_router(returns.router)
     app.include_router(quality.router)
+    app.include_router(payments.router)
     _install_error_handlers(app)
     return app
 

@@ -22,7 +22,7 @@ HQ_BUYING = frozenset({Role.BUYER, Role.APPROVER, Role.FINANCE, Role.ADMIN})
 
 NAVIGATION: tuple[NavItem, ...] = (
     NavItem(lazy("Home"), "/"),
-    NavItem(lazy("Approvals"), "/approvals", frozenset({Role.APPROVER, Role.QUALITY_APPROVER})),
+    NavItem(lazy("Approvals"), "/approvals", frozenset({Role.APPROVER, Role.QUALITY_APPROVER, Role.FINANCE})),
     NavItem(lazy("Order replenishment"), "/replenishment/new", frozenset({Role.STORE})),
     NavItem(lazy("My orders"), "/replenishment", frozenset({Role.STORE})),
     NavItem(lazy("Purchase orders"), "/purchase-orders", HQ_BUYING),
@@ -42,6 +42,9 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem(lazy("Returns to vendor"), "/returns", HQ_QUALITY_ROLES | {Role.SUPPLIER}),
     NavItem(lazy("Debit notes"), "/debit-notes", HQ_QUALITY_ROLES | {Role.FINANCE, Role.SUPPLIER}),
     NavItem(lazy("Quality scorecard"), "/quality/scorecard", HQ_QUALITY_ROLES | {Role.SUPPLIER}),
+    NavItem(lazy("Payments"), "/payments", frozenset({Role.SUPPLIER})),
+    NavItem(lazy("Payments"), "/finance/payments", frozenset({Role.FINANCE})),
+    NavItem(lazy("Payment runs"), "/finance/payment-runs", frozenset({Role.FINANCE})),
     NavItem(lazy("Users"), "/admin/users", frozenset({Role.ADMIN}), "admin"),
     NavItem(lazy("Organisations"), "/admin/organisations", frozenset({Role.ADMIN}), "admin"),
     NavItem(lazy("Locations"), "/admin/locations", frozenset({Role.ADMIN}), "admin"),

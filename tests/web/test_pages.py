@@ -33,6 +33,7 @@ SUPPLIER_MAIN = [
     "/supplier/certificates",
     "/supplier/inspections",
     *QUALITY_TAIL,
+    "/payments",
 ]
 STORE_MAIN = ["/", "/replenishment/new", "/replenishment", "/stock"]
 WAREHOUSE_MAIN = ["/", "/warehouse/receipts", "/stock", "/certificates", *QUALITY_TAIL]
@@ -48,6 +49,8 @@ APPROVER_MAIN = [
     "/inspections",
     *QUALITY_TAIL,
 ]
+FINANCE_MAIN = ["/", "/approvals", "/purchase-orders", "/stock", "/price-lists", "/debit-notes"]
+FINANCE_MAIN += ["/finance/payments", "/finance/payment-runs"]
 ADMIN_MAIN = [*HQ_BUYING_QUALITY, "/inspections", *QUALITY_TAIL]
 ADMIN_SECTION = [
     "/admin/users",
@@ -67,7 +70,10 @@ NAV_BY_ROLE: dict[Role, tuple[list[str], list[str]]] = {
     Role.WAREHOUSE: (WAREHOUSE_MAIN, []),
     Role.INSPECTOR: (INSPECTOR_MAIN, []),
     Role.QUALITY_APPROVER: (QUALITY_APPROVER_MAIN, []),
-    Role.FINANCE: ([*HQ_BUYING, "/debit-notes"], []),
+    Role.FINANCE: (
+        [*FINANCE_MAIN],
+        [],
+    ),
     Role.ADMIN: (ADMIN_MAIN, ADMIN_SECTION),
 }
 
@@ -80,7 +86,10 @@ QUEUES_BY_ROLE: dict[Role, list[tuple[str, str]]] = {
     Role.QUALITY_APPROVER: [("Approvals waiting for you", "No approvals are waiting for you.")],
     Role.WAREHOUSE: [("Shipments to receive", "No shipments are expected.")],
     Role.INSPECTOR: [("Lots to inspect", "No lots are waiting for inspection.")],
-    Role.FINANCE: [("Payments due", "No payments are due.")],
+    Role.FINANCE: [
+        ("Approvals waiting for you", "No approvals are waiting for you."),  # payments above the limit
+        ("Payments due", "No payments are due."),
+    ],
     Role.ADMIN: [("Users and master data", "Manage users, organisations, locations, SKUs and prices.")],
 }
 
