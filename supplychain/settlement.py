@@ -32,6 +32,7 @@ from supplychain.models.settlement import (
 )
 from supplychain.notifications import notify_role
 from supplychain.payments import Instruction
+from supplychain.rules.amount_in_words import rmb_in_capitals
 from supplychain.rules.due_dates import DueDate, build_calendar, calendar_range, due_date
 
 DOCUMENT_TYPE = "payment"
@@ -419,4 +420,60 @@ def due_soon_count(session: Session, today: date) -> int:
                 col(Payment.due_date) <= today + timedelta(days=7),
             )
         ).scalar_one()
+    )
+
+
+# -- remittance advice ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RemittanceAdvice:
+    """What the remittance advice (付款通知书) of a paid payment shows; the PDF renders this."""
+
+    payment_number: str
+    statement_number: str
+    supplier_name: str
+    supplier_code: str
+    amount: Decimal  # the statement's total including VAT
+    discount_amount: Decimal  # early payment discount (0 when paid on the due date)
+    payable_amount: Decimal  # what the bank paid
+    amount_in_words: str  # payable_amount in Chinese capitals
+    due_date: date
+    early_payment_date: date | None  # set when paid early at a discount
+    days_early: int
+    paid_on: date
+    bank_reference: str
+    payment_run: str
+
+
+def remittance_advice(session: Session, number: str) -> RemittanceAdvice | None:
+    """The remittance advice of payment `number`, or None before it is paid."""
+    row = session.execute(
+        select(Payment, Statement, Organisation, PaymentRun)
+        .join(Statement, col(Statement.id) == col(Payment.statement_id))
+        .join(Organisation, col(Organisation.id) == col(Payment.supplier_id))
+        .outerjoin(PaymentRun, col(PaymentRun.id) == col(Payment.payment_run_id))
+        .where(col(Payment.number) == number)
+    ).one_or_none()
+    if row is None:
+        return None
+    payment, statement, supplier, run = row
+    if payment.status is not PaymentStatus.PAID or payment.paid_on is None:
+        return None
+    early = payment.early_payment_date if payment.early_payment_approved else None
+    return RemittanceAdvice(
+        payment_number=payment.number,
+        statement_number=statement.number,
+        supplier_name=supplier.name,
+        supplier_code=supplier.code,
+        amount=payment.amount,
+        discount_amount=payment.discount_amount,
+        payable_amount=payment.payable_amount,
+        amount_in_words=rmb_in_capitals(payment.payable_amount),
+        due_date=payment.due_date,
+        early_payment_date=early,
+        days_early=(payment.due_date - early).days if early is not None else 0,
+        paid_on=payment.paid_on,
+        bank_reference=payment.bank_reference,
+        payment_run=run.number if run is not None else "",
     )

@@ -17,10 +17,10 @@ import pytest
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
-from supplychain.models import Organisation, OrgKind, Role, User
+from supplychain.models import ApprovalRequest, Organisation, OrgKind, Role, User
 from supplychain.models.settlement import Payment, PaymentStatus, Statement, StatementStatus
 from supplychain.settings import settings
-from supplychain.settlement import payment_by_number
+from supplychain.settlement import payment_by_number, remittance_advice
 from tests.factories import make_organisation, make_user
 from tests.fixtures.web import ClientFactory, form_post, login
 from workflows.common import business_date
@@ -244,3 +244,59 @@ def test_the_pages_render_in_chinese(make_client: ClientFactory, world: World) -
     login(supplier, world.user_b)  # zh_CN
     page = supplier.get("/payments").text
     assert "付款" in page and world.payment_b.number in page
+
+
+def test_a_payment_approval_is_in_the_finance_users_queue(
+    make_client: ClientFactory, world: World, session: Session
+) -> None:
+    assert world.user_a.id is not None and world.finance.id is not None
+    session.add(
+        ApprovalRequest(
+            workflow_id=f"{world.payment_a.workflow_id}:approval",
+            document_type="payment",
+            document_id=world.payment_a.number,
+            document_link=f"/finance/payments#payment-{world.payment_a.number}",
+            summary="Supplier A",
+            amount=Decimal("80000.00"),
+            requester_user_id=world.user_a.id,
+            assignee_user_id=world.finance.id,
+            assigned_at=datetime.now(UTC),
+        )
+    )
+    session.commit()
+    finance = make_client()
+    login(finance, world.finance)
+    home = finance.get("/").text
+    assert 'href="/approvals"' in home
+    queue = finance.get("/approvals")
+    assert queue.status_code == 200 and world.payment_a.number in queue.text
+    buyer = make_client()
+    login(buyer, world.buyer)
+    assert buyer.get("/approvals").status_code == 403
+
+
+def test_a_paid_payment_has_its_remittance_advice_with_the_early_discount(
+    world: World, session: Session
+) -> None:
+    payment = _payment(
+        session, world.supplier_a, due=TODAY, status=PaymentStatus.SCHEDULED, amount="10000.00"
+    )
+    assert remittance_advice(session, payment.number) is None  # not paid yet
+    payment.status = PaymentStatus.PAID
+    payment.early_payment_date = TODAY - timedelta(days=4)
+    payment.early_payment_approved = True
+    payment.discount_amount = Decimal("20.00")
+    payment.payable_amount = Decimal("9980.00")
+    payment.paid_on = TODAY - timedelta(days=4)
+    payment.bank_reference = "BOC-1"
+    session.add(payment)
+    session.commit()
+    advice = remittance_advice(session, payment.number)
+    assert advice is not None
+    assert (advice.payable_amount, advice.discount_amount, advice.days_early) == (
+        Decimal("9980.00"),
+        Decimal("20.00"),
+        4,
+    )
+    assert advice.amount_in_words == "人民币玖仟玖佰捌拾元整"
+    assert advice.supplier_name == "Supplier A" and advice.bank_reference == "BOC-1"
