@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import Session
@@ -188,7 +189,13 @@ HEADER = "idempotency_key,status,bank_reference,reason\n"
     ],
 )
 def test_a_bad_result_file_is_refused_whole_and_nothing_changes(
-    client: TestClient, world: World, session: Session, inbox: Path, rows: str, message: str
+    client: TestClient,
+    world: World,
+    session: Session,
+    inbox: Path,
+    rows: str,
+    message: str,
+    security_events: list[dict[str, Any]],
 ) -> None:
     data = HEADER + rows.format(key=world.payment_b.idempotency_key)
     login(client, world.finance)
@@ -200,6 +207,8 @@ def test_a_bad_result_file_is_refused_whole_and_nothing_changes(
     row = _reload(session, world.payment_b.number)
     assert (row.status, row.bank_reference) == (PaymentStatus.INSTRUCTED, "")
     assert not inbox.exists() or not any(inbox.iterdir())
+    if "no payment" not in message:  # a malformed file is an upload refused
+        assert [e["upload"] for e in security_events if e["event"] == "upload_refused"] == ["bank_result"]
 
 
 def test_a_result_file_for_a_payment_not_at_the_bank_is_refused(

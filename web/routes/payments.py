@@ -45,6 +45,7 @@ from web.deps import FormDep, OrgScope, Scope, require_roles
 from web.flash import flash
 from web.form_ids import submitted_form_id, update_id
 from web.purchasing import form_text, parse_date, temporal_client
+from web.security_events import log_security_event
 from web.templating import render
 from web.workflow_calls import await_on_loop
 from web.workflow_errors import rejection_message
@@ -397,6 +398,9 @@ def upload_results(
     except Refused as refused:
         params = {k: i18n.gettext(str(v)) if k == "problem" else v for k, v in refused.params.items()}
         error = i18n.gettext(refused.message_id, **params)
+        log_security_event(
+            request, "upload_refused", "refused", upload="bank_result", reason=refused.message_id
+        )
         return _runs_page(request, user, scope, error=error, status_code=400)
     payments = settlement.payments_for_results(scope.session, [r.idempotency_key for r in results])
     for line, result in enumerate(results, start=2):
