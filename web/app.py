@@ -48,6 +48,7 @@ from web.routes import (
     replenishment,
     returns,
     shipments,
+    working_days,
 )
 from web.security_events import request_id
 from web.templating import render
@@ -132,6 +133,7 @@ def create_app() -> FastAPI:
     app.include_router(returns.router)
     app.include_router(quality.router)
     app.include_router(payments.router)
+    app.include_router(working_days.router)
     _install_error_handlers(app)
     return app
 

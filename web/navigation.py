@@ -50,6 +50,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem(lazy("Locations"), "/admin/locations", frozenset({Role.ADMIN}), "admin"),
     NavItem(lazy("SKUs"), "/admin/skus", frozenset({Role.ADMIN}), "admin"),
     NavItem(lazy("Supplier prices"), "/admin/prices", frozenset({Role.ADMIN}), "admin"),
+    NavItem(lazy("Working days"), "/settlement/working-days", frozenset({Role.ADMIN}), "admin"),
     NavItem(lazy("System health"), "/health", frozenset({Role.ADMIN}), "admin"),
 )
 

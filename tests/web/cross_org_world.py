@@ -62,7 +62,7 @@ from supplychain.models import (
     User,
     UserRole,
 )
-from supplychain.models.settlement import SettlementTerms, Statement, StatementStatus
+from supplychain.models.settlement import SettlementTerms, Statement, StatementStatus, WorkingDayOverride
 from supplychain.numbering import reserve_number
 from supplychain.payments import BankStatus
 from supplychain.principal import principal_for
@@ -660,6 +660,10 @@ async def _settlements(engine: Engine, temporal: Client, task_queue: str) -> lis
             org = session.execute(select(Organisation).filter_by(code=code)).scalar_one()
             assert org.id is not None
             session.add(SettlementTerms(supplier_id=org.id, early_payment_rate_per_day=Decimal("0.000500")))
+        # An admin's entry in the working-day override table (its remove form is a target too).
+        session.add(
+            WorkingDayOverride(day=today.replace(year=today.year + 1, month=1, day=4), is_working_day=False)
+        )
         session.commit()
         for n, (code, matched_on, what) in enumerate(plan, start=1):
             org = session.execute(select(Organisation).filter_by(code=code)).scalar_one()

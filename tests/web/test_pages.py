@@ -58,6 +58,7 @@ ADMIN_SECTION = [
     "/admin/locations",
     "/admin/skus",
     "/admin/prices",
+    "/settlement/working-days",
     "/health",
 ]
 
