@@ -17,6 +17,7 @@ one file only, and the rows follow that file.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -78,12 +79,18 @@ class PaymentRunWorkflow:
             start_to_close_timeout=input.activity_timeout,
             retry_policy=ACTIVITY_RETRY,
         )
-        for payment in recorded.payments:
-            handle = workflow.get_external_workflow_handle_for(SettlementWorkflow.run, payment.workflow_id)
-            await handle.signal(
-                SettlementWorkflow.payment_instructed,
-                PaymentInstructed(run_number=input.run_number, idempotency_key=payment.idempotency_key),
-            )
+        # The rows say INSTRUCTED already; the signals only update the live state, so one that cannot
+        # be delivered (a payment process terminated by hand) does not stop the run.
+        await asyncio.gather(
+            *(
+                workflow.get_external_workflow_handle_for(SettlementWorkflow.run, payment.workflow_id).signal(
+                    SettlementWorkflow.payment_instructed,
+                    PaymentInstructed(run_number=input.run_number, idempotency_key=payment.idempotency_key),
+                )
+                for payment in recorded.payments
+            ),
+            return_exceptions=True,
+        )
         return PaymentRunResult(
             run_number=input.run_number,
             instruction_file=written.instruction_file,
