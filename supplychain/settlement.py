@@ -39,7 +39,6 @@ DOCUMENT_TYPE = "payment"
 # Not paid yet and not on its way: what "due" and "overdue" count.
 OPEN_STATUSES = (PaymentStatus.SCHEDULED, PaymentStatus.AWAITING_APPROVAL, PaymentStatus.FAILED)
 SUPPLIER_PAYMENTS_LINK = "/payments"
-FINANCE_PAYMENTS_LINK = "/finance/payments"
 
 STATUS_LABELS: dict[PaymentStatus, str] = {
     PaymentStatus.SCHEDULED: lazy("Scheduled"),
@@ -58,7 +57,8 @@ def payment_number(statement_number: str) -> str:
 
 
 def payment_link(number: str) -> str:
-    return f"{SUPPLIER_PAYMENTS_LINK}#payment-{number}"
+    """The payment's page (figures, remittance advice, timeline): where its notifications lead."""
+    return f"/payments/{number}"
 
 
 # -- scheduling ------------------------------------------------------------------------------------
@@ -203,7 +203,7 @@ def record_step(session: Session, step: PaymentStep) -> list[Notification]:
             message=notice.message,
             params={"number": payment.number, **notice.params},
             idempotency_key=f"{step.idempotency_key}:{notice.audience}",
-            link=FINANCE_PAYMENTS_LINK if is_finance else payment_link(payment.number),
+            link=payment_link(payment.number),
             document_type=DOCUMENT_TYPE,
             document_id=payment.number,
         )

@@ -77,6 +77,7 @@ from supplychain.rules.decisions import RETURN_TO_VENDOR, SORTING
 from supplychain.rules.ordering import split_by_supplier
 from supplychain.seed import EMAIL_DOMAIN, seed_demo
 from supplychain.settings import settings
+from supplychain.settlement import payment_number
 from tests.factories import make_user
 from tests.test_certificates import PDF
 from tests.test_inspection_photos import PNG_PHOTO
@@ -646,7 +647,8 @@ async def _settlements(engine: Engine, temporal: Client, task_queue: str) -> lis
     starts them in the portal): SUP-HZLY has one waiting for its due date with an early payment
     request (finance's decide form) and one the bank refused (finance's retry and cancel forms, and a
     payment run with its instruction file); SUP-GDYH one waiting for its due date (its early payment
-    form). Numbers from a block no other test of the run picks: the dev server outlives the database."""
+    form, and finance's approval of it, above the limit). Numbers from a block no other test of the
+    run picks: the dev server outlives the database."""
     today = business_today()
     base = random.randrange(700, 900) * 1000
     plan = [
@@ -691,7 +693,8 @@ async def _settlements(engine: Engine, temporal: Client, task_queue: str) -> lis
                 supplier_id=org.id,
                 amount=statement.total_amount,
                 matched_on=matched_on,
-                approval_limit=Decimal("1000000.00"),
+                # SUP-GDYH's is above the limit: finance's approval queue lists it.
+                approval_limit=Decimal("1000.00") if what == "waiting" else Decimal("1000000.00"),
             )
             inputs.append((start, supplier_user, what))
     handles = []
@@ -705,6 +708,8 @@ async def _settlements(engine: Engine, temporal: Client, task_queue: str) -> lis
         )
         handles.append(handle)
         state = await _payment_state(handle, lambda s: s.scheduled, "scheduled")
+        if what == "waiting":
+            await _pending_approval(engine, payment_number(start.statement_number))
         if what == "early":
             await handle.execute_update(
                 SettlementWorkflow.request_early_payment,

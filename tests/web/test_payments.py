@@ -309,3 +309,19 @@ def test_a_paid_payment_has_its_remittance_advice_with_the_early_discount(
     )
     assert advice.amount_in_words == "人民币玖仟玖佰捌拾元整"
     assert advice.supplier_name == "Supplier A" and advice.bank_reference == "BOC-1"
+
+
+def test_the_payment_page_is_its_suppliers_and_finances(make_client: ClientFactory, world: World) -> None:
+    link = f"/payments/{world.payment_a.number}"
+    supplier = make_client()
+    login(supplier, world.user_a)
+    page = supplier.get(link)
+    assert page.status_code == 200 and world.payment_a.number in page.text
+    assert "Payment scheduled" not in page.text  # rows made here, not by the workflow: no events
+    assert supplier.get(f"/payments/{world.payment_b.number}").status_code == 404  # another supplier's
+    finance = make_client()
+    login(finance, world.finance)
+    assert finance.get(link).status_code == 200
+    buyer = make_client()
+    login(buyer, world.buyer)
+    assert buyer.get(link).status_code == 403

@@ -157,6 +157,15 @@ def test_early_payment_run_and_bank_result_through_the_pages(
             .all()
         )
     assert any("remittance advice is ready" in n.message for n in told)
+    detail = browser.get(f"/payments/{pay}").text  # the supplier's page of the payment
+    assert 'data-testid="remittance"' in detail and "BOC-REF-9" in detail
+    for action in (
+        "Payment scheduled",
+        "Early payment requested",
+        "Early payment agreed",
+        "Handed to the bank",
+    ):
+        assert action in detail
     runs = desk.get("/finance/payment-runs").text
     assert instructions.name in runs and re.search(r"result-\d+T\d+\.csv", runs)
     assert len(list(inbox.iterdir())) == 1

@@ -33,6 +33,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from supplychain import i18n, settlement
+from supplychain.events import timeline
 from supplychain.i18n import lazy
 from supplychain.models import OrgKind, Role
 from supplychain.models.settlement import Payment, PaymentRun, PaymentStatus, Statement
@@ -65,6 +66,7 @@ log = logging.getLogger(__name__)
 
 SupplierUser = Annotated[Principal, Depends(require_roles(Role.SUPPLIER))]
 FinanceUser = Annotated[Principal, Depends(require_roles(Role.FINANCE))]
+PaymentUser = Annotated[Principal, Depends(require_roles(Role.SUPPLIER, Role.FINANCE))]
 
 COMMENT_MAX_LENGTH = 500
 NOT_REACHABLE = lazy("The payment process cannot be reached right now. Nothing was changed.")
@@ -115,6 +117,27 @@ def _statement_numbers(scope: Scope, payments: list[Payment]) -> dict[int, str]:
 
 def _labels() -> dict[str, Any]:
     return {"status_labels": settlement.STATUS_LABELS}
+
+
+@router.get("/payments/{number}")
+def payment_detail(request: Request, number: str, user: PaymentUser, scope: OrgScope) -> Response:
+    """One payment: its figures, the remittance advice once paid, and its timeline. The supplier
+    sees its own (another supplier's is a 404), finance every one."""
+    if not (user.is_hq or user.org_kind is OrgKind.SUPPLIER):
+        raise HTTPException(status_code=403)
+    payment = _payment_or_404(scope, number)
+    return render(
+        request,
+        "payments/detail.html",
+        {
+            "user": user,
+            "p": payment,
+            "statement_numbers": _statement_numbers(scope, [payment]),
+            "advice": settlement.remittance_advice(scope.session, payment.number),
+            "timeline": timeline(scope.session, settlement.DOCUMENT_TYPE, payment.number),
+            **_labels(),
+        },
+    )
 
 
 # --- supplier ---------------------------------------------------------------------------------------
