@@ -63,7 +63,13 @@ with workflow.unsafe.imports_passed_through():
     from supplychain.models.settlement import PaymentStatus, StatementStatus
     from supplychain.payments import BankStatus
     from supplychain.rules.early_payment import early_payment_discount
-    from supplychain.settlement import SUPPLIER_PAYMENTS_LINK, PaymentNotice, PaymentStep, payment_number
+    from supplychain.settlement import (
+        SUPPLIER_PAYMENTS_LINK,
+        PaymentNotice,
+        PaymentStep,
+        payment_link,
+        payment_number,
+    )
 
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
 ACTIVITY_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
@@ -254,7 +260,7 @@ class SettlementWorkflow:
         approval = ApprovalInput(
             document_type="payment",
             document_id=self._state.number,
-            document_link=f"/finance/payments#payment-{self._state.number}",
+            document_link=payment_link(self._state.number),
             summary=f"{self._supplier_name} · {input.statement_number}",
             amount=input.amount,
             requester_user_id=self._requester,
