@@ -38,7 +38,6 @@ from supplychain.rules.due_dates import DueDate, build_calendar, calendar_range,
 DOCUMENT_TYPE = "payment"
 # Not paid yet and not on its way: what "due" and "overdue" count.
 OPEN_STATUSES = (PaymentStatus.SCHEDULED, PaymentStatus.AWAITING_APPROVAL, PaymentStatus.FAILED)
-SUPPLIER_PAYMENTS_LINK = "/payments"
 
 STATUS_LABELS: dict[PaymentStatus, str] = {
     PaymentStatus.SCHEDULED: lazy("Scheduled"),

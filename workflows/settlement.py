@@ -64,7 +64,6 @@ with workflow.unsafe.imports_passed_through():
     from supplychain.payments import BankStatus
     from supplychain.rules.early_payment import early_payment_discount
     from supplychain.settlement import (
-        SUPPLIER_PAYMENTS_LINK,
         PaymentNotice,
         PaymentStep,
         payment_link,
@@ -605,7 +604,6 @@ class SettlementWorkflow:
 
 
 __all__ = [
-    "SUPPLIER_PAYMENTS_LINK",
     "BankResultInput",
     "DecideEarlyPaymentInput",
     "FailedPaymentInput",
