@@ -18,7 +18,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.settlement import WriteInstructionsInput, write_payment_instructions
-from supplychain.models import ApprovalStatus, Role, WorkingDayOverride
+from supplychain.models import Role, WorkingDayOverride
 from supplychain.models.settlement import DueDateMode, PaymentStatus, Statement, StatementStatus
 from supplychain.payments import BankStatus
 from supplychain.settings import settings
@@ -241,13 +241,6 @@ async def test_a_payment_above_the_limit_waits_for_finance_approval(
     await assert_replays(client, handle.id, WORKFLOWS)
 
 
-async def test_finance_approval_of_payments_is_in_the_finance_queue(session: Session) -> None:
-    from supplychain.approvals import _DECIDING_ROLE_BY_DOCUMENT_TYPE, DECIDING_ROLES
-
-    assert _DECIDING_ROLE_BY_DOCUMENT_TYPE["payment"] is Role.FINANCE
-    assert Role.FINANCE in DECIDING_ROLES
-
-
 async def test_early_payment_is_paid_on_the_agreed_day_less_the_discount(
     time_skipping_env: WorkflowEnvironment, task_queue: str, session: Session, db: Engine
 ) -> None:
@@ -403,4 +396,3 @@ async def test_the_approval_chain_for_a_payment_is_finance_not_approvers(session
         session, amount=Decimal("80000"), requester_user_id=world.supplier_user.id, role=Role.FINANCE
     )
     assert chain == [world.finance.id]
-    assert ApprovalStatus.PENDING  # the queue reads the same rows
