@@ -72,6 +72,7 @@ SLA_LABELS: dict[SlaState, str] = {
 # `approver_role`), every other step to the approvers. The request row does not store the role; it
 # follows from the document type.
 # A supplier's invoice that differs from its statement goes to finance (supplychain/invoices.py).
+# A payment above the limit (workflows/settlement.py) is approved by finance.
 DECIDING_ROLES: tuple[Role, ...] = (Role.APPROVER, Role.QUALITY_APPROVER, Role.FINANCE)
 DECIDING_ROLE_LABELS: dict[Role, str] = {
     Role.APPROVER: lazy("Approver"),
@@ -81,6 +82,7 @@ DECIDING_ROLE_LABELS: dict[Role, str] = {
 _DECIDING_ROLE_BY_DOCUMENT_TYPE: dict[str, Role] = {
     INSPECTION: Role.QUALITY_APPROVER,
     "invoice_match": Role.FINANCE,
+    "payment": Role.FINANCE,
 }
 
 
@@ -121,6 +123,8 @@ def approval_chain(
         statement = statement.where(
             col(User.approval_limit).is_not(None), col(User.approval_limit) >= amount
         ).order_by(col(User.approval_limit), col(User.id))
+    elif role is Role.FINANCE:  # a payment's requester is the supplier's user: finance of any HQ
+        statement = statement.order_by(col(User.id))
     else:  # the requester's own HQ when the requester is in HQ (the inspector of a rejected lot)
         requester_hq = (
             select(col(User.organisation_id))

@@ -356,6 +356,8 @@ class SettlementHandover:
     total_amount: Decimal  # including VAT: what is paid
     matched_on: date  # T
     idempotency_key: str = ""  # `<workflow id>:settlement_handover`
+    # Above it, finance approves the payment (PAYMENT_APPROVAL_LIMIT, read here: never in workflow code).
+    approval_limit: Decimal = Decimal("0.00")
 
 
 def settlement_handover(session: Session, number: str, idempotency_key: str) -> SettlementHandover:
@@ -377,4 +379,5 @@ def settlement_handover(session: Session, number: str, idempotency_key: str) -> 
         total_amount=statement.total_amount,
         matched_on=statement.matched_on,
         idempotency_key=idempotency_key,
+        approval_limit=settings.PAYMENT_APPROVAL_LIMIT,
     )

@@ -7,6 +7,7 @@ same variables for production.
 from __future__ import annotations
 
 import secrets
+from decimal import Decimal
 from pathlib import Path
 from typing import Literal
 
@@ -100,6 +101,17 @@ class Settings(BaseSettings):
     COMPANY_ADDRESS: str = ""
     COMPANY_TAX_ID: str = ""  # 统一社会信用代码
 
+    # Settlement (T+7): a payment above this amount (CNY, the statement's total) needs a finance
+    # approval before it is paid.
+    PAYMENT_APPROVAL_LIMIT: Decimal = Field(default=Decimal("50000.00"), ge=0)
+    # The payment adapter's directories (supplychain/payments.py): instruction files written for the
+    # bank, one per payment run, and the bank's result files read back; None: under VAR_DIR/payments.
+    PAYMENT_OUTBOX_DIR: Path | None = None
+    PAYMENT_INBOX_DIR: Path | None = None
+    # Years whose official holidays and make-up workdays an admin has entered in full in the
+    # working-day override table: due dates in them are not provisional (supplychain/rules/due_dates.py).
+    CALENDAR_OFFICIAL_YEARS: list[int] = Field(default_factory=list)
+
     # Mail: SMTP_HOST unset keeps notifications in-app and in the log.
     SMTP_HOST: str | None = None
     SMTP_PORT: int = 587
@@ -134,6 +146,10 @@ class Settings(BaseSettings):
             )
         if self.UPLOAD_DIR is None:
             self.UPLOAD_DIR = self.VAR_DIR / "uploads"
+        if self.PAYMENT_OUTBOX_DIR is None:
+            self.PAYMENT_OUTBOX_DIR = self.VAR_DIR / "payments" / "outbox"
+        if self.PAYMENT_INBOX_DIR is None:
+            self.PAYMENT_INBOX_DIR = self.VAR_DIR / "payments" / "inbox"
         if not self.DATABASE_URL:
             self.DATABASE_URL = f"sqlite:///{self.VAR_DIR / 'portal.db'}"
         if not self.SECRET_KEY:

@@ -34,8 +34,10 @@ from supplychain.models import (
     User,
 )
 from supplychain.models.inspection import InspectionSeverity, InspectionVerdict
+from supplychain.models.sequences import DocumentSequence
 from supplychain.models.settlement import PriceAdjustment
 from supplychain.rules.dates import BUSINESS_TIMEZONE
+from supplychain.statements import STATEMENT_PREFIX
 from tests.factories import make_location, make_organisation, make_sku, make_user, unique_code
 
 UNIT_PRICE = Decimal("10.0000")
@@ -81,7 +83,21 @@ def _supplier(session: Session) -> Organisation:
     return supplier
 
 
+# Likewise settlement workflow ids come from statement numbers, which start again with the database:
+# each world numbers its statements from a block of its own.
+_number_blocks = itertools.count(random.randrange(100, 900) * 1000, 1000)
+
+
+def _fresh_statement_numbers(session: Session) -> None:
+    base = next(_number_blocks)
+    this_year = datetime.now(BUSINESS_TIMEZONE).year
+    for year in (this_year, this_year + 1):
+        session.merge(DocumentSequence(prefix=STATEMENT_PREFIX, year=year, last_value=base))
+    session.commit()
+
+
 def build_world(session: Session) -> StatementWorld:
+    _fresh_statement_numbers(session)
     hq = make_organisation(session, kind=OrgKind.HQ)
     supplier = _supplier(session)
     other = _supplier(session)

@@ -42,6 +42,7 @@ from web.routes import (
     home,
     inspections,
     locale,
+    payments,
     purchase_orders,
     quality,
     replenishment,
@@ -50,6 +51,7 @@ from web.routes import (
     shipments,
     statement_invoices,
     statements,
+    working_days,
 )
 from web.security_events import request_id
 from web.templating import render
@@ -136,6 +138,8 @@ def create_app() -> FastAPI:
     app.include_router(statements.router)
     app.include_router(statement_invoices.router)
     app.include_router(settlement_terms.router)
+    app.include_router(payments.router)
+    app.include_router(working_days.router)
     _install_error_handlers(app)
     return app
 

@@ -46,11 +46,15 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem(lazy("Statement disputes"), "/statement-disputes", frozenset({Role.BUYER})),
     NavItem(lazy("Match exceptions"), "/match-exceptions", frozenset({Role.FINANCE})),
     NavItem(lazy("Quality scorecard"), "/quality/scorecard", HQ_QUALITY_ROLES | {Role.SUPPLIER}),
+    NavItem(lazy("Payments"), "/payments", frozenset({Role.SUPPLIER})),
+    NavItem(lazy("Payments"), "/finance/payments", frozenset({Role.FINANCE})),
+    NavItem(lazy("Payment runs"), "/finance/payment-runs", frozenset({Role.FINANCE})),
     NavItem(lazy("Users"), "/admin/users", frozenset({Role.ADMIN}), "admin"),
     NavItem(lazy("Organisations"), "/admin/organisations", frozenset({Role.ADMIN}), "admin"),
     NavItem(lazy("Locations"), "/admin/locations", frozenset({Role.ADMIN}), "admin"),
     NavItem(lazy("SKUs"), "/admin/skus", frozenset({Role.ADMIN}), "admin"),
     NavItem(lazy("Supplier prices"), "/admin/prices", frozenset({Role.ADMIN}), "admin"),
+    NavItem(lazy("Working days"), "/settlement/working-days", frozenset({Role.ADMIN}), "admin"),
     NavItem(lazy("System health"), "/health", frozenset({Role.ADMIN}), "admin"),
 )
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from workflows.approval import ApprovalWorkflow
 from workflows.inspection import InspectionWorkflow
+from workflows.payment_run import PaymentRunWorkflow
 from workflows.replenishment import ReplenishmentWorkflow
+from workflows.settlement import SettlementWorkflow
 from workflows.statement import StatementRunWorkflow, StatementWorkflow
 
 WORKFLOWS: tuple[type, ...] = (
@@ -18,4 +20,6 @@ WORKFLOWS: tuple[type, ...] = (
     InspectionWorkflow,
     StatementWorkflow,
     StatementRunWorkflow,
+    SettlementWorkflow,
+    PaymentRunWorkflow,
 )

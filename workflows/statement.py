@@ -114,6 +114,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.common import UpdateRejected, business_date, checked
 
 from workflows.approval import ApprovalInput, ApprovalResult, ApprovalWorkflow, approval_workflow_id
+from workflows.settlement import SettlementInput, SettlementWorkflow, settlement_workflow_id
 
 __all__ = [
     "ConfirmStatementInput",
@@ -314,8 +315,22 @@ class StatementWorkflow:
                 idempotency_key=f"{workflow.info().workflow_id}:settlement_handover",
             ),
         )
-        # settlement starts here: SettlementWorkflow (workflows/settlement.py) as a child from
-        # `handover` (statement id, number, supplier id, total amount, matched_on = T).
+        # The payment lives on for days after this statement's process ends: an abandoned child, one
+        # per statement (its id comes from the statement number).
+        await workflow.start_child_workflow(
+            SettlementWorkflow.run,
+            SettlementInput(
+                statement_id=handover.statement_id,
+                statement_number=handover.number,
+                supplier_id=handover.supplier_id,
+                amount=handover.total_amount,
+                matched_on=handover.matched_on,
+                approval_limit=handover.approval_limit,
+            ),
+            id=settlement_workflow_id(handover.number),
+            parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
         return handover
 
     async def _answer_late_clicks(self) -> None:

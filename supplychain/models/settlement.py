@@ -20,7 +20,7 @@ import enum
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, UniqueConstraint
+from sqlalchemy import CheckConstraint, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from supplychain.models.base import (
@@ -280,11 +280,15 @@ class Payment(SQLModel, table=True):
     due_date: date
     due_date_provisional: bool = False  # past the official calendar: finance was told
     early_payment_date: date | None = None  # the supplier asked to be paid on this day instead
+    # Finance agreed: paid on that day, less the discount.
+    early_payment_approved: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
     status: PaymentStatus = Field(
         default=PaymentStatus.SCHEDULED, sa_type=enum_column(PaymentStatus, "payment_status")
     )
     approved_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
     approved_at: datetime | None = timestamp_field()
+    # Due (or early payment agreed) and approved: the next payment run takes it (status SCHEDULED).
+    ready_at: datetime | None = timestamp_field()
     # What the payment adapter is called with: the same key on every retry, so the bank pays once.
     idempotency_key: str = Field(max_length=200, unique=True)
     payment_run_id: int | None = Field(default=None, foreign_key="payment_run.id", index=True)

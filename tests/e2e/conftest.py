@@ -55,6 +55,7 @@ from tests.factories import make_location, make_organisation, make_region, make_
 from tests.fixtures.web import ClientFactory, unique_client_ip
 from workflows.common import BUSINESS_TIMEZONE
 
+SOURCE_ROOT = Path(__file__).resolve().parents[2]
 WORKER_READY_LINE = "worker polling task queue"
 WORKER_START_TIMEOUT = 60.0
 WORKER_STOP_TIMEOUT = 30.0  # longer than the worker's graceful shutdown for running activities
@@ -110,19 +111,23 @@ class WorkerProcesses:
         self._log_dir = log_dir
         self._started: list[WorkerProcess] = []
 
-    def start(self) -> WorkerProcess:
-        """Start one more worker; call `wait_ready` (or `wait_ready_async`) on it before relying on it."""
+    def start(self, module: str = "worker", env: dict[str, str] | None = None) -> WorkerProcess:
+        """Start one more worker (`python -m <module>`, with `env` added to the run's); call
+        `wait_ready` (or `wait_ready_async`) on it before relying on it."""
         env = {
             **os.environ,  # DATABASE_URL, VAR_DIR and ENVIRONMENT of this run
+            # The code under test: this checkout first (the installed package may be another one).
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(SOURCE_ROOT), os.environ.get("PYTHONPATH")])),
             "TEMPORAL_ADDRESS": self.address,
             "TEMPORAL_TASK_QUEUE": self.task_queue,
             "PYTHONUNBUFFERED": "1",
+            **(env or {}),
         }
         log = self._log_dir / f"worker-{len(self._started) + 1}.log"
         with log.open("wb") as out:
             # From the log directory, so no .env file of a checkout leaks in; `worker` is installed.
             process = subprocess.Popen(
-                [sys.executable, "-m", "worker"],
+                [sys.executable, "-m", module],
                 cwd=self._log_dir,
                 env=env,
                 stdout=out,

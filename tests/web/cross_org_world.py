@@ -62,7 +62,9 @@ from supplychain.models import (
     User,
     UserRole,
 )
+from supplychain.models.settlement import SettlementTerms, Statement, StatementStatus, WorkingDayOverride
 from supplychain.numbering import reserve_number
+from supplychain.payments import BankStatus
 from supplychain.principal import principal_for
 from supplychain.replenishment import (
     business_today,
@@ -76,6 +78,7 @@ from supplychain.rules.ordering import split_by_supplier
 from supplychain.rules.statement import Period
 from supplychain.seed import EMAIL_DOMAIN, seed_demo
 from supplychain.settings import settings
+from supplychain.settlement import payment_number
 from tests.factories import make_user
 from tests.test_certificates import PDF
 from tests.test_inspection_photos import PNG_PHOTO
@@ -87,6 +90,7 @@ from workflows.inspection import (
     InspectionWorkflow,
     RecordDefectsInput,
 )
+from workflows.payment_run import PaymentRunInput, PaymentRunWorkflow, payment_run_workflow_id
 from workflows.replenishment import (
     BatchInput,
     ConfirmLinesInput,
@@ -99,6 +103,14 @@ from workflows.replenishment import (
     ShipmentLineInput,
     WaitRecordedInput,
     po_workflow_id,
+)
+from workflows.settlement import (
+    BankResultInput,
+    RequestEarlyPaymentInput,
+    SettlementInput,
+    SettlementState,
+    SettlementWorkflow,
+    settlement_workflow_id,
 )
 from workflows.statement import DisputeLineInput, StatementInput, StatementState, StatementWorkflow
 
@@ -141,6 +153,7 @@ class World:
     logins: list[Login]
     orders: dict[str, str]  # what the order is for ("dist-sz:sent") -> PO number
     statements: list[str] = field(default_factory=list)  # statement workflow ids
+    settlements: list[str] = field(default_factory=list)  # SettlementWorkflow ids
 
 
 # --- users -----------------------------------------------------------------------------------------
@@ -629,6 +642,123 @@ def _master_data(engine: Engine) -> None:
         session.commit()
 
 
+# --- payments --------------------------------------------------------------------------------------
+
+
+async def _settlements(engine: Engine, temporal: Client, task_queue: str) -> list[str]:
+    """Payments through the real SettlementWorkflow, on statements made as rows (the statement process
+    starts them in the portal): SUP-HZLY has one waiting for its due date with an early payment
+    request (finance's decide form) and one the bank refused (finance's retry and cancel forms, and a
+    payment run with its instruction file); SUP-GDYH one waiting for its due date (its early payment
+    form, and finance's approval of it, above the limit). Numbers from a block no other test of the
+    run picks: the dev server outlives the database."""
+    today = business_today()
+    base = random.randrange(700, 900) * 1000
+    plan = [
+        ("SUP-HZLY", today, "early"),
+        ("SUP-GDYH", today, "waiting"),
+        ("SUP-HZLY", today - timedelta(days=30), "failed"),
+    ]
+    inputs: list[tuple[SettlementInput, int, str]] = []
+    with Session(engine) as session:
+        for code in ("SUP-HZLY", "SUP-GDYH"):
+            org = session.execute(select(Organisation).filter_by(code=code)).scalar_one()
+            assert org.id is not None
+            session.add(SettlementTerms(supplier_id=org.id, early_payment_rate_per_day=Decimal("0.000500")))
+        # An admin's entry in the working-day override table (its remove form is a target too).
+        session.add(
+            WorkingDayOverride(day=today.replace(year=today.year + 1, month=1, day=4), is_working_day=False)
+        )
+        session.commit()
+        for n, (code, matched_on, what) in enumerate(plan, start=1):
+            org = session.execute(select(Organisation).filter_by(code=code)).scalar_one()
+            supplier_user = _org_supplier_user(session, org)
+            number = f"ST-{today.year}-{base + n:06d}"
+            statement = Statement(
+                number=number,
+                workflow_id=f"statement-{number.lower()}",
+                supplier_id=org.id,
+                period_start=matched_on - timedelta(days=40 + n),
+                period_end=matched_on - timedelta(days=10),
+                status=StatementStatus.MATCHED,
+                net_amount=Decimal("8000.00"),
+                tax_amount=Decimal("1040.00"),
+                total_amount=Decimal("9040.00"),
+                confirmed_by_user_id=supplier_user,
+                matched_on=matched_on,
+            )
+            session.add(statement)
+            session.commit()
+            assert statement.id is not None and org.id is not None
+            start = SettlementInput(
+                statement_id=statement.id,
+                statement_number=number,
+                supplier_id=org.id,
+                amount=statement.total_amount,
+                matched_on=matched_on,
+                # SUP-GDYH's is above the limit: finance's approval queue lists it.
+                approval_limit=Decimal("1000.00") if what == "waiting" else Decimal("1000000.00"),
+            )
+            inputs.append((start, supplier_user, what))
+    handles = []
+    for start, supplier_user, what in inputs:
+        handle = await temporal.start_workflow(
+            SettlementWorkflow.run,
+            start,
+            id=settlement_workflow_id(start.statement_number),
+            task_queue=task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        )
+        handles.append(handle)
+        state = await _payment_state(handle, lambda s: s.scheduled, "scheduled")
+        if what == "waiting":
+            await _pending_approval(engine, payment_number(start.statement_number))
+        if what == "early":
+            await handle.execute_update(
+                SettlementWorkflow.request_early_payment,
+                RequestEarlyPaymentInput(actor_user_id=supplier_user, pay_on=today + timedelta(days=1)),
+            )
+        elif what == "failed":
+            state = await _payment_state(handle, lambda s: s.ready, "ready")
+            run = f"PR-{today.year}-{base:06d}"
+            await temporal.execute_workflow(
+                PaymentRunWorkflow.run,
+                PaymentRunInput(run_number=run, value_date=today),
+                id=payment_run_workflow_id(run),
+                task_queue=task_queue,
+            )
+            await handle.execute_update(
+                SettlementWorkflow.record_bank_result,
+                BankResultInput(state.bank_idempotency_key, BankStatus.FAILED, reason="account frozen"),
+            )
+    return [handle.id for handle in handles]
+
+
+async def _payment_state(
+    handle: WorkflowHandle[Any, Any], done: Callable[[SettlementState], bool], what: str
+) -> SettlementState:
+    async def state() -> SettlementState:
+        result: SettlementState = await handle.query(SettlementWorkflow.get_state)
+        return result
+
+    return await _until(state, done, f"the payment to be {what}")
+
+
+def _org_supplier_user(session: Session, org: Organisation) -> int:
+    user_id = (
+        session.execute(
+            select(col(User.id))
+            .join(UserRole, col(UserRole.user_id) == col(User.id))
+            .where(col(User.organisation_id) == org.id, col(UserRole.role) == Role.SUPPLIER)
+            .order_by(col(User.id))
+        )
+        .scalars()
+        .first()
+    )
+    assert user_id is not None
+    return int(user_id)
+
+
 async def build_world(engine: Engine, temporal: Client, task_queue: str) -> World:
     logins = _seed(engine)
     _fresh_document_numbers(engine)
@@ -643,7 +773,9 @@ async def build_world(engine: Engine, temporal: Client, task_queue: str) -> Worl
         _inspect(engine, temporal, orders["hq-store:inspected"]),
         _hold(engine, temporal, orders["dist-sz:received"]),
     )
-    return World(logins=logins, orders=orders, statements=await _statements(engine, temporal, task_queue))
+    statement_ids = await _statements(engine, temporal, task_queue)
+    settlements = await _settlements(engine, temporal, task_queue)
+    return World(logins=logins, orders=orders, statements=statement_ids, settlements=settlements)
 
 
 # --- statements ------------------------------------------------------------------------------------
@@ -713,6 +845,6 @@ async def end_world(temporal: Client, world: World) -> None:
     for number in world.orders.values():
         with contextlib.suppress(RPCError):  # finished already
             await temporal.get_workflow_handle(po_workflow_id(number)).terminate("test over")
-    for workflow_id in world.statements:
+    for workflow_id in [*world.statements, *world.settlements]:
         with contextlib.suppress(RPCError):
             await temporal.get_workflow_handle(workflow_id).terminate("test over")

@@ -39,6 +39,7 @@ SUPPLIER_MAIN = [
     "/debit-notes",
     "/supplier/statements",
     SCORECARD,
+    "/payments",
 ]
 STORE_MAIN = ["/", "/replenishment/new", "/replenishment", "/stock"]
 WAREHOUSE_MAIN = ["/", "/warehouse/receipts", "/stock", "/certificates", *QUALITY_TAIL]
@@ -61,6 +62,7 @@ ADMIN_SECTION = [
     "/admin/locations",
     "/admin/skus",
     "/admin/prices",
+    "/settlement/working-days",
     "/health",
 ]
 
@@ -73,9 +75,19 @@ NAV_BY_ROLE: dict[Role, tuple[list[str], list[str]]] = {
     Role.WAREHOUSE: (WAREHOUSE_MAIN, []),
     Role.INSPECTOR: (INSPECTOR_MAIN, []),
     Role.QUALITY_APPROVER: (QUALITY_APPROVER_MAIN, []),
-    # Finance decides invoices that differ from their statement: the approval queue, match exceptions.
+    # Finance decides invoices that differ from their statement and payments above the limit (the
+    # approval queue, match exceptions), and runs the payments.
     Role.FINANCE: (
-        ["/", "/approvals", *HQ_BUYING[1:], "/debit-notes", "/statements", "/match-exceptions"],
+        [
+            "/",
+            "/approvals",
+            *HQ_BUYING[1:],
+            "/debit-notes",
+            "/statements",
+            "/match-exceptions",
+            "/finance/payments",
+            "/finance/payment-runs",
+        ],
         [],
     ),
     Role.ADMIN: (ADMIN_MAIN, ADMIN_SECTION),
@@ -90,7 +102,10 @@ QUEUES_BY_ROLE: dict[Role, list[tuple[str, str]]] = {
     Role.QUALITY_APPROVER: [("Approvals waiting for you", "No approvals are waiting for you.")],
     Role.WAREHOUSE: [("Shipments to receive", "No shipments are expected.")],
     Role.INSPECTOR: [("Lots to inspect", "No lots are waiting for inspection.")],
-    Role.FINANCE: [("Payments due", "No payments are due.")],
+    Role.FINANCE: [
+        ("Approvals waiting for you", "No approvals are waiting for you."),  # payments above the limit
+        ("Payments due", "No payments are due."),
+    ],
     Role.ADMIN: [("Users and master data", "Manage users, organisations, locations, SKUs and prices.")],
 }
 

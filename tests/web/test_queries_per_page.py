@@ -55,7 +55,8 @@ CASES = {
         "/supplier/purchase-orders?status=all", lambda w: w.supplier_a_user, 7
     ),
     "store's orders": PageCase("/replenishment?status=all", lambda w: w.store_a_user, 7),
-    "home": PageCase("/", lambda w: w.buyer, 4),
+    # HQ's home: + 2 for the settlement figures (days to payment; due soon and overdue in one).
+    "home": PageCase("/", lambda w: w.buyer, 6),
     "notifications": PageCase("/notifications", lambda w: w.buyer, 3),
     "stock": PageCase("/stock", lambda w: w.buyer, 5),
     "price lists": PageCase("/price-lists", lambda w: w.buyer, 6),

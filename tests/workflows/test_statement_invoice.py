@@ -7,6 +7,7 @@ statement to settlement. Each test ends by replaying the recorded history."""
 from __future__ import annotations
 
 import secrets
+import time
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -22,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
 
     from supplychain import invoices, statements
     from supplychain.models import ApprovalRequest, DocumentEvent, Role, User
-    from supplychain.models.settlement import InvoiceMatch, StatementStatus, SupplierInvoice
+    from supplychain.models.settlement import InvoiceMatch, Payment, StatementStatus, SupplierInvoice
     from tests.factories import make_user
     from tests.fixtures.temporal import assert_replays, running_worker
     from tests.statement_world import StatementWorld
@@ -40,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
         world,  # noqa: F401 - the fixture
     )
     from workflows.approval import ApprovalState, ApprovalWorkflow, DecideInput, approval_workflow_id
+    from workflows.settlement import settlement_workflow_id
     from workflows.statement import (
         ConfirmStatementInput,
         StatementWorkflow,
@@ -146,9 +148,23 @@ async def test_an_invoice_off_by_exactly_the_tolerance_matches_and_goes_on_to_se
                 56.5,
                 Decimal("56.50"),
             )
+        # The T+7 settlement takes over: its payment is scheduled for the statement's total.
+        with Session(db) as session:
+            payment = None
+            deadline = time.monotonic() + 15
+            while payment is None:
+                assert time.monotonic() < deadline, "the settlement never scheduled the payment"
+                session.expire_all()
+                payment = session.execute(
+                    select(Payment).where(col(Payment.statement_id) == statement.id)
+                ).scalar_one_or_none()
+            assert payment.amount == Decimal("56.50") and payment.matched_on == statement.matched_on
+        settlement = client.get_workflow_handle(settlement_workflow_id(statement.number))
+        assert (await settlement.describe()).parent_id == handle.id
         finished = await handle.result()
         assert finished.status is StatementStatus.MATCHED
         await assert_replays(client, handle.id, WORKFLOWS)
+        await settlement.terminate("test over")  # it would wait for its due date
 
 
 async def test_one_fen_over_goes_to_finance_rejected_then_a_corrected_invoice_matches(

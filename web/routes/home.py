@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from supplychain import inbox
+from supplychain import inbox, settlement
 from supplychain.i18n import lazy
 from supplychain.models import Role
 from supplychain.principal import Principal
@@ -18,6 +19,7 @@ from web.routes import approvals, inspections
 from web.routes.purchase_orders import open_orders_count, to_confirm_count
 from web.routes.shipments import expected_receipts_count
 from web.templating import render
+from workflows.common import business_date
 
 router = APIRouter()
 
@@ -39,7 +41,7 @@ WORK_QUEUES: tuple[WorkQueue, ...] = (
     WorkQueue(
         lazy("Approvals waiting for you"),
         lazy("No approvals are waiting for you."),
-        frozenset({Role.APPROVER, Role.QUALITY_APPROVER}),
+        frozenset({Role.APPROVER, Role.QUALITY_APPROVER, Role.FINANCE}),
         href="/approvals",
         count=approvals.pending_count,
     ),
@@ -78,13 +80,27 @@ WORK_QUEUES: tuple[WorkQueue, ...] = (
         href="/inspections",
         count=inspections.pending_count,
     ),
-    WorkQueue(lazy("Payments due"), lazy("No payments are due."), frozenset({Role.FINANCE})),
+    WorkQueue(
+        lazy("Payments due"),
+        lazy("No payments are due."),
+        frozenset({Role.FINANCE}),
+        href="/finance/payments#due_this_week",
+        count=lambda scope: settlement.due_soon_count(scope.session, _today()),
+    ),
     WorkQueue(
         lazy("Users and master data"),
         lazy("Manage users, organisations, locations, SKUs and prices."),
         frozenset({Role.ADMIN}),
     ),
 )
+
+
+# HQ roles whose home shows how settlement is going (days to payment, due soon, overdue).
+SETTLEMENT_FIGURE_ROLES = frozenset({Role.FINANCE, Role.ADMIN, Role.BUYER, Role.APPROVER})
+
+
+def _today() -> date:
+    return business_date(datetime.now(UTC))
 
 
 def queues_for(user: Principal) -> list[WorkQueue]:
@@ -102,6 +118,11 @@ def home(request: Request, session: SessionDep, user: CurrentUser, scope: OrgSco
             "queues": queues,
             "counts": {queue.title: queue.count(scope) for queue in queues if queue.count is not None},
             "notifications": inbox.recent(session, user, limit=10),
+            "settlement": (
+                settlement.settlement_figures(session, _today())
+                if user.is_hq and user.roles & SETTLEMENT_FIGURE_ROLES
+                else None
+            ),
         },
     )
 
