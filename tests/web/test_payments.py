@@ -24,6 +24,7 @@ from supplychain.settings import settings
 from supplychain.settlement import payment_by_number, remittance_advice
 from tests.factories import make_organisation, make_user
 from tests.fixtures.web import ClientFactory, form_post, login
+from tests.pdf_tools import pdf_text
 from workflows.common import business_date
 
 TODAY = business_date(datetime.now(UTC))
@@ -309,6 +310,47 @@ def test_a_paid_payment_has_its_remittance_advice_with_the_early_discount(
     )
     assert advice.amount_in_words == "人民币玖仟玖佰捌拾元整"
     assert advice.supplier_name == "Supplier A" and advice.bank_reference == "BOC-1"
+
+
+def test_the_remittance_pdf_is_for_the_supplier_and_finance_once_paid(
+    make_client: ClientFactory, world: World, session: Session
+) -> None:
+    """The remittance advice PDF of a paid payment: the supplier's own and finance's; 404 to another
+    supplier, to a distributor, and to everyone before it is paid; the amounts and 大写金额 in it."""
+    link = f"/payments/{world.payment_a.number}/remittance"
+    finance = make_client()
+    login(finance, world.finance)
+    assert finance.get(link).status_code == 404  # not paid yet
+    payment = _reload(session, world.payment_a.number)
+    payment.status = PaymentStatus.PAID
+    payment.early_payment_date = TODAY + timedelta(days=1)
+    payment.early_payment_approved = True
+    payment.discount_amount = Decimal("2.00")
+    payment.payable_amount = Decimal("998.00")
+    payment.paid_on = TODAY + timedelta(days=1)
+    payment.bank_reference = "BOC-REM-1"
+    session.add(payment)
+    session.commit()
+
+    answer = finance.get(link)
+    assert answer.status_code == 200 and answer.headers["content-type"] == "application/pdf"
+    assert answer.headers["cache-control"] == "no-store"
+    text = pdf_text(answer.content)
+    assert world.payment_a.number in text and "Supplier A" in text and "BOC-REM-1" in text
+    assert "人民币玖佰玖拾捌元整" in text  # what was paid, less the early payment discount
+    assert "998.00" in text and "2.00" in text
+
+    supplier = make_client()
+    login(supplier, world.user_a)
+    assert supplier.get(link).status_code == 200
+    assert f'href="{link}"' in supplier.get(f"/payments/{world.payment_a.number}").text
+    other = make_client()
+    login(other, world.user_b)
+    assert other.get(link).status_code == 404
+    distributor_org = make_organisation(session, kind=OrgKind.DISTRIBUTOR)
+    distributor = make_client()
+    login(distributor, make_user(session, organisation=distributor_org, roles=[Role.STORE]))
+    assert distributor.get(link).status_code in (403, 404)
 
 
 def test_the_payment_page_is_its_suppliers_and_finances(make_client: ClientFactory, world: World) -> None:

@@ -20,12 +20,13 @@ from __future__ import annotations
 import logging
 import os
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
 from fastapi.responses import FileResponse, RedirectResponse
-from sqlmodel import col
+from sqlmodel import Session, col
 from starlette.responses import Response
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDReusePolicy
@@ -33,18 +34,29 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from supplychain import i18n, settlement
+from supplychain.document_header import company_party
 from supplychain.events import timeline
 from supplychain.i18n import lazy
 from supplychain.models import OrgKind, Role
 from supplychain.models.settlement import Payment, PaymentRun, PaymentStatus, Statement
 from supplychain.numbering import reserve_number
 from supplychain.payments import RESULT_FILE_MAX_BYTES, BankResult, parse_results
+from supplychain.pdf_documents import (
+    REMITTANCE_TEMPLATE,
+    EarlyPaymentDiscount,
+    PaidStatement,
+    Party,
+    RemittanceDocument,
+    totals_by_vat_rate,
+)
 from supplychain.principal import Principal
 from supplychain.rules.refusal import Refused
 from supplychain.settings import settings
+from supplychain.statements import statement_lines
 from web.deps import FormDep, OrgScope, Scope, require_roles
 from web.flash import flash
 from web.form_ids import submitted_form_id, update_id
+from web.pdfs import pdf_response
 from web.purchasing import form_text, parse_date, temporal_client
 from web.security_events import log_security_event
 from web.templating import render
@@ -137,6 +149,55 @@ def payment_detail(request: Request, number: str, user: PaymentUser, scope: OrgS
             "timeline": timeline(scope.session, settlement.DOCUMENT_TYPE, payment.number),
             **_labels(),
         },
+    )
+
+
+@router.get("/payments/{number}/remittance")
+def remittance_pdf(number: str, user: PaymentUser, scope: OrgScope) -> Response:
+    """The remittance advice (付款通知书) of a paid payment as an A4 PDF in the user's language, for
+    finance and the payment's supplier (`OrgScope`: another supplier gets a 404); 404 before it is
+    paid."""
+    if not (user.is_hq or user.org_kind is OrgKind.SUPPLIER):
+        raise HTTPException(status_code=403)
+    payment = _payment_or_404(scope, number)
+    advice = settlement.remittance_advice(scope.session, payment.number)
+    if advice is None:
+        raise HTTPException(status_code=404)
+    document = remittance_document(scope.session, payment, advice)
+    return pdf_response(scope.session, REMITTANCE_TEMPLATE, document, f"{payment.number}.pdf")
+
+
+def remittance_document(
+    session: Session, payment: Payment, advice: settlement.RemittanceAdvice
+) -> RemittanceDocument:
+    """The PDF's view of a paid payment: the statement it settles with its totals per VAT rate, the
+    early payment discount if any, and the amount paid in Chinese capitals."""
+    statement = session.get(Statement, payment.statement_id)
+    assert statement is not None and statement.id is not None
+    lines = statement_lines(session, statement.id)
+    discount = None
+    if advice.discount_amount > 0:
+        rate = (advice.discount_amount / advice.amount).quantize(Decimal("0.0001"))
+        discount = EarlyPaymentDiscount(rate=rate, amount=advice.discount_amount, due_date=advice.due_date)
+    return RemittanceDocument(
+        number=advice.payment_number,
+        paid_date=advice.paid_on,
+        company=company_party(session),
+        supplier=Party(name=advice.supplier_name),
+        bank_reference=advice.bank_reference,
+        statements=(
+            PaidStatement(
+                number=statement.number,
+                period_start=statement.period_start,
+                period_end=statement.period_end,
+                amount=advice.amount,
+            ),
+        ),
+        vat_totals=totals_by_vat_rate((line.tax_rate, line.net_amount, line.tax_amount) for line in lines),
+        gross_amount=advice.amount,
+        paid_amount=advice.payable_amount,
+        amount_in_capitals=advice.amount_in_words,
+        discount=discount,
     )
 
 
