@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -80,6 +80,7 @@ from supplychain.rules.statement import (
     LineAmounts,
     Period,
     amounts_from_net,
+    gross_price,
     statement_line_amounts,
     totals_by_rate,
 )
@@ -204,6 +205,20 @@ def _receipt_lines(session: Session, supplier_id: int, until: datetime) -> list[
     return lines
 
 
+def _priced_including_tax(source: SourceLine) -> SourceLine:
+    """A goods line in the convention of a supplier whose prices include VAT: its unit price with
+    VAT, and its amounts worked out from that (the issue's rule for prices including tax)."""
+    if source.source_type is not StatementLineSource.RECEIPT or source.unit_price is None:
+        return source  # debit notes and adjustments carry their own figures
+    return replace(
+        source,
+        unit_price=gross_price(source.unit_price, source.tax_rate),
+        amounts=statement_line_amounts(
+            source.quantity, source.unit_price, source.tax_rate, prices_include_tax=True
+        ),
+    )
+
+
 def _debit_note_lines(session: Session, supplier_id: int, until: datetime) -> list[SourceLine]:
     rows = session.execute(
         select(DebitNote, Inspection)
@@ -317,6 +332,8 @@ def collect_statement(
         return None, []
     number = reserve_number(session, STATEMENT_PREFIX, _china_date(at).year)
     terms = terms_for(session, supplier_id)
+    if terms.prices_include_tax:
+        pending = [_priced_including_tax(source) for source in pending]
     statement, created = insert_once(
         session,
         Statement(

@@ -22,7 +22,7 @@ from supplychain.models import (
     Statement,
     StatementLine,
 )
-from supplychain.models.settlement import StatementLineSource
+from supplychain.models.settlement import SettlementTerms, StatementLineSource
 from supplychain.rules.statement import Period
 from tests.statement_world import (
     adjustment,
@@ -286,3 +286,39 @@ def test_concurrent_runs_for_overlapping_periods_put_each_source_line_on_exactly
     ).all()
     assert len(reconciled) == 3
     assert all(note.statement_id == line.statement_id for note, line in reconciled)
+
+
+def test_a_supplier_whose_prices_include_vat_gets_its_lines_priced_that_way(
+    db: Engine, session: Session
+) -> None:
+    """7 units at a net 0.8850 with 13 % VAT. Excluding tax: amount round(6.195) = 6.20, tax
+    round(0.806) = 0.81. Including tax, the price is 0.8850 x 1.13 = 1.0001 (4 places): total
+    round(7.0007) = 7.00, amount round(7.00 / 1.13 = 6.1947) = 6.19, tax 7.00 - 6.19 = 0.81."""
+    world = build_world(session)
+    session.add(SettlementTerms(supplier_id=world.supplier_id, prices_include_tax=True))
+    session.commit()
+    price = Decimal("0.8850")
+    for supplier in (world.supplier, world.other_supplier):
+        receive(session, world, on=date(2026, 1, 10), lots=[7], unit_price=price, supplier=supplier)
+
+    including = _collect(db, world.supplier_id, JANUARY)
+    assert world.other_supplier.id is not None
+    excluding = _collect(db, world.other_supplier.id, JANUARY)
+
+    assert including is not None and excluding is not None
+    [line] = _lines(session, including)
+    assert (line.unit_price, line.net_amount, line.tax_amount, line.total_amount) == (
+        Decimal("1.0001"),
+        Decimal("6.19"),
+        Decimal("0.81"),
+        Decimal("7.00"),
+    )
+    [line] = _lines(session, excluding)
+    assert (line.unit_price, line.net_amount, line.tax_amount, line.total_amount) == (
+        Decimal("0.8850"),
+        Decimal("6.20"),
+        Decimal("0.81"),
+        Decimal("7.01"),
+    )
+    statement = session.execute(select(Statement).where(col(Statement.number) == including)).scalar_one()
+    assert statement.prices_include_tax and statement.total_amount == Decimal("7.00")

@@ -27,8 +27,17 @@ from typing import Final
 
 from supplychain.i18n import lazy
 from supplychain.models.settlement import DisputeResolution, StatementCycle, StatementStatus
-from supplychain.rules.money import MONEY_PLACES, has_places, line_net, line_tax, round_money
+from supplychain.rules.money import (
+    MONEY_PLACES,
+    PRICE_PLACES,
+    has_places,
+    line_tax,
+    round_half_up,
+    round_money,
+)
 from supplychain.rules.refusal import Refused
+from supplychain.rules.statement_totals import PriceBasis, line_amounts
+from supplychain.rules.statement_totals import StatementLine as PricedLine
 
 REASON_MAX_LENGTH: Final = 1000
 COMMENT_MAX_LENGTH: Final = 1000
@@ -74,10 +83,24 @@ class LineAmounts:
         return self.net + self.tax
 
 
-def statement_line_amounts(quantity: int, unit_price: Decimal, tax_rate: Decimal) -> LineAmounts:
-    """A goods line: quantity x the PO's net unit price, VAT on that, each rounded half-up."""
-    net = line_net(unit_price, quantity)
-    return LineAmounts(net, line_tax(net, tax_rate))
+def statement_line_amounts(
+    quantity: int, unit_price: Decimal, tax_rate: Decimal, *, prices_include_tax: bool = False
+) -> LineAmounts:
+    """A goods line priced by the issue's rule (`supplychain.rules.statement_totals`), in the
+    supplier's convention. Excluding tax: amount = round(price x qty), tax = round(amount x rate).
+    Including tax: the PO's net price with its VAT is the supplier's price (`gross_price`); total =
+    round(price x qty), amount = round(total / (1 + rate)), tax = total - amount. Half-up, per line."""
+    if prices_include_tax:
+        line = PricedLine(tax_rate, PriceBasis.INCLUDING_TAX, gross_price(unit_price, tax_rate), quantity)
+    else:
+        line = PricedLine(tax_rate, PriceBasis.EXCLUDING_TAX, unit_price, quantity)
+    priced = line_amounts(line)
+    return LineAmounts(priced.amount, priced.tax)
+
+
+def gross_price(net_price: Decimal, tax_rate: Decimal) -> Decimal:
+    """A unit price excluding VAT as the same price including it, to the PO's 4 places."""
+    return round_half_up(net_price * (1 + tax_rate), PRICE_PLACES)
 
 
 def amounts_from_net(net: Decimal, tax_rate: Decimal) -> LineAmounts:
