@@ -12,7 +12,9 @@ warehouse user):
   its own, so every store order needs HQ approval);
 - `DEMO_SENT`: approved, waiting for the supplier's confirmation;
 - `DEMO_IN_DELIVERY`: confirmed and shipped (ASN in transit), waiting for the warehouse to receive;
-- `DEMO_CLOSED`: received in full and closed (the store sees a finished order with its timeline).
+- `DEMO_CLOSED`: received in full and closed (the store sees a finished order with its timeline);
+  `DEMO_CLOSED_GDYH` and `DEMO_CLOSED_SHFH` the same from the two other demo suppliers, so each of
+  the three has goods received for its demo statement (`supplychain.demo_statements`).
 
 Idempotent: each order carries a fixed note on the store's PO. An order whose note already exists is
 not created again; it is only driven on to its target state if an earlier run stopped half-way (for
@@ -96,6 +98,10 @@ DEMO_PENDING_APPROVAL = "演示订单 (demo)：等待总部审批"
 DEMO_SENT = "演示订单 (demo)：等待供应商确认"
 DEMO_IN_DELIVERY = "演示订单 (demo)：已发货，等待仓库收货"
 DEMO_CLOSED = "演示订单 (demo)：已收货关闭"
+# Goods received from the two other demo suppliers, so each has a demo statement to bill them
+# (supplychain.demo_statements).
+DEMO_CLOSED_GDYH = "演示订单 (demo)：已收货关闭 (日化)"
+DEMO_CLOSED_SHFH = "演示订单 (demo)：已收货关闭 (粮油)"
 
 # The order a PO's status moves through on the happy path; a target is reached by walking it.
 HAPPY_PATH = (
@@ -114,9 +120,12 @@ class DemoOrder:
     items: tuple[tuple[str, int], ...]  # SKU code, quantity the store asks for (rounded like any request)
 
 
-# Oldest first, so the order numbers follow the story. All SKUs come from the demo supplier login's
-# organisation (杭州绿源食品), so its "Purchase orders to confirm" card counts the SENT one.
+# Oldest first, so the order numbers follow the story. The open orders' SKUs come from the demo
+# supplier login's organisation (杭州绿源食品), so its "Purchase orders to confirm" card counts the
+# SENT one; the first three are closed, one per demo supplier (SKUs without receiving inspection).
 DEMO_ORDERS: tuple[DemoOrder, ...] = (
+    DemoOrder(DEMO_CLOSED_GDYH, POStatus.CLOSED, (("PER-002", 24), ("HOU-001", 30))),
+    DemoOrder(DEMO_CLOSED_SHFH, POStatus.CLOSED, (("GRO-004", 20), ("CON-005", 40))),
     DemoOrder(DEMO_CLOSED, POStatus.CLOSED, (("BEV-001", 240), ("BEV-004", 120))),
     DemoOrder(DEMO_IN_DELIVERY, POStatus.IN_DELIVERY, (("DAI-001", 36), ("DAI-002", 96))),
     DemoOrder(DEMO_SENT, POStatus.SENT, (("SNK-001", 60), ("SNK-002", 48), ("BEV-006", 100))),
