@@ -2,10 +2,11 @@
 
 `portal dev` is the one-machine setup: it migrates the SQLite database, loads the demo data, starts
 the Temporal dev server (unless TEMPORAL_ADDRESS points at a cluster), a worker and the web app as
-child processes, creates a few demo purchase orders through the worker (`demo-orders`), and stops
-them all together. `migrate`, `create-admin`, `web` and `worker` are the pieces a production
-deployment runs separately (see docker-compose.yml and the README). With ENVIRONMENT=production,
-`dev`, `seed` and `demo-orders` refuse to run: the demo users' passwords are public.
+child processes, creates a few demo purchase orders and then demo supplier statements through the
+worker (`demo-orders`, `demo-statements`), and stops them all together. `migrate`, `create-admin`,
+`web` and `worker` are the pieces a production deployment runs separately (see docker-compose.yml
+and the README). With ENVIRONMENT=production, `dev`, `seed`, `demo-orders` and `demo-statements`
+refuse to run: the demo users' passwords are public.
 """
 
 from __future__ import annotations
@@ -215,6 +216,34 @@ def demo_orders() -> None:
         typer.echo("Demo purchase orders are in place already.")
 
 
+@app.command("demo-statements")
+def demo_statements() -> None:
+    """Create one demo statement per demo supplier through the running worker, after `portal
+    demo-orders`: matched and scheduled for payment, a disputed line, an invoice mismatch (safe to
+    repeat: a statement that exists for its period is left as it is).
+
+    Exits 0 once every demo statement is in place, 1 when one is not. Refused with ENVIRONMENT=production.
+    """
+    _refuse_demo_data_in_production()
+    from supplychain.demo_statements import seed_demo_statements
+    from supplychain.settings import settings
+    from supplychain.temporal import run_with_client
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        created = run_with_client(
+            lambda client: seed_demo_statements(client, settings.TEMPORAL_TASK_QUEUE),
+            connect_timeout=DEMO_ORDERS_CONNECT_TIMEOUT_S,
+        )
+    except Exception as exc:
+        typer.echo(f"Demo statements failed: {exc!r}", err=True)
+        raise typer.Exit(1) from exc
+    if created:
+        typer.echo(f"Demo statements created: {', '.join(created)}")
+    else:
+        typer.echo("Demo statements are in place already.")
+
+
 @app.command("statement-schedules")
 def statement_schedules() -> None:
     """Create or update every active supplier's statement schedule from its settlement terms (cycle,
@@ -392,7 +421,8 @@ def dev() -> None:
         supervisor.start("worker", [sys.executable, "-m", "cli", "worker"], stop_first=True)
         supervisor.start("web", [sys.executable, "-m", "cli", "web"], stop_first=True)
         supervisor.wait_for_port(web_host, settings.WEB_PORT, WEB_START_TIMEOUT_S, what="the web app")
-        _create_demo_orders()
+        if _create_demo_orders():
+            _create_demo_statements()
         _print_banner(settings, web_host, logins)
         exit_code = supervisor.watch()
     except KeyboardInterrupt:
@@ -411,10 +441,20 @@ def _create_demo_orders() -> bool:
     """`portal demo-orders` in a short-lived process, once the worker is running; True when the demo
     orders are in place. A failure is reported and `portal dev` carries on (the portal works without
     the demo orders); the step is safe to repeat."""
-    typer.echo("Creating demo purchase orders ...")
+    return _run_demo_step("demo-orders", "demo purchase orders")
+
+
+def _create_demo_statements() -> bool:
+    """`portal demo-statements`, after the demo orders (their receipts are what the statements bill),
+    the same way: reported, never fatal, safe to repeat."""
+    return _run_demo_step("demo-statements", "demo statements")
+
+
+def _run_demo_step(command: str, what: str) -> bool:
+    typer.echo(f"Creating {what} ...")
     try:
         result = subprocess.run(
-            [sys.executable, "-m", "cli", "demo-orders"],
+            [sys.executable, "-m", "cli", command],
             stdin=subprocess.DEVNULL,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
             timeout=DEMO_ORDERS_TIMEOUT_S,
@@ -422,19 +462,17 @@ def _create_demo_orders() -> bool:
         )
     except subprocess.TimeoutExpired:
         typer.echo(
-            f"Warning: the demo purchase orders took longer than {DEMO_ORDERS_TIMEOUT_S:.0f} s; skipped. "
-            "Try `portal demo-orders` later.",
+            f"Warning: the {what} took longer than {DEMO_ORDERS_TIMEOUT_S:.0f} s; skipped. "
+            f"Try `portal {command}` later.",
             err=True,
         )
         return False
     if result.returncode > 0:  # the step said what failed
-        typer.echo(
-            "Warning: the demo purchase orders could not be created (see above); continuing.", err=True
-        )
+        typer.echo(f"Warning: the {what} could not be created (see above); continuing.", err=True)
     elif result.returncode < 0:  # killed, or crashed: what it did is not known
         typer.echo(
-            f"Warning: `portal demo-orders` died of {signal.Signals(-result.returncode).name}; "
-            "run `portal demo-orders` to check the demo purchase orders (it is safe to repeat).",
+            f"Warning: `portal {command}` died of {signal.Signals(-result.returncode).name}; "
+            f"run `portal {command}` to check the {what} (it is safe to repeat).",
             err=True,
         )
     return result.returncode == 0
