@@ -33,14 +33,16 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlmodel import Session, col
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDReusePolicy
 
 from supplychain import accounts, demo_orders, invoices
 from supplychain.db import session_scope
+from supplychain.invoices import INVOICE_MATCH
 from supplychain.models import (
+    ApprovalRequest,
     Organisation,
     PurchaseOrder,
     Role,
@@ -232,7 +234,7 @@ async def _drive(client: Client, plan: _Plan, target: StatementStatus) -> None:
     with session_scope() as session:
         statement = statement_by_workflow(session, plan.workflow_id)
         assert statement is not None
-        number = statement.number
+        number, statement_id = statement.number, statement.id
         net, tax = statement.net_amount, statement.tax_amount
         if target is StatementStatus.MATCH_EXCEPTION:
             terms = terms_for(session, plan.supplier_id)
@@ -241,9 +243,24 @@ async def _drive(client: Client, plan: _Plan, target: StatementStatus) -> None:
             )
     invoice_number = "FP" + "".join(ch for ch in number if ch.isdigit())
     await _submit_invoice(handle, actor, number, invoice_number, net, tax)
+    # Done when the work is where people find it: the payment on finance's payments page, the
+    # mismatch in finance's approval queue (both written by child workflows, a moment later).
     if target is StatementStatus.MATCHED:
         await demo_orders.until(
-            lambda: _payment_scheduled(plan.workflow_id), bool, f"the settlement of {number} to schedule it"
+            lambda: _exists(select(col(Payment.id)).where(col(Payment.statement_id) == statement_id)),
+            bool,
+            f"the settlement of {number} to schedule it",
+        )
+    else:
+        await demo_orders.until(
+            lambda: _exists(
+                select(col(ApprovalRequest.id)).where(
+                    col(ApprovalRequest.document_type) == INVOICE_MATCH,
+                    col(ApprovalRequest.document_id) == number,
+                )
+            ),
+            bool,
+            f"the mismatch of {number} to reach finance",
         )
 
 
@@ -277,14 +294,9 @@ async def _submit_invoice(
     assert result.match in (InvoiceMatch.MATCHED, InvoiceMatch.MISMATCH)
 
 
-async def _payment_scheduled(workflow_id: str) -> bool:
+async def _exists(query: Select[Any]) -> bool:
     with session_scope() as session:
-        statement = statement_by_workflow(session, workflow_id)
-        assert statement is not None
-        return (
-            session.execute(select(col(Payment.id)).where(col(Payment.statement_id) == statement.id)).first()
-            is not None
-        )
+        return session.execute(query).first() is not None
 
 
 # --- lookups and the invoice file ---------------------------------------------------------------

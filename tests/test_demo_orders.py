@@ -1,6 +1,7 @@
 """Demo purchase orders (`portal dev` runs them after the worker is up): made through the real
 ReplenishmentWorkflow on a dev server with the production worker, one in each state, so every role's
-home page card counts work; a second run creates nothing.
+home page card counts work, and each demo supplier has goods received for its demo statement; a
+second run creates nothing.
 
 `portal dev` runs the step as `portal demo-orders` in a process of its own: run that way, again and
 again, it exits 0 without a crash or a warning, its orders carry the SLA settings of its environment,
@@ -20,6 +21,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from supplychain.demo_orders import (
     DEMO_CLOSED,
+    DEMO_CLOSED_GDYH,
+    DEMO_CLOSED_SHFH,
     DEMO_IN_DELIVERY,
     DEMO_ORDERS,
     DEMO_PENDING_APPROVAL,
@@ -30,6 +33,7 @@ from supplychain.events import timeline
 from supplychain.models import (
     DocumentEvent,
     DocumentSequence,
+    Organisation,
     POLineStatus,
     POStatus,
     PurchaseOrder,
@@ -86,7 +90,7 @@ async def test_demo_orders_put_work_on_every_home_page_and_are_made_once(
 
     async with running_worker(client, task_queue):
         created = await seed_demo_orders(client, task_queue)
-        assert len(created) == len(DEMO_ORDERS) == 4
+        assert len(created) == len(DEMO_ORDERS) == 6
 
         with Session(db) as session:
             pos = {
@@ -96,11 +100,23 @@ async def test_demo_orders_put_work_on_every_home_page_and_are_made_once(
             assert sorted(po.number for po in pos.values()) == sorted(created)
             assert {note: po.status for note, po in pos.items()} == {
                 DEMO_CLOSED: POStatus.CLOSED,
+                DEMO_CLOSED_GDYH: POStatus.CLOSED,
+                DEMO_CLOSED_SHFH: POStatus.CLOSED,
                 DEMO_IN_DELIVERY: POStatus.IN_DELIVERY,
                 DEMO_SENT: POStatus.SENT,
                 DEMO_PENDING_APPROVAL: POStatus.PENDING_APPROVAL,
             }
             assert all(po.needs_approval for po in pos.values())  # the demo store has no limit of its own
+            # Each demo supplier has goods received, for its demo statement (test_demo_statements.py).
+            suppliers = {
+                code
+                for (code,) in session.execute(
+                    select(Organisation.code)
+                    .join(PurchaseOrder, col(PurchaseOrder.supplier_id) == col(Organisation.id))
+                    .where(col(PurchaseOrder.status) == POStatus.CLOSED)
+                ).all()
+            }
+            assert suppliers == {"SUP-HZLY", "SUP-GDYH", "SUP-SHFH"}
 
             # Made by the workflow, step by step: the timeline of the closed one tells the whole story.
             closed = pos[DEMO_CLOSED]
@@ -147,7 +163,7 @@ async def test_demo_orders_put_work_on_every_home_page_and_are_made_once(
         with Session(db) as session:
             again = {po.number: po.status for po in session.execute(select(PurchaseOrder)).scalars()}
             assert again == {po.number: po.status for po in pos.values()}
-            assert len(session.execute(select(Shipment)).scalars().all()) == 2
+            assert len(session.execute(select(Shipment)).scalars().all()) == 4
 
         state = await client.get_workflow_handle(po_workflow_id(pos[DEMO_SENT].number)).query(
             ReplenishmentWorkflow.get_state
