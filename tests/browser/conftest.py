@@ -208,7 +208,7 @@ def portal_live_server(
         yield url
 
 
-# The dev server outlives every wipe of the database, and a PO's workflow id comes from its number:
+# The dev server outlives every wipe of the database, and a document's workflow id comes from its number:
 # each test that starts processes numbers its documents from a block nobody else used in this run.
 _number_blocks = itertools.count(random.randrange(900, 950) * 1000, 1000)
 
@@ -220,7 +220,8 @@ def fresh_document_numbers(engine: Engine) -> None:
     base = next(_number_blocks)
     year = datetime.now(BUSINESS_TIMEZONE).year
     with Session(engine) as session:
-        for prefix in ("PO", "SHP"):
+        # Statements' numbers name their settlement's workflow, payment runs' their run's.
+        for prefix in ("PO", "SHP", "ST", "PR"):
             session.merge(DocumentSequence(prefix=prefix, year=year, last_value=base))
         session.commit()
 
