@@ -42,7 +42,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.service import RPCError
 
-from supplychain import approvals, certificates, inspection_photos, security, seed, statements
+from supplychain import approvals, certificates, inspection_photos, invoices, security, seed, statements
 from supplychain.models import (
     ApprovalRequest,
     ApprovalStatus,
@@ -62,7 +62,15 @@ from supplychain.models import (
     User,
     UserRole,
 )
-from supplychain.models.settlement import SettlementTerms, Statement, StatementStatus, WorkingDayOverride
+from supplychain.models.settlement import (
+    InvoiceMatch,
+    Payment,
+    PaymentStatus,
+    SettlementTerms,
+    Statement,
+    StatementStatus,
+    WorkingDayOverride,
+)
 from supplychain.numbering import reserve_number
 from supplychain.payments import BankStatus
 from supplychain.principal import principal_for
@@ -75,7 +83,8 @@ from supplychain.replenishment import (
 )
 from supplychain.rules.decisions import RETURN_TO_VENDOR, SORTING
 from supplychain.rules.ordering import split_by_supplier
-from supplychain.rules.statement import Period
+from supplychain.rules.statement import ConfirmStatementInput, Period
+from supplychain.rules.statement_invoice import SubmitInvoiceInput
 from supplychain.seed import EMAIL_DOMAIN, seed_demo
 from supplychain.settings import settings
 from supplychain.settlement import payment_number
@@ -816,7 +825,78 @@ async def _statements(engine: Engine, temporal: Client, task_queue: str) -> list
             actor_user_id=supplier_user, line_no=1, reason="short", supplier_net_amount=Decimal("1.00")
         ),
     )
+    await _invoiced(handles[1], _first_user(engine, supplier_ids[1]))
+    _statement_rows(engine, supplier_ids[0], period)
     return [handle.id for handle in handles]
+
+
+async def _invoiced(handle: WorkflowHandle[Any, Any], supplier_user: int) -> None:
+    """Confirmed, with an invoice 100.00 over (waiting for finance): its file is on the statement page."""
+    await handle.execute_update(StatementWorkflow.confirm, ConfirmStatementInput(supplier_user))
+    state: StatementState = await handle.query(StatementWorkflow.get_state)
+    net = sum((line.net_amount for line in state.lines), Decimal("0.00")) + Decimal("100.00")
+    received = invoices.receive_invoice_file(io.BytesIO(PDF), max_bytes=settings.CERTIFICATE_MAX_BYTES)
+    result = await handle.execute_update(
+        StatementWorkflow.submit_invoice,
+        SubmitInvoiceInput(
+            actor_user_id=supplier_user,
+            invoice_number=f"INV-CROSS-{random.randrange(10**6)}",
+            invoice_date=datetime.now(BUSINESS_TIMEZONE).date(),
+            net_amount=net,
+            tax_amount=Decimal("0.00"),
+            total_amount=net,
+            stored_name=received.commit(),
+            content_type=received.content_type,
+            size_bytes=received.size,
+        ),
+    )
+    assert result.match is InvoiceMatch.MISMATCH
+
+
+def _statement_rows(engine: Engine, supplier_id: int, period: Period) -> None:
+    """Statements as rows, for the forms and links only their states show: one waiting for the
+    supplier's confirmation (its confirm form), one confirmed and waiting for its invoice (the upload
+    form), and one paid (its payment's remittance advice PDF)."""
+    year = period.end.year
+    base = random.randrange(900, 999) * 1000
+    states = [StatementStatus.AWAITING_CONFIRMATION, StatementStatus.CONFIRMED, StatementStatus.PAID]
+    with Session(engine) as session:
+        for n, status in enumerate(states, start=1):
+            number = f"ST-{year}-{base + n:06d}"
+            end = period.start - timedelta(days=100 * n)
+            statement = Statement(
+                number=number,
+                workflow_id=f"statement-crawl-{number.lower()}",
+                supplier_id=supplier_id,
+                period_start=end - timedelta(days=30),
+                period_end=end,
+                status=status,
+                net_amount=Decimal("100.00"),
+                tax_amount=Decimal("13.00"),
+                total_amount=Decimal("113.00"),
+                matched_on=end + timedelta(days=5) if status is StatementStatus.PAID else None,
+            )
+            session.add(statement)
+            session.flush()
+            if status is StatementStatus.PAID:
+                assert statement.id is not None and statement.matched_on is not None
+                session.add(
+                    Payment(
+                        number=payment_number(number),
+                        workflow_id=f"settlement-crawl-{number.lower()}",
+                        statement_id=statement.id,
+                        supplier_id=supplier_id,
+                        amount=statement.total_amount,
+                        payable_amount=statement.total_amount,
+                        matched_on=statement.matched_on,
+                        due_date=statement.matched_on + timedelta(days=7),
+                        status=PaymentStatus.PAID,
+                        idempotency_key=f"settlement-crawl-{number.lower()}:pay:1",
+                        paid_on=statement.matched_on + timedelta(days=7),
+                        bank_reference="CRAWL-1",
+                    )
+                )
+        session.commit()
 
 
 async def _recorded(handle: WorkflowHandle[Any, Any]) -> bool:

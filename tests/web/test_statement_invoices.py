@@ -294,10 +294,12 @@ async def test_the_statement_pdf_has_the_supplier_totals_and_capitals_for_hq_and
         assert figures["net_amount"] in text and figures["total_amount"] in text
         assert "大写金额" in text and rmb_in_capitals(Decimal(figures["total_amount"])) in text
 
-    for outsider in (world.other_supplier_user, distributor):
+    # Another supplier: the 404 of a statement that is not theirs; a distributor's store user has no
+    # statements at all (403, as for the statement page).
+    for outsider, refused in ((world.other_supplier_user, 404), (distributor, 403)):
         browser = portal_client()
         login(browser, outsider)
-        assert browser.get(f"/statements/{number}/pdf").status_code == 404
+        assert browser.get(f"/statements/{number}/pdf").status_code == refused
 
 
 def _exception(session: Session, world: StatementWorld, n: int) -> None:

@@ -47,13 +47,13 @@ from supplychain.rules.amount_in_words import rmb_in_capitals
 from supplychain.rules.statement_invoice import DUPLICATE_NUMBER, FIGURE_NEGATIVE, SubmitInvoiceInput
 from supplychain.settings import settings
 from supplychain.statements import statement_lines
-from web.deps import CurrentUser, FileId, OrgScope, PageNumber, Scope, names_for, require_roles
+from web.deps import FileId, OrgScope, PageNumber, Scope, names_for, require_roles
 from web.flash import flash
 from web.form_ids import submitted_form_id, update_id
 from web.middleware import STORED_FILE_CSP
 from web.pdfs import pdf_response
 from web.purchasing import parse_date, repeated_form_result, run_update
-from web.routes.statements import HQ_STATEMENT_ROLES, _detail, labels, statement_or_404
+from web.routes.statements import HQ_STATEMENT_ROLES, StatementReader, _detail, labels, statement_or_404
 from web.security_events import log_security_event
 from web.statement_invoices import FIGURE_LABELS, latest_invoice_views
 from web.templating import render
@@ -185,7 +185,7 @@ def _uploaded(request: Request, scope: Scope, statement: Statement, invoice_numb
 
 
 @router.get("/statements/invoices/{file_id}")
-def invoice_file(file_id: FileId, user: CurrentUser, scope: OrgScope) -> Response:
+def invoice_file(file_id: FileId, user: StatementReader, scope: OrgScope) -> Response:
     """The invoice's file, by its random public id, to whoever may see its statement (404 otherwise)."""
     invoice = scope.session.execute(
         scope.select(SupplierInvoice).where(col(SupplierInvoice.public_id) == file_id)
@@ -252,9 +252,10 @@ def statement_document(session: Session, statement: Statement, issue_date: date)
 
 
 @router.get("/statements/{number}/pdf")
-def statement_pdf(number: str, user: CurrentUser, scope: OrgScope) -> Response:
-    """The statement as an A4 PDF in the user's language, for HQ and the statement's supplier
-    (`OrgScope`: anyone else, a distributor too, gets the 404 of a statement that is not theirs)."""
+def statement_pdf(number: str, user: StatementReader, scope: OrgScope) -> Response:
+    """The statement as an A4 PDF in the user's language, for whoever reads the statement page: HQ's
+    buying, approval, finance and admin roles and the statement's supplier (`StatementReader`;
+    `OrgScope`: another supplier or a distributor gets the 404 of a statement that is not theirs)."""
     statement = statement_or_404(scope, number)
     document = statement_document(scope.session, statement, business_date(statement.created_at))
     return pdf_response(scope.session, STATEMENT_TEMPLATE, document, f"{statement.number}.pdf")
