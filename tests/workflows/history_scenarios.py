@@ -1015,10 +1015,9 @@ async def settlement_paid(scene: Scene) -> tuple[str, ...]:
     return handle.id, payment_run_workflow_id(run)
 
 
-@scenario("settlement_approved_above_limit")
-async def settlement_approved_above_limit(scene: Scene) -> tuple[str, ...]:
-    """80,000.00 above the limit of 50,000.00: finance approves in the approval step (the child, not
-    recorded here); paid on its due date."""
+async def _above_the_limit(scene: Scene, *, approve: bool) -> tuple[Any, str, SettlementWorld]:
+    """80,000.00 above the limit of 50,000.00: the payment waits for finance in the approval step
+    (the child, not recorded here), who decides."""
     env = scene.env
     world, statement = _settlement(
         scene, total="80000.00", matched_on=business_date(await env.get_current_time())
@@ -1038,15 +1037,33 @@ async def settlement_approved_above_limit(scene: Scene) -> tuple[str, ...]:
     assert await _until(assigned, "the approval to open") == world.finance.id
     assert payment(scene.db, number).status is PaymentStatus.AWAITING_APPROVAL
     assert world.finance.id is not None
-    await update(
-        env,
-        child,
-        ApprovalWorkflow.decide,
-        DecideInput(actor_user_id=world.finance.id, on_behalf_of_user_id=world.finance.id, approve=True),
+    decision = DecideInput(
+        actor_user_id=world.finance.id,
+        on_behalf_of_user_id=world.finance.id,
+        approve=approve,
+        comment="" if approve else "not this month",
     )
-    await _pay(env, scene.task_queue, handle, number, _run_number("APR"))
+    await update(env, child, ApprovalWorkflow.decide, decision)
+    return handle, number, world
+
+
+@scenario("settlement_approved_above_limit")
+async def settlement_approved_above_limit(scene: Scene) -> tuple[str, ...]:
+    """Above the limit, finance approves; paid on its due date."""
+    handle, number, world = await _above_the_limit(scene, approve=True)
+    await _pay(scene.env, scene.task_queue, handle, number, _run_number("APR"))
     await _settled(handle, PaymentStatus.PAID)
     assert payment(scene.db, number).approved_by_user_id == world.finance.id
+    return (handle.id,)
+
+
+@scenario("settlement_approval_rejected")
+async def settlement_approval_rejected(scene: Scene) -> tuple[str, ...]:
+    """Above the limit, finance rejects with a reason: CANCELLED, never ready for a payment run."""
+    handle, number, _ = await _above_the_limit(scene, approve=False)
+    await _settled(handle, PaymentStatus.CANCELLED)
+    row = payment(scene.db, number)
+    assert (row.status, row.failure_reason, row.ready_at) == (PaymentStatus.CANCELLED, "not this month", None)
     return (handle.id,)
 
 

@@ -157,6 +157,7 @@ STORY_ACTIVITIES = {
     | {"record_payment_approval_requested", "record_payment_approval_decided"},
     "settlement_early_payment": PAID | {"record_early_payment_requested", "record_early_payment_decided"},
     "settlement_failed_retried": PAID | {"record_payment_failed", "record_payment_retried"},
+    "settlement_approval_rejected": {"record_payment_approval_requested", "record_payment_approval_decided"},
     "settlement_cancelled": {"record_payment_failed", "record_payment_cancelled"},
     "payment_run_instructed": {"write_payment_instructions", "record_payment_run"},
 }
