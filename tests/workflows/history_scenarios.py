@@ -5,7 +5,8 @@ server) through one story of the workflow tests, asserts that the story reached 
 and returns the ids of the workflows it records, in the order of the file names it is registered
 with (`@scenario("replenishment_approved", "approval_approved")`). Every workflow has finished by
 then, so a file holds a whole run. A file's name says its workflow (`replenishment_*`,
-`approval_*`, `inspection_*`) and its story.
+`approval_*`, `inspection_*`, `statement_*`, `statement_run_*`, `settlement_*`, `payment_run_*`:
+the longest prefix wins) and its story.
 
 A story recorded again after a versioning change gets a second file, `<name>.<patch>.json`, named
 in the scenario's `rerecorded` (`replenishment_happy_path.named_steps`: the happy path as a PO
@@ -17,6 +18,12 @@ test_replenishment (100 x A at 10.00, 50 x B at 20.00, 13% VAT: 2,260.00; over t
 requester's limit only when `needs_approval`, then approver_mid decides, approver_high is the next
 level), and inspection_world's received order whose line-1 lot of 100 is inspected.
 
+The statement stories use test_statement's January world (three lines, 50.00 + 6.50 tax = 56.50;
+no terms, so a tolerance of 1.00) and its short SLA timers where the timers are the story; each ends
+MATCHED, which starts the statement's SettlementWorkflow as an abandoned child: that child waits for
+its due date, is not recorded there and is terminated (the settlement stories start their own, as
+test_settlement does, from settlement_world's matched statement of 10,000.00 and T+7 calendar days).
+
 tests/workflows/test_histories.py replays every committed file and runs every scenario;
 `make histories` records the files that do not exist yet.
 """
@@ -24,9 +31,11 @@ tests/workflows/test_histories.py replays every committed file and runs every sc
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
     from sqlmodel import Session
     from temporalio.api.enums.v1 import EventType
     from temporalio.client import Client, WorkflowFailureError, WorkflowHistory, WorkflowUpdateStage
+    from temporalio.service import RPCError
     from temporalio.testing import WorkflowEnvironment
 
     from supplychain.models import (
@@ -53,7 +63,17 @@ with workflow.unsafe.imports_passed_through():
         User,
     )
     from supplychain.models.catalog import InspectionMode
+    from supplychain.models.settlement import (
+        DisputeResolution,
+        InvoiceMatch,
+        PaymentStatus,
+        Statement,
+        StatementStatus,
+    )
+    from supplychain.payments import BankStatus
+    from supplychain.settlement import payment_number
     from tests.factories import make_user
+    from tests.statement_world import StatementWorld
     from tests.workflows.inspection_world import (
         acknowledge,
         closed,
@@ -67,6 +87,16 @@ with workflow.unsafe.imports_passed_through():
         until_stage,
         upload_certificate,
     )
+    from tests.workflows.settlement_world import World as SettlementWorld
+    from tests.workflows.settlement_world import (
+        make_statement,
+        notifications,
+        payment,
+        run_payments,
+        start_settlement,
+        until_ready,
+    )
+    from tests.workflows.settlement_world import make_world as make_settlement_world
     from tests.workflows.test_approval import Gate, gated_open, worker_with
     from tests.workflows.test_inspection_dispositions import LOT, _lot_of_line_1
     from tests.workflows.test_replenishment import (
@@ -90,16 +120,48 @@ with workflow.unsafe.imports_passed_through():
         _today,
         _until,
     )
+    from tests.workflows.test_settlement import _pay, update
+    from tests.workflows.test_statement import Handle as StatementHandle
+    from tests.workflows.test_statement import _actions as _statement_actions
+    from tests.workflows.test_statement import _messages as _statement_messages
+    from tests.workflows.test_statement import _start as _start_statement
+    from tests.workflows.test_statement import _statement, january_world
+    from tests.workflows.test_statement_invoice import confirmed, invoices_of
+    from tests.workflows.test_statement_invoice import decide as decide_invoice
+    from tests.workflows.test_statement_invoice import invoice as invoice_of
     from workflows.approval import ApprovalResult, ApprovalWorkflow, DecideInput, approval_workflow_id
+    from workflows.common import business_date
     from workflows.inspection import InspectionResult, InspectionWorkflow
+    from workflows.payment_run import PaymentRunWorkflow, payment_run_workflow_id
     from workflows.replenishment import CancelPOInput, RejectPOInput, ReplenishmentWorkflow
+    from workflows.settlement import (
+        BankResultInput,
+        DecideEarlyPaymentInput,
+        FailedPaymentInput,
+        RequestEarlyPaymentInput,
+        SettlementWorkflow,
+        settlement_workflow_id,
+    )
+    from workflows.statement import (
+        ConfirmStatementInput,
+        DisputeLineInput,
+        ResolveDisputeInput,
+        StatementRunInput,
+        StatementRunWorkflow,
+        StatementWorkflow,
+    )
 
 HISTORIES = Path(__file__).parent / "histories"
-# The first word of a file's name says whose history it is.
+# The first words of a file's name say whose history it is (the longest prefix that matches:
+# `statement_run_started` is StatementRunWorkflow's, `statement_invoice_corrected` StatementWorkflow's).
 WORKFLOW_OF_PREFIX = {
     "replenishment": ReplenishmentWorkflow.__name__,
     "approval": ApprovalWorkflow.__name__,
     "inspection": InspectionWorkflow.__name__,
+    "statement": StatementWorkflow.__name__,
+    "statement_run": StatementRunWorkflow.__name__,
+    "settlement": SettlementWorkflow.__name__,
+    "payment_run": PaymentRunWorkflow.__name__,
 }
 SORTED_GOOD = 70
 
@@ -159,7 +221,7 @@ def scenario(*histories: str, rerecorded: tuple[str, ...] = ()) -> Callable[[Rec
     def register(record: Record) -> Record:
         known = {name for s in SCENARIOS for name in (*s.histories, *s.rerecorded)}
         for name in (*histories, *rerecorded):
-            if name in known or name.split("_")[0] not in WORKFLOW_OF_PREFIX:
+            if name in known or workflow_prefix(name) is None:
                 raise ValueError(f"history name {name!r} is taken or does not start with its workflow")
         for name in rerecorded:
             base, _, patch = name.partition(".")
@@ -191,9 +253,18 @@ def write_history(path: Path, history: WorkflowHistory) -> None:
         )
 
 
+def workflow_prefix(name: str) -> str | None:
+    """The longest prefix of WORKFLOW_OF_PREFIX that `name` (`<prefix>_<story>[.<patch>]`) starts with."""
+    story = name.split(".")[0]
+    found = [prefix for prefix in WORKFLOW_OF_PREFIX if story.startswith(f"{prefix}_")]
+    return max(found, key=len, default=None)
+
+
 def named_workflow(path: Path) -> str:
     """The workflow type a history file's name says it holds."""
-    return WORKFLOW_OF_PREFIX[path.stem.split("_")[0]]
+    prefix = workflow_prefix(path.stem)
+    assert prefix is not None, f"{path.name} does not start with a workflow's prefix"
+    return WORKFLOW_OF_PREFIX[prefix]
 
 
 def workflow_type(history: WorkflowHistory) -> str:
@@ -651,6 +722,415 @@ async def inspection_certificate_hold(scene: Scene) -> tuple[str, ...]:
     assert await child.result() == InspectionResult(LOT, 0, InspectionVerdict.ACCEPTED)
     await _ended(handle, POStatus.CLOSED)
     return (child.id,)
+
+
+# --- supplier statements -------------------------------------------------------------------------
+
+STATEMENT_SLA = {  # test_statement's short timers: the supplier 2 h / 5 h, open disputes 3 h / 7 h
+    "confirm_reminder_after": timedelta(hours=2),
+    "confirm_escalation_after": timedelta(hours=5),
+    "dispute_reminder_after": timedelta(hours=3),
+    "dispute_escalation_after": timedelta(hours=7),
+}
+
+
+def _january(scene: Scene) -> StatementWorld:
+    with Session(scene.db, expire_on_commit=False) as session:
+        return january_world(session)
+
+
+def _finance(scene: Scene, organisation: Organisation) -> User:
+    with Session(scene.db, expire_on_commit=False) as session:
+        return make_user(session, organisation=organisation, roles=[Role.FINANCE], locale="en")
+
+
+async def _submit(
+    handle: StatementHandle, world: StatementWorld, number: str, figures: tuple[str, str, str]
+) -> Any:
+    return await handle.execute_update(StatementWorkflow.submit_invoice, invoice_of(world, number, *figures))
+
+
+async def _statement_matched(
+    scene: Scene, handle: StatementHandle, world: StatementWorld, number: str
+) -> None:
+    """The MATCHED statement has started its settlement (an abandoned child) and ends after its
+    late-click window; then the settlement, waiting for its due date and not recorded here, is ended."""
+    await _until(lambda: "settlement_handover" in _statement_actions(scene.db, number), "the hand-over")
+    settlement = scene.client.get_workflow_handle(settlement_workflow_id(number))
+
+    async def started_by_the_statement() -> bool:  # the child starts in the task after the hand-over's
+        try:
+            return (await settlement.describe()).parent_id == handle.id
+        except RPCError:
+            return False
+
+    await _until(started_by_the_statement, "the settlement child")
+    result = await handle.result()
+    assert (result.number, result.status) == (number, StatementStatus.MATCHED)
+    assert _statement(scene.db, world)[0].status is StatementStatus.MATCHED
+    await settlement.terminate("its statement's history is recorded")
+
+
+@scenario("statement_confirmed_matched")
+async def statement_confirmed_matched(scene: Scene) -> tuple[str, ...]:
+    """The supplier confirms the statement as collected; the invoice is 1.00 over on the amount (the
+    tolerance): MATCHED, handed over to settlement."""
+    world = _january(scene)
+    handle = await confirmed(scene.client, scene.task_queue, world)
+    number = _statement(scene.db, world)[0].number
+    result = await _submit(handle, world, "INV-001", ("51.00", "6.50", "57.50"))
+    assert (result.match, result.status) == (InvoiceMatch.MATCHED, StatementStatus.MATCHED)
+    await _statement_matched(scene, handle, world, number)
+    assert _statement_actions(scene.db, number) == [
+        "created",
+        "confirmed",
+        "invoice_received",
+        "settlement_handover",
+    ]
+    return (handle.id,)
+
+
+@scenario("statement_disputes_resolved")
+async def statement_disputes_resolved(scene: Scene) -> tuple[str, ...]:
+    """The supplier disputes all three lines; the buyer accepts the supplier's figure on line 1, keeps
+    ours on line 2 with a comment and adjusts line 3; the supplier confirms, the invoice matches."""
+    world, db = _january(scene), scene.db
+    supplier, buyer = world.supplier_user.id, world.buyer.id
+    assert supplier is not None and buyer is not None
+    handle = await _start_statement(scene.client, scene.task_queue, world)
+    number = _statement(db, world)[0].number
+    for line_no, figure in ((1, "25.00"), (2, "45.00"), (3, "10.00")):
+        disputed = await handle.execute_update(
+            StatementWorkflow.dispute_line, DisputeLineInput(supplier, line_no, "wrong", Decimal(figure))
+        )
+        assert disputed.status is StatementStatus.DISPUTED
+    resolutions = [
+        (ResolveDisputeInput(buyer, 1, DisputeResolution.ACCEPTED_SUPPLIER), StatementStatus.DISPUTED),
+        (
+            ResolveDisputeInput(buyer, 2, DisputeResolution.KEPT_OURS, "4 units as counted"),
+            StatementStatus.DISPUTED,
+        ),
+        (
+            ResolveDisputeInput(buyer, 3, DisputeResolution.ADJUSTED, adjusted_net_amount=Decimal("15.00")),
+            StatementStatus.AWAITING_CONFIRMATION,
+        ),
+    ]
+    for resolution, status in resolutions:
+        assert (await handle.execute_update(StatementWorkflow.resolve_dispute, resolution)).status is status
+    result = await handle.execute_update(StatementWorkflow.confirm, ConfirmStatementInput(supplier))
+    assert result.status is StatementStatus.CONFIRMED
+    statement, lines = _statement(db, world)
+    assert [line.net_amount for line in lines] == [Decimal("25.00"), Decimal("40.00"), Decimal("-15.00")]
+    assert (statement.net_amount, statement.tax_amount, statement.total_amount) == (
+        Decimal("50.00"),
+        Decimal("6.50"),
+        Decimal("56.50"),
+    )
+    await _submit(handle, world, "INV-011", ("50.00", "6.50", "56.50"))
+    await _statement_matched(scene, handle, world, number)
+    assert _statement_actions(db, number)[:8] == [
+        "created",
+        *["line_disputed"] * 3,
+        *["dispute_resolved"] * 3,
+        "confirmed",
+    ]
+    return (handle.id,)
+
+
+@scenario("statement_reminded_escalated")
+async def statement_reminded_escalated(scene: Scene) -> tuple[str, ...]:
+    """Nobody acts (the short SLA timers): the supplier is reminded, then the buyers told; a disputed
+    line waits: the buyers are reminded, then the approvers told; the buyer accepts the supplier's
+    figure, the supplier confirms, the invoice matches."""
+    world, db, env = _january(scene), scene.db, scene.env
+    assert world.supplier_user.id is not None and world.buyer.id is not None
+    handle = await _start_statement(scene.client, scene.task_queue, world, **STATEMENT_SLA)
+    number = _statement(db, world)[0].number
+
+    async def after(hours: float, action: str, count: int) -> None:
+        await env.sleep(timedelta(hours=hours))
+        await _until(lambda: _statement_actions(db, number).count(action) == count, f"{action} #{count}")
+
+    await after(2.2, "reminder_sent", 1)
+    await after(3, "escalated", 1)
+    await handle.execute_update(
+        StatementWorkflow.dispute_line, DisputeLineInput(world.supplier_user.id, 1, "short", Decimal("20"))
+    )
+    await after(3.2, "reminder_sent", 2)
+    await after(4, "escalated", 2)
+    assert _statement_messages(db, world.approver, number) == [
+        "Disputed lines of statement %(number)s have waited %(hours)s hours for the buyers."
+    ]
+    await handle.execute_update(
+        StatementWorkflow.resolve_dispute,
+        ResolveDisputeInput(world.buyer.id, 1, DisputeResolution.ACCEPTED_SUPPLIER),
+    )
+    await handle.execute_update(StatementWorkflow.confirm, ConfirmStatementInput(world.supplier_user.id))
+    statement = _statement(db, world)[0]
+    figures = (str(statement.net_amount), str(statement.tax_amount), str(statement.total_amount))
+    await _submit(handle, world, "INV-021", figures)
+    await _statement_matched(scene, handle, world, number)
+    assert _statement_actions(db, number)[:9] == [
+        "created",
+        "reminder_sent",
+        "escalated",
+        "line_disputed",
+        "reminder_sent",
+        "escalated",
+        "dispute_resolved",
+        "confirmed",
+        "invoice_received",
+    ]
+    return (handle.id,)
+
+
+@scenario("statement_invoice_mismatch_approved")
+async def statement_invoice_mismatch_approved(scene: Scene) -> tuple[str, ...]:
+    """The invoice is 2.00 over on the amount: MATCH_EXCEPTION, to finance's approval step (the
+    ApprovalWorkflow child, not recorded here); finance accepts it: MATCHED, handed over."""
+    world = _january(scene)
+    finance = _finance(scene, world.hq)
+    handle = await confirmed(scene.client, scene.task_queue, world)
+    number = _statement(scene.db, world)[0].number
+    result = await _submit(handle, world, "INV-201", ("52.00", "6.50", "58.50"))
+    assert (result.match, result.status) == (InvoiceMatch.MISMATCH, StatementStatus.MATCH_EXCEPTION)
+    await decide_invoice(scene.client, handle, 1, finance, approve=True)
+    await _statement_matched(scene, handle, world, number)
+    assert invoices_of(scene.db, number) == [("INV-201", InvoiceMatch.ACCEPTED)]
+    assert "invoice_accepted" in _statement_actions(scene.db, number)
+    return (handle.id,)
+
+
+@scenario("statement_invoice_corrected")
+async def statement_invoice_corrected(scene: Scene) -> tuple[str, ...]:
+    """The invoice is one fen over the tolerance; finance rejects it, the statement is CONFIRMED
+    again; the supplier's corrected invoice under a new number matches."""
+    world, db = _january(scene), scene.db
+    finance = _finance(scene, world.hq)
+    handle = await confirmed(scene.client, scene.task_queue, world)
+    number = _statement(db, world)[0].number
+    result = await _submit(handle, world, "INV-101", ("51.01", "6.50", "57.51"))
+    assert result.match is InvoiceMatch.MISMATCH
+    await decide_invoice(scene.client, handle, 1, finance, approve=False, comment="amount wrong")
+    await _until(lambda: _statement(db, world)[0].status is StatementStatus.CONFIRMED, "the rejection")
+    corrected = await _submit(handle, world, "INV-103", ("50.00", "6.50", "56.50"))
+    assert corrected.match is InvoiceMatch.MATCHED
+    await _statement_matched(scene, handle, world, number)
+    assert invoices_of(db, number) == [("INV-101", InvoiceMatch.REJECTED), ("INV-103", InvoiceMatch.MATCHED)]
+    return (handle.id,)
+
+
+@scenario("statement_run_started", "statement_run_already_started", "statement_run_no_source_lines")
+async def statement_runs(scene: Scene) -> tuple[str, ...]:
+    """The scheduled run starts the last complete month's statement (an abandoned child: not recorded
+    here, ended once it collected); a second run for the period starts nothing; a supplier with
+    nothing to state gets no statement."""
+    world = _january(scene)
+    assert world.other_supplier.id is not None
+
+    async def run(supplier_id: int, n: int) -> tuple[str, str, str]:
+        workflow_id = f"statement-run-{supplier_id}-{n}"
+        result = await scene.client.execute_workflow(
+            StatementRunWorkflow.run,
+            StatementRunInput(supplier_id),
+            id=workflow_id,
+            task_queue=scene.task_queue,
+        )
+        return workflow_id, result.outcome, result.workflow_id
+
+    started, outcome, statement_id = await run(world.supplier_id, 1)
+    assert outcome == "started"
+    again, outcome, same = await run(world.supplier_id, 2)
+    assert (outcome, same) == ("already_started", statement_id)
+    empty, outcome, _ = await run(world.other_supplier.id, 1)
+    assert outcome == "no_source_lines"
+    statement = scene.client.get_workflow_handle(statement_id)
+
+    async def collected() -> bool:
+        return bool((await statement.query(StatementWorkflow.get_state)).recorded)
+
+    await _until(collected, "the statement to be collected")
+    await statement.terminate("its run's history is recorded")
+    return started, again, empty
+
+
+# --- settlement ------------------------------------------------------------------------------------
+
+
+def _settlement(
+    scene: Scene, *, total: str = "10000.00", matched_on: date | None = None, **terms: Any
+) -> tuple[SettlementWorld, Statement]:
+    """settlement_world's supplier (T+7 calendar days unless `terms` say otherwise) and its statement."""
+    with Session(scene.db, expire_on_commit=False) as session:
+        world = make_settlement_world(session, **terms)
+        return world, make_statement(session, world, total=total, matched_on=matched_on or date(2026, 3, 2))
+
+
+def _run_number(story: str) -> str:
+    """Unique within the run's var/ (an instruction file is named after its run)."""
+    return f"PR-H-{story}-{uuid.uuid4().hex[:6]}"
+
+
+async def _settled(handle: Any, status: PaymentStatus) -> None:
+    assert (await handle.result()).status is status
+
+
+async def _failed(scene: Scene, handle: Any, number: str) -> str:
+    """Through a payment run and the bank's 'failed' answer; the first attempt's key."""
+    await until_ready(handle, scene.env)
+    await run_payments(scene.env, scene.task_queue, _run_number("FAIL"))
+    key = payment(scene.db, number).idempotency_key
+    await update(
+        scene.env,
+        handle,
+        SettlementWorkflow.record_bank_result,
+        BankResultInput(key, BankStatus.FAILED, reason="account frozen"),
+    )
+    assert payment(scene.db, number).status is PaymentStatus.FAILED
+    return key
+
+
+@scenario("settlement_paid", "payment_run_instructed")
+async def settlement_paid(scene: Scene) -> tuple[str, ...]:
+    """Matched today, below the limit: the durable timer to the due date (T+7 calendar days), a
+    payment run instructs the bank (its `payment_instructed` signal), the bank says paid: PAID, the
+    statement PAID."""
+    env, db = scene.env, scene.db
+    t = business_date(await env.get_current_time())
+    world, statement = _settlement(scene, matched_on=t)
+    number = payment_number(statement.number)
+    handle = await start_settlement(scene.client, scene.task_queue, statement)
+    await until_ready(handle, env)
+    assert payment(db, number).due_date >= t + timedelta(days=7)
+    run = _run_number("PAID")
+    await _pay(env, scene.task_queue, handle, number, run)
+    await _settled(handle, PaymentStatus.PAID)
+    row = payment(db, number)
+    assert (row.status, row.bank_reference) == (PaymentStatus.PAID, "BANK-REF-1")
+    assert row.payment_run_id is not None
+    with Session(db) as session:
+        paid = session.get(Statement, statement.id)
+        assert paid is not None and paid.status is StatementStatus.PAID
+    assert any("remittance advice is ready" in n.message for n in notifications(db, world.supplier_user.id))
+    return handle.id, payment_run_workflow_id(run)
+
+
+async def _above_the_limit(scene: Scene, *, approve: bool) -> tuple[Any, str, SettlementWorld]:
+    """80,000.00 above the limit of 50,000.00: the payment waits for finance in the approval step
+    (the child, not recorded here), who decides."""
+    env = scene.env
+    world, statement = _settlement(
+        scene, total="80000.00", matched_on=business_date(await env.get_current_time())
+    )
+    number = payment_number(statement.number)
+    handle = await start_settlement(
+        scene.client, scene.task_queue, statement, approval_limit=Decimal("50000.00")
+    )
+    child = scene.client.get_workflow_handle(approval_workflow_id(handle.id))
+
+    async def assigned() -> int | None:
+        try:
+            return (await child.query(ApprovalWorkflow.get_state)).assignee_user_id
+        except Exception:
+            return None
+
+    assert await _until(assigned, "the approval to open") == world.finance.id
+    assert payment(scene.db, number).status is PaymentStatus.AWAITING_APPROVAL
+    assert world.finance.id is not None
+    decision = DecideInput(
+        actor_user_id=world.finance.id,
+        on_behalf_of_user_id=world.finance.id,
+        approve=approve,
+        comment="" if approve else "not this month",
+    )
+    await update(env, child, ApprovalWorkflow.decide, decision)
+    return handle, number, world
+
+
+@scenario("settlement_approved_above_limit")
+async def settlement_approved_above_limit(scene: Scene) -> tuple[str, ...]:
+    """Above the limit, finance approves; paid on its due date."""
+    handle, number, world = await _above_the_limit(scene, approve=True)
+    await _pay(scene.env, scene.task_queue, handle, number, _run_number("APR"))
+    await _settled(handle, PaymentStatus.PAID)
+    assert payment(scene.db, number).approved_by_user_id == world.finance.id
+    return (handle.id,)
+
+
+@scenario("settlement_approval_rejected")
+async def settlement_approval_rejected(scene: Scene) -> tuple[str, ...]:
+    """Above the limit, finance rejects with a reason: CANCELLED, never ready for a payment run."""
+    handle, number, _ = await _above_the_limit(scene, approve=False)
+    await _settled(handle, PaymentStatus.CANCELLED)
+    row = payment(scene.db, number)
+    assert (row.status, row.failure_reason, row.ready_at) == (PaymentStatus.CANCELLED, "not this month", None)
+    return (handle.id,)
+
+
+@scenario("settlement_early_payment")
+async def settlement_early_payment(scene: Scene) -> tuple[str, ...]:
+    """T+30 with a discount of 0.05% a day: the supplier asks to be paid in 2 days, finance agrees;
+    the timer is cut to that day, paid less the discount."""
+    env, db = scene.env, scene.db
+    t = business_date(await env.get_current_time())
+    world, statement = _settlement(scene, matched_on=t, days=30, rate="0.000500")
+    number = payment_number(statement.number)
+    handle = await start_settlement(scene.client, scene.task_queue, statement)
+
+    async def scheduled() -> bool:
+        return bool((await handle.query(SettlementWorkflow.get_state)).scheduled)
+
+    await _until(scheduled, "the payment to be scheduled")
+    due = payment(db, number).due_date
+    pay_on = t + timedelta(days=2)
+    assert world.supplier_user.id is not None and world.finance.id is not None
+    request = RequestEarlyPaymentInput(world.supplier_user.id, pay_on)
+    await update(env, handle, SettlementWorkflow.request_early_payment, request)
+    agreed = DecideEarlyPaymentInput(world.finance.id, approve=True)
+    await update(env, handle, SettlementWorkflow.decide_early_payment, agreed)
+    discount = (Decimal("10000.00") * Decimal("0.0005") * (due - pay_on).days).quantize(Decimal("0.01"))
+    await _pay(env, scene.task_queue, handle, number, _run_number("EARLY"))
+    await _settled(handle, PaymentStatus.PAID)
+    row = payment(db, number)
+    assert (row.early_payment_date, row.early_payment_approved, row.discount_amount) == (
+        pay_on,
+        True,
+        discount,
+    )
+    assert row.paid_on is not None and row.paid_on < due
+    return (handle.id,)
+
+
+@scenario("settlement_failed_retried")
+async def settlement_failed_retried(scene: Scene) -> tuple[str, ...]:
+    """Due already (matched in March): the bank says the payment failed; finance retries it under a
+    new key; the next run pays it."""
+    world, statement = _settlement(scene)
+    number = payment_number(statement.number)
+    handle = await start_settlement(scene.client, scene.task_queue, statement)
+    first_key = await _failed(scene, handle, number)
+    assert world.finance.id is not None
+    await update(scene.env, handle, SettlementWorkflow.retry_payment, FailedPaymentInput(world.finance.id))
+    await _pay(scene.env, scene.task_queue, handle, number, _run_number("RETRY"))
+    await _settled(handle, PaymentStatus.PAID)
+    row = payment(scene.db, number)
+    assert row.status is PaymentStatus.PAID and row.idempotency_key not in ("", first_key)
+    return (handle.id,)
+
+
+@scenario("settlement_cancelled")
+async def settlement_cancelled(scene: Scene) -> tuple[str, ...]:
+    """The bank says the payment failed; finance cancels it with a reason: CANCELLED."""
+    world, statement = _settlement(scene)
+    number = payment_number(statement.number)
+    handle = await start_settlement(scene.client, scene.task_queue, statement)
+    await _failed(scene, handle, number)
+    assert world.finance.id is not None
+    cancel = FailedPaymentInput(world.finance.id, "supplier account closed")
+    await update(scene.env, handle, SettlementWorkflow.cancel_payment, cancel)
+    await _settled(handle, PaymentStatus.CANCELLED)
+    assert payment(scene.db, number).status is PaymentStatus.CANCELLED
+    return (handle.id,)
 
 
 def _activities(history: WorkflowHistory, activity_type: str) -> int:

@@ -26,6 +26,9 @@ The rules:
   started after it; `test_named_steps_files_took_the_named_steps` checks each file took its path.
 - Every scenario has its files and every file belongs to a scenario (the two tests below), and every
   scenario runs here on today's code and its fresh histories replay.
+- A file's name says its workflow by its longest known prefix (history_scenarios.WORKFLOW_OF_PREFIX:
+  `statement_run_started` is StatementRunWorkflow's, `statement_invoice_corrected` StatementWorkflow's),
+  and a statement, settlement or payment run file names the steps its story took in STORY_ACTIVITIES.
 """
 
 from __future__ import annotations
@@ -133,6 +136,43 @@ def test_named_steps_files_took_the_named_steps(path: Path) -> None:
         assert activities & GENERIC == set() and len(activities) > 1, activities
     else:
         assert "update_purchase_order" in activities
+
+
+# The steps each statement, settlement and payment run file must have taken (the activities that
+# say its story); none of those workflows has had a versioning change yet, so no patch markers.
+MATCHED = {"collect_statement", "record_supplier_invoice", "hand_over_to_settlement"}
+PAID = {"schedule_payment", "record_payment_ready", "record_payment_paid"}
+STORY_ACTIVITIES = {
+    "statement_confirmed_matched": MATCHED | {"record_statement_confirmed"},
+    "statement_disputes_resolved": MATCHED
+    | {"record_statement_line_disputed", "record_statement_dispute_resolved", "record_statement_confirmed"},
+    "statement_reminded_escalated": MATCHED | {"record_statement_reminder", "record_statement_escalated"},
+    "statement_invoice_mismatch_approved": MATCHED | {"record_invoice_decision"},
+    "statement_invoice_corrected": MATCHED | {"record_invoice_decision"},
+    "statement_run_started": {"plan_statement_run"},
+    "statement_run_already_started": {"plan_statement_run"},
+    "statement_run_no_source_lines": {"plan_statement_run"},
+    "settlement_paid": PAID,
+    "settlement_approved_above_limit": PAID
+    | {"record_payment_approval_requested", "record_payment_approval_decided"},
+    "settlement_early_payment": PAID | {"record_early_payment_requested", "record_early_payment_decided"},
+    "settlement_failed_retried": PAID | {"record_payment_failed", "record_payment_retried"},
+    "settlement_approval_rejected": {"record_payment_approval_requested", "record_payment_approval_decided"},
+    "settlement_cancelled": {"record_payment_failed", "record_payment_cancelled"},
+    "payment_run_instructed": {"write_payment_instructions", "record_payment_run"},
+}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for p in COMMITTED if p.stem.split("_")[0] in ("statement", "settlement", "payment")],
+    ids=lambda path: path.name,
+)
+def test_statement_and_settlement_files_took_their_story(path: Path) -> None:
+    history = read_history(path)
+    assert path.stem in STORY_ACTIVITIES, f"say which steps {path.name} took in STORY_ACTIVITIES"
+    assert STORY_ACTIVITIES[path.stem] <= set(activity_types(history))
+    assert patch_markers(history) == []
 
 
 @pytest.mark.parametrize(

@@ -58,20 +58,26 @@ Handle = WorkflowHandle[Any, Any]
 @pytest.fixture
 def world(db: Engine) -> StatementWorld:
     with Session(db, expire_on_commit=False) as session:
-        world = build_world(session)
-        receipt = receive(session, world, on=date(2026, 1, 10), lots=[3, 4])
-        inspection = inspect(session, world, receipt, 2, stage=InspectionStage.DONE)
-        debit_note(
-            session,
-            world,
-            inspection,
-            kind=DebitNoteKind.CONCESSION,
-            quantity=4,
-            net=Decimal("20.00"),
-            tax=Decimal("2.60"),
-            on=date(2026, 1, 11),
-        )
-        return world
+        return january_world(session)
+
+
+def january_world(session: Session) -> StatementWorld:
+    """January's statement of three lines: lots of 3 and 4 received on the 10th (30.00 and 40.00),
+    the second lot's concession debit note of 20.00 on the 11th; 50.00 + 6.50 tax = 56.50."""
+    world = build_world(session)
+    receipt = receive(session, world, on=date(2026, 1, 10), lots=[3, 4])
+    inspection = inspect(session, world, receipt, 2, stage=InspectionStage.DONE)
+    debit_note(
+        session,
+        world,
+        inspection,
+        kind=DebitNoteKind.CONCESSION,
+        quantity=4,
+        net=Decimal("20.00"),
+        tax=Decimal("2.60"),
+        on=date(2026, 1, 11),
+    )
+    return world
 
 
 async def _until(predicate: Callable[[], Any], what: str, timeout: float = 15.0) -> Any:
