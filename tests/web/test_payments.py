@@ -142,6 +142,18 @@ def test_finance_sees_every_suppliers_open_payments(client: TestClient, world: W
     assert "Supplier A" in page and "Supplier B" in page
 
 
+def test_a_payment_due_in_eight_days_is_on_finances_page_at_once(
+    client: TestClient, world: World, session: Session
+) -> None:
+    later = _payment(session, world.supplier_a, due=TODAY + timedelta(days=8), status=PaymentStatus.SCHEDULED)
+    login(client, world.finance)
+    page = client.get("/finance/payments").text
+    assert f'id="scheduled_later-{later.number}"' in page  # in "Scheduled later", with its due date
+    assert f'id="due_this_week-{later.number}"' not in page
+    assert f'id="due_this_week-{world.payment_a.number}"' in page
+    assert f'id="scheduled_later-{world.payment_a.number}"' not in page
+
+
 def test_finance_users_are_refused_on_the_suppliers_page(client: TestClient, world: World) -> None:
     login(client, world.finance)
     assert client.get("/payments").status_code == 403

@@ -4,8 +4,9 @@ PaymentRunWorkflow); the pages read the database.
 
 - `/payments` (supplier): its payments with due date (provisional marked), status, amounts, and the
   early payment request form.
-- `/finance/payments` (finance): due this week, awaiting approval, early payment requests to
-  decide, at the bank, failed (retry or cancel).
+- `/finance/payments` (finance): due this week, scheduled later (the first `LATER_SHOWN` by due
+  date, so a payment matched today and due in 8 days is seen at once), awaiting approval, early
+  payment requests to decide, at the bank, failed (retry or cancel).
 - `/finance/payment-runs` (finance): run payments now, upload the bank's result file, the runs with
   their instruction files.
 
@@ -81,6 +82,7 @@ FinanceUser = Annotated[Principal, Depends(require_roles(Role.FINANCE))]
 PaymentUser = Annotated[Principal, Depends(require_roles(Role.SUPPLIER, Role.FINANCE))]
 
 COMMENT_MAX_LENGTH = 500
+LATER_SHOWN = 50  # scheduled later: the nearest due dates; the rest are counted
 NOT_REACHABLE = lazy("The payment process cannot be reached right now. Nothing was changed.")
 TRY_AGAIN = lazy("This could not be done right now. Please try again.")
 EARLY_NOT_BEFORE_DUE = lazy("The early payment date must be before the due date %(due_date)s.")
@@ -324,8 +326,10 @@ def _finance_page(
     suppliers = {supplier.id: supplier for _payment, supplier in rows}
     week_end = today + timedelta(days=7)
     waiting = (PaymentStatus.SCHEDULED, PaymentStatus.AWAITING_APPROVAL)
+    later = [p for p in payments if p.status in waiting and p.due_date > week_end]  # by due date
     sections = {
         "due_this_week": [p for p in payments if p.status in waiting and p.due_date <= week_end],
+        "scheduled_later": later[:LATER_SHOWN],
         "awaiting_approval": [p for p in payments if p.status is PaymentStatus.AWAITING_APPROVAL],
         "early_requests": [
             p
@@ -346,6 +350,7 @@ def _finance_page(
             "sections": sections,
             "suppliers": suppliers,
             "statement_numbers": _statement_numbers(scope, payments),
+            "later_not_shown": max(len(later) - LATER_SHOWN, 0),
             "errors": errors or {},
             "today": today,
             "comment_max": COMMENT_MAX_LENGTH,
