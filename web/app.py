@@ -43,6 +43,7 @@ from web.routes import (
     inspections,
     locale,
     payments,
+    price_adjustments,
     purchase_orders,
     quality,
     replenishment,
@@ -139,6 +140,7 @@ def create_app() -> FastAPI:
     app.include_router(statement_invoices.router)
     app.include_router(settlement_terms.router)
     app.include_router(payments.router)
+    app.include_router(price_adjustments.router)
     app.include_router(working_days.router)
     _install_error_handlers(app)
     return app

@@ -26,7 +26,14 @@ SCORECARD = "/quality/scorecard"
 QUALITY_TAIL = ["/returns", "/debit-notes", SCORECARD]
 # The same with the statements of the HQ buying roles (buyers also have their disputes to resolve).
 HQ_STATEMENTS_TAIL = ["/returns", "/debit-notes", "/statements", SCORECARD]
-BUYER_STATEMENTS_TAIL = ["/returns", "/debit-notes", "/statements", "/statement-disputes", SCORECARD]
+BUYER_STATEMENTS_TAIL = [
+    "/returns",
+    "/debit-notes",
+    "/statements",
+    "/statement-disputes",
+    "/price-adjustments",
+    SCORECARD,
+]
 SUPPLIER_MAIN = [
     "/",
     "/supplier/purchase-orders",
@@ -38,6 +45,7 @@ SUPPLIER_MAIN = [
     "/returns",
     "/debit-notes",
     "/supplier/statements",
+    "/price-adjustments",
     SCORECARD,
     "/payments",
 ]
@@ -84,6 +92,7 @@ NAV_BY_ROLE: dict[Role, tuple[list[str], list[str]]] = {
             *HQ_BUYING[1:],
             "/debit-notes",
             "/statements",
+            "/price-adjustments",
             "/match-exceptions",
             "/finance/payments",
             "/finance/payment-runs",
