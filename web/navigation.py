@@ -44,7 +44,9 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem(lazy("Statements"), "/supplier/statements", frozenset({Role.SUPPLIER})),
     NavItem(lazy("Statements"), "/statements", HQ_BUYING),
     NavItem(lazy("Statement disputes"), "/statement-disputes", frozenset({Role.BUYER})),
-    NavItem(lazy("Price adjustments"), "/price-adjustments", frozenset({Role.BUYER, Role.FINANCE, Role.SUPPLIER})),
+    NavItem(
+        lazy("Price adjustments"), "/price-adjustments", frozenset({Role.BUYER, Role.FINANCE, Role.SUPPLIER})
+    ),
     NavItem(lazy("Match exceptions"), "/match-exceptions", frozenset({Role.FINANCE})),
     NavItem(lazy("Quality scorecard"), "/quality/scorecard", HQ_QUALITY_ROLES | {Role.SUPPLIER}),
     NavItem(lazy("Payments"), "/payments", frozenset({Role.SUPPLIER})),

@@ -17,8 +17,9 @@ and driven, all at once, by the Updates the pages call as the users who would cl
 
 Besides: a certificate from SUP-HZLY and one from SUP-GDYH, an approver's delegation, an inactive
 SKU, a supplier+SKU whose inspection is discontinued, and what the processes notify (orders to
-approve, sent, shipped, received, lots to decide). Price lists, stock, users, organisations,
-locations and SKUs come from the seed.
+approve, sent, shipped, received, lots to decide). Statements and payments (see `_statements` and
+`_settlements`), and a price adjustment each for two suppliers. Price lists, stock, users,
+organisations, locations and SKUs come from the seed.
 """
 
 from __future__ import annotations
@@ -42,7 +43,16 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.service import RPCError
 
-from supplychain import approvals, certificates, inspection_photos, invoices, security, seed, statements
+from supplychain import (
+    approvals,
+    certificates,
+    inspection_photos,
+    invoices,
+    price_adjustments,
+    security,
+    seed,
+    statements,
+)
 from supplychain.models import (
     ApprovalRequest,
     ApprovalStatus,
@@ -827,7 +837,38 @@ async def _statements(engine: Engine, temporal: Client, task_queue: str) -> list
     )
     await _invoiced(handles[1], _first_user(engine, supplier_ids[1]))
     _statement_rows(engine, supplier_ids[0], period)
+    _price_adjustments(engine, supplier_ids[:2])
     return [handle.id for handle in handles]
+
+
+def _price_adjustments(engine: Engine, supplier_ids: list[int]) -> None:
+    """A rebate for each of two suppliers, entered by an HQ buyer after the statements were made
+    (so each waits for its supplier's next statement): its page and timeline are each supplier's own."""
+    with Session(engine) as session:
+        buyer_id = (
+            session.execute(
+                select(col(User.id))
+                .join(UserRole, col(UserRole.user_id) == col(User.id))
+                .join(Organisation, col(Organisation.id) == col(User.organisation_id))
+                .where(col(UserRole.role) == Role.BUYER, col(Organisation.kind) == OrgKind.HQ)
+                .order_by(col(User.id))
+            )
+            .scalars()
+            .first()
+        )
+        assert buyer_id is not None, "the world needs an HQ buyer"
+        for supplier_id in supplier_ids:
+            price_adjustments.create_price_adjustment(
+                session,
+                price_adjustments.AdjustmentEntry(
+                    supplier_id=str(supplier_id),
+                    po_number="",
+                    reason="Volume rebate",
+                    vat_rate="13",
+                    net_amount="-10.00",
+                ),
+                user_id=buyer_id,
+            )
 
 
 async def _invoiced(handle: WorkflowHandle[Any, Any], supplier_user: int) -> None:

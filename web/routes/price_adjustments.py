@@ -141,6 +141,8 @@ def adjustment_detail(request: Request, number: str, user: AdjustmentReader, sco
         "a": adjustment,
         "landed": adjustments.statements_of(scope.session, [adjustment.id]).get(adjustment.id or 0),
         "timeline": timeline(scope.session, adjustments.DOCUMENT_TYPE, adjustment.number),
-        **names_for(scope.session, org_ids=[adjustment.supplier_id], user_ids=[adjustment.created_by_user_id]),
+        **names_for(
+            scope.session, org_ids=[adjustment.supplier_id], user_ids=[adjustment.created_by_user_id]
+        ),
     }
     return render(request, "price_adjustments/detail.html", ctx)
