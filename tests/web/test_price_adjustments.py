@@ -7,11 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlmodel import Session, col
 from starlette.testclient import TestClient
 
-from supplychain import statements
+from supplychain import price_adjustments, statements
 from supplychain.models import DocumentEvent, DocumentSequence, Notification, Role
 from supplychain.models.settlement import PriceAdjustment, StatementLineSource
 from supplychain.rules.dates import BUSINESS_TIMEZONE
@@ -19,6 +19,7 @@ from supplychain.rules.statement import Period
 from tests.factories import make_user
 from tests.fixtures.web import ClientFactory, form_id_in, form_post, login
 from tests.statement_world import StatementWorld, build_world, receive
+from tests.web.test_queries_per_page import counted
 
 
 @pytest.fixture
@@ -202,3 +203,32 @@ def test_the_same_form_sent_twice_records_one_adjustment(
     assert first.status_code == again.status_code == 303
     assert first.headers["location"] == again.headers["location"]
     assert len(_adjustments(session)) == 1
+
+
+def test_the_list_costs_the_same_statements_over_one_adjustment_or_many(
+    client: TestClient, world: StatementWorld, session: Session, db: Engine
+) -> None:
+    def add(count: int) -> None:
+        for n in range(count):
+            entry = price_adjustments.AdjustmentEntry(str(world.supplier_id), "", f"rebate {n}", "9", "-1.00")
+            price_adjustments.create_price_adjustment(session, entry, user_id=world.buyer.id or 0)
+
+    login(client, world.buyer)
+    add(1)
+    with counted(db) as few:
+        assert client.get("/price-adjustments").status_code == 200
+    add(6)
+    with counted(db) as many:
+        assert client.get("/price-adjustments").status_code == 200
+    assert len(many) == len(few)
+
+
+def test_the_form_and_its_messages_render_in_chinese(
+    client: TestClient, world: StatementWorld, session: Session
+) -> None:
+    buyer = make_user(session, organisation=world.hq, roles=[Role.BUYER], locale="zh_CN")
+    login(client, buyer)
+    assert "新建价格调整" in client.get("/price-adjustments/new").text
+    refused = form_post(client, "/price-adjustments", _entry(world, net_amount="0"))
+    assert refused.status_code == 400 and "调整金额不能为零。" in refused.text
+    assert "价格调整" in client.get("/price-adjustments").text
