@@ -275,7 +275,9 @@ def _line_rows(result: MatchResult) -> list[LineDifferenceRow]:
     ]
 
 
-def _invoice_line_rows(lines: Sequence[StatementLine], billed: Sequence[BilledLine]) -> list[SupplierInvoiceLine]:
+def _invoice_line_rows(
+    lines: Sequence[StatementLine], billed: Sequence[BilledLine]
+) -> list[SupplierInvoiceLine]:
     """The invoice's lines as rows (invoice id set on insert); only this statement's lines, which
     the route offered (the workflow's check refuses repeats)."""
     ids = {line.id for line in lines}
