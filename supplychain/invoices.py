@@ -13,8 +13,9 @@ with its timeline event and whom it tells, and safe to repeat.
 - **The invoice's lines** (what it bills per goods line of the statement: quantity, unit price,
   amount) are written with the invoice row, in the same transaction, when the upload gives them.
 - **The match** compares the statement's totals with the invoice's three figures, and its goods
-  lines with the invoice's lines when there are any, within the supplier's tolerance (`supplychain.rules.statement_invoice`): MATCHED sets the statement MATCHED
-  with T (`matched_on`, the business date); MISMATCH sets it MATCH_EXCEPTION and tells finance,
+  lines with the invoice's lines when there are any, within the supplier's tolerance
+  (`supplychain.rules.statement_invoice`): MATCHED sets the statement MATCHED with T (`matched_on`,
+  the business date); MISMATCH sets it MATCH_EXCEPTION and tells finance,
   whose approval step decides (`record_invoice_decision`: ACCEPTED, statement MATCHED; REJECTED,
   statement back to CONFIRMED for a corrected invoice).
 """
@@ -22,11 +23,11 @@ with its timeline event and whom it tells, and safe to repeat.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from collections.abc import Sequence
 from typing import IO, Any
 
 from sqlalchemy import select
@@ -57,8 +58,8 @@ from supplychain.statements import (
     Audience,
     recipients,
     require_statement,
-    statement_link,
     statement_lines,
+    statement_link,
     terms_for,
 )
 
