@@ -12,7 +12,13 @@ from temporalio import activity
 from activities.notifications import email_after_commit
 from supplychain import invoices
 from supplychain.db import session_scope
-from supplychain.invoices import FigureDifference, InvoiceDecision, InvoiceSubmission, SettlementHandover
+from supplychain.invoices import (
+    FigureDifference,
+    InvoiceDecision,
+    InvoiceSubmission,
+    LineDifferenceRow,
+    SettlementHandover,
+)
 from supplychain.models.settlement import InvoiceMatch
 
 
@@ -23,12 +29,14 @@ class RecordInvoiceResult:
     match: InvoiceMatch | None = None
     figures: list[FigureDifference] = field(default_factory=list)
     emailed: int = 0
+    lines: list[LineDifferenceRow] = field(default_factory=list)  # the invoice's lines that differ
 
 
 @activity.defn
 def record_supplier_invoice(step: InvoiceSubmission) -> RecordInvoiceResult:
-    """The invoice with its match against the statement's totals (the supplier's tolerance): the
-    statement MATCHED (T) or MATCH_EXCEPTION; the supplier told, and finance on a mismatch."""
+    """The invoice (and its lines) with its match against the statement's totals and lines (the
+    supplier's tolerance): the statement MATCHED (T) or MATCH_EXCEPTION; the supplier told, and
+    finance on a mismatch."""
     try:
         with session_scope() as session:
             recorded, told = invoices.record_invoice(session, step)
@@ -41,6 +49,7 @@ def record_supplier_invoice(step: InvoiceSubmission) -> RecordInvoiceResult:
         match=recorded.match,
         figures=recorded.figures,
         emailed=email_after_commit(ids),
+        lines=recorded.lines,
     )
 
 

@@ -10,9 +10,12 @@ with its timeline event and whom it tells, and safe to repeat.
   never exists without its outcome. A retry finds the row of the same upload (the same stored
   file); another upload with a number already used by the supplier hits
   `uq_supplier_invoice_number` and is refused (`DuplicateInvoice`), however two uploads race.
-- **The match** compares the statement's totals with the invoice's three figures within the
-  supplier's tolerance (`supplychain.rules.statement_invoice`): MATCHED sets the statement MATCHED
-  with T (`matched_on`, the business date); MISMATCH sets it MATCH_EXCEPTION and tells finance,
+- **The invoice's lines** (what it bills per goods line of the statement: quantity, unit price,
+  amount) are written with the invoice row, in the same transaction, when the upload gives them.
+- **The match** compares the statement's totals with the invoice's three figures, and its goods
+  lines with the invoice's lines when there are any, within the supplier's tolerance
+  (`supplychain.rules.statement_invoice`): MATCHED sets the statement MATCHED with T (`matched_on`,
+  the business date); MISMATCH sets it MATCH_EXCEPTION and tells finance,
   whose approval step decides (`record_invoice_decision`: ACCEPTED, statement MATCHED; REJECTED,
   statement back to CONFIRMED for a corrected invoice).
 """
@@ -20,6 +23,7 @@ with its timeline event and whom it tells, and safe to repeat.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -36,10 +40,17 @@ from supplychain.i18n import lazy
 from supplychain.models import Organisation, OrgKind, Role, Statement
 from supplychain.models.base import utcnow
 from supplychain.models.events import Notification
-from supplychain.models.settlement import InvoiceMatch, StatementStatus, SupplierInvoice
+from supplychain.models.settlement import (
+    InvoiceMatch,
+    StatementLine,
+    StatementStatus,
+    SupplierInvoice,
+    SupplierInvoiceLine,
+)
 from supplychain.notifications import users_with_role
-from supplychain.rules.invoice_match import MatchResult
-from supplychain.rules.statement_invoice import match_against_statement, tolerance_of
+from supplychain.rules.invoice_match import ExpectedLine, InvoiceLine, MatchResult
+from supplychain.rules.money import round_money
+from supplychain.rules.statement_invoice import BilledLine, match_against_statement, tolerance_of
 from supplychain.rules.statement_totals import LineAmounts
 from supplychain.settings import settings
 from supplychain.statements import (
@@ -47,6 +58,7 @@ from supplychain.statements import (
     Audience,
     recipients,
     require_statement,
+    statement_lines,
     statement_link,
     terms_for,
 )
@@ -134,13 +146,60 @@ def invoice_figures(invoice: SupplierInvoice) -> LineAmounts:
     return LineAmounts(invoice.net_amount, invoice.tax_amount, invoice.total_amount)
 
 
-def match_of(session: Session, statement: Statement, invoice: SupplierInvoice) -> MatchResult:
-    """The invoice against the statement with the supplier's tolerance, figure by figure."""
+def goods_lines(lines: Sequence[StatementLine]) -> list[StatementLine]:
+    """The statement lines an invoice bills line by line: goods received, a quantity at the PO
+    price (returns, concessions and price adjustments count in the invoice's totals only)."""
+    return [line for line in lines if line.unit_price is not None and line.quantity > 0]
+
+
+def expected_lines(lines: Sequence[StatementLine]) -> list[ExpectedLine]:
+    return [
+        ExpectedLine(line.line_no, line.quantity, line.unit_price)
+        for line in goods_lines(lines)
+        if line.unit_price is not None
+    ]
+
+
+def billed_lines(
+    lines: Sequence[StatementLine], billed: Sequence[SupplierInvoiceLine]
+) -> list[InvoiceLine] | None:
+    """The invoice's lines by statement line number; None when the invoice gave no lines."""
+    if not billed:
+        return None
+    line_nos = {line.id: line.line_no for line in lines}
+    return [InvoiceLine(line_nos[b.statement_line_id], b.quantity, b.unit_price) for b in billed]
+
+
+def invoice_lines_of(session: Session, invoice_ids: Sequence[int]) -> dict[int, list[SupplierInvoiceLine]]:
+    """The lines of these invoices, by invoice id."""
+    by_invoice: dict[int, list[SupplierInvoiceLine]] = {invoice_id: [] for invoice_id in invoice_ids}
+    if not invoice_ids:
+        return by_invoice
+    for line in session.execute(
+        select(SupplierInvoiceLine)
+        .where(col(SupplierInvoiceLine.invoice_id).in_(invoice_ids))
+        .order_by(col(SupplierInvoiceLine.id))
+    ).scalars():
+        by_invoice[line.invoice_id].append(line)
+    return by_invoice
+
+
+def match_of(
+    session: Session,
+    statement: Statement,
+    invoice: SupplierInvoice,
+    lines: Sequence[StatementLine],
+    billed: Sequence[SupplierInvoiceLine],
+) -> MatchResult:
+    """The invoice against the statement with the supplier's tolerance, figure by figure and, when
+    the invoice gives lines, line by line."""
     terms = terms_for(session, statement.supplier_id)
     return match_against_statement(
         statement_figures(statement),
         invoice_figures(invoice),
         tolerance_of(terms.tolerance_amount, terms.tolerance_percent),
+        expected_lines(lines),
+        billed_lines(lines, billed),
     )
 
 
@@ -173,6 +232,7 @@ class InvoiceSubmission:
     size_bytes: int
     matched_on: date  # T if it matches: the business date of the step
     occurred_at: datetime | None = None
+    lines: list[BilledLine] = field(default_factory=list)  # empty: figures only
 
 
 @dataclass
@@ -186,16 +246,52 @@ class FigureDifference:
 
 
 @dataclass
+class LineDifferenceRow:
+    line_no: int  # the statement line's
+    expected_amount: Decimal
+    billed_amount: Decimal
+    difference: Decimal  # billed - expected
+    within: bool
+
+
+@dataclass
 class InvoiceRecorded:
     invoice_id: int
     match: InvoiceMatch
     figures: list[FigureDifference] = field(default_factory=list)
+    lines: list[LineDifferenceRow] = field(default_factory=list)  # the lines that differ
 
 
 def _figure_rows(result: MatchResult) -> list[FigureDifference]:
     return [
         FigureDifference(f.figure.value, f.expected, f.invoiced, f.difference, f.allowed, f.within)
         for f in result.figures
+    ]
+
+
+def _line_rows(result: MatchResult) -> list[LineDifferenceRow]:
+    return [
+        LineDifferenceRow(d.line_no, d.expected_amount, d.billed_amount, d.difference, d.within)
+        for d in result.line_differences
+    ]
+
+
+def _invoice_line_rows(
+    lines: Sequence[StatementLine], billed: Sequence[BilledLine]
+) -> list[SupplierInvoiceLine]:
+    """The invoice's lines as rows (invoice id set on insert); only this statement's lines, which
+    the route offered (the workflow's check refuses repeats)."""
+    ids = {line.id for line in lines}
+    return [
+        SupplierInvoiceLine(
+            invoice_id=0,
+            statement_line_id=b.statement_line_id,
+            quantity=b.quantity,
+            unit_price=b.unit_price,
+            net_amount=round_money(b.unit_price * b.quantity),
+        )
+        for b in billed
+        if b.statement_line_id in ids
     ]
 
 
@@ -241,12 +337,22 @@ def record_invoice(session: Session, step: InvoiceSubmission) -> tuple[InvoiceRe
         uploaded_by_user_id=step.actor_user_id,
         uploaded_at=at,
     )
-    result = match_of(session, statement, invoice)
+    assert statement.id is not None
+    lines = statement_lines(session, statement.id)
+    billed = _invoice_line_rows(lines, step.lines)
+    result = match_of(session, statement, invoice, lines, billed)
     invoice.match = InvoiceMatch.MATCHED if result.matched else InvoiceMatch.MISMATCH
-    row, _ = insert_once(session, invoice, lambda: invoice_by_number(session, statement.supplier_id, number))
+    row, inserted = insert_once(
+        session, invoice, lambda: invoice_by_number(session, statement.supplier_id, number)
+    )
     if row.stored_name != step.stored_name or row.statement_id != statement.id:
         raise DuplicateInvoice(number)
     assert row.id is not None
+    if inserted:  # else a retry found the row its first attempt committed with its lines
+        for line in billed:
+            line.invoice_id = row.id
+            session.add(line)
+        session.flush()
     status = StatementStatus.MATCHED if row.match is InvoiceMatch.MATCHED else StatementStatus.MATCH_EXCEPTION
     before = {"status": statement.status} if statement.status is not status else None
     if statement.status is StatementStatus.CONFIRMED:  # not yet moved by an earlier attempt
@@ -256,6 +362,7 @@ def record_invoice(session: Session, step: InvoiceSubmission) -> tuple[InvoiceRe
         session.add(statement)
         session.flush()
     figures = _figure_rows(result)
+    differing_lines = _line_rows(result)
     record_event(
         session,
         document_type=DOCUMENT_TYPE,
@@ -270,6 +377,7 @@ def record_invoice(session: Session, step: InvoiceSubmission) -> tuple[InvoiceRe
             "invoice_date": step.invoice_date,
             "match": row.match,
             **{f"{f.figure}_difference": f.difference for f in figures if f.difference},
+            **({"lines_differing": [d.line_no for d in differing_lines]} if differing_lines else {}),
         },
         occurred_at=at,
     )
@@ -288,7 +396,7 @@ def record_invoice(session: Session, step: InvoiceSubmission) -> tuple[InvoiceRe
             f"{step.idempotency_key}:finance",
             params,
         )
-    return InvoiceRecorded(row.id, row.match, figures), told
+    return InvoiceRecorded(row.id, row.match, figures, differing_lines), told
 
 
 @dataclass

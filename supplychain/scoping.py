@@ -59,6 +59,7 @@ from supplychain.models import (
     StatementLine,
     StockBalance,
     SupplierInvoice,
+    SupplierInvoiceLine,
     User,
     WorkingDayOverride,
 )
@@ -161,6 +162,12 @@ def _through_statement(column: Any) -> Rule:
     )
 
 
+def _through_invoice(p: Principal) -> ColumnElement[bool]:
+    """An invoice's lines: visible exactly when their invoice is (through its supplier)."""
+    invoices = select(col(SupplierInvoice.id)).where(col(SupplierInvoice.supplier_id) == p.organisation_id)
+    return col(SupplierInvoiceLine.invoice_id).in_(invoices)
+
+
 def _shipment_lines(p: Principal) -> ColumnElement[bool]:
     shipments = select(col(Shipment.id)).where(col(Shipment.purchase_order_id).in_(_visible_po_ids(p)))
     return col(ShipmentLine.shipment_id).in_(shipments)
@@ -239,6 +246,7 @@ RULES: dict[type[SQLModel], dict[OrgKind, Rule]] = {
     StatementDispute: {OrgKind.SUPPLIER: _through_statement(StatementDispute.statement_id)},
     PriceAdjustment: {OrgKind.SUPPLIER: _own_org(PriceAdjustment.supplier_id)},
     SupplierInvoice: {OrgKind.SUPPLIER: _own_org(SupplierInvoice.supplier_id)},
+    SupplierInvoiceLine: {OrgKind.SUPPLIER: _through_invoice},
     Payment: {OrgKind.SUPPLIER: _own_org(Payment.supplier_id)},
     PaymentRun: {},  # the bank files: HQ's finance only
     WorkingDayOverride: {},  # the calendar HQ pays by: HQ only

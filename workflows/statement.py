@@ -29,9 +29,11 @@ the statement, its timeline event and whom it tells in one transaction):
      the STATEMENT_*_HOURS settings, passed in by the starter).
 3. CONFIRMED: waiting for the supplier's invoice (`_continue_to_invoice`, issue 12 item 3).
    - `submit_invoice` (supplier; `record_supplier_invoice`): the invoice's number, date, amount
-     excluding tax, tax, total and its file (checked by content and stored by the route). One
-     activity writes the invoice with its three-way match (the statement's totals against the
-     invoice's three figures within the supplier's tolerance, supplychain/rules/statement_invoice.py):
+     excluding tax, tax, total, its file (checked by content and stored by the route) and, when it
+     gives them, its lines (billed quantity and unit price per goods line; an input field with a
+     default, so earlier histories replay). One activity writes the invoice and its lines with its
+     three-way match (the statement's totals and goods lines against the invoice's three figures and
+     lines within the supplier's tolerance, supplychain/rules/statement_invoice.py):
      MATCHED, the statement MATCHED with T = the business date; or MISMATCH, the statement
      MATCH_EXCEPTION and finance told. A number the supplier used before is refused.
    - A mismatch goes to the approval step (ApprovalWorkflow child `<workflow id>:invoice-<n>`,
@@ -491,6 +493,7 @@ class StatementWorkflow:
                     size_bytes=input.size_bytes,
                     matched_on=business_date(workflow.now()),
                     occurred_at=workflow.now(),
+                    lines=input.lines,
                 ),
             )
             if recorded.duplicate:  # used on another statement, or by an upload racing this one
@@ -499,7 +502,12 @@ class StatementWorkflow:
             if recorded.match is InvoiceMatch.MATCHED:
                 self._changed(StatementStatus.MATCHED)
             else:
-                summary = summary_of(self._state.number, number, [f.difference for f in recorded.figures])
+                summary = summary_of(
+                    self._state.number,
+                    number,
+                    [f.difference for f in recorded.figures],
+                    [(line.line_no, line.difference) for line in recorded.lines],
+                )
                 self._mismatched_invoice = (recorded.invoice_id, number, summary)
                 self._invoice_requester = input.actor_user_id
                 self._invoice_total = input.total_amount

@@ -52,6 +52,7 @@ from supplychain.models.settlement import (
     StatementLineSource,
     StatementStatus,
     SupplierInvoice,
+    SupplierInvoiceLine,
     WorkingDayOverride,
 )
 from supplychain.models.stock import MovementType, StockBalance, StockLedgerEntry
@@ -115,6 +116,7 @@ __all__ = [
     "StockBalance",
     "StockLedgerEntry",
     "SupplierInvoice",
+    "SupplierInvoiceLine",
     "SwitchingSeverity",
     "User",
     "UserRole",

@@ -34,6 +34,8 @@ from supplychain.models.org import enum_column
 from supplychain.rules.money import PRICE_PLACES
 
 RATE_PLACES = 6  # early-payment discount per day: 0.05 % is 0.000500
+# Unit prices as a VAT invoice prints them (often to 6 or 8 places, to make the amount come out).
+BILLED_PRICE_PLACES = 8
 
 
 class StatementCycle(enum.StrEnum):
@@ -237,6 +239,26 @@ class SupplierInvoice(SQLModel, table=True):
     match: InvoiceMatch = Field(sa_type=enum_column(InvoiceMatch, "invoice_match"))
     uploaded_by_user_id: int = Field(foreign_key="app_user.id")
     uploaded_at: datetime = created_at_field()
+
+
+class SupplierInvoiceLine(SQLModel, table=True):
+    """A line of a supplier invoice as billed, against the statement line it bills: the quantity and
+    unit price the invoice prints, and its amount excluding tax (quantity x price, half-up)."""
+
+    __tablename__ = "supplier_invoice_line"
+    __table_args__ = (
+        UniqueConstraint("invoice_id", "statement_line_id", name="uq_supplier_invoice_line"),
+        CheckConstraint(
+            "quantity >= 0 AND unit_price >= 0 AND net_amount >= 0", name="ck_supplier_invoice_line_values"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    invoice_id: int = Field(foreign_key="supplier_invoice.id", index=True)
+    statement_line_id: int = Field(foreign_key="statement_line.id")
+    quantity: int
+    unit_price: Decimal = decimal_field(BILLED_PRICE_PLACES)
+    net_amount: Decimal = money_field()
 
 
 class PaymentStatus(enum.StrEnum):

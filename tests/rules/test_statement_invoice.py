@@ -1,5 +1,6 @@
 """The invoice step's rules: the supplier's tolerance from its terms (0 means not set), what may be
-submitted when, and the queue's one-line summary of the differences."""
+submitted when, the invoice's lines (checked, matched line by line), and the queue's one-line
+summary of the differences."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from decimal import Decimal
 import pytest
 
 from supplychain.models.settlement import StatementStatus
+from supplychain.rules.invoice_match import ExpectedLine, InvoiceLine
 from supplychain.rules.refusal import Refused
 from supplychain.rules.statement import StatementState
 from supplychain.rules.statement_invoice import (
@@ -18,10 +20,16 @@ from supplychain.rules.statement_invoice import (
     DUPLICATE_NUMBER,
     FIGURE_BAD,
     FIGURE_NEGATIVE,
+    LINE_NOT_ON_STATEMENT,
+    LINE_PRICE_BAD,
+    LINE_QUANTITY_BAD,
     NOT_CONFIRMED,
     NUMBER_REQUIRED,
     NUMBER_TOO_LONG,
+    SUMMARY_MAX_LENGTH,
+    BilledLine,
     SubmitInvoiceInput,
+    billed_lines_problem,
     check_submit_invoice,
     match_against_statement,
     summary_of,
@@ -114,3 +122,47 @@ def test_an_invoice_only_answers_a_confirmed_statement(status: StatementStatus, 
 )
 def test_bad_invoices_are_refused(input: SubmitInvoiceInput, message: str) -> None:
     assert refusal(state(StatementStatus.CONFIRMED, "REJECTED-1"), input) == message
+
+
+def test_a_line_beyond_its_tolerance_is_a_mismatch_though_the_totals_are_within_theirs() -> None:
+    """2 %: the 300.00 line is allowed 6.00, the 1000.00 statement 20.00."""
+    tolerance = tolerance_of(Decimal("0"), Decimal("0.0200"))
+    ours = [ExpectedLine(1, 30, Decimal("10.0000")), ExpectedLine(2, 70, Decimal("10.0000"))]
+    invoiced = LineAmounts(Decimal("1007.50"), Decimal("130.98"), Decimal("1138.48"))
+    billed = [InvoiceLine(1, 30, Decimal("10.25")), InvoiceLine(2, 70, Decimal("10"))]
+    result = match_against_statement(STATEMENT, invoiced, tolerance, ours, billed)
+    assert all(f.within for f in result.figures) and not result.matched
+    assert [(d.line_no, d.difference, d.within) for d in result.line_differences] == [
+        (1, Decimal("7.50"), False)
+    ]
+    as_the_statement = [InvoiceLine(1, 30, Decimal("10.00000000")), InvoiceLine(2, 70, Decimal("10"))]
+    assert match_against_statement(STATEMENT, STATEMENT, tolerance, ours, as_the_statement).matched
+    assert match_against_statement(STATEMENT, STATEMENT, tolerance, ours, None).matched  # no lines given
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        ([BilledLine(1, -1, Decimal("1"))], LINE_QUANTITY_BAD),
+        ([BilledLine(1, 1, Decimal("-0.01"))], LINE_PRICE_BAD),
+        ([BilledLine(1, 1, Decimal("0.123456789"))], LINE_PRICE_BAD),
+        ([BilledLine(1, 1, Decimal("NaN"))], LINE_PRICE_BAD),
+        ([BilledLine(1, 1, Decimal("1")), BilledLine(1, 2, Decimal("1"))], LINE_NOT_ON_STATEMENT),
+    ],
+)
+def test_bad_invoice_lines_are_refused(lines: list[BilledLine], message: str) -> None:
+    problem = billed_lines_problem(lines)
+    assert problem is not None and problem.message_id == message
+    assert billed_lines_problem([BilledLine(1, 0, Decimal("0.12345678"))]) is None
+
+
+def test_the_summary_lists_the_differing_lines_and_counts_those_that_do_not_fit() -> None:
+    figures = [Decimal("0.00"), Decimal("0.00"), Decimal("0.00")]
+    assert summary_of(
+        "ST-2026-000001", "044001", figures, [(1, Decimal("-10.00")), (2, Decimal("10.00"))]
+    ) == ("ST-2026-000001 · 044001 · +0.00 / +0.00 / +0.00 · #1 -10.00, #2 +10.00")
+    many = [(n, Decimal("-1234567.89")) for n in range(1, 100)]
+    summary = summary_of("ST-2026-000001", "044001", figures, many)
+    assert len(summary) <= SUMMARY_MAX_LENGTH and summary.startswith("ST-2026-000001 · 044001 · +0.00")
+    shown = summary.count("#")
+    assert shown > 1 and summary.endswith(f"… +{99 - shown}")

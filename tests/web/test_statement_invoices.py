@@ -1,11 +1,14 @@
 """The supplier's invoice on the statement page, the statement PDF and finance's match exceptions,
 through the real dev server and worker: uploads checked by content (a PDF, an image; a file that
 only claims to be a PDF refused), another supplier's statement 404 by URL and by form, duplicate
-numbers and bad amounts refused with nothing stored or changed, the exception page for finance
-only, and the PDF with the supplier, the totals and 大写金额 to HQ and the supplier only."""
+numbers and bad amounts refused with nothing stored or changed, the invoice's lines (the form
+prefilled with the statement's goods lines, a changed line laid out on the exception page and the
+statement page, bad line values refused beside the field), the exception page for finance only,
+and the PDF with the supplier, the totals and 大写金额 to HQ and the supplier only."""
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -20,7 +23,13 @@ from temporalio.client import Client
 
 from supplychain import statements
 from supplychain.models import DocumentEvent, OrgKind, Role, Statement, User
-from supplychain.models.settlement import InvoiceMatch, StatementStatus, SupplierInvoice
+from supplychain.models.settlement import (
+    InvoiceMatch,
+    StatementLine,
+    StatementStatus,
+    SupplierInvoice,
+    SupplierInvoiceLine,
+)
 from supplychain.rules.amount_in_words import rmb_in_capitals
 from supplychain.settings import settings
 from tests.factories import make_organisation, make_user
@@ -87,11 +96,13 @@ def upload(
     content: bytes = PDF,
     filename: str = "invoice.pdf",
     form_id: str | None = None,
+    lines: dict[str, list[str]] | None = None,
     **fields: Any,
 ) -> httpx.Response:
     if form_id is None:
         form_id = form_id_in(client.get(f"/statements/{number}").text, f"/statements/{number}/invoice")
-    data = {
+    data: dict[str, str | list[str]] = {
+        **(lines or {}),
         "invoice_number": "04400123",
         "invoice_date": "2026-02-03",
         "csrf_token": csrf(client),
@@ -357,3 +368,137 @@ def test_the_match_exceptions_page_costs_a_fixed_number_of_statements(
             _exception(session, world, n)
     many = statements_run()
     assert len(many) == len(few), many
+
+
+def goods_lines(db: Engine, number: str) -> list[StatementLine]:
+    """The statement's receipt lines (quantity at the PO price), by line number."""
+    with Session(db) as session:
+        statement = statements.get_statement(session, number)
+        assert statement is not None and statement.id is not None
+        return [
+            line
+            for line in statements.statement_lines(session, statement.id)
+            if line.quantity > 0 and line.unit_price is not None
+        ]
+
+
+def billed(lines: list[StatementLine], quantities: list[str], prices: list[str]) -> dict[str, list[str]]:
+    return {
+        "line_id": [str(line.id) for line in lines],
+        "line_quantity": quantities,
+        "line_unit_price": prices,
+    }
+
+
+def table_row(html: str, testid: str) -> str:
+    found = re.search(rf'<tr[^>]*data-testid="{testid}".*?</tr>', html, re.S)
+    assert found, f"no row {testid}"
+    return found.group(0)
+
+
+def invoice_line_count(db: Engine) -> int:
+    with Session(db) as session:
+        return int(session.execute(select(func.count()).select_from(SupplierInvoiceLine)).scalar_one())
+
+
+async def test_the_form_lists_the_goods_lines_prefilled_and_a_changed_line_shows_on_both_pages(
+    portal_client: ClientFactory,
+    portal_worker: WorkerThread,
+    temporal: Client,
+    world: StatementWorld,
+    db: Engine,
+) -> None:
+    with Session(db, expire_on_commit=False) as session:
+        finance = make_user(session, organisation=world.hq, roles=[Role.FINANCE], locale="en")
+    number = await confirmed_statement(temporal, portal_worker, db, world.supplier_id)
+    three, four = goods_lines(db, number)
+    supplier = portal_client()
+    login(supplier, world.supplier_user)
+    page = supplier.get(f"/statements/{number}").text
+    for line, quantity in ((three, "3"), (four, "4")):  # the lots received, at the PO price 10.0000
+        row = table_row(page, f"invoice-form-line-{line.line_no}")
+        assert f'value="{quantity}"' in row and 'value="10.00"' in row and line.source_document in row
+    assert page.count('data-testid="invoice-form-line-') == 2  # the return to vendor is not billed
+
+    # The totals as the statement's, but the lot of 3 billed as 2: 10.00 short, beyond 1.00.
+    done = upload(
+        supplier, number, lines=billed([three, four], ["2", "4"], ["10.00", "10.00"]), **totals(db, number)
+    )
+    assert done.status_code == 303, done.text
+    assert invoice_rows(db) == [("04400123", InvoiceMatch.MISMATCH, "application/pdf")]
+    assert invoice_line_count(db) == 2
+
+    browser = portal_client()
+    login(browser, finance)
+    for reader, url in (
+        (browser, "/match-exceptions"),
+        (browser, f"/statements/{number}"),
+        (supplier, f"/statements/{number}"),
+    ):
+        html = reader.get(url).text
+        row = table_row(html, f"invoice-line-{three.line_no}")
+        assert three.source_document in row and "3 × 10.00 = " in row and "2 × 10.00 = " in row, (url, row)
+        assert "30.00" in row and "20.00" in row and "-CN¥10.00" in row and "over-tolerance" in row
+        assert f'data-testid="invoice-line-{four.line_no}"' not in html  # billed as the statement
+
+
+async def test_bad_invoice_line_values_are_refused_beside_the_field_with_nothing_stored(
+    portal_client: ClientFactory,
+    portal_worker: WorkerThread,
+    temporal: Client,
+    world: StatementWorld,
+    db: Engine,
+    upload_dir: Path,
+) -> None:
+    number = await confirmed_statement(temporal, portal_worker, db, world.supplier_id)
+    assert world.other_supplier.id is not None
+    theirs = await confirmed_statement(temporal, portal_worker, db, world.other_supplier.id)
+    three, four = goods_lines(db, number)
+    supplier = portal_client()
+    login(supplier, world.supplier_user)
+    figures = totals(db, number)
+    before = snapshot(db, number)
+
+    their_before = snapshot(db, theirs)
+    their_lines = goods_lines(db, theirs)
+    stolen = upload(
+        supplier, theirs, form_id="x", lines=billed(their_lines, ["1"], ["1.00"]), **totals(db, theirs)
+    )
+    assert stolen.status_code == 404 and snapshot(db, theirs) == their_before
+
+    for quantity, price, typed, message in (
+        ("-1", "10.00", 'value="-1"', "Enter a whole quantity of 0 or more."),
+        ("2.5", "10.00", 'value="2.5"', "Enter a whole quantity of 0 or more."),
+        ("3", "abc", 'value="abc"', "Enter a unit price of 0 or more with at most 8 decimals."),
+        ("3", "-10", 'value="-10"', "Enter a unit price of 0 or more with at most 8 decimals."),
+        ("3", "10.123456789", 'value="10.123456789"', "with at most 8 decimals"),
+    ):
+        refused = upload(
+            supplier, number, lines=billed([three, four], [quantity, "4"], [price, "10.00"]), **figures
+        )
+        assert refused.status_code == 400, (quantity, price)
+        row = table_row(refused.text, f"invoice-form-line-{three.line_no}")
+        assert message in row and typed in row, (quantity, price, row)  # beside the field, as typed
+        assert "Check the invoice lines marked below." in refused.text
+    # Another statement's line slipped into the form: refused, not stored against either statement.
+    mixed = upload(
+        supplier, number, lines=billed([three, their_lines[0]], ["3", "4"], ["10", "10"]), **figures
+    )
+    assert mixed.status_code == 400 and "do not match this statement" in mixed.text
+    assert snapshot(db, number) == before and snapshot(db, theirs) == their_before
+    assert stored_files(upload_dir) == [] and invoice_line_count(db) == 0
+
+    # A price printed to 8 places, and the other line as the statement: stored as billed.
+    done = upload(
+        supplier, number, lines=billed([three, four], ["3", "4"], ["10.00000001", "10.0000"]), **figures
+    )
+    assert done.status_code == 303, done.text
+    with Session(db) as session:
+        stored = (
+            session.execute(select(SupplierInvoiceLine).order_by(col(SupplierInvoiceLine.id))).scalars().all()
+        )
+        assert [(line.quantity, line.unit_price, line.net_amount) for line in stored] == [
+            (3, Decimal("10.00000001"), Decimal("30.00")),
+            (4, Decimal("10.0000"), Decimal("40.00")),
+        ]
+    assert invoice_rows(db) == [("04400123", InvoiceMatch.MATCHED, "application/pdf")]

@@ -1,6 +1,7 @@
 """StatementWorkflow's invoice step on the time-skipping server, with the real activities and
 database: the three-way match at exactly the tolerance and one fen over, a mismatch decided by
-finance in the approval step (approved; rejected, then a corrected invoice), duplicate numbers and
+finance in the approval step (approved; rejected, then a corrected invoice), invoices with lines
+matched line by line, duplicate numbers and
 invoices on an unconfirmed statement refused with nothing written, and the hand-over of a MATCHED
 statement to settlement. Each test ends by replaying the recorded history."""
 
@@ -23,7 +24,15 @@ with workflow.unsafe.imports_passed_through():
 
     from supplychain import invoices, statements
     from supplychain.models import ApprovalRequest, DocumentEvent, Role, User
-    from supplychain.models.settlement import InvoiceMatch, Payment, StatementStatus, SupplierInvoice
+    from supplychain.models.settlement import (
+        InvoiceMatch,
+        Payment,
+        SettlementTerms,
+        StatementStatus,
+        SupplierInvoice,
+        SupplierInvoiceLine,
+    )
+    from supplychain.rules.statement_invoice import BilledLine
     from tests.factories import make_user
     from tests.fixtures.temporal import assert_replays, running_worker
     from tests.statement_world import StatementWorld
@@ -343,6 +352,117 @@ async def test_with_nobody_in_finance_a_mismatch_is_refused_and_the_supplier_ask
         assert note == "Nobody in finance could decide on this invoice"
         await handle.execute_update(
             StatementWorkflow.submit_invoice, invoice(world, "INV-402", "50.00", "6.50", "56.50")
+        )
+        await handle.result()
+        await assert_replays(client, handle.id, WORKFLOWS)
+
+
+def goods_line(db: Engine, world: StatementWorld, quantity: int) -> Any:
+    """The statement's receipt line of `quantity` (the lots of 3 and 4 at 10.0000)."""
+    return next(line for line in _statement(db, world)[1] if line.quantity == quantity and line.unit_price)
+
+
+def billed_lines_of(db: Engine, invoice_number: str) -> list[tuple[int, int, Decimal, Decimal]]:
+    with Session(db) as session:
+        return [
+            (line.statement_line_id, line.quantity, line.unit_price, line.net_amount)
+            for line in session.execute(
+                select(SupplierInvoiceLine)
+                .join(SupplierInvoice, col(SupplierInvoice.id) == col(SupplierInvoiceLine.invoice_id))
+                .where(col(SupplierInvoice.invoice_number) == invoice_number)
+                .order_by(col(SupplierInvoiceLine.statement_line_id))
+            ).scalars()
+        ]
+
+
+async def test_totals_within_tolerance_but_a_line_beyond_it_goes_to_finance_with_that_line(
+    time_skipping_env: WorkflowEnvironment, task_queue: str, world: StatementWorld, db: Engine, finance: User
+) -> None:
+    """Each line is judged with the tolerance on its own amount (rules/statement_invoice.py): at 2 %,
+    the 30.00 line billed at 10.25 is 0.75 over its 0.60, while the totals (+0.75 / +0.10 / +0.85
+    against 1.00 / 0.13 / 1.13) are within theirs."""
+    with Session(db) as session:
+        session.add(
+            SettlementTerms(
+                supplier_id=world.supplier_id, tolerance_amount=0, tolerance_percent=Decimal("0.0200")
+            )
+        )
+        session.commit()
+    client = time_skipping_env.client
+    async with running_worker(client, task_queue):
+        handle = await confirmed(client, task_queue, world)
+        number = _statement(db, world)[0].number
+        three, four = goods_line(db, world, 3), goods_line(db, world, 4)
+        submitted = invoice(world, "INV-501", "50.75", "6.60", "57.35")
+        submitted.lines = [
+            BilledLine(three.id, 3, Decimal("10.25")),
+            BilledLine(four.id, 4, Decimal("10.0000")),
+        ]
+        result = await handle.execute_update(StatementWorkflow.submit_invoice, submitted)
+        assert (result.match, result.status) == (InvoiceMatch.MISMATCH, StatementStatus.MATCH_EXCEPTION)
+        assert billed_lines_of(db, "INV-501") == [
+            (three.id, 3, Decimal("10.25"), Decimal("30.75")),
+            (four.id, 4, Decimal("10.0000"), Decimal("40.00")),
+        ]
+        await _until(lambda: _approval_rows(db, number), "the approval request")
+        row = _approval_rows(db, number)[0]
+        assert (row.document_type, row.assignee_user_id) == ("invoice_match", finance.id)
+        assert row.summary == f"{number} · INV-501 · +0.75 / +0.10 / +0.85 · #{three.line_no} +0.75"
+        with Session(db) as session:
+            received = session.execute(
+                select(DocumentEvent).where(
+                    col(DocumentEvent.document_id) == number, col(DocumentEvent.action) == "invoice_received"
+                )
+            ).scalar_one()
+        assert received.after is not None and received.after["lines_differing"] == [three.line_no]
+        await decide(client, handle, 1, finance, approve=True)
+        await _until(lambda: "settlement_handover" in _actions(db, number), "the hand-over")
+        await handle.result()
+        await assert_replays(client, handle.id, WORKFLOWS)
+
+
+async def test_a_line_short_and_another_long_that_offset_are_both_listed_and_go_to_finance(
+    time_skipping_env: WorkflowEnvironment, task_queue: str, world: StatementWorld, db: Engine, finance: User
+) -> None:
+    """The totals match exactly, but one line bills a unit less and the other a unit more: each line
+    is judged on its own (the quantities are what was received), so both are listed, 10.00 apiece
+    beyond the default 1.00."""
+    client = time_skipping_env.client
+    async with running_worker(client, task_queue):
+        handle = await confirmed(client, task_queue, world)
+        number = _statement(db, world)[0].number
+        three, four = goods_line(db, world, 3), goods_line(db, world, 4)
+        refused = invoice(world, "INV-601", "50.00", "6.50", "56.50")
+        refused.lines = [BilledLine(three.id, 3, Decimal("10.123456789"))]
+        assert (await _refused(handle.execute_update(StatementWorkflow.submit_invoice, refused))).startswith(
+            "Enter a unit price of 0 or more with at most %(places)s decimals"
+        )
+        assert invoices_of(db, number) == []
+
+        submitted = invoice(world, "INV-602", "50.00", "6.50", "56.50")
+        submitted.lines = [
+            BilledLine(three.id, 2, Decimal("10.00")),
+            BilledLine(four.id, 5, Decimal("10.00")),
+        ]
+        result = await handle.execute_update(StatementWorkflow.submit_invoice, submitted)
+        assert result.match is InvoiceMatch.MISMATCH
+        await _until(lambda: _approval_rows(db, number), "the approval request")
+        assert _approval_rows(db, number)[0].summary == (
+            f"{number} · INV-602 · +0.00 / +0.00 / +0.00 · #{three.line_no} -10.00, #{four.line_no} +10.00"
+        )
+        assert billed_lines_of(db, "INV-602") == [
+            (three.id, 2, Decimal("10.00"), Decimal("20.00")),
+            (four.id, 5, Decimal("10.00"), Decimal("50.00")),
+        ]
+        await decide(client, handle, 1, finance, approve=False, comment="quantities wrong")
+        await _until(lambda: _statement(db, world)[0].status is StatementStatus.CONFIRMED, "the rejection")
+        corrected = invoice(world, "INV-603", "50.00", "6.50", "56.50")
+        corrected.lines = [
+            BilledLine(three.id, 3, Decimal("10.00000000")),
+            BilledLine(four.id, 4, Decimal("10")),
+        ]
+        assert (await handle.execute_update(StatementWorkflow.submit_invoice, corrected)).match is (
+            InvoiceMatch.MATCHED
         )
         await handle.result()
         await assert_replays(client, handle.id, WORKFLOWS)

@@ -2,17 +2,18 @@
 (issue 12 items 3, 5 and 6).
 
 - `POST /statements/{number}/invoice` (the statement's supplier, once it is confirmed, or again
-  after finance rejected its invoice): number, date, amount excluding tax, tax, total and the PDF or
-  image. The file is checked by content and stored first (as a certificate is); a number the
-  supplier already used is refused here with a clear message before anything is stored; then
-  StatementWorkflow's `submit_invoice` Update records it with its three-way match. Any refusal
-  removes the stored file and changes nothing.
+  after finance rejected its invoice): number, date, amount excluding tax, tax, total, the billed
+  quantity and unit price of each goods line (the form prefills the statement's) and the PDF or
+  image. A bad line value is refused beside its field. The file is checked by content and stored
+  first (as a certificate is); a number the supplier already used is refused here with a clear
+  message before anything is stored; then StatementWorkflow's `submit_invoice` Update records it
+  with its three-way match. Any refusal removes the stored file and changes nothing.
 - `GET /statements/invoices/{public id}`: the invoice's file, to the statement's supplier and HQ
   (served as an attachment under the sandbox CSP; 404 for anyone else).
 - `GET /statements/{number}/pdf`: the statement as a PDF (lines, totals per VAT rate, 大写金额),
   to HQ and the statement's supplier; 404 for anyone else, as the page.
 - `GET /match-exceptions` (finance): the statements whose invoice differs beyond tolerance, each
-  with the differences per figure and a link to its approval in the queue.
+  with the differences per figure and per line and a link to its approval in the queue.
 
 Scoping is `OrgScope` (a supplier sees its own statements and invoices, HQ all); routes are thin.
 """
@@ -32,9 +33,9 @@ from starlette.responses import Response
 
 from supplychain import certificates, i18n, invoices
 from supplychain.document_header import company_party
-from supplychain.invoices import INVOICE_MATCH
+from supplychain.invoices import INVOICE_MATCH, goods_lines
 from supplychain.models import ApprovalRequest, Role, Statement
-from supplychain.models.settlement import StatementStatus, SupplierInvoice
+from supplychain.models.settlement import BILLED_PRICE_PLACES, StatementLine, StatementStatus, SupplierInvoice
 from supplychain.pdf_documents import (
     STATEMENT_TEMPLATE,
     Party,
@@ -44,7 +45,16 @@ from supplychain.pdf_documents import (
 from supplychain.pdf_documents import StatementLine as StatementLineView
 from supplychain.principal import Principal
 from supplychain.rules.amount_in_words import rmb_in_capitals
-from supplychain.rules.statement_invoice import DUPLICATE_NUMBER, FIGURE_NEGATIVE, SubmitInvoiceInput
+from supplychain.rules.statement_invoice import (
+    DUPLICATE_NUMBER,
+    FIGURE_NEGATIVE,
+    LINE_NOT_ON_STATEMENT,
+    LINE_PRICE_BAD,
+    LINE_QUANTITY_BAD,
+    BilledLine,
+    SubmitInvoiceInput,
+    billed_price_problem,
+)
 from supplychain.settings import settings
 from supplychain.statements import statement_lines
 from web.deps import FileId, OrgScope, PageNumber, Scope, names_for, require_roles
@@ -52,7 +62,7 @@ from web.flash import flash
 from web.form_ids import submitted_form_id, update_id
 from web.middleware import STORED_FILE_CSP
 from web.pdfs import pdf_response
-from web.purchasing import parse_date, repeated_form_result, run_update
+from web.purchasing import parse_date, repeated_form_result, run_update, sku_label
 from web.routes.statements import HQ_STATEMENT_ROLES, StatementReader, _detail, labels, statement_or_404
 from web.security_events import log_security_event
 from web.statement_invoices import FIGURE_LABELS, latest_invoice_views
@@ -67,6 +77,8 @@ SupplierUser = Annotated[Principal, Depends(require_roles(Role.SUPPLIER))]
 FinanceUser = Annotated[Principal, Depends(require_roles(Role.FINANCE))]
 PER_PAGE = 25
 _AMOUNT_TEXT = re.compile(r"^\+?\d{1,13}(\.\d+)?$", re.ASCII)
+_QUANTITY_TEXT = re.compile(r"^\+?\d{1,9}$", re.ASCII)
+_PRICE_TEXT = re.compile(r"^\+?\d{1,9}(\.\d+)?$", re.ASCII)
 
 
 def _amount(text: str, label: str) -> tuple[Decimal | None, str]:
@@ -80,6 +92,50 @@ def _amount(text: str, label: str) -> tuple[Decimal | None, str]:
         return Decimal(text), ""
     except InvalidOperation:  # pragma: no cover - the pattern admits only numbers
         return None, f"{label}: {i18n.gettext('Enter an amount, for example 12.50.')}"
+
+
+def _billed_line(
+    line: StatementLine, quantity_text: str, price_text: str, form: dict[str, str]
+) -> BilledLine | None:
+    """One line of the invoice as typed, kept in `form`; None with the error beside it."""
+    key = str(line.id)
+    form[f"line_quantity_{key}"], form[f"line_unit_price_{key}"] = quantity_text, price_text
+    price = None
+    if _PRICE_TEXT.match(price_text):
+        price = Decimal(price_text)
+        problem = billed_price_problem(price)
+        if problem is not None:
+            price = None
+    if not _QUANTITY_TEXT.match(quantity_text):
+        form[f"line_error_{key}"] = i18n.gettext(LINE_QUANTITY_BAD)
+    elif price is None:
+        form[f"line_error_{key}"] = i18n.gettext(LINE_PRICE_BAD, places=BILLED_PRICE_PLACES)
+    else:
+        assert line.id is not None
+        return BilledLine(line.id, int(quantity_text), price)
+    return None
+
+
+def _billed_lines(
+    lines: list[StatementLine], ids: list[str], quantities: list[str], prices: list[str], form: dict[str, str]
+) -> tuple[list[BilledLine], str]:
+    """The invoice's lines, one per goods line of the statement: (lines, "") or ([], a message;
+    the field's own message is in `form`). No lines at all: the invoice gives its figures only."""
+    if not (ids or quantities or prices):
+        return [], ""
+    by_id = {str(line.id): line for line in goods_lines(lines)}
+    if not (len(ids) == len(quantities) == len(prices)) or sorted(ids) != sorted(by_id):
+        return [], i18n.gettext(LINE_NOT_ON_STATEMENT)
+    billed = [
+        _billed_line(
+            by_id[line_id], quantity.strip().replace(",", "")[:30], price.strip().replace(",", "")[:30], form
+        )
+        for line_id, quantity, price in zip(ids, quantities, prices, strict=True)
+    ]
+    lines_ok = [line for line in billed if line is not None]
+    if len(lines_ok) != len(billed):
+        return [], i18n.gettext("Check the invoice lines marked below.")
+    return lines_ok, ""
 
 
 # --- the supplier's upload ----------------------------------------------------------------------------
@@ -96,6 +152,9 @@ def upload_invoice(
     net_amount: Annotated[str, Form()] = "",
     tax_amount: Annotated[str, Form()] = "",
     total_amount: Annotated[str, Form()] = "",
+    line_id: Annotated[list[str] | None, Form()] = None,
+    line_quantity: Annotated[list[str] | None, Form()] = None,
+    line_unit_price: Annotated[list[str] | None, Form()] = None,
     form_id: Annotated[str, Form()] = "",
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
@@ -108,6 +167,15 @@ def upload_invoice(
         "total_amount": total_amount.strip()[:30],
         "form_id": form_id,
     }
+
+    assert statement.id is not None
+    billed, line_error = _billed_lines(  # first, so that a refused form keeps the lines as typed
+        statement_lines(scope.session, statement.id),
+        line_id or [],
+        line_quantity or [],
+        line_unit_price or [],
+        form,
+    )
 
     def refuse(message: str) -> Response:
         return _detail(request, user, scope, statement, error=message, form=form, status_code=400)
@@ -128,6 +196,8 @@ def upload_invoice(
             return refuse(error)
         assert value is not None
         figures.append(value)
+    if line_error:
+        return refuse(line_error)
     the_update = update_id(submitted_form_id(form), StatementWorkflow.submit_invoice, user)
     if invoices.invoice_by_number(scope.session, statement.supplier_id, form["invoice_number"]) is not None:
         # This very form may have stored it (a double submit): then it answers as the first did.
@@ -155,6 +225,7 @@ def upload_invoice(
         stored_name=stored_name,
         content_type=received.content_type,
         size_bytes=received.size,
+        lines=billed,
     )
     try:
         outcome = await_on_loop(
@@ -275,6 +346,9 @@ def match_exceptions(request: Request, user: FinanceUser, scope: OrgScope, page:
     rows = scope.page(stmt, page, per_page=PER_PAGE)
     session = scope.session
     latest = latest_invoice_views(session, list(rows))
+    skus = names_for(session, sku_ids={line.sku_id for view in latest.values() for line in view.lines})[
+        "skus"
+    ]
     approvals = {  # the latest step per statement (one per mismatched invoice)
         request_row.document_id: request_row
         for request_row in session.execute(
@@ -292,6 +366,7 @@ def match_exceptions(request: Request, user: FinanceUser, scope: OrgScope, page:
         "latest": latest,
         "approvals": approvals,
         "figure_labels": FIGURE_LABELS,
+        "sku_labels": {sku_id: sku_label(sku) for sku_id, sku in skus.items()},
         "hq_roles": HQ_STATEMENT_ROLES,
         **labels(),
         **names_for(session, org_ids={s.supplier_id for s in rows}),

@@ -278,7 +278,7 @@ def _detail(
         "resolutions": list(DisputeResolution),
         "error": error,
         "form": form or {},
-        **invoice_context(session, user, statement),
+        **invoice_context(session, user, statement, lines, form or {}),
         **labels(),
         **names,
     }
