@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 from sqlalchemy import or_, select
 from sqlmodel import col
 from starlette.background import BackgroundTask
@@ -35,8 +35,8 @@ from supplychain.principal import Principal
 from supplychain.scoping import HQ_QUALITY_ROLES
 from supplychain.settings import settings
 from web.deps import CurrentUser, FileId, OrgScope, PageNumber, RowId, Scope, parse_row_id, require_roles
+from web.downloads import stored_file_response
 from web.flash import flash
-from web.middleware import STORED_FILE_CSP
 from web.routes import inspections
 from web.security_events import log_security_event
 from web.templating import render
@@ -312,20 +312,7 @@ def certificate_file(file_id: FileId, user: CurrentUser, scope: OrgScope) -> Res
     if certificate is None:
         raise HTTPException(status_code=404)
     path = certificates.stored_path(certificate.stored_name)
-    if not path.is_file():
-        raise HTTPException(status_code=404)
-    extension = next(ext for _, ctype, ext in certificates.SIGNATURES if ctype == certificate.content_type)
-    return FileResponse(
-        path,
-        media_type=certificate.content_type,
-        filename=certificates.safe_filename(certificate.original_filename, extension),
-        content_disposition_type="attachment",
-        headers={
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, no-store",
-            "Content-Security-Policy": STORED_FILE_CSP,
-        },
-    )
+    return stored_file_response(path, certificate.content_type, certificate.original_filename)
 
 
 def _context(scope: Scope, rows: list[QualityCertificate]) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
-from fastapi.responses import FileResponse, RedirectResponse
+from fastapi.responses import RedirectResponse
 from sqlalchemy import select
 from sqlmodel import Session, col
 from starlette.responses import Response
@@ -58,9 +58,9 @@ from supplychain.rules.statement_invoice import (
 from supplychain.settings import settings
 from supplychain.statements import statement_lines
 from web.deps import FileId, OrgScope, PageNumber, Scope, names_for, require_roles
+from web.downloads import stored_file_response
 from web.flash import flash
 from web.form_ids import submitted_form_id, update_id
-from web.middleware import STORED_FILE_CSP
 from web.pdfs import pdf_response
 from web.purchasing import parse_date, repeated_form_result, run_update, sku_label
 from web.routes.statements import HQ_STATEMENT_ROLES, StatementReader, _detail, labels, statement_or_404
@@ -264,20 +264,7 @@ def invoice_file(file_id: FileId, user: StatementReader, scope: OrgScope) -> Res
     if invoice is None:
         raise HTTPException(status_code=404)
     path = invoices.stored_path(invoice.stored_name)
-    if not path.is_file():
-        raise HTTPException(status_code=404)
-    extension = next(ext for _, ctype, ext in certificates.SIGNATURES if ctype == invoice.content_type)
-    return FileResponse(
-        path,
-        media_type=invoice.content_type,
-        filename=certificates.safe_filename(invoice.invoice_number, extension),
-        content_disposition_type="attachment",
-        headers={
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, no-store",
-            "Content-Security-Policy": STORED_FILE_CSP,
-        },
-    )
+    return stored_file_response(path, invoice.content_type, invoice.invoice_number)
 
 
 # --- the statement PDF --------------------------------------------------------------------------------
