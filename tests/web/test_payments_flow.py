@@ -34,6 +34,10 @@ from workflows.common import business_date
 from workflows.settlement import SettlementInput, SettlementWorkflow, settlement_workflow_id
 
 
+def _flashes(page: str) -> list[str]:
+    return re.findall(r'class="flash flash-\w+" role="status">([^<]*)</div>', page)
+
+
 def _until(check: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while not check():
@@ -126,13 +130,16 @@ def test_early_payment_run_and_bank_result_through_the_pages(
     assert (row.discount_amount, row.payable_amount) == (discount, Decimal("10000.00") - discount)
     _until(lambda: (p := payment()) is not None and p.ready_at is not None, "the payment to be ready")
 
-    # Finance runs the payments: one instruction file with the payment.
-    ran = form_post(
-        desk,
-        "/finance/payment-runs",
-        {"form_id": form_id_in(desk.get("/finance/payment-runs").text, "/finance/payment-runs")},
-    )
+    # Finance runs the payments: one instruction file with the payment. The button clicked twice
+    # (the same form sent again) is one run, and both answers name it.
+    run_form = {"form_id": form_id_in(desk.get("/finance/payment-runs").text, "/finance/payment-runs")}
+    ran = form_post(desk, "/finance/payment-runs", run_form)
     assert ran.status_code == 303, ran.text[:2000]
+    first_answer = _flashes(desk.get("/finance/payment-runs").text)
+    again = form_post(desk, "/finance/payment-runs", run_form)
+    assert again.status_code == 303, again.text[:2000]
+    assert _flashes(desk.get("/finance/payment-runs").text) == first_answer
+    assert first_answer and "1 payments in the instruction file" in first_answer[0]
     [instructions] = list(outbox.glob("*.csv"))
     key = row.idempotency_key
     assert key in instructions.read_text(encoding="utf-8")

@@ -30,7 +30,7 @@ from fastapi.responses import FileResponse, RedirectResponse
 from sqlmodel import Session, col
 from starlette.responses import Response
 from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.common import WorkflowIDReusePolicy
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -64,7 +64,12 @@ from web.templating import render
 from web.workflow_calls import await_on_loop
 from web.workflow_errors import rejection_message
 from workflows.common import business_date
-from workflows.payment_run import PaymentRunInput, PaymentRunWorkflow, payment_run_workflow_id
+from workflows.payment_run import (
+    PaymentRunInput,
+    PaymentRunResult,
+    PaymentRunWorkflow,
+    payment_run_workflow_id,
+)
 from workflows.settlement import (
     PAYMENT_FINISHED,
     BankResultInput,
@@ -429,32 +434,41 @@ def payment_runs(request: Request, user: FinanceUser, scope: OrgScope) -> Respon
 
 
 @router.post("/finance/payment-runs")
-def run_payments_now(request: Request, user: FinanceUser, scope: OrgScope) -> Response:
+def run_payments_now(request: Request, user: FinanceUser, scope: OrgScope, form: FormDep) -> Response:
     _finance(user)
     today = _today()
     number = reserve_number(scope.session, "PR", today.year)
+    # One run per sent form (web/form_ids.py): a double click or a retry joins, or answers with, the
+    # run this very form started; without a form id the run is named after its number.
+    form_id = submitted_form_id(form)
+    workflow_id = f"payment-run-form-{user.user_id}-{form_id}" if form_id else payment_run_workflow_id(number)
     client = await_on_loop(scope.session, temporal_client, request)
     if client is None:
         return _runs_page(request, user, scope, error=i18n.gettext(NOT_REACHABLE), status_code=503)
     try:
         result = await_on_loop(
-            scope.session, _run, client, PaymentRunInput(run_number=number, value_date=today)
+            scope.session, _run, client, PaymentRunInput(run_number=number, value_date=today), workflow_id
         )
-    except (RPCError, WorkflowAlreadyStartedError) as exc:
+    except RPCError as exc:
         log.error("Payment run %s failed to start: %r", number, exc)
         return _runs_page(request, user, scope, error=i18n.gettext(TRY_AGAIN), status_code=503)
-    flash(scope.session, request, i18n.gettext(RUN_DONE, run=number, count=len(result.payment_numbers)))
+    run, count = result.run_number, len(result.payment_numbers)
+    flash(scope.session, request, i18n.gettext(RUN_DONE, run=run, count=count))
     return RedirectResponse("/finance/payment-runs", status_code=303)
 
 
-async def _run(client: Client, input: PaymentRunInput) -> Any:
-    return await client.execute_workflow(
-        PaymentRunWorkflow.run,
-        input,
-        id=payment_run_workflow_id(input.run_number),
-        task_queue=settings.TEMPORAL_TASK_QUEUE,
-        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-    )
+async def _run(client: Client, input: PaymentRunInput, workflow_id: str) -> PaymentRunResult:
+    try:
+        return await client.execute_workflow(
+            PaymentRunWorkflow.run,
+            input,
+            id=workflow_id,
+            task_queue=settings.TEMPORAL_TASK_QUEUE,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,  # still running: join it
+        )
+    except WorkflowAlreadyStartedError:  # this form's run has finished since: its answer
+        return await client.get_workflow_handle_for(PaymentRunWorkflow.run, workflow_id).result()
 
 
 @router.get("/finance/payment-runs/{number}/instructions")
