@@ -37,11 +37,12 @@ from supplychain.models import (
     Sku,
 )
 from supplychain.pdf_documents import Party, PurchaseOrderDocument, PurchaseOrderLineView, totals_by_vat_rate
+from supplychain.principal import Principal
 from supplychain.purchasing import receipt_lots, shipment_batches
 from supplychain.rules.dates import business_date
 from supplychain.rules.money import line_tax
 from web.deps import Scope, names_for
-from web.form_ids import Outcome, earlier_result
+from web.form_ids import Outcome, earlier_result, submitted_form_id, update_id
 from web.workflow_calls import await_on_loop
 from web.workflow_errors import rejection_message
 from workflows.replenishment import BatchInput
@@ -391,6 +392,31 @@ async def run_update(
         log.error("Update %s on %s failed: %s", getattr(update, "__name__", update), workflow_id, err)
         return UpdateOutcome(i18n.gettext("This could not be done right now. Please try again."))
     return UpdateOutcome(result=result)
+
+
+def form_update_refusal(
+    request: Request,
+    session: Session,
+    user: Principal,
+    workflow_id: str,
+    update: Any,
+    arg: Any,
+    form: Mapping[str, str],
+    *,
+    is_final: bool,
+    final_message: str,
+) -> str | None:
+    """From a sync route: run a form's Update as the form's one-time id; the refusal to show, or
+    None when it was done. A finished document is refused from the database, unless the form has its
+    id: then the workflow is asked, because this very form may be what finished it (a double submit
+    gets the first one's answer)."""
+    form_id = submitted_form_id(form)
+    if is_final and form_id is None:
+        return final_message
+    refusal = await_on_loop(
+        session, run_update, request, workflow_id, update, arg, update_id(form_id, update, user)
+    ).refusal
+    return final_message if refusal and is_final else refusal
 
 
 def repeated_form_result(

@@ -55,11 +55,11 @@ from web.deps import (
     require_roles,
 )
 from web.flash import flash
-from web.form_ids import submitted_form_id, update_id
 from web.pdfs import pdf_response
 from web.purchasing import (
     OPEN_PO_STATUSES,
     form_text,
+    form_update_refusal,
     labels,
     parse_date,
     parse_quantity,
@@ -68,7 +68,6 @@ from web.purchasing import (
     po_shipments,
     purchase_order_document,
     query_state,
-    run_update,
 )
 from web.templating import render
 from web.workflow_calls import await_on_loop
@@ -381,25 +380,23 @@ def _act(
     done: str,
     form: dict[str, str],
 ) -> Response:
-    """Call one Update; success: flash and redirect to the document; refused: the reason, 400.
-
-    A finished order is refused from the database, unless the form has its one-time id: then the
-    workflow is asked, because this very form may be what finished it (a double submit gets the
-    first one's answer).
-    """
+    """Call one Update (`form_update_refusal`); success: flash and redirect to the document;
+    refused: the reason, 400."""
     final_message = i18n.gettext(
         "This purchase order is %(status)s; nothing can be changed any more.",
         status=i18n.gettext(labels()["po_status_labels"][po.status]),
     )
-    form_id = submitted_form_id(form)
-    if po.status.is_final and form_id is None:
-        error: str | None = final_message
-    else:
-        error = await_on_loop(
-            scope.session, run_update, request, po.workflow_id, update, arg, update_id(form_id, update, user)
-        ).refusal
-        if error and po.status.is_final:
-            error = final_message
+    error = form_update_refusal(
+        request,
+        scope.session,
+        user,
+        po.workflow_id,
+        update,
+        arg,
+        form,
+        is_final=po.status.is_final,
+        final_message=final_message,
+    )
     if error:
         return _detail(request, user, scope, po, error=error, form=form, status_code=400)
     flash(scope.session, request, done)

@@ -42,11 +42,9 @@ from supplychain.rules.statement import totals_by_rate
 from supplychain.statements import statement_lines
 from web.deps import FieldsDep, OrgScope, PageNumber, RowId, Scope, names_for, require_roles
 from web.flash import flash
-from web.form_ids import submitted_form_id, update_id
-from web.purchasing import form_text, run_update, sku_label
+from web.purchasing import form_text, form_update_refusal, sku_label
 from web.statement_invoices import invoice_context
 from web.templating import render
-from web.workflow_calls import await_on_loop
 from workflows.statement import (
     ConfirmStatementInput,
     DisputeLineInput,
@@ -301,26 +299,19 @@ def _act(
     done: str,
     form: dict[str, str],
 ) -> Response:
-    """Call one Update; success: flash and redirect to the statement; refused: the reason, 400.
-    A statement past confirmation is refused from the database, unless the form has its one-time
-    id (this very form may be what confirmed it: a double submit gets the first one's answer)."""
-    final_message = i18n.gettext("This statement is already confirmed; nothing can be changed any more.")
-    is_final = statement.status not in OPEN_STATUSES
-    form_id = submitted_form_id(form)
-    if is_final and form_id is None:
-        error: str | None = final_message
-    else:
-        error = await_on_loop(
-            scope.session,
-            run_update,
-            request,
-            statement.workflow_id,
-            update,
-            arg,
-            update_id(form_id, update, user),
-        ).refusal
-        if error and is_final:
-            error = final_message
+    """Call one Update (`form_update_refusal`); success: flash and redirect to the statement;
+    refused: the reason, 400. A statement past confirmation is final."""
+    error = form_update_refusal(
+        request,
+        scope.session,
+        user,
+        statement.workflow_id,
+        update,
+        arg,
+        form,
+        is_final=statement.status not in OPEN_STATUSES,
+        final_message=i18n.gettext("This statement is already confirmed; nothing can be changed any more."),
+    )
     if error:
         return _detail(request, user, scope, statement, error=error, form=form, status_code=400)
     flash(scope.session, request, done)
