@@ -34,11 +34,11 @@ from supplychain.models import (
     User,
 )
 from supplychain.models.inspection import InspectionSeverity, InspectionVerdict
-from supplychain.models.sequences import DocumentSequence
 from supplychain.models.settlement import PriceAdjustment
 from supplychain.rules.dates import BUSINESS_TIMEZONE
 from supplychain.statements import STATEMENT_PREFIX
 from tests.factories import make_location, make_organisation, make_sku, make_user, unique_code
+from tests.fixtures.numbers import fresh_document_numbers
 
 UNIT_PRICE = Decimal("10.0000")
 TAX_RATE = Decimal("0.1300")
@@ -85,15 +85,9 @@ def _supplier(session: Session) -> Organisation:
 
 # Likewise settlement workflow ids come from statement numbers, which start again with the database:
 # each world numbers its statements from a block of its own.
-_number_blocks = itertools.count(random.randrange(100, 900) * 1000, 1000)
-
-
 def _fresh_statement_numbers(session: Session) -> None:
-    base = next(_number_blocks)
-    this_year = datetime.now(BUSINESS_TIMEZONE).year
-    for year in (this_year, this_year + 1):
-        session.merge(DocumentSequence(prefix=STATEMENT_PREFIX, year=year, last_value=base))
-    session.commit()
+    next_year = datetime.now(BUSINESS_TIMEZONE).year + 1
+    fresh_document_numbers(session, (STATEMENT_PREFIX,), years=(next_year,))
 
 
 def build_world(session: Session) -> StatementWorld:

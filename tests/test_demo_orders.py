@@ -11,8 +11,7 @@ and only a real failure gives the warning.
 from __future__ import annotations
 
 import asyncio
-import random
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import Engine, select
@@ -32,7 +31,6 @@ from supplychain.demo_orders import (
 from supplychain.events import timeline
 from supplychain.models import (
     DocumentEvent,
-    DocumentSequence,
     Organisation,
     POLineStatus,
     POStatus,
@@ -45,13 +43,13 @@ from supplychain.models import (
 )
 from supplychain.principal import principal_for
 from supplychain.seed import EMAIL_DOMAIN, seed_demo
+from tests.fixtures.numbers import fresh_document_numbers
 from tests.fixtures.temporal import running_worker, start_input, started_timers
 from web.deps import Scope
 from web.routes.approvals import pending_count
 from web.routes.purchase_orders import open_orders_count, to_confirm_count
 from web.routes.shipments import expected_receipts_count
 from workflows.approval import approval_workflow_id
-from workflows.common import BUSINESS_TIMEZONE
 from workflows.replenishment import ReplenishmentInput, ReplenishmentWorkflow, po_workflow_id
 
 # The SLAs `portal demo-orders` finds in its environment (all away from their defaults).
@@ -68,11 +66,7 @@ SLA_ENV = {
 def _fresh_document_numbers(session: Session) -> None:
     """The dev server outlives every wipe of the database and a PO's workflow id comes from its
     number: start from a block no other test of the run uses (see tests/browser/conftest.py)."""
-    year = datetime.now(BUSINESS_TIMEZONE).year
-    base = random.randrange(950, 999) * 1000
-    for prefix in ("PO", "SHP"):
-        session.merge(DocumentSequence(prefix=prefix, year=year, last_value=base))
-    session.commit()
+    fresh_document_numbers(session, ("PO", "SHP"))
 
 
 def _scope(session: Session, local_part: str) -> Scope:

@@ -8,8 +8,6 @@ exceptions page. A second run, as `portal dev` runs the step, changes nothing an
 from __future__ import annotations
 
 import asyncio
-import random
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -24,7 +22,6 @@ from supplychain.invoices import INVOICE_MATCH
 from supplychain.models import (
     ApprovalRequest,
     DocumentEvent,
-    DocumentSequence,
     Organisation,
     Statement,
     StatementDispute,
@@ -39,9 +36,9 @@ from supplychain.models.settlement import (
 )
 from supplychain.seed import EMAIL_DOMAIN, DemoDataRefused, seed_demo
 from supplychain.settings import settings
+from tests.fixtures.numbers import fresh_document_numbers
 from tests.fixtures.temporal import running_worker
 from tests.fixtures.web import ClientFactory, login
-from workflows.common import BUSINESS_TIMEZONE
 
 DEMO_PASSWORDS = {
     "finance": "demo-finance-2026",
@@ -53,11 +50,7 @@ DEMO_PASSWORDS = {
 def _fresh_document_numbers(session: Session) -> None:
     """The dev server outlives every wipe of the database; workflow ids come from PO, shipment and
     statement numbers (the settlement's from the statement's): start from a block of this test."""
-    year = datetime.now(BUSINESS_TIMEZONE).year
-    base = random.randrange(800, 850) * 1000
-    for prefix in ("PO", "SHP", "ST"):
-        session.merge(DocumentSequence(prefix=prefix, year=year, last_value=base))
-    session.commit()
+    fresh_document_numbers(session, ("PO", "SHP", "ST"))
 
 
 def _statements(db: Engine) -> dict[str, Statement]:

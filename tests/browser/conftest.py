@@ -18,8 +18,6 @@ blocked here, so `playwright install` is never used. A missing Chromium fails th
 
 from __future__ import annotations
 
-import itertools
-import random
 import re
 import socket
 import threading
@@ -28,7 +26,6 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +36,7 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session
 
 from tests.fixtures.database import wipe_database
+from tests.fixtures.numbers import fresh_document_numbers
 from tests.fixtures.portal import WorkerThread
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -206,24 +204,6 @@ def portal_live_server(
     fresh_document_numbers(engine)
     with _serve(create_app()) as url:
         yield url
-
-
-# The dev server outlives every wipe of the database, and a document's workflow id comes from its number:
-# each test that starts processes numbers its documents from a block nobody else used in this run.
-_number_blocks = itertools.count(random.randrange(900, 950) * 1000, 1000)
-
-
-def fresh_document_numbers(engine: Engine) -> None:
-    from supplychain.models import DocumentSequence
-    from workflows.common import BUSINESS_TIMEZONE
-
-    base = next(_number_blocks)
-    year = datetime.now(BUSINESS_TIMEZONE).year
-    with Session(engine) as session:
-        # Statements' numbers name their settlement's workflow, payment runs' their run's.
-        for prefix in ("PO", "SHP", "ST", "PR"):
-            session.merge(DocumentSequence(prefix=prefix, year=year, last_value=base))
-        session.commit()
 
 
 @contextmanager

@@ -18,9 +18,7 @@
 from __future__ import annotations
 
 import asyncio
-import itertools
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -29,7 +27,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -41,7 +39,6 @@ from starlette.testclient import TestClient
 
 from supplychain.models import (
     DocumentEvent,
-    DocumentSequence,
     Location,
     LocationKind,
     Organisation,
@@ -52,17 +49,14 @@ from supplychain.models import (
 )
 from supplychain.stock import get_balance, ledger_totals
 from tests.factories import make_location, make_organisation, make_region, make_user
+from tests.fixtures.numbers import fresh_document_numbers
 from tests.fixtures.web import ClientFactory, unique_client_ip
-from workflows.common import BUSINESS_TIMEZONE
 
 SOURCE_ROOT = Path(__file__).resolve().parents[2]
 WORKER_READY_LINE = "worker polling task queue"
 WORKER_START_TIMEOUT = 60.0
 WORKER_STOP_TIMEOUT = 30.0  # longer than the worker's graceful shutdown for running activities
 LOG_TAIL_CHARS = 4000
-
-# Web tests number their documents from blocks below 400,000; these tests use the blocks above.
-_number_blocks = itertools.count(random.randrange(500, 900) * 1000, 1000)
 
 
 # --- worker processes ------------------------------------------------------------------------------
@@ -258,11 +252,7 @@ def short_inspection_tail(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def fresh_numbers(session: Session) -> None:
-    base = next(_number_blocks)
-    year = datetime.now(BUSINESS_TIMEZONE).year
-    for prefix in ("PO", "SHP"):
-        session.merge(DocumentSequence(prefix=prefix, year=year, last_value=base))
-    session.commit()
+    fresh_document_numbers(session, ("PO", "SHP"))
 
 
 # --- reading the database back ---------------------------------------------------------------------

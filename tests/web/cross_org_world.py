@@ -57,7 +57,6 @@ from supplychain.models import (
     ApprovalRequest,
     ApprovalStatus,
     CertificateType,
-    DocumentSequence,
     Inspection,
     InspectionStage,
     InspectionSwitching,
@@ -99,6 +98,7 @@ from supplychain.seed import EMAIL_DOMAIN, seed_demo
 from supplychain.settings import settings
 from supplychain.settlement import payment_number
 from tests.factories import make_user
+from tests.fixtures.numbers import fresh_document_numbers, next_number_block
 from tests.test_certificates import PDF
 from tests.test_inspection_photos import PNG_PHOTO
 from workflows.approval import ApprovalState, ApprovalWorkflow, DecideInput
@@ -240,12 +240,7 @@ def _seed(engine: Engine) -> list[Login]:
 def _fresh_document_numbers(engine: Engine) -> None:
     """PO workflow ids come from PO numbers and the dev server outlives every database wipe: number
     from a block no other test of the run picks (see tests/browser/conftest.py)."""
-    year = datetime.now(BUSINESS_TIMEZONE).year
-    base = random.randrange(700, 900) * 1000
-    with Session(engine) as session:
-        for prefix in ("PO", "SHP"):
-            session.merge(DocumentSequence(prefix=prefix, year=year, last_value=base))
-        session.commit()
+    fresh_document_numbers(engine, ("PO", "SHP"))
 
 
 def _user_id(engine: Engine, email: str) -> int:
@@ -672,7 +667,7 @@ async def _settlements(engine: Engine, temporal: Client, task_queue: str) -> lis
     form, and finance's approval of it, above the limit). Numbers from a block no other test of the
     run picks: the dev server outlives the database."""
     today = business_today()
-    base = random.randrange(700, 900) * 1000
+    base = next_number_block()
     plan = [
         ("SUP-HZLY", today, "early"),
         ("SUP-GDYH", today, "waiting"),
@@ -899,7 +894,7 @@ def _statement_rows(engine: Engine, supplier_id: int, period: Period) -> None:
     supplier's confirmation (its confirm form), one confirmed and waiting for its invoice (the upload
     form), and one paid (its payment's remittance advice PDF)."""
     year = period.end.year
-    base = random.randrange(900, 999) * 1000
+    base = next_number_block()
     states = [StatementStatus.AWAITING_CONFIRMATION, StatementStatus.CONFIRMED, StatementStatus.PAID]
     with Session(engine) as session:
         for n, status in enumerate(states, start=1):

@@ -9,8 +9,6 @@ checks that never reach the workflow (bad input, scoping, role checks, list filt
 from __future__ import annotations
 
 import html
-import itertools
-import random
 import re
 import secrets
 import time
@@ -52,13 +50,11 @@ from tests.factories import (
     make_user,
     unique_code,
 )
+from tests.fixtures.numbers import fresh_document_numbers
 from tests.fixtures.web import ClientFactory, at_once, form_id_in, form_post, login
 from workflows.common import BUSINESS_TIMEZONE
 
 HX = {"HX-Request": "true"}
-# The dev server lives for the whole run while each test starts on a wiped database, so each test
-# numbers its documents from a block of its own: workflow ids (from the numbers) never repeat.
-_number_blocks = itertools.count(random.randrange(0, 400) * 1000, 1000)
 NOT_SENT = frozenset({POStatus.PENDING_APPROVAL, POStatus.APPROVAL_REJECTED})
 LIMIT = Decimal("1000000.00")  # store users' approval limit: the tests' orders need no approval
 
@@ -89,11 +85,7 @@ class World:
 
 @pytest.fixture
 def fresh_numbers(session: Session) -> None:
-    base = next(_number_blocks)
-    year = datetime.now(BUSINESS_TIMEZONE).year
-    for prefix in ("PO", "SHP"):
-        session.merge(DocumentSequence(prefix=prefix, year=year, last_value=base))
-    session.commit()
+    fresh_document_numbers(session, ("PO", "SHP"))
 
 
 @pytest.fixture

@@ -8,8 +8,6 @@ input the route refuses before asking the workflow uses rows written directly (n
 from __future__ import annotations
 
 import html
-import itertools
-import random
 import re
 import uuid
 from dataclasses import dataclass
@@ -43,6 +41,7 @@ from supplychain.models.catalog import InspectionMode
 from supplychain.replenishment import with_batch_tracking
 from supplychain.temporal import connect
 from tests.factories import make_location, make_organisation, make_sku, make_user, unique_code
+from tests.fixtures.numbers import next_number_block
 from tests.fixtures.portal import WorkerThread
 from tests.fixtures.web import ClientFactory, csrf, form_post, login
 from workflows.common import BUSINESS_TIMEZONE
@@ -57,7 +56,6 @@ from workflows.replenishment import (
 HX = {"HX-Request": "true"}
 QUANTITY = 12
 # The dev server outlives each test's database: shipment numbers come from a block of their own.
-_number_blocks = itertools.count(random.randrange(400, 800) * 1000, 1000)
 
 
 @dataclass
@@ -77,7 +75,7 @@ class World:
 @pytest.fixture
 def world(session: Session) -> World:
     year = datetime.now(BUSINESS_TIMEZONE).year
-    session.merge(DocumentSequence(prefix="SHP", year=year, last_value=next(_number_blocks)))
+    session.merge(DocumentSequence(prefix="SHP", year=year, last_value=next_number_block()))
     hq = make_organisation(session, kind=OrgKind.HQ)
     supplier = make_organisation(session, kind=OrgKind.SUPPLIER)
     other = make_organisation(session, kind=OrgKind.SUPPLIER)
