@@ -56,6 +56,12 @@ from supplychain.models.settlement import (
     WorkingDayOverride,
 )
 from supplychain.models.stock import MovementType, StockBalance, StockLedgerEntry
+from supplychain.models.transfer import (
+    Transfer,
+    TransferLine,
+    TransferOrigin,
+    TransferStatus,
+)
 from supplychain.models.users import Role, User, UserRole
 
 __all__ = [
@@ -118,6 +124,10 @@ __all__ = [
     "SupplierInvoice",
     "SupplierInvoiceLine",
     "SwitchingSeverity",
+    "Transfer",
+    "TransferLine",
+    "TransferOrigin",
+    "TransferStatus",
     "User",
     "UserRole",
     "WebSession",

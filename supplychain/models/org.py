@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from decimal import Decimal
 
 from sqlalchemy import Enum as SAEnum
 from sqlmodel import Field, SQLModel
 
-from supplychain.models.base import created_at_field
+from supplychain.models.base import created_at_field, decimal_field
+
+COORDINATE_PLACES = 6
 
 
 class OrgKind(enum.StrEnum):
@@ -55,6 +58,10 @@ class Region(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(max_length=32, unique=True, index=True)
     name: str = Field(max_length=200)
+    # Where the region's goods are handled, for the cost of moving a unit between regions (the
+    # transfer planner). Degrees, 6 places (about 0.1 m); unknown until an admin enters them.
+    latitude: Decimal | None = decimal_field(COORDINATE_PLACES, nullable=True)
+    longitude: Decimal | None = decimal_field(COORDINATE_PLACES, nullable=True)
 
 
 class LocationBase(SQLModel):
