@@ -18,6 +18,7 @@ from activities import (
     settlement,
     statement,
     statement_invoice,
+    transfer,
 )
 
 ACTIVITIES: list[Callable[..., Any]] = [
@@ -82,4 +83,14 @@ ACTIVITIES: list[Callable[..., Any]] = [
     settlement.record_payment_cancelled,
     settlement.write_payment_instructions,
     settlement.record_payment_run,
+    transfer.record_transfer,
+    transfer.record_transfer_reserved,
+    transfer.record_transfer_not_available,
+    transfer.record_transfer_approval_rejected,
+    transfer.record_transfer_dispatched,
+    transfer.record_transfer_received,
+    transfer.record_transfer_loss_decided,
+    transfer.record_transfer_cancelled,
+    transfer.record_transfer_reminder,
+    transfer.value_transfer_units,
 ]

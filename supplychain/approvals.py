@@ -37,6 +37,7 @@ from supplychain.principal import Principal
 DOCUMENT_TYPE_LABELS: dict[str, str] = {
     "purchase_order": lazy("Purchase order"),
     "transfer": lazy("Transfer"),
+    "transfer_loss": lazy("Transfer loss"),
     "concession": lazy("Quality concession"),
     "statement_dispute": lazy("Statement dispute"),
     "payment": lazy("Payment"),

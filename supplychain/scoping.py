@@ -13,6 +13,8 @@ locations.
 - Inspections (and their photos, returns to vendor, debit notes and the switching state): HQ sees
   all, a supplier those of its own lots.
 - Approval requests and delegations: in HQ, the people they involve; notifications: their reader.
+- Transfers (and their lines): HQ sees all, a distributor those leaving or reaching its own
+  locations; suppliers none.
 - Statements (their lines and disputes), invoices, payments, price adjustments and settlement
   terms: HQ sees all, a supplier its own; payment runs and the working-day calendar are HQ's.
 
@@ -60,6 +62,8 @@ from supplychain.models import (
     StockBalance,
     SupplierInvoice,
     SupplierInvoiceLine,
+    Transfer,
+    TransferLine,
     User,
     WorkingDayOverride,
 )
@@ -173,6 +177,12 @@ def _shipment_lines(p: Principal) -> ColumnElement[bool]:
     return col(ShipmentLine.shipment_id).in_(shipments)
 
 
+def _own_transfers(p: Principal) -> ColumnElement[bool]:
+    return (col(Transfer.source_org_id) == p.organisation_id) | (
+        col(Transfer.destination_org_id) == p.organisation_id
+    )
+
+
 # model -> {organisation kind -> rule}. HQ sees everything unless a rule says otherwise; a model
 # with no rule for an organisation kind is invisible to it.
 RULES: dict[type[SQLModel], dict[OrgKind, Rule]] = {
@@ -249,6 +259,13 @@ RULES: dict[type[SQLModel], dict[OrgKind, Rule]] = {
     SupplierInvoiceLine: {OrgKind.SUPPLIER: _through_invoice},
     Payment: {OrgKind.SUPPLIER: _own_org(Payment.supplier_id)},
     PaymentRun: {},  # the bank files: HQ's finance only
+    # Transfers: HQ sees all, a distributor those leaving or reaching its own locations.
+    Transfer: {OrgKind.DISTRIBUTOR: _own_transfers},
+    TransferLine: {
+        OrgKind.DISTRIBUTOR: lambda p: col(TransferLine.transfer_id).in_(
+            select(col(Transfer.id)).where(_own_transfers(p))
+        ),
+    },
     WorkingDayOverride: {},  # the calendar HQ pays by: HQ only
     ApprovalRequest: {
         # HQ's approval queue: a request is seen by its assignee, their delegates of the day, and whoever

@@ -95,6 +95,8 @@ class Settings(BaseSettings):
     STATEMENT_CONFIRM_ESCALATION_HOURS: float = Field(default=sla.STATEMENT_CONFIRM_ESCALATION_HOURS, gt=0)
     STATEMENT_DISPUTE_REMINDER_HOURS: float = Field(default=sla.STATEMENT_DISPUTE_REMINDER_HOURS, gt=0)
     STATEMENT_DISPUTE_ESCALATION_HOURS: float = Field(default=sla.STATEMENT_DISPUTE_ESCALATION_HOURS, gt=0)
+    TRANSFER_DISPATCH_REMINDER_HOURS: float = Field(default=sla.TRANSFER_DISPATCH_REMINDER_HOURS, gt=0)
+    TRANSFER_DISPATCH_ESCALATION_HOURS: float = Field(default=sla.TRANSFER_DISPATCH_ESCALATION_HOURS, gt=0)
 
     # The company header of PDFs (statements, remittance advice, purchase orders): the HQ
     # organisation's name, and these when set (the organisation table has no address or tax id).
@@ -143,6 +145,10 @@ class Settings(BaseSettings):
         if self.STATEMENT_DISPUTE_ESCALATION_HOURS <= self.STATEMENT_DISPUTE_REMINDER_HOURS:
             raise ValueError(
                 "STATEMENT_DISPUTE_ESCALATION_HOURS must be later than STATEMENT_DISPUTE_REMINDER_HOURS"
+            )
+        if self.TRANSFER_DISPATCH_ESCALATION_HOURS <= self.TRANSFER_DISPATCH_REMINDER_HOURS:
+            raise ValueError(
+                "TRANSFER_DISPATCH_ESCALATION_HOURS must be later than TRANSFER_DISPATCH_REMINDER_HOURS"
             )
         if self.UPLOAD_DIR is None:
             self.UPLOAD_DIR = self.VAR_DIR / "uploads"

@@ -27,3 +27,6 @@ STATEMENT_CONFIRM_ESCALATION_HOURS: Final = 120.0
 # The buyer's answer to a disputed statement line: reminder to the buyers, then the approvers.
 STATEMENT_DISPUTE_REMINDER_HOURS: Final = 24.0
 STATEMENT_DISPUTE_ESCALATION_HOURS: Final = 72.0
+# A reserved transfer not yet dispatched: reminder to the source location, then HQ is told.
+TRANSFER_DISPATCH_REMINDER_HOURS: Final = 24.0
+TRANSFER_DISPATCH_ESCALATION_HOURS: Final = 48.0

@@ -13,6 +13,7 @@ from workflows.payment_run import PaymentRunWorkflow
 from workflows.replenishment import ReplenishmentWorkflow
 from workflows.settlement import SettlementWorkflow
 from workflows.statement import StatementRunWorkflow, StatementWorkflow
+from workflows.transfer import TransferWorkflow
 
 WORKFLOWS: tuple[type, ...] = (
     ApprovalWorkflow,
@@ -22,4 +23,5 @@ WORKFLOWS: tuple[type, ...] = (
     StatementRunWorkflow,
     SettlementWorkflow,
     PaymentRunWorkflow,
+    TransferWorkflow,
 )

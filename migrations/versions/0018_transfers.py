@@ -26,6 +26,7 @@ def upgrade() -> None:
         sa.Column(
             "status",
             sa.Enum(
+                "requested",
                 "pending_approval",
                 "approval_rejected",
                 "not_available",

@@ -14,6 +14,7 @@ from supplychain.models.org import enum_column
 
 
 class TransferStatus(enum.StrEnum):
+    REQUESTED = "requested"  # recorded; the source's stock is being reserved
     PENDING_APPROVAL = "pending_approval"
     APPROVAL_REJECTED = "approval_rejected"
     NOT_AVAILABLE = "not_available"  # the source could not reserve every line
