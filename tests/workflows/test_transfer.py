@@ -88,11 +88,11 @@ async def _start(
         origin=TransferOrigin.REQUESTED,
         source_location_id=world.north_warehouse.id,
         destination_location_id=destination.id,
-        requested_by_user_id=world.north_store_user.id,  # type: ignore[arg-type]
+        requested_by_user_id=world.north_store_user.id,
         needs_approval=destination.region_id != world.north_warehouse.region_id,
         lines=[
-            TransferLineInput(1, world.sku_a.id, quantities[0]),  # type: ignore[arg-type]
-            TransferLineInput(2, world.sku_b.id, quantities[1]),  # type: ignore[arg-type]
+            TransferLineInput(1, world.sku_a.id, quantities[0]),
+            TransferLineInput(2, world.sku_b.id, quantities[1]),
         ],
         **overrides,
     )
@@ -129,8 +129,8 @@ async def _decide(client: Client, handle: Handle, step: str, world: TransferWorl
     await approval.execute_update(
         ApprovalWorkflow.decide,
         DecideInput(
-            actor_user_id=world.approver.id,  # type: ignore[arg-type]
-            on_behalf_of_user_id=world.approver.id,  # type: ignore[arg-type]
+            actor_user_id=world.approver.id,
+            on_behalf_of_user_id=world.approver.id,
             approve=approve,
             comment="" if approve else "count again",
         ),
@@ -145,7 +145,7 @@ async def _dispatch(env: WorkflowEnvironment, handle: Handle, world: TransferWor
     await handle.execute_update(
         TransferWorkflow.dispatch_transfer,
         DispatchTransferInput(
-            actor_user_id=world.north_warehouse_user.id,  # type: ignore[arg-type]
+            actor_user_id=world.north_warehouse_user.id,
             carrier="SF Express",
             tracking_number="SF123",
             expected_arrival=await _today(env) + timedelta(days=2),
@@ -184,7 +184,7 @@ def _lines(db: Engine, number: str) -> list[tuple[int, int, int]]:
         transfer = transfers.require_transfer(session, number)
         return [
             (line.quantity_received, line.quantity_damaged, line.quantity_lost)
-            for line in transfers.transfer_lines(session, transfer.id)  # type: ignore[arg-type]
+            for line in transfers.transfer_lines(session, transfer.id)
         ]
 
 
@@ -223,7 +223,7 @@ async def test_within_a_region_the_stock_is_reserved_dispatched_and_received_int
         result = await handle.execute_update(
             TransferWorkflow.receive_transfer,
             ReceiveTransferInput(
-                actor_user_id=world.north_store_user.id,  # type: ignore[arg-type]
+                actor_user_id=world.north_store_user.id,
                 lines=[ReceivedLine(1, 10), ReceivedLine(2, 5)],
             ),
         )
@@ -255,7 +255,7 @@ async def test_between_regions_hq_approves_and_a_short_damaged_receipt_waits_for
         result = await handle.execute_update(
             TransferWorkflow.receive_transfer,
             ReceiveTransferInput(
-                actor_user_id=world.south_warehouse_user.id,  # type: ignore[arg-type]
+                actor_user_id=world.south_warehouse_user.id,
                 lines=[ReceivedLine(1, 7, 1), ReceivedLine(2, 5)],
             ),
         )
@@ -282,16 +282,16 @@ async def test_a_refused_loss_puts_the_missing_units_back_on_their_way_for_anoth
         user = world.north_store_user.id
         await handle.execute_update(
             receive, ReceiveTransferInput(user, [ReceivedLine(1, 6), ReceivedLine(2, 5)])
-        )  # type: ignore[arg-type]
+        )
         await _decide(client, handle, "loss:1", world, approve=False)
         await _reach(handle, TransferStatus.IN_TRANSIT)
         assert stock(db, world.north_store, world.sku_a) == {"on_hand": 6, "reserved": 0, "in_transit": 4}
 
         message = await _refused(
-            handle.execute_update(receive, ReceiveTransferInput(user, [ReceivedLine(1, 5)]))  # type: ignore[arg-type]
+            handle.execute_update(receive, ReceiveTransferInput(user, [ReceivedLine(1, 5)]))
         )
         assert message == "Line %(line)s: at most %(quantity)s are on their way."
-        result = await handle.execute_update(receive, ReceiveTransferInput(user, [ReceivedLine(1, 4)]))  # type: ignore[arg-type]
+        result = await handle.execute_update(receive, ReceiveTransferInput(user, [ReceivedLine(1, 4)]))
         assert result.status is TransferStatus.COMPLETED
         assert stock(db, world.north_store, world.sku_a) == {"on_hand": 10, "reserved": 0, "in_transit": 0}
         assert _actions(db, handle.id.upper())[-3:] == ["received", "loss_refused", "received"]
@@ -308,12 +308,10 @@ async def test_cancel_before_dispatch_releases_the_reservation_and_after_dispatc
         user = world.north_store_user.id
         assert await _refused(
             handle.execute_update(TransferWorkflow.cancel_transfer, CancelTransferInput(user, " "))
-        ) == (  # type: ignore[arg-type]
-            "Enter a reason for the cancellation."
-        )
+        ) == ("Enter a reason for the cancellation.")
         result = await handle.execute_update(
             TransferWorkflow.cancel_transfer,
-            CancelTransferInput(user, "ordered by mistake"),  # type: ignore[arg-type]
+            CancelTransferInput(user, "ordered by mistake"),
         )
         assert result.status is TransferStatus.CANCELLED
         assert stock(db, world.north_warehouse, world.sku_a) == {
@@ -330,7 +328,7 @@ async def test_cancel_before_dispatch_releases_the_reservation_and_after_dispatc
         await _reach(moving, TransferStatus.RESERVED)
         await _dispatch(time_skipping_env, moving, world)
         message = await _refused(
-            moving.execute_update(TransferWorkflow.cancel_transfer, CancelTransferInput(user, "too late"))  # type: ignore[arg-type]
+            moving.execute_update(TransferWorkflow.cancel_transfer, CancelTransferInput(user, "too late"))
         )
         assert message == "Transfer %(number)s can no longer be cancelled."
         assert await _status(moving) is TransferStatus.IN_TRANSIT
@@ -355,7 +353,7 @@ async def test_cancelling_while_hq_approval_is_pending_cancels_the_approval_step
         await _until(opened, "the approval request")
         await handle.execute_update(
             TransferWorkflow.cancel_transfer,
-            CancelTransferInput(world.north_store_user.id, "not needed"),  # type: ignore[arg-type]
+            CancelTransferInput(world.north_store_user.id, "not needed"),
         )
         with Session(db) as session:
             request = session.execute(
@@ -453,19 +451,19 @@ async def test_bad_clicks_are_refused_and_change_nothing(
         today = await _today(time_skipping_env)
         dispatch = TransferWorkflow.dispatch_transfer
         cases = [
-            (DispatchTransferInput(user, "", today), "Enter the carrier."),  # type: ignore[arg-type]
+            (DispatchTransferInput(user, "", today), "Enter the carrier."),
             (
                 DispatchTransferInput(user, "SF", today - timedelta(days=1)),
                 "The expected arrival cannot be in the past.",
-            ),  # type: ignore[arg-type]
+            ),
             (
                 DispatchTransferInput(user, "SF", today + timedelta(days=400)),
                 "The expected arrival must be within a year.",
-            ),  # type: ignore[arg-type]
+            ),
         ]
         for input, message in cases:
             assert await _refused(handle.execute_update(dispatch, input)) == message
-        receive = ReceiveTransferInput(user, [ReceivedLine(1, 1), ReceivedLine(2, 1)])  # type: ignore[arg-type]
+        receive = ReceiveTransferInput(user, [ReceivedLine(1, 1), ReceivedLine(2, 1)])
         assert await _refused(handle.execute_update(TransferWorkflow.receive_transfer, receive)) == (
             "This transfer has not been dispatched yet."
         )
@@ -486,7 +484,7 @@ async def test_bad_clicks_are_refused_and_change_nothing(
                 "Line %(line)s: at most %(quantity)s are on their way.",
             ),
         ]:
-            bad = ReceiveTransferInput(user, lines)  # type: ignore[arg-type]
+            bad = ReceiveTransferInput(user, lines)
             assert await _refused(handle.execute_update(TransferWorkflow.receive_transfer, bad)) == message
         assert stock(db, world.north_store, world.sku_a) == {"on_hand": 0, "reserved": 0, "in_transit": 10}
         assert _actions(db, handle.id.upper()) == ["created", "reserved", "dispatched"]
