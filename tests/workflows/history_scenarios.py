@@ -5,7 +5,8 @@ server) through one story of the workflow tests, asserts that the story reached 
 and returns the ids of the workflows it records, in the order of the file names it is registered
 with (`@scenario("replenishment_approved", "approval_approved")`). Every workflow has finished by
 then, so a file holds a whole run. A file's name says its workflow (`replenishment_*`,
-`approval_*`, `inspection_*`, `statement_*`, `statement_run_*`, `settlement_*`, `payment_run_*`:
+`approval_*`, `inspection_*`, `statement_*`, `statement_run_*`, `settlement_*`, `payment_run_*`,
+`transfer_*`:
 the longest prefix wins) and its story.
 
 A story recorded again after a versioning change gets a second file, `<name>.<patch>.json`, named
@@ -60,6 +61,7 @@ with workflow.unsafe.imports_passed_through():
         POStatus,
         Role,
         SwitchingSeverity,
+        TransferStatus,
         User,
     )
     from supplychain.models.catalog import InspectionMode
@@ -74,6 +76,8 @@ with workflow.unsafe.imports_passed_through():
     from supplychain.settlement import payment_number
     from tests.factories import make_user
     from tests.statement_world import StatementWorld
+    from tests.transfer_world import build_transfer_world
+    from tests.workflows import test_transfer as transfer_tests
     from tests.workflows.inspection_world import (
         acknowledge,
         closed,
@@ -150,6 +154,12 @@ with workflow.unsafe.imports_passed_through():
         StatementRunWorkflow,
         StatementWorkflow,
     )
+    from workflows.transfer import (
+        CancelTransferInput,
+        ReceivedLine,
+        ReceiveTransferInput,
+        TransferWorkflow,
+    )
 
 HISTORIES = Path(__file__).parent / "histories"
 # The first words of a file's name say whose history it is (the longest prefix that matches:
@@ -162,6 +172,7 @@ WORKFLOW_OF_PREFIX = {
     "statement_run": StatementRunWorkflow.__name__,
     "settlement": SettlementWorkflow.__name__,
     "payment_run": PaymentRunWorkflow.__name__,
+    "transfer": TransferWorkflow.__name__,
 }
 SORTED_GOOD = 70
 
@@ -1131,6 +1142,82 @@ async def settlement_cancelled(scene: Scene) -> tuple[str, ...]:
     await _settled(handle, PaymentStatus.CANCELLED)
     assert payment(scene.db, number).status is PaymentStatus.CANCELLED
     return (handle.id,)
+
+
+# --- transfers ------------------------------------------------------------------------------------
+
+
+@scenario("transfer_received", "transfer_dispatch_escalated")
+async def transfer_received(scene: Scene) -> tuple[str, ...]:
+    """Within a region: reserved, dispatched, received whole; and one not dispatched for two days
+    (reminder, escalation) before it goes and arrives."""
+    world = build_transfer_world(scene.db)
+    handle = await transfer_tests._start(scene.client, scene.task_queue, world, world.north_store)
+    await transfer_tests._reach(handle, TransferStatus.RESERVED)
+    await transfer_tests._dispatch(scene.env, handle, world)
+    whole = ReceiveTransferInput(world.north_store_user.id, [ReceivedLine(1, 10), ReceivedLine(2, 5)])
+    await handle.execute_update(TransferWorkflow.receive_transfer, whole)
+    late = await transfer_tests._start(
+        scene.client,
+        scene.task_queue,
+        world,
+        world.north_store,
+        dispatch_reminder_after=timedelta(hours=2),
+        dispatch_escalation_after=timedelta(hours=5),
+    )
+    await transfer_tests._reach(late, TransferStatus.RESERVED)
+    await scene.env.sleep(timedelta(hours=6))
+    await transfer_tests._dispatch(scene.env, late, world)
+    await late.execute_update(TransferWorkflow.receive_transfer, whole)
+    for done in (handle, late):
+        assert (await done.result()).status is TransferStatus.COMPLETED
+    return (handle.id, late.id)
+
+
+@scenario("transfer_loss_written_off", "transfer_loss_refused_then_counted")
+async def transfer_loss(scene: Scene) -> tuple[str, ...]:
+    """Between regions, approved; received short and damaged, the loss written off. Within a region,
+    received short, the loss refused, the rest counted in."""
+    world = build_transfer_world(scene.db)
+    handle = await transfer_tests._start(scene.client, scene.task_queue, world, world.south_warehouse)
+    await transfer_tests._decide(scene.client, handle, "approval", world, approve=True)
+    await transfer_tests._reach(handle, TransferStatus.RESERVED)
+    await transfer_tests._dispatch(scene.env, handle, world)
+    short = ReceiveTransferInput(world.south_warehouse_user.id, [ReceivedLine(1, 7, 1), ReceivedLine(2, 5)])
+    await handle.execute_update(TransferWorkflow.receive_transfer, short)
+    await transfer_tests._decide(scene.client, handle, "loss:1", world, approve=True)
+    refused = await transfer_tests._start(scene.client, scene.task_queue, world, world.north_store)
+    await transfer_tests._reach(refused, TransferStatus.RESERVED)
+    await transfer_tests._dispatch(scene.env, refused, world)
+    user = world.north_store_user.id
+    await refused.execute_update(
+        TransferWorkflow.receive_transfer,
+        ReceiveTransferInput(user, [ReceivedLine(1, 6), ReceivedLine(2, 5)]),
+    )
+    await transfer_tests._decide(scene.client, refused, "loss:1", world, approve=False)
+    await transfer_tests._reach(refused, TransferStatus.IN_TRANSIT)
+    await refused.execute_update(
+        TransferWorkflow.receive_transfer, ReceiveTransferInput(user, [ReceivedLine(1, 4)])
+    )
+    for done in (handle, refused):
+        assert (await done.result()).status is TransferStatus.COMPLETED
+    return (handle.id, refused.id)
+
+
+@scenario("transfer_cancelled", "transfer_not_available")
+async def transfer_cancelled(scene: Scene) -> tuple[str, ...]:
+    """Reserved, then cancelled (the reservation released); and one the source cannot hold."""
+    world = build_transfer_world(scene.db)
+    handle = await transfer_tests._start(scene.client, scene.task_queue, world, world.north_store)
+    await transfer_tests._reach(handle, TransferStatus.RESERVED)
+    cancel = CancelTransferInput(world.north_store_user.id, "ordered by mistake")
+    await handle.execute_update(TransferWorkflow.cancel_transfer, cancel)
+    short = await transfer_tests._start(
+        scene.client, scene.task_queue, world, world.north_store, quantities=(500, 1)
+    )
+    assert (await handle.result()).status is TransferStatus.CANCELLED
+    assert (await short.result()).status is TransferStatus.NOT_AVAILABLE
+    return (handle.id, short.id)
 
 
 def _activities(history: WorkflowHistory, activity_type: str) -> int:

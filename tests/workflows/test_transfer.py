@@ -116,21 +116,22 @@ async def _reach(handle: Handle, status: TransferStatus) -> None:
 
 
 async def _decide(client: Client, handle: Handle, step: str, world: TransferWorld, approve: bool) -> None:
+    """The step's assignee decides (the world's approver, or a lower level another world has)."""
     approval = client.get_workflow_handle(approval_workflow_id(handle.id, step))
 
-    async def assigned() -> bool:
+    async def assignee() -> int | None:
         try:
             state: ApprovalState = await approval.query(ApprovalWorkflow.get_state)
         except RPCError:
-            return False
-        return state.assignee_user_id == world.approver.id
+            return None
+        return state.assignee_user_id
 
-    await _until(assigned, f"the {step} step of {handle.id} to reach the approver")
+    approver = await _until(assignee, f"the {step} step of {handle.id} to reach an approver")
     await approval.execute_update(
         ApprovalWorkflow.decide,
         DecideInput(
-            actor_user_id=world.approver.id,
-            on_behalf_of_user_id=world.approver.id,
+            actor_user_id=approver,
+            on_behalf_of_user_id=approver,
             approve=approve,
             comment="" if approve else "count again",
         ),
