@@ -52,6 +52,7 @@ from web.routes import (
     shipments,
     statement_invoices,
     statements,
+    transfers,
     working_days,
 )
 from web.security_events import request_id
@@ -142,6 +143,7 @@ def create_app() -> FastAPI:
     app.include_router(payments.router)
     app.include_router(price_adjustments.router)
     app.include_router(working_days.router)
+    app.include_router(transfers.router)
     _install_error_handlers(app)
     return app
 

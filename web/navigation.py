@@ -30,6 +30,11 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem(lazy("Shipments"), "/supplier/shipments", frozenset({Role.SUPPLIER})),
     NavItem(lazy("Expected receipts"), "/warehouse/receipts", frozenset({Role.WAREHOUSE})),
     NavItem(lazy("Stock"), "/stock"),
+    NavItem(
+        lazy("Transfers"),
+        "/transfers",
+        frozenset({Role.STORE, Role.WAREHOUSE, Role.BUYER, Role.APPROVER, Role.ADMIN}),
+    ),
     NavItem(lazy("Price lists"), "/price-lists", HQ_BUYING | {Role.SUPPLIER}),
     NavItem(lazy("Certificates"), "/certificates", HQ_QUALITY_ROLES),
     NavItem(lazy("Certificates"), "/supplier/certificates", frozenset({Role.SUPPLIER})),
