@@ -37,10 +37,9 @@ from supplychain.principal import Principal
 from supplychain.settings import settings
 from web.deps import FieldsDep, OrgScope, PageNumber, Scope, names_for, require_roles
 from web.flash import flash
-from web.purchasing import form_text, form_update_refusal, sku_label
+from web.purchasing import form_text, form_update_refusal, sku_label, temporal_client
 from web.templating import render
 from web.workflow_calls import await_on_loop
-from web.workflow_client import temporal_client
 from workflows.common import BUSINESS_TIMEZONE, business_date
 from workflows.transfer import (
     CancelTransferInput,
@@ -110,7 +109,7 @@ def transfer_list(
         scope.session,
         location_ids={t.source_location_id for t in rows} | {t.destination_location_id for t in rows},
     )
-    ctx = {"transfers": rows, "status": chosen.value if chosen else "", **labels(), **names}
+    ctx = {"user": user, "transfers": rows, "status": chosen.value if chosen else "", **labels(), **names}
     return render(request, "transfer/list.html", ctx)
 
 
@@ -242,7 +241,7 @@ def new_transfer(request: Request, user: RequestingUser, scope: OrgScope) -> Res
     return _form(request, scope, user, destination, dict(request.query_params), errors)
 
 
-@router.post("/transfers/new")
+@router.post("/transfers")
 def submit_transfer(request: Request, user: RequestingUser, scope: OrgScope, form: FieldsDep) -> Response:
     session = scope.session
     destination = _destination(scope, user)
@@ -363,6 +362,7 @@ def _detail(
         sku_ids={line.sku_id for line in lines},
     )
     ctx = {
+        "user": user,
         "transfer": transfer,
         "lines": lines,
         "sku_labels": {sku_id: sku_label(sku) for sku_id, sku in names["skus"].items()},
