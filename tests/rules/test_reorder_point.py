@@ -1,0 +1,181 @@
+"""supplychain.rules.reorder_point: safety stock, reorder point, order-up-to and the order suggestion.
+
+Every expected figure is worked by hand in the comment beside it. z(0.95) = 1.6448536.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+
+import pytest
+
+from supplychain.rules.reorder_point import (
+    REASON_ABOVE_REORDER_POINT,
+    REASON_BELOW_REORDER_POINT,
+    REASON_NO_DEMAND,
+    ReorderPolicy,
+    StockPosition,
+    demand_stats,
+    plan,
+    reorder_point,
+    suggest_order,
+    z_value,
+)
+
+WEEK = [4, 6, 5, 3, 7]  # mean 5; deviations -1 1 0 -2 2, squares sum 10, / (5 - 1) = 2.5, sigma 1.5811
+
+
+def test_demand_stats_mean_and_sample_standard_deviation() -> None:
+    stats = demand_stats(WEEK)
+    assert stats.history_days == 5
+    assert stats.mean == 5
+    assert stats.std == pytest.approx(math.sqrt(2.5))
+
+
+def test_zero_days_count_in_the_mean_and_the_spread() -> None:
+    # 0 0 0 0 0 0 7: mean 1; squares 6 x 1 + 36 = 42, / 6 = 7, sigma sqrt(7) = 2.6458
+    stats = demand_stats([0, 0, 0, 0, 0, 0, 7])
+    assert stats.mean == 1
+    assert stats.std == pytest.approx(math.sqrt(7))
+
+
+def test_z_of_the_usual_service_levels() -> None:
+    assert z_value(0.95) == pytest.approx(1.6448536, abs=1e-7)
+    assert z_value(0.99) == pytest.approx(2.3263479, abs=1e-7)
+    assert z_value(0.5) == 0
+
+
+def test_worked_example_fixed_lead_time() -> None:
+    policy = ReorderPolicy(lead_time_days=4, review_period_days=7, service_level=0.95)
+    point = reorder_point(WEEK, policy)
+    # SS = 1.6448536 x 1.5811388 x sqrt(4) = 5.2015 -> 6 (rounded up)
+    assert point.safety_stock == 6
+    # ROP = 5 x 4 + 6 = 26
+    assert point.reorder_point == 26
+    # S = 26 + 5 x 7 = 61
+    assert point.order_up_to == 61
+
+
+def test_worked_example_with_lead_time_variability() -> None:
+    policy = ReorderPolicy(lead_time_days=4, review_period_days=7, lead_time_std_days=1.0)
+    point = reorder_point(WEEK, policy)
+    # SS = 1.6448536 x sqrt(4 x 2.5 + 5^2 x 1^2) = 1.6448536 x sqrt(35) = 9.7311 -> 10
+    assert point.safety_stock == 10
+    # ROP = 20 + 10 = 30; S = 30 + 35 = 65
+    assert (point.reorder_point, point.order_up_to) == (30, 65)
+
+
+def test_lead_time_std_of_zero_is_the_fixed_lead_time() -> None:
+    fixed = reorder_point(WEEK, ReorderPolicy(lead_time_days=4))
+    zero = reorder_point(WEEK, ReorderPolicy(lead_time_days=4, lead_time_std_days=0.0))
+    assert (fixed.safety_stock, fixed.reorder_point) == (zero.safety_stock, zero.reorder_point)
+
+
+def test_inventory_position_counts_every_bucket() -> None:
+    # 30 - 5 - 2 + 1 + 4 = 28
+    position = StockPosition(on_hand=30, reserved=5, quarantine=2, in_transit=1, on_order=4)
+    assert position.inventory_position == 28
+
+
+def test_suggestion_at_or_below_reorder_point_orders_up_to_the_level_in_whole_packs() -> None:
+    policy = ReorderPolicy(lead_time_days=4, review_period_days=7, moq=10, pack_size=12)
+    # IP = 30 - 5 - 2 + 1 = 24 <= ROP 26: need S - IP = 61 - 24 = 37; MOQ 10 < 37; packs of 12:
+    # ceil(37 / 12) = 4 packs = 48
+    position = StockPosition(on_hand=30, reserved=5, quarantine=2, in_transit=1)
+    suggestion = plan(WEEK, position, policy)
+    assert suggestion.inventory_position == 24
+    assert suggestion.needed == 37
+    assert suggestion.quantity == 48
+    assert suggestion.reason == REASON_BELOW_REORDER_POINT
+
+
+def test_position_equal_to_reorder_point_orders() -> None:
+    policy = ReorderPolicy(lead_time_days=4, review_period_days=7)
+    # IP 26 = ROP 26: order 61 - 26 = 35
+    suggestion = plan(WEEK, StockPosition(on_hand=26), policy)
+    assert (suggestion.quantity, suggestion.reason) == (35, REASON_BELOW_REORDER_POINT)
+
+
+def test_above_reorder_point_orders_nothing() -> None:
+    policy = ReorderPolicy(lead_time_days=4, review_period_days=7)
+    suggestion = plan(WEEK, StockPosition(on_hand=27), policy)  # 27 > 26
+    assert (suggestion.quantity, suggestion.needed, suggestion.reason) == (0, 0, REASON_ABOVE_REORDER_POINT)
+
+
+def test_moq_larger_than_the_need_is_ordered_in_full() -> None:
+    policy = ReorderPolicy(lead_time_days=4, review_period_days=7, moq=100, pack_size=1)
+    # need 61 - 24 = 37 -> raised to the MOQ of 100
+    suggestion = plan(WEEK, StockPosition(on_hand=24), policy)
+    assert (suggestion.needed, suggestion.quantity) == (37, 100)
+
+
+def test_moq_not_a_multiple_of_the_pack_is_rounded_on_to_whole_packs() -> None:
+    policy = ReorderPolicy(lead_time_days=4, review_period_days=7, moq=50, pack_size=24)
+    # need 37 -> MOQ 50 -> ceil(50 / 24) = 3 packs = 72
+    assert plan(WEEK, StockPosition(on_hand=24), policy).quantity == 72
+
+
+def test_pack_rounding_of_an_exact_multiple_adds_nothing() -> None:
+    policy = ReorderPolicy(lead_time_days=4, review_period_days=7, pack_size=37)
+    assert plan(WEEK, StockPosition(on_hand=24), policy).quantity == 37  # need exactly one pack
+
+
+def test_no_demand_orders_nothing() -> None:
+    policy = ReorderPolicy(lead_time_days=4)
+    for history in ([], [0] * 30):
+        point = reorder_point(history, policy)
+        assert (point.safety_stock, point.reorder_point, point.order_up_to) == (0, 0, 0)
+        suggestion = suggest_order(point, StockPosition(on_hand=0), policy)
+        assert (suggestion.quantity, suggestion.reason) == (0, REASON_NO_DEMAND)
+
+
+def test_one_day_of_history_has_no_spread() -> None:
+    policy = ReorderPolicy(lead_time_days=3, review_period_days=2)
+    point = reorder_point([8], policy)
+    # sigma 0 -> SS 0; ROP = 8 x 3 = 24; S = 24 + 8 x 2 = 40
+    assert point.demand.std == 0
+    assert (point.safety_stock, point.reorder_point, point.order_up_to) == (0, 24, 40)
+
+
+def test_fractional_mean_times_lead_time_is_exact_before_rounding_up() -> None:
+    # mean 7/3 x 27 days = 63 exactly (in floats 63.00000000000001, which would ceil to 64)
+    policy = ReorderPolicy(lead_time_days=27, review_period_days=0, service_level=0.5)
+    point = reorder_point([2, 2, 3], policy)
+    assert point.demand.mean == Fraction(7, 3)
+    assert point.reorder_point == 63
+
+
+def test_fractional_demand_over_the_lead_time_is_rounded_up() -> None:
+    # mean 7/3 x 2 days = 4.67 -> 5; z(0.5) = 0 so no safety stock
+    policy = ReorderPolicy(lead_time_days=2, review_period_days=1, service_level=0.5)
+    point = reorder_point([2, 2, 3], policy)
+    # ROP 5; S = 5 + ceil(7/3) = 5 + 3 = 8
+    assert (point.reorder_point, point.order_up_to) == (5, 8)
+
+
+@pytest.mark.parametrize("level", [0.0, 0.3, 1.0, 1.5, -0.95, float("nan")])
+def test_invalid_service_level_is_refused(level: float) -> None:
+    with pytest.raises(ValueError, match="service level"):
+        reorder_point(WEEK, ReorderPolicy(lead_time_days=4, service_level=level))
+
+
+@pytest.mark.parametrize(
+    "policy",
+    [
+        ReorderPolicy(lead_time_days=-1),
+        ReorderPolicy(lead_time_days=4, review_period_days=-1),
+        ReorderPolicy(lead_time_days=4, lead_time_std_days=-0.5),
+        ReorderPolicy(lead_time_days=4, moq=0),
+        ReorderPolicy(lead_time_days=4, pack_size=0),
+    ],
+)
+def test_invalid_policy_is_refused(policy: ReorderPolicy) -> None:
+    with pytest.raises(ValueError):
+        reorder_point(WEEK, policy)
+
+
+@pytest.mark.parametrize("history", [[1, -2, 3], [1, 2.5, 3], [True, 1]])
+def test_demand_must_be_whole_non_negative_units(history: list[int]) -> None:
+    with pytest.raises(ValueError, match="whole non-negative"):
+        demand_stats(history)
