@@ -43,8 +43,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-import networkx as nx
-
 from supplychain.rules.money import PRICE_PLACES, round_half_up, round_money, to_units
 
 # Reason text keys (translated where shown); the line's to_location_id is the "X" of the text.
@@ -252,6 +250,8 @@ def _solve(position: SkuPositions, costs: Mapping[Pair, int]) -> dict[Pair, int]
     routes = [(s, t) for s in surplus for t in shortage if (s, t) in costs]
     if not routes:
         return {}
+    import networkx as nx  # here, so that workflows importing the dataclasses never load it
+
     graph = nx.DiGraph()
     # Sorted insertion: network simplex walks nodes and edges in insertion order, so this fixes
     # which of several equally cheap plans comes out.
