@@ -315,3 +315,44 @@ def test_slow_moving_threshold_is_a_parameter() -> None:
     assert len(slow_moving(stock, {}, {}, today=TODAY, days=30).slow) == 1
     with pytest.raises(ValueError):
         slow_moving(stock, {}, {}, today=TODAY, days=0)
+
+
+# --- the benchmark's case: feasible at full size (not timed: bench/planner.py times it) -------------
+
+
+def test_generated_50_locations_by_200_skus_plan_is_feasible() -> None:
+    from collections import Counter
+
+    from bench.planner import generated_case
+    from supplychain.rules.money import round_money
+
+    case = generated_case(50, 200, seed=1)
+    plan = plan_transfers(case.positions, case.unit_costs)
+    assert plan.lines
+    sent: Counter[tuple[int, int]] = Counter()
+    received: Counter[tuple[int, int]] = Counter()
+    for line in plan.lines:
+        assert line.quantity > 0
+        assert line.unit_cost == case.unit_costs[(line.from_location_id, line.to_location_id)]
+        assert line.line_cost == round_money(line.unit_cost * line.quantity)
+        sent[(line.sku_id, line.from_location_id)] += line.quantity
+        received[(line.sku_id, line.to_location_id)] += line.quantity
+    assert plan.total_cost == sum(line.line_cost for line in plan.lines)
+    left = {(r.sku_id, r.location_id): r.quantity for r in plan.surplus_left}
+    short = {(r.sku_id, r.location_id): r.quantity for r in plan.uncovered}
+    for position in case.positions:
+        sku = position.sku_id
+        # Every line respects the surplus, and what is not sent is reported as left: flows conserve.
+        for location, spare in position.surplus.items():
+            assert sent[(sku, location)] + left.get((sku, location), 0) == spare
+            assert received[(sku, location)] == 0
+        for location, need in position.shortage.items():
+            assert received[(sku, location)] + short.get((sku, location), 0) == need
+            assert sent[(sku, location)] == 0
+        # Every pair is a route, so the shortage is covered as far as the surplus allows.
+        covered = sum(received[(sku, location)] for location in position.shortage)
+        assert covered == min(sum(position.surplus.values()), sum(position.shortage.values()))
+    assert sum(sent.values()) == sum(received.values()) == sum(line.quantity for line in plan.lines)
+    # Remainders only where a position was given.
+    assert all(key[1] in case.positions[key[0] - 1].surplus for key in left)
+    assert all(key[1] in case.positions[key[0] - 1].shortage for key in short)
