@@ -151,7 +151,9 @@ def suggest_order(point: ReorderPoint, position: StockPosition, policy: ReorderP
     if ip > point.reorder_point:
         return Suggestion(0, ip, point.reorder_point, point.order_up_to, 0, REASON_ABOVE_REORDER_POINT)
     needed = point.order_up_to - ip
-    quantity = order_quantity(needed, moq=policy.moq, pack_size=policy.pack_size).ordered if needed > 0 else 0
+    # needed >= 1 here: S - ROP = ceil(d x R) >= 1 when d > 0 and R >= 1, and S - IP = -IP > 0 when
+    # d = 0 and IP < 0.
+    quantity = order_quantity(needed, moq=policy.moq, pack_size=policy.pack_size).ordered
     return Suggestion(
         quantity, ip, point.reorder_point, point.order_up_to, needed, REASON_BELOW_REORDER_POINT
     )
@@ -162,11 +164,38 @@ def plan(daily_demand: Sequence[int], position: StockPosition, policy: ReorderPo
     return suggest_order(reorder_point(daily_demand, policy), position, policy)
 
 
+@dataclass(frozen=True)
+class TransferNeed:
+    """What the transfer planner may take from a location (surplus) or should bring it (shortage)."""
+
+    surplus: int
+    shortage: int
+
+
+def transfer_need(point: ReorderPoint, position: StockPosition) -> TransferNeed:
+    """One location's side of the transfer plan (`supplychain.rules.transfer_planner`).
+
+    - Shortage: at or below the reorder point, what brings the position up to the order-up-to
+      level (`Suggestion.needed`: a transfer covers it before anything is bought).
+    - Surplus: what can leave while the position stays strictly above the reorder point (at the
+      reorder point the location would order again, buying back what it just sent), and no more
+      than is physically available (on hand less reserved and quarantine: goods in transit or on
+      order cannot be sent on).
+    """
+    ip = position.inventory_position
+    if ip <= point.reorder_point:
+        return TransferNeed(surplus=0, shortage=point.order_up_to - ip)
+    available = position.on_hand - position.reserved - position.quarantine
+    return TransferNeed(surplus=max(0, min(available, ip - point.reorder_point - 1)), shortage=0)
+
+
 def _check_policy(policy: ReorderPolicy) -> None:
     if policy.lead_time_days < 0:
         raise ValueError(f"lead time {policy.lead_time_days} days is negative")
-    if policy.review_period_days < 0:
-        raise ValueError(f"review period {policy.review_period_days} days is negative")
+    if policy.review_period_days < 1:
+        # The review runs at most daily; a period of 0 would make the order-up-to level the reorder
+        # point itself, so a location at its reorder point would need nothing.
+        raise ValueError(f"review period {policy.review_period_days} days: give at least 1")
     if policy.lead_time_std_days is not None and not policy.lead_time_std_days >= 0:
         raise ValueError(f"lead time standard deviation {policy.lead_time_std_days} is not >= 0")
     if policy.moq < 1 or policy.pack_size < 1:

@@ -9,6 +9,8 @@ import math
 from fractions import Fraction
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from supplychain.rules.reorder_point import (
     REASON_ABOVE_REORDER_POINT,
@@ -16,10 +18,12 @@ from supplychain.rules.reorder_point import (
     REASON_NO_DEMAND,
     ReorderPolicy,
     StockPosition,
+    TransferNeed,
     demand_stats,
     plan,
     reorder_point,
     suggest_order,
+    transfer_need,
     z_value,
 )
 
@@ -140,7 +144,7 @@ def test_one_day_of_history_has_no_spread() -> None:
 
 def test_fractional_mean_times_lead_time_is_exact_before_rounding_up() -> None:
     # mean 7/3 x 27 days = 63 exactly (in floats 63.00000000000001, which would ceil to 64)
-    policy = ReorderPolicy(lead_time_days=27, review_period_days=0, service_level=0.5)
+    policy = ReorderPolicy(lead_time_days=27, review_period_days=1, service_level=0.5)
     point = reorder_point([2, 2, 3], policy)
     assert point.demand.mean == Fraction(7, 3)
     assert point.reorder_point == 63
@@ -165,6 +169,7 @@ def test_invalid_service_level_is_refused(level: float) -> None:
     [
         ReorderPolicy(lead_time_days=-1),
         ReorderPolicy(lead_time_days=4, review_period_days=-1),
+        ReorderPolicy(lead_time_days=4, review_period_days=0),
         ReorderPolicy(lead_time_days=4, lead_time_std_days=-0.5),
         ReorderPolicy(lead_time_days=4, moq=0),
         ReorderPolicy(lead_time_days=4, pack_size=0),
@@ -179,3 +184,49 @@ def test_invalid_policy_is_refused(policy: ReorderPolicy) -> None:
 def test_demand_must_be_whole_non_negative_units(history: list[int]) -> None:
     with pytest.raises(ValueError, match="whole non-negative"):
         demand_stats(history)
+
+
+@given(
+    history=st.lists(st.integers(0, 50), max_size=60),
+    on_hand=st.integers(0, 500),
+    on_order=st.integers(0, 200),
+    lead_time=st.integers(0, 30),
+    review=st.integers(1, 14),
+    moq=st.integers(1, 100),
+    pack=st.integers(1, 48),
+)
+def test_a_suggestion_always_covers_the_need_in_whole_packs_at_least_the_moq(
+    history: list[int], on_hand: int, on_order: int, lead_time: int, review: int, moq: int, pack: int
+) -> None:
+    policy = ReorderPolicy(lead_time_days=lead_time, review_period_days=review, moq=moq, pack_size=pack)
+    point = reorder_point(history, policy)
+    assert 0 <= point.safety_stock <= point.reorder_point <= point.order_up_to
+    suggestion = plan(history, StockPosition(on_hand=on_hand, on_order=on_order), policy)
+    if suggestion.quantity == 0:
+        assert suggestion.needed == 0
+        assert suggestion.inventory_position > point.reorder_point or point.demand.mean == 0
+    else:
+        assert suggestion.inventory_position <= point.reorder_point
+        assert suggestion.needed >= 1
+        assert suggestion.quantity % pack == 0
+        assert suggestion.quantity >= max(suggestion.needed, moq)
+        assert suggestion.quantity < max(suggestion.needed, moq) + pack  # no whole pack too many
+
+
+def test_transfer_need_short_location_needs_up_to_its_order_up_to_level() -> None:
+    point = reorder_point(WEEK, ReorderPolicy(lead_time_days=4, review_period_days=7))  # ROP 26, S 61
+    # IP = 20 - 0 + 4 in transit = 24 <= 26: short by 61 - 24 = 37
+    assert transfer_need(point, StockPosition(on_hand=20, in_transit=4)) == TransferNeed(0, 37)
+    # IP 26 = ROP: it would reorder, so it is short, 61 - 26 = 35
+    assert transfer_need(point, StockPosition(on_hand=26)) == TransferNeed(0, 35)
+
+
+def test_transfer_need_surplus_keeps_the_location_above_its_reorder_point() -> None:
+    point = reorder_point(WEEK, ReorderPolicy(lead_time_days=4, review_period_days=7))  # ROP 26
+    # IP 100: 100 - 26 - 1 = 73 can leave (leaving 27 > 26)
+    assert transfer_need(point, StockPosition(on_hand=100)) == TransferNeed(73, 0)
+    # IP 27: nothing can leave without reaching the reorder point
+    assert transfer_need(point, StockPosition(on_hand=27)) == TransferNeed(0, 0)
+    # IP = 40 - 10 reserved - 5 quarantine + 50 on order = 75; only 25 are physically available
+    position = StockPosition(on_hand=40, reserved=10, quarantine=5, on_order=50)
+    assert transfer_need(point, position) == TransferNeed(25, 0)
