@@ -24,6 +24,7 @@ made and never from workflow code: an activity calls `forecast`.
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -55,7 +56,7 @@ def forecast(daily_demand: Sequence[int | float], horizon: int = DEFAULT_HORIZON
     if horizon < 1:
         raise ValueError(f"forecast horizon {horizon} must be at least 1 day")
     history = [float(quantity) for quantity in daily_demand]
-    if any(quantity < 0 or quantity != quantity for quantity in history):
+    if not all(math.isfinite(quantity) and quantity >= 0 for quantity in history):
         raise ValueError("daily demand must be numbers >= 0")
     if len(history) < MIN_HISTORY_DAYS:
         return None

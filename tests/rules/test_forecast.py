@@ -80,7 +80,10 @@ def test_fitting_prints_no_warnings() -> None:
         forecast([0, 100] * 10, horizon=7)
 
 
-@pytest.mark.parametrize(("history", "horizon"), [([1] * 20, 0), ([1, -1] * 10, 7), ([float("nan")] * 20, 7)])
+@pytest.mark.parametrize(
+    ("history", "horizon"),
+    [([1] * 20, 0), ([1, -1] * 10, 7), ([float("nan")] * 20, 7), ([float("inf")] * 20, 7)],
+)
 def test_bad_input_is_refused(history: list[float], horizon: int) -> None:
     with pytest.raises(ValueError):
         forecast(history, horizon)
