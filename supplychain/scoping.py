@@ -13,6 +13,7 @@ locations.
 - Inspections (and their photos, returns to vendor, debit notes and the switching state): HQ sees
   all, a supplier those of its own lots.
 - Approval requests and delegations: in HQ, the people they involve; notifications: their reader.
+- Planning runs and their proposals: HQ only.
 - Transfers (and their lines): HQ sees all, a distributor those leaving or reaching its own
   locations; suppliers none.
 - Statements (their lines and disputes), invoices, payments, price adjustments and settlement
@@ -44,12 +45,15 @@ from supplychain.models import (
     OrgKind,
     Payment,
     PaymentRun,
+    PlanningRun,
     PriceAdjustment,
     PriceListEntry,
     PurchaseOrder,
     PurchaseOrderLine,
     QualityCertificate,
     Region,
+    ReplenishmentProposal,
+    ReplenishmentProposalLine,
     ReturnToVendor,
     Role,
     SettlementTerms,
@@ -64,6 +68,7 @@ from supplychain.models import (
     SupplierInvoiceLine,
     Transfer,
     TransferLine,
+    TransferProposalLine,
     User,
     WorkingDayOverride,
 )
@@ -259,6 +264,11 @@ RULES: dict[type[SQLModel], dict[OrgKind, Rule]] = {
     SupplierInvoiceLine: {OrgKind.SUPPLIER: _through_invoice},
     Payment: {OrgKind.SUPPLIER: _own_org(Payment.supplier_id)},
     PaymentRun: {},  # the bank files: HQ's finance only
+    # Planning (reorder review and transfer planner runs, their proposals): HQ's buyers work them.
+    PlanningRun: {},
+    ReplenishmentProposal: {},
+    ReplenishmentProposalLine: {},
+    TransferProposalLine: {},
     # Transfers: HQ sees all, a distributor those leaving or reaching its own locations.
     Transfer: {OrgKind.DISTRIBUTOR: _own_transfers},
     TransferLine: {

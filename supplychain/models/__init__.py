@@ -15,6 +15,15 @@ from supplychain.models.inspection import (
     SwitchingSeverity,
 )
 from supplychain.models.org import Location, LocationKind, Organisation, OrgKind, Region
+from supplychain.models.planning import (
+    PlanningKind,
+    PlanningRun,
+    ProposalStatus,
+    ReplenishmentProposal,
+    ReplenishmentProposalLine,
+    TransferProposalKind,
+    TransferProposalLine,
+)
 from supplychain.models.purchasing import (
     POLineStatus,
     POStatus,
@@ -96,13 +105,18 @@ __all__ = [
     "Payment",
     "PaymentRun",
     "PaymentStatus",
+    "PlanningKind",
+    "PlanningRun",
     "PriceAdjustment",
     "PriceListEntry",
+    "ProposalStatus",
     "PurchaseOrder",
     "PurchaseOrderLine",
     "QualityCertificate",
     "ReceiptLot",
     "Region",
+    "ReplenishmentProposal",
+    "ReplenishmentProposalLine",
     "RequestSubmission",
     "ReturnStatus",
     "ReturnToVendor",
@@ -127,6 +141,8 @@ __all__ = [
     "Transfer",
     "TransferLine",
     "TransferOrigin",
+    "TransferProposalKind",
+    "TransferProposalLine",
     "TransferStatus",
     "User",
     "UserRole",

@@ -69,6 +69,9 @@ class PriceListEntryBase(SQLModel):
     valid_from: date | None = None
     valid_to: date | None = None
     is_active: bool = True
+    # The supplier delivers this SKU straight to the store that asks (ship-to = the store, which
+    # receives it); otherwise to the store's regional warehouse, which transfers it on.
+    direct_delivery: bool = Field(default=False, sa_column_kwargs={"server_default": false()})
 
 
 class PriceListEntry(PriceListEntryBase, table=True):
