@@ -86,6 +86,15 @@ ACTION_LABELS: dict[str, str] = {
     "invoice_accepted": lazy("Invoice accepted by finance despite the difference"),
     "invoice_rejected": lazy("Invoice rejected by finance"),
     "settlement_handover": lazy("Handed over to settlement"),
+    # transfers ("created", "approval_rejected", "cancelled": above)
+    "reserved": lazy("Stock reserved at the source"),
+    "not_available": lazy("Not enough stock at the source"),
+    "dispatch_reminder_sent": lazy("Source reminded to dispatch"),
+    "dispatch_escalated": lazy("Undispatched transfer escalated to HQ"),
+    "dispatched": lazy("Dispatched"),
+    "received": lazy("Received at the destination"),
+    "loss_written_off": lazy("Loss written off by HQ"),
+    "loss_refused": lazy("Loss not accepted: to be counted again"),
     # supplier quality standing (scorecard)
     "reduced_approved": lazy("Reduced inspection approved"),
     "resumed_after_corrective_action": lazy("Inspection resumed after corrective action"),
@@ -161,6 +170,11 @@ FIELD_LABELS: dict[str, str] = {
     "tax_difference": lazy("Difference in tax"),
     "total_difference": lazy("Difference including tax"),
     "matched_on": lazy("Matched on (T)"),
+    # transfers
+    "origin": lazy("Origin"),
+    "expected_arrival": lazy("Expected arrival"),
+    "missing": lazy("Short or damaged, per line"),
+    "receipt": lazy("Receipt"),
 }
 
 VALUE_LABELS: dict[str, Mapping[str, str]] = {
@@ -170,6 +184,18 @@ VALUE_LABELS: dict[str, Mapping[str, str]] = {
         "disputed": lazy("Disputed"),
         "match_exception": lazy("Invoice mismatch"),
         "matched": lazy("Matched"),
+        # transfers (pending approval, approval rejected, cancelled: as a purchase order's)
+        "requested": lazy("Reserving stock"),
+        "not_available": lazy("Not enough stock"),
+        "reserved": lazy("Waiting for dispatch"),
+        "in_transit": lazy("On its way"),
+        "loss_pending": lazy("Loss waiting for HQ approval"),
+        "completed": lazy("Completed"),
+    },
+    "origin": {
+        "requested": lazy("Requested"),
+        "sourcing": lazy("Served from warehouse stock"),
+        "planner": lazy("Proposed by the planner"),
     },
     "match": {
         "matched": lazy("Matched"),

@@ -283,7 +283,6 @@ class TransferWorkflow:
                     record_transfer_not_available,
                     "not_available",
                     TransferStatus.NOT_AVAILABLE,
-                    status_reason="not enough stock",
                     notices=[
                         Notice(
                             Audience.REQUESTER,

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, func, select
 from sqlmodel import Session, col
 from starlette.testclient import TestClient
 
-from supplychain.models import OrgKind, Role, Transfer, TransferStatus
+from supplychain.models import OrgKind, Role, Transfer, TransferStatus, User
 from tests.factories import make_organisation, make_user
 from tests.fixtures.numbers import fresh_document_numbers
 from tests.fixtures.portal import WorkerThread
@@ -122,6 +122,12 @@ def test_a_store_asks_the_warehouse_dispatches_and_the_store_counts_it_into_its_
 def test_bad_requests_are_refused_with_a_message_and_start_nothing(
     portal_client: ClientFactory, portal_worker: WorkerThread, world: TransferWorld, db: Engine
 ) -> None:
+    with Session(db) as session:  # the messages are checked in English
+        user = session.get(User, world.north_store_user.id)
+        assert user is not None
+        user.locale = "en"
+        session.add(user)
+        session.commit()
     store = portal_client()
     login(store, world.north_store_user)
     source = str(world.north_warehouse.id)
@@ -135,7 +141,6 @@ def test_bad_requests_are_refused_with_a_message_and_start_nothing(
         ),
         ({"source": source}, "at least one SKU"),
     ]:
-        store.cookies.set("scp_lang", "en")
         response = form_post(store, "/transfers", data)
         assert response.status_code == 400, data
         assert message in response.text, (data, response.text[:2000])
