@@ -14,8 +14,8 @@ locations.
   all, a supplier those of its own lots.
 - Approval requests and delegations: in HQ, the people they involve; notifications: their reader.
 - Planning runs and their proposals: HQ only.
-- Transfers (and their lines): HQ sees all, a distributor those leaving or reaching its own
-  locations; suppliers none.
+- Transfers (and their lines): HQ's logistics and purchasing roles see all, an HQ store and a
+  distributor those leaving or reaching their own locations; suppliers none.
 - Statements (their lines and disputes), invoices, payments, price adjustments and settlement
   terms: HQ sees all, a supplier its own; payment runs and the working-day calendar are HQ's.
 
@@ -188,6 +188,23 @@ def _own_transfers(p: Principal) -> ColumnElement[bool]:
     )
 
 
+def _hq_transfers(p: Principal) -> ColumnElement[bool]:
+    """HQ's logistics and purchasing roles see every transfer; an HQ store manager those leaving or
+    reaching its own store."""
+    if p.roles & HQ_PURCHASING_ROLES:
+        return true()
+    if p.location_id is None:
+        return false()
+    return (col(Transfer.source_location_id) == p.location_id) | (
+        col(Transfer.destination_location_id) == p.location_id
+    )
+
+
+def _visible_transfer_ids(p: Principal) -> Any:
+    rule = _hq_transfers if p.org_kind is OrgKind.HQ else _own_transfers
+    return select(col(Transfer.id)).where(rule(p))
+
+
 # model -> {organisation kind -> rule}. HQ sees everything unless a rule says otherwise; a model
 # with no rule for an organisation kind is invisible to it.
 RULES: dict[type[SQLModel], dict[OrgKind, Rule]] = {
@@ -270,11 +287,10 @@ RULES: dict[type[SQLModel], dict[OrgKind, Rule]] = {
     ReplenishmentProposalLine: {},
     TransferProposalLine: {},
     # Transfers: HQ sees all, a distributor those leaving or reaching its own locations.
-    Transfer: {OrgKind.DISTRIBUTOR: _own_transfers},
+    Transfer: {OrgKind.HQ: _hq_transfers, OrgKind.DISTRIBUTOR: _own_transfers},
     TransferLine: {
-        OrgKind.DISTRIBUTOR: lambda p: col(TransferLine.transfer_id).in_(
-            select(col(Transfer.id)).where(_own_transfers(p))
-        ),
+        kind: lambda p: col(TransferLine.transfer_id).in_(_visible_transfer_ids(p))
+        for kind in (OrgKind.HQ, OrgKind.DISTRIBUTOR)
     },
     WorkingDayOverride: {},  # the calendar HQ pays by: HQ only
     ApprovalRequest: {

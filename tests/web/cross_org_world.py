@@ -68,6 +68,8 @@ from supplychain.models import (
     Role,
     Sku,
     SwitchingSeverity,
+    TransferOrigin,
+    TransferStatus,
     User,
     UserRole,
 )
@@ -132,6 +134,14 @@ from workflows.settlement import (
     settlement_workflow_id,
 )
 from workflows.statement import DisputeLineInput, StatementInput, StatementState, StatementWorkflow
+from workflows.transfer import (
+    DispatchTransferInput,
+    TransferInput,
+    TransferLineInput,
+    TransferState,
+    TransferWorkflow,
+    transfer_workflow_id,
+)
 
 T = TypeVar("T")
 STEP_TIMEOUT_S = 30.0
@@ -173,6 +183,7 @@ class World:
     orders: dict[str, str]  # what the order is for ("dist-sz:sent") -> PO number
     statements: list[str] = field(default_factory=list)  # statement workflow ids
     settlements: list[str] = field(default_factory=list)  # SettlementWorkflow ids
+    transfers: list[str] = field(default_factory=list)  # TransferWorkflow ids
 
 
 # --- users -----------------------------------------------------------------------------------------
@@ -240,7 +251,7 @@ def _seed(engine: Engine) -> list[Login]:
 def _fresh_document_numbers(engine: Engine) -> None:
     """PO workflow ids come from PO numbers and the dev server outlives every database wipe: number
     from a block no other test of the run picks (see tests/browser/conftest.py)."""
-    fresh_document_numbers(engine, ("PO", "SHP"))
+    fresh_document_numbers(engine, ("PO", "SHP", "TR"))
 
 
 def _user_id(engine: Engine, email: str) -> int:
@@ -789,7 +800,69 @@ async def build_world(engine: Engine, temporal: Client, task_queue: str) -> Worl
     )
     statement_ids = await _statements(engine, temporal, task_queue)
     settlements = await _settlements(engine, temporal, task_queue)
-    return World(logins=logins, orders=orders, statements=statement_ids, settlements=settlements)
+    transfer_ids = await _transfers(engine, temporal, task_queue)
+    return World(
+        logins=logins,
+        orders=orders,
+        statements=statement_ids,
+        settlements=settlements,
+        transfers=transfer_ids,
+    )
+
+
+# --- transfers -------------------------------------------------------------------------------------
+
+
+async def _transfers(engine: Engine, temporal: Client, task_queue: str) -> list[str]:
+    """Two transfers from the East regional warehouse: one to HQ's demo store waiting for dispatch
+    (the warehouse's dispatch form, the store's cancel form), one to DIST-SZ's store on its way (the
+    distributor's receive form); DIST-DG and the suppliers see neither."""
+    with Session(engine) as session:
+        locations: dict[str, int] = {
+            loc.code: loc.id
+            for loc in session.execute(
+                select(Location).where(col(Location.code).in_(["RW-HZ", "ST-SH01", "DS-SZ01"]))
+            ).scalars()
+        }
+        sku_id = session.execute(select(col(Sku.id)).filter_by(code="BEV-001")).scalar_one()
+        numbers = [reserve_number(session, "TR", datetime.now(BUSINESS_TIMEZONE).year) for _ in range(2)]
+    plan = [  # the store asked for the first (its cancel form); HQ's planner made the second
+        (numbers[0], "ST-SH01", f"store@{EMAIL_DOMAIN}", TransferOrigin.REQUESTED, False),
+        (numbers[1], "DS-SZ01", f"buyer@{EMAIL_DOMAIN}", TransferOrigin.PLANNER, True),
+    ]
+    ids = []
+    for number, destination, requester, origin, dispatch in plan:
+        handle = await temporal.start_workflow(
+            TransferWorkflow.run,
+            TransferInput(
+                number=number,
+                origin=origin,
+                source_location_id=locations["RW-HZ"],
+                destination_location_id=locations[destination],
+                requested_by_user_id=_user_id(engine, requester),
+                needs_approval=False,
+                lines=[TransferLineInput(1, sku_id, 2)],
+            ),
+            id=transfer_workflow_id(number),
+            task_queue=task_queue,
+        )
+        ids.append(handle.id)
+
+        async def state(handle: WorkflowHandle[Any, Any] = handle) -> TransferState:
+            result: TransferState = await handle.query(TransferWorkflow.get_state)
+            return result
+
+        await _until(state, lambda s: s.status is TransferStatus.RESERVED, f"{number} to be reserved")
+        if dispatch:
+            await handle.execute_update(
+                TransferWorkflow.dispatch_transfer,
+                DispatchTransferInput(
+                    actor_user_id=_user_id(engine, f"warehouse@{EMAIL_DOMAIN}"),
+                    carrier="SF Express",
+                    expected_arrival=business_today() + timedelta(days=2),
+                ),
+            )
+    return ids
 
 
 # --- statements ------------------------------------------------------------------------------------
@@ -961,6 +1034,6 @@ async def end_world(temporal: Client, world: World) -> None:
     for number in world.orders.values():
         with contextlib.suppress(RPCError):  # finished already
             await temporal.get_workflow_handle(po_workflow_id(number)).terminate("test over")
-    for workflow_id in [*world.statements, *world.settlements]:
+    for workflow_id in [*world.statements, *world.settlements, *world.transfers]:
         with contextlib.suppress(RPCError):
             await temporal.get_workflow_handle(workflow_id).terminate("test over")

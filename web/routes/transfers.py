@@ -319,14 +319,16 @@ def _works_at(user: Principal, transfer: Transfer, location_id: int, org_id: int
 
 
 def _may(user: Principal, transfer: Transfer) -> dict[str, bool]:
-    """Who may take each step, whatever the state: the source dispatches, the destination receives,
-    the requester or HQ's buyers and admins cancel. (The workflow decides whether the state allows
-    it, so a repeated form still gets the first one's answer.)"""
+    """Who may take each step, whatever the state: the source dispatches, the destination receives;
+    a transfer someone asked for is theirs to cancel, one HQ's planning or sourcing made is HQ's
+    buyers' and admins'. (The workflow decides whether the state allows it, so a repeated form
+    still gets the first one's answer.)"""
     hq_logistics = user.is_hq and bool(user.roles & {Role.BUYER, Role.ADMIN})
+    asked = transfer.origin is TransferOrigin.REQUESTED
     return {
         "dispatch": _works_at(user, transfer, transfer.source_location_id, transfer.source_org_id),
         "receive": _works_at(user, transfer, transfer.destination_location_id, transfer.destination_org_id),
-        "cancel": user.user_id == transfer.requested_by_user_id or hq_logistics,
+        "cancel": user.user_id == transfer.requested_by_user_id if asked else hq_logistics,
     }
 
 
