@@ -31,7 +31,16 @@ from temporalio.service import RPCError
 from supplychain import i18n, transfers
 from supplychain.events import timeline
 from supplychain.i18n import lazy
-from supplychain.models import Location, Role, Sku, StockBalance, Transfer, TransferOrigin, TransferStatus
+from supplychain.models import (
+    Location,
+    LocationKind,
+    Role,
+    Sku,
+    StockBalance,
+    Transfer,
+    TransferOrigin,
+    TransferStatus,
+)
 from supplychain.numbering import reserve_number
 from supplychain.principal import Principal
 from supplychain.settings import settings
@@ -135,13 +144,19 @@ def _destination(scope: Scope, user: Principal) -> Location | None:
 
 def _sources(session: Session, destination: Location) -> list[Location]:
     """Every other active location of the chain (stock can come from any of them), nearest first:
-    same region, then warehouses before stores."""
+    same region first, there the regional warehouse (the one that serves the region's stores), other
+    warehouses, then stores."""
     rows = session.execute(
         select(Location).where(col(Location.id) != destination.id, col(Location.is_active).is_(True))
     ).scalars()
     return sorted(
         rows,
-        key=lambda loc: (loc.region_id != destination.region_id, not loc.kind.is_warehouse, loc.name),
+        key=lambda loc: (
+            loc.region_id != destination.region_id,
+            loc.kind is not LocationKind.REGIONAL_WAREHOUSE,
+            not loc.kind.is_warehouse,
+            loc.name,
+        ),
     )
 
 
