@@ -2,11 +2,11 @@
 
 `portal dev` is the one-machine setup: it migrates the SQLite database, loads the demo data, starts
 the Temporal dev server (unless TEMPORAL_ADDRESS points at a cluster), a worker and the web app as
-child processes, creates a few demo purchase orders and then demo supplier statements through the
-worker (`demo-orders`, `demo-statements`), and stops them all together. `migrate`, `create-admin`,
-`web` and `worker` are the pieces a production deployment runs separately (see docker-compose.yml
-and the README). With ENVIRONMENT=production, `dev`, `seed`, `demo-orders` and `demo-statements`
-refuse to run: the demo users' passwords are public.
+child processes, creates a few demo purchase orders, demo supplier statements and demo transfers
+through the worker (`demo-orders`, `demo-statements`, `demo-transfers`), and stops them all
+together. `migrate`, `create-admin`, `web` and `worker` are the pieces a production deployment runs
+separately (see docker-compose.yml and the README). With ENVIRONMENT=production, `dev`, `seed` and
+the `demo-*` commands refuse to run: the demo users' passwords are public.
 """
 
 from __future__ import annotations
@@ -244,6 +244,34 @@ def demo_statements() -> None:
         typer.echo("Demo statements are in place already.")
 
 
+@app.command("demo-transfers")
+def demo_transfers() -> None:
+    """Create the demo transfers through the running worker, one in each state that waits for
+    somebody: dispatch, receipt, a loss and a transfer between regions for HQ approval (safe to
+    repeat: a demo transfer that exists is left as it is).
+
+    Exits 0 once every demo transfer is in place, 1 when one is not. Refused with ENVIRONMENT=production.
+    """
+    _refuse_demo_data_in_production()
+    from supplychain.demo_transfers import seed_demo_transfers
+    from supplychain.settings import settings
+    from supplychain.temporal import run_with_client
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        created = run_with_client(
+            lambda client: seed_demo_transfers(client, settings.TEMPORAL_TASK_QUEUE),
+            connect_timeout=DEMO_ORDERS_CONNECT_TIMEOUT_S,
+        )
+    except Exception as exc:
+        typer.echo(f"Demo transfers failed: {exc!r}", err=True)
+        raise typer.Exit(1) from exc
+    if created:
+        typer.echo(f"Demo transfers created: {', '.join(created)}")
+    else:
+        typer.echo("Demo transfers are in place already.")
+
+
 @app.command("statement-schedules")
 def statement_schedules() -> None:
     """Create or update every active supplier's statement schedule from its settlement terms (cycle,
@@ -423,6 +451,7 @@ def dev() -> None:
         supervisor.wait_for_port(web_host, settings.WEB_PORT, WEB_START_TIMEOUT_S, what="the web app")
         if _create_demo_orders():
             _create_demo_statements()
+        _create_demo_transfers()
         _print_banner(settings, web_host, logins)
         exit_code = supervisor.watch()
     except KeyboardInterrupt:
@@ -448,6 +477,12 @@ def _create_demo_statements() -> bool:
     """`portal demo-statements`, after the demo orders (their receipts are what the statements bill),
     the same way: reported, never fatal, safe to repeat."""
     return _run_demo_step("demo-statements", "demo statements")
+
+
+def _create_demo_transfers() -> bool:
+    """`portal demo-transfers` (from the seed's warehouse stock), the same way: reported, never
+    fatal, safe to repeat."""
+    return _run_demo_step("demo-transfers", "demo transfers")
 
 
 def _run_demo_step(command: str, what: str) -> bool:
