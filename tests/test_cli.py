@@ -163,10 +163,11 @@ def test_dev_starts_everything_and_stops_on_ctrl_c(
     output = log.read_text()
     assert f"http://127.0.0.1:{ports['WEB_PORT']}/" in output
     assert f"http://127.0.0.1:{ports['TEMPORAL_UI_PORT']}/" in output
-    # The demo orders and then the demo statements were made by their own short-lived processes,
-    # which ended cleanly.
+    # The demo orders, then the demo statements and the demo transfers were made by their own
+    # short-lived processes, which ended cleanly.
     assert "Demo purchase orders created: PO-" in output
     assert "Demo statements created: ST-" in output
+    assert "Demo transfers created: TR-" in output
     assert "Fatal Python error" not in output and "Warning" not in output, output
 
 
@@ -239,7 +240,7 @@ def production(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(settings, "ENVIRONMENT", "production")
 
 
-@pytest.mark.parametrize("command", ["seed", "demo-orders", "demo-statements", "dev"])
+@pytest.mark.parametrize("command", ["seed", "demo-orders", "demo-statements", "demo-transfers", "dev"])
 def test_demo_data_commands_refuse_to_run_in_production(
     production: None, session: Session, command: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
