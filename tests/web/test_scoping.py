@@ -216,8 +216,13 @@ def test_distributor_sees_only_its_own_locations_stock(make_client: ClientFactor
     assert stock_rows(client) == {chain.dist_stock_a.id, chain.dist_stock_b.id}
 
 
-def test_hq_store_user_sees_all_stock(make_client: ClientFactory, chain: Chain) -> None:
+def test_hq_store_user_sees_its_own_organisations_stock_only(make_client: ClientFactory, chain: Chain) -> None:
     client = as_user(make_client, chain.store_user)
+    assert stock_rows(client) == {chain.hq_stock_a.id, chain.hq_stock_b.id}
+
+
+def test_hq_buyer_sees_stock_at_every_location(make_client: ClientFactory, chain: Chain) -> None:
+    client = as_user(make_client, chain.buyer)
     assert stock_rows(client) == {
         chain.hq_stock_a.id,
         chain.hq_stock_b.id,
@@ -258,7 +263,6 @@ NOT_SCOPED_ON_THEIR_OWN: dict[str, str] = {
     "document_event": "a timeline is read only for a document already fetched through its own rule",
     "receipt_lot": "read only for the shipment lines of a shipment fetched through its rule",
     "shipment_line_batch": "read only for the shipment lines of a shipment fetched through its rule",
-    "stock_ledger": "no page lists ledger rows; balances (stock_balance) are scoped",
     "user_role": "read through supplychain.accounts for a user already fetched or logged in",
     "document_sequence": "the counters behind document numbers, never shown",
     "request_submission": "a store form's one-time token, claimed by its own user only",
