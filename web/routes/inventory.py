@@ -208,6 +208,7 @@ def _sales_page(
             "form": form,
             "today": today,
             "earliest": today - timedelta(days=sales.MAX_BACKDATE_DAYS),
+            "max_days": sales.MAX_BACKDATE_DAYS,
             "max_rows": sales.CSV_MAX_ROWS,
             "max_kb": sales.CSV_MAX_BYTES // 1024,
         },
