@@ -3,6 +3,7 @@ ledger summing to the balance, the region x SKU heat map for HQ, and who sees wh
 
 from __future__ import annotations
 
+import itertools
 import re
 from dataclasses import dataclass
 
@@ -291,7 +292,7 @@ def test_the_low_stock_hook_marks_a_row_at_or_below_its_reorder_point(
 
     items = [StockRow(wh_a, s.sku_a, s.warehouse), StockRow(wh_b, s.sku_b, s.warehouse)]
     context = {
-        "rows": Page(items=items, page=1, per_page=50, total=2),
+        "rows": Page(items=items, page=1, per_page=50, total=2),  # type: ignore[type-var]
         "filters": StockFilters(),
         "q": "",
         "show_ledger": True,
@@ -345,7 +346,7 @@ def check_sums_to_balance(lines: list[dict[str, int]], bal: StockBalance) -> Non
         bal.quarantine,
         bal.in_transit,
     )
-    for newer, older in zip(lines, lines[1:], strict=False):
+    for newer, older in itertools.pairwise(lines):
         for bucket in ("on_hand", "reserved", "quarantine", "in_transit"):
             assert older[bucket] == newer[bucket] - newer[f"d_{bucket}"]
     oldest = lines[-1]
@@ -467,7 +468,7 @@ def test_the_heat_map_is_for_hq_only(make_client: ClientFactory, stocked: Stocke
     assert as_user(make_client, stocked.inspector).get("/stock/heatmap").status_code == 200
 
 
-# --- statements per page -------------------------------------------------------------------------------------
+# --- statements per page ---------------------------------------------------------------------------------
 
 
 def statements_for(db: Engine, client: TestClient, url: str) -> int:

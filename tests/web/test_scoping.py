@@ -216,7 +216,9 @@ def test_distributor_sees_only_its_own_locations_stock(make_client: ClientFactor
     assert stock_rows(client) == {chain.dist_stock_a.id, chain.dist_stock_b.id}
 
 
-def test_hq_store_user_sees_its_own_organisations_stock_only(make_client: ClientFactory, chain: Chain) -> None:
+def test_hq_store_user_sees_its_own_organisations_stock_only(
+    make_client: ClientFactory, chain: Chain
+) -> None:
     client = as_user(make_client, chain.store_user)
     assert stock_rows(client) == {chain.hq_stock_a.id, chain.hq_stock_b.id}
 
