@@ -154,12 +154,18 @@ def _own_org_locations(p: Principal) -> Any:
     return select(col(Location.id)).where(col(Location.organisation_id) == p.organisation_id)
 
 
+def sees_every_location(p: Principal) -> bool:
+    """HQ's buyers, approvers, warehouse, inspectors, finance and admins see the stock of the whole
+    network (and its region x SKU heat map); an HQ store manager does not."""
+    return p.is_hq and bool(p.roles & HQ_PURCHASING_ROLES)
+
+
 def _stock_at_locations(location_column: Any) -> Rule:
     """HQ-wide roles see stock everywhere; anyone else (an HQ store manager, a distributor's user)
     the locations of their own organisation."""
 
     def rule(p: Principal) -> ColumnElement[bool]:
-        if p.is_hq and p.roles & HQ_PURCHASING_ROLES:
+        if sees_every_location(p):
             return true()
         return col(location_column).in_(_own_org_locations(p))
 

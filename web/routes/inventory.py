@@ -17,12 +17,12 @@ from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
 from supplychain import inventory, sales
-from supplychain.i18n import gettext, lazy
+from supplychain.i18n import format_decimal, gettext, lazy
 from supplychain.models import LocationKind, MovementType, OrgKind, Role
 from supplychain.models.base import utcnow
 from supplychain.principal import Principal
 from supplychain.rules.dates import business_date
-from supplychain.scoping import HQ_PURCHASING_ROLES
+from supplychain.scoping import sees_every_location
 from supplychain.stock import InsufficientStock
 from web.admin_entities import LOCATION_KIND_LABELS
 from web.deps import (
@@ -32,7 +32,6 @@ from web.deps import (
     Page,
     PageNumber,
     RowId,
-    SessionDep,
     parse_row_id,
     require_roles,
 )
@@ -134,7 +133,7 @@ def heatmap(
     category: str = "",
     page: PageNumber = 1,
 ) -> Response:
-    if not (user.is_hq and user.roles & HQ_PURCHASING_ROLES):
+    if not sees_every_location(user):
         raise HTTPException(status_code=403)
     filters = inventory.HeatFilters(q=q, category=category)
     heat = inventory.heat_map(scope.session, user, filters, page, HEAT_SKUS_PER_PAGE)
@@ -256,7 +255,7 @@ def record_sale(request: Request, user: SalesUser, scope: OrgScope, form_data: F
     if created:
         message = gettext(
             "Recorded: %(quantity)s of %(sku)s at %(location)s.",
-            quantity=line.quantity,
+            quantity=format_decimal(line.quantity),
             sku=line.sku.code,
             location=line.location.name,
         )
@@ -294,9 +293,9 @@ def upload_sales(
     request: Request,
     user: SalesUser,
     scope: OrgScope,
-    session: SessionDep,
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
+    session = scope.session
     form = SaleForm()
     if file is None or not file.filename:
         form.csv_problems.append((0, gettext("Choose a CSV file.")))
