@@ -10,6 +10,12 @@ locations.
 - Purchase orders: HQ purchasing roles see all, an HQ store the orders requested for its own
   location, a supplier the orders sent to it (from the moment they are sent), a distributor the
   orders it placed; lines and shipments follow their order.
+- Stock (balances and the ledger behind them): HQ's buyers, approvers, warehouse, inspectors,
+  finance and admins see every location; an HQ store manager, like a distributor, its own
+  organisation's locations; a supplier the balances of the SKUs it has a price for at HQ's locations
+  (quantities only) and no ledger (its rows name other suppliers' documents). Sales are recorded by
+  store users at their own store (a distributor's at any of its stores) and by HQ warehouse staff at
+  their own location (`sales_locations`).
 - Inspections (and their photos, returns to vendor, debit notes and the switching state): HQ sees
   all, a supplier those of its own lots.
 - Approval requests and delegations: in HQ, the people they involve; notifications: their reader.
@@ -28,7 +34,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, select, true
+from sqlalchemy import ColumnElement, false, or_, select, true
 from sqlmodel import SQLModel, col
 
 from supplychain import approvals, offers
@@ -40,6 +46,7 @@ from supplychain.models import (
     InspectionPhoto,
     InspectionSwitching,
     Location,
+    LocationKind,
     Notification,
     Organisation,
     OrgKind,
@@ -64,6 +71,7 @@ from supplychain.models import (
     StatementDispute,
     StatementLine,
     StockBalance,
+    StockLedgerEntry,
     SupplierInvoice,
     SupplierInvoiceLine,
     Transfer,
@@ -151,6 +159,44 @@ def _hq_prices(p: Principal) -> ColumnElement[bool]:
     return false()
 
 
+def _own_org_locations(p: Principal) -> Any:
+    return select(col(Location.id)).where(col(Location.organisation_id) == p.organisation_id)
+
+
+def sees_every_location(p: Principal) -> bool:
+    """HQ's buyers, approvers, warehouse, inspectors, finance and admins see the stock of the whole
+    network (and its region x SKU heat map); an HQ store manager does not."""
+    return p.is_hq and bool(p.roles & HQ_PURCHASING_ROLES)
+
+
+def _stock_at_locations(location_column: Any) -> Rule:
+    """HQ-wide roles see stock everywhere; anyone else (an HQ store manager, a distributor's user)
+    the locations of their own organisation."""
+
+    def rule(p: Principal) -> ColumnElement[bool]:
+        if sees_every_location(p):
+            return true()
+        return col(location_column).in_(_own_org_locations(p))
+
+    return rule
+
+
+def sales_locations(p: Principal) -> ColumnElement[bool]:
+    """The locations (a WHERE clause on Location) where `p` may record sales and issues: a store
+    user's own store, and for a distributor's store user every store of the distributor; an HQ
+    warehouse user's own location. Nobody else records sales."""
+    clauses: list[ColumnElement[bool]] = []
+    if p.location_id is not None and p.roles & {Role.STORE, Role.WAREHOUSE}:
+        clauses.append(col(Location.id) == p.location_id)
+    if p.org_kind is OrgKind.DISTRIBUTOR and Role.STORE in p.roles:
+        clauses.append(
+            (col(Location.organisation_id) == p.organisation_id) & (col(Location.kind) == LocationKind.STORE)
+        )
+    if p.org_kind is OrgKind.SUPPLIER or not clauses:
+        return false()
+    return or_(*clauses) & col(Location.is_active) & (col(Location.organisation_id) == p.organisation_id)
+
+
 def _hq_certificates(p: Principal) -> ColumnElement[bool]:
     return true() if p.roles & HQ_QUALITY_ROLES else false()
 
@@ -234,14 +280,19 @@ RULES: dict[type[SQLModel], dict[OrgKind, Rule]] = {
         OrgKind.DISTRIBUTOR: lambda p: offers.preferred(business_date(utcnow())),
     },
     StockBalance: {
+        OrgKind.HQ: _stock_at_locations(StockBalance.location_id),
         # Suppliers see stock of their own products in HQ locations (low-stock alerts, DESIGN 1).
         OrgKind.SUPPLIER: lambda p: (
             col(StockBalance.sku_id).in_(_skus_supplied_by(p))
             & col(StockBalance.location_id).in_(_hq_locations())
         ),
-        OrgKind.DISTRIBUTOR: lambda p: col(StockBalance.location_id).in_(
-            select(col(Location.id)).where(col(Location.organisation_id) == p.organisation_id)
-        ),
+        OrgKind.DISTRIBUTOR: _stock_at_locations(StockBalance.location_id),
+    },
+    # The ledger: as its balances, but never for a supplier (its rows name the documents of whoever
+    # delivered, other suppliers included).
+    StockLedgerEntry: {
+        OrgKind.HQ: _stock_at_locations(StockLedgerEntry.location_id),
+        OrgKind.DISTRIBUTOR: _stock_at_locations(StockLedgerEntry.location_id),
     },
     PurchaseOrder: _PO_RULES,
     PurchaseOrderLine: {kind: _through_po(PurchaseOrderLine.purchase_order_id) for kind in OrgKind},

@@ -8,6 +8,7 @@ the balance CHECK constraints make a posting that would take any bucket below ze
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -39,8 +40,12 @@ def post_movement(
     source_document_id: str,
     actor_user_id: int | None = None,
     note: str = "",
+    occurred_at: datetime | None = None,
 ) -> PostingResult:
-    """Post one movement; safe to call again with the same key. Does not commit."""
+    """Post one movement; safe to call again with the same key. Does not commit.
+
+    `occurred_at`: when the movement happened in the business (a sale entered the day after), kept
+    as the ledger row's `created_at`; by default the moment of posting."""
     check_movement(movement_type, delta)
     existing = _entry_by_key(session, idempotency_key)
     if existing is not None:
@@ -64,6 +69,8 @@ def post_movement(
             actor_user_id=actor_user_id,
             note=note,
         )
+        if occurred_at is not None:
+            entry.created_at = occurred_at
         session.add(entry)
         session.flush()
         # One UPDATE with relative arithmetic: concurrent postings serialise on the row lock and

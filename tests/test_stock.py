@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import HealthCheck, event, settings
@@ -165,6 +166,35 @@ def test_a_first_receipt_creates_the_balance_and_one_ledger_row(session: Session
         12,
         "T-1",
     )
+
+
+def test_a_movement_can_be_dated_when_it_happened_and_is_dated_now_by_default(
+    session: Session, place: Place
+) -> None:
+    """`occurred_at` (a sale entered the day after) becomes the ledger row's created_at."""
+    happened = datetime(2026, 3, 30, 4, 0, tzinfo=UTC)
+    before = datetime.now(UTC)
+    opened = post(session, place, MovementType.RECEIPT, on_hand=5)
+    dated = post_movement(
+        session,
+        idempotency_key=f"test:{uuid.uuid4()}",
+        location_id=place.location_id,
+        sku_id=place.sku_id,
+        movement_type=MovementType.ISSUE,
+        delta=StockDelta(on_hand=-2),
+        source_document_type="sale",
+        source_document_id="form:x",
+        occurred_at=happened,
+    )
+    session.commit()
+    first, second = (
+        session.get(StockLedgerEntry, opened.entry_id),
+        session.get(StockLedgerEntry, dated.entry_id),
+    )
+    assert first is not None and second is not None
+    assert first.created_at >= before
+    assert second.created_at == happened
+    assert balance_of(session, place) == StockDelta(on_hand=3)
 
 
 def test_reserve_dispatch_and_transit_move_the_right_buckets(session: Session, place: Place) -> None:

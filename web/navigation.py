@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from supplychain.i18n import lazy
 from supplychain.models import Role
 from supplychain.principal import Principal
-from supplychain.scoping import HQ_QUALITY_ROLES
+from supplychain.scoping import HQ_PURCHASING_ROLES, HQ_QUALITY_ROLES
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,8 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem(lazy("Shipments"), "/supplier/shipments", frozenset({Role.SUPPLIER})),
     NavItem(lazy("Expected receipts"), "/warehouse/receipts", frozenset({Role.WAREHOUSE})),
     NavItem(lazy("Stock"), "/stock"),
+    NavItem(lazy("Stock heat map"), "/stock/heatmap", HQ_PURCHASING_ROLES),
+    NavItem(lazy("Record sales"), "/stock/sales", frozenset({Role.STORE, Role.WAREHOUSE})),
     NavItem(
         lazy("Transfers"),
         "/transfers",

@@ -19,7 +19,8 @@ Besides: a certificate from SUP-HZLY and one from SUP-GDYH, an approver's delega
 SKU, a supplier+SKU whose inspection is discontinued, and what the processes notify (orders to
 approve, sent, shipped, received, lots to decide). Statements and payments (see `_statements` and
 `_settlements`), and a price adjustment each for two suppliers. Price lists, stock, users,
-organisations, locations and SKUs come from the seed.
+organisations, locations and SKUs come from the seed; each store login's store has one sale
+(entered as `/stock/sales` enters it), so the stock pages link each stocked balance's ledger.
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ from supplychain import (
     inspection_photos,
     invoices,
     price_adjustments,
+    sales,
     security,
     seed,
     statements,
@@ -67,6 +69,7 @@ from supplychain.models import (
     PurchaseOrder,
     Role,
     Sku,
+    StockBalance,
     SwitchingSeverity,
     TransferOrigin,
     TransferStatus,
@@ -800,6 +803,7 @@ async def build_world(engine: Engine, temporal: Client, task_queue: str) -> Worl
     )
     statement_ids = await _statements(engine, temporal, task_queue)
     settlements = await _settlements(engine, temporal, task_queue)
+    _sales(engine, logins)
     transfer_ids = await _transfers(engine, temporal, task_queue)
     return World(
         logins=logins,
@@ -863,6 +867,43 @@ async def _transfers(engine: Engine, temporal: Client, task_queue: str) -> list[
                 ),
             )
     return ids
+
+
+# --- sales -----------------------------------------------------------------------------------------
+
+
+def _sales(engine: Engine, logins: list[Login]) -> None:
+    """A sale at each store a store login works at (where anything is available), entered as the
+    sales page enters it: the stores' ledgers then show one, and their sales pages list it."""
+    with Session(engine) as session:
+        for who in logins:
+            if Role.STORE not in who.roles or who.location_id is None:
+                continue
+            user = session.get(User, who.user_id)
+            assert user is not None
+            principal = principal_for(session, user)
+            found = session.execute(
+                select(StockBalance, Sku, Location)
+                .join(Sku, col(Sku.id) == col(StockBalance.sku_id))
+                .join(Location, col(Location.id) == col(StockBalance.location_id))
+                .where(
+                    col(StockBalance.location_id) == who.location_id,
+                    col(StockBalance.on_hand) - col(StockBalance.reserved) - col(StockBalance.quarantine) > 0,
+                )
+                .order_by(col(Sku.code))
+            ).first()
+            if found is None:
+                continue
+            _balance, sku, location = found
+            sales.post_sale(
+                session,
+                principal,
+                sales.SaleLine(location, sku, business_today(), 1, note="world"),
+                idempotency_key=f"world:sale:{who.user_id}",
+                source_document_id="form:world",
+                now=datetime.now(BUSINESS_TIMEZONE),
+            )
+        session.commit()
 
 
 # --- statements ------------------------------------------------------------------------------------

@@ -60,7 +60,7 @@ from sqlmodel import Session, col
 from starlette.testclient import TestClient
 
 from supplychain import offers
-from supplychain.models import OrgKind, PriceListEntry
+from supplychain.models import Location, Organisation, OrgKind, PriceListEntry
 from supplychain.models.base import utcnow
 from supplychain.rules.dates import business_date
 from supplychain.settings import settings
@@ -103,6 +103,17 @@ def preferred_price_entry(db: Engine, entry_id: int) -> bool:
             select(col(PriceListEntry.id)).where(
                 col(PriceListEntry.id) == entry_id, offers.preferred(business_date(utcnow()))
             )
+        ).first()
+    return found is not None
+
+
+def hq_location(db: Engine, location_id: int) -> bool:
+    """Whether this location is one of HQ's own (a warehouse or an HQ store)."""
+    with Session(db) as session:
+        found = session.execute(
+            select(col(Location.id))
+            .join(Organisation, col(Organisation.id) == col(Location.organisation_id))
+            .where(col(Location.id) == location_id, col(Organisation.kind) == OrgKind.HQ)
         ).first()
     return found is not None
 
@@ -155,6 +166,15 @@ SHARED: tuple[Rule, ...] = (
             row=preferred_price_entry,
         )
         for store in ("hq-store", "distributor")
+    ),
+    Rule(
+        "GET",
+        "/stock/{id}/{id}/ledger",
+        "hq-store",
+        "an HQ store manager sees the stock and ledger of every location of its own organisation, HQ "
+        "(supplychain/scoping.py), so the ledgers HQ's crawl reached at HQ's warehouses and stores are "
+        "its own too; a distributor's location answers 404",
+        row=hq_location,
     ),
 )
 

@@ -93,7 +93,9 @@ def test_a_huge_page_number_or_filter_is_a_400_on_every_list(clients: list[TestC
     assert len(lists) >= 15  # the admin tables share one route
     server_errors, refused = [], set()
     for route in lists:
-        url = _huge_url(route.path)
+        # Ids in the path are small (a huge one is a 404 first: test_a_huge_id_in_any_url_is_a_404),
+        # so the page number and the filters are what is judged (a ledger's pages).
+        url = PARAM.sub(lambda m: TEXT_PARAMS.get(m.group(1), "1"), route.path)
         for client in clients:
             # every filter of the list huge as well: a supplier, store or location id
             query = {f.name: HUGE for f in route.dependant.query_params if f.name != "q"}

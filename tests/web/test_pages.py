@@ -18,9 +18,11 @@ from tests.fixtures.web import ClientFactory, form_post, login
 from web.app import create_app
 from web.deps import AdminUser
 
-MAIN_FOR_EVERYONE = ["/", "/stock"]
-HQ_BUYING = ["/", "/purchase-orders", "/stock", "/price-lists"]
-HQ_BUYING_QUALITY = [*HQ_BUYING, "/certificates"]
+HQ_STOCK = ["/stock", "/stock/heatmap"]  # HQ-wide roles: stock and the region x SKU heat map
+HQ_BUYING = ["/", "/purchase-orders", *HQ_STOCK, "/price-lists"]
+# Buyers, approvers and admins follow transfers (after the stock entries).
+HQ_BUYING_TRANSFERS = ["/", "/purchase-orders", *HQ_STOCK, "/transfers", "/price-lists"]
+HQ_BUYING_QUALITY = [*HQ_BUYING_TRANSFERS, "/certificates"]
 SCORECARD = "/quality/scorecard"
 # Returns, debit notes and the scorecard: HQ quality roles and suppliers (debit notes: finance too).
 QUALITY_TAIL = ["/returns", "/debit-notes", SCORECARD]
@@ -49,15 +51,24 @@ SUPPLIER_MAIN = [
     SCORECARD,
     "/payments",
 ]
-STORE_MAIN = ["/", "/replenishment/new", "/replenishment", "/stock"]
-WAREHOUSE_MAIN = ["/", "/warehouse/receipts", "/stock", "/certificates", *QUALITY_TAIL]
-INSPECTOR_MAIN = [*MAIN_FOR_EVERYONE, "/certificates", "/inspections", *QUALITY_TAIL]
-QUALITY_APPROVER_MAIN = ["/", "/approvals", "/stock", "/certificates", "/inspections", *QUALITY_TAIL]
+STORE_MAIN = ["/", "/replenishment/new", "/replenishment", "/stock", "/stock/sales", "/transfers"]
+WAREHOUSE_MAIN = [
+    "/",
+    "/warehouse/receipts",
+    *HQ_STOCK,
+    "/stock/sales",
+    "/transfers",
+    "/certificates",
+    *QUALITY_TAIL,
+]
+INSPECTOR_MAIN = ["/", *HQ_STOCK, "/certificates", "/inspections", *QUALITY_TAIL]
+QUALITY_APPROVER_MAIN = ["/", "/approvals", *HQ_STOCK, "/certificates", "/inspections", *QUALITY_TAIL]
 APPROVER_MAIN = [
     "/",
     "/approvals",
     "/purchase-orders",
-    "/stock",
+    *HQ_STOCK,
+    "/transfers",
     "/price-lists",
     "/certificates",
     "/inspections",

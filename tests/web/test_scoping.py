@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 
 from supplychain.models import (
     LocationKind,
+    MovementType,
     Organisation,
     OrgKind,
     PriceListEntry,
@@ -21,7 +22,9 @@ from supplychain.models import (
     User,
 )
 from supplychain.principal import Principal
+from supplychain.rules.stock import StockDelta
 from supplychain.scoping import visible
+from supplychain.stock import get_balance, post_movement
 from tests.factories import make_location, make_organisation, make_price, make_sku, make_user
 from tests.fixtures.web import ClientFactory, login
 
@@ -47,10 +50,20 @@ class Chain:
 
 
 def _balance(session: Session, location_id: int, sku_id: int, on_hand: int) -> StockBalance:
-    row = StockBalance(location_id=location_id, sku_id=sku_id, on_hand=on_hand)
-    session.add(row)
+    """Opening stock posted through the stock service, so each balance has its ledger."""
+    post_movement(
+        session,
+        idempotency_key=f"scoping:{location_id}:{sku_id}",
+        location_id=location_id,
+        sku_id=sku_id,
+        movement_type=MovementType.OPENING,
+        delta=StockDelta(on_hand=on_hand),
+        source_document_type="test",
+        source_document_id="scoping",
+    )
     session.commit()
-    session.refresh(row)
+    row = get_balance(session, location_id, sku_id)
+    assert row is not None
     return row
 
 
@@ -216,14 +229,57 @@ def test_distributor_sees_only_its_own_locations_stock(make_client: ClientFactor
     assert stock_rows(client) == {chain.dist_stock_a.id, chain.dist_stock_b.id}
 
 
-def test_hq_store_user_sees_all_stock(make_client: ClientFactory, chain: Chain) -> None:
+def test_hq_store_user_sees_its_own_organisations_stock_only(
+    make_client: ClientFactory, chain: Chain
+) -> None:
     client = as_user(make_client, chain.store_user)
+    assert stock_rows(client) == {chain.hq_stock_a.id, chain.hq_stock_b.id}
+
+
+def test_hq_buyer_sees_stock_at_every_location(make_client: ClientFactory, chain: Chain) -> None:
+    client = as_user(make_client, chain.buyer)
     assert stock_rows(client) == {
         chain.hq_stock_a.id,
         chain.hq_stock_b.id,
         chain.dist_stock_a.id,
         chain.dist_stock_b.id,
     }
+
+
+def ledger_status(client: TestClient, balance: StockBalance) -> int:
+    status: int = client.get(f"/stock/{balance.location_id}/{balance.sku_id}/ledger").status_code
+    return status
+
+
+def test_a_ledger_is_open_exactly_where_its_balance_is_listed_and_never_to_a_supplier(
+    make_client: ClientFactory, chain: Chain
+) -> None:
+    balances = {
+        "hq_a": chain.hq_stock_a,
+        "hq_b": chain.hq_stock_b,
+        "dist_a": chain.dist_stock_a,
+        "dist_b": chain.dist_stock_b,
+    }
+    for user, allowed in [
+        (chain.buyer, set(balances)),
+        (chain.store_user, {"hq_a", "hq_b"}),  # HQ's own locations
+        (chain.distributor_user, {"dist_a", "dist_b"}),
+        (chain.supplier_a_user, set()),  # quantities on /stock only: a ledger names others' documents
+    ]:
+        client = as_user(make_client, user)
+        statuses = {name: ledger_status(client, b) for name, b in balances.items()}
+        assert {name for name, status in statuses.items() if status == 200} == allowed, user.email
+        assert {status for name, status in statuses.items() if name not in allowed} <= {404}
+
+
+def test_another_organisations_ledger_looks_like_no_ledger_at_all(
+    make_client: ClientFactory, chain: Chain
+) -> None:
+    client = as_user(make_client, chain.distributor_user)
+    foreign = client.get(f"/stock/{chain.hq_stock_a.location_id}/{chain.hq_stock_a.sku_id}/ledger")
+    missing = client.get("/stock/987654/987654/ledger")
+    assert foreign.status_code == missing.status_code == 404
+    assert chain.sku_a.code not in foreign.text
 
 
 # -- the rule table itself ------------------------------------------------------------------------------
@@ -258,7 +314,6 @@ NOT_SCOPED_ON_THEIR_OWN: dict[str, str] = {
     "document_event": "a timeline is read only for a document already fetched through its own rule",
     "receipt_lot": "read only for the shipment lines of a shipment fetched through its rule",
     "shipment_line_batch": "read only for the shipment lines of a shipment fetched through its rule",
-    "stock_ledger": "no page lists ledger rows; balances (stock_balance) are scoped",
     "user_role": "read through supplychain.accounts for a user already fetched or logged in",
     "document_sequence": "the counters behind document numbers, never shown",
     "request_submission": "a store form's one-time token, claimed by its own user only",
