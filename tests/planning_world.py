@@ -61,25 +61,27 @@ class PlanningWorld:
 def post(
     session: Session, location: Location, sku: Sku, kind: MovementType, delta: StockDelta, at: dt.datetime
 ) -> None:
-    """A movement as if posted at `at` (the ledger's created_at default is the clock)."""
+    """A movement as if posted at `at` (the ledger's created_at default is the clock), in a session
+    of its own: posting expires every row its session holds, and the world's rows must stay readable."""
     field = StockLedgerEntry.model_fields["created_at"]
     before = field.default_factory
     field.default_factory = lambda: at
     try:
         assert location.id is not None and sku.id is not None
-        post_movement(
-            session,
-            idempotency_key=f"planning-world-{next(_keys)}",
-            location_id=location.id,
-            sku_id=sku.id,
-            movement_type=kind,
-            delta=delta,
-            source_document_type="test",
-            source_document_id="T-1",
-        )
+        with Session(session.get_bind()) as own:
+            post_movement(
+                own,
+                idempotency_key=f"planning-world-{next(_keys)}",
+                location_id=location.id,
+                sku_id=sku.id,
+                movement_type=kind,
+                delta=delta,
+                source_document_type="test",
+                source_document_id="T-1",
+            )
+            own.commit()
     finally:
         field.default_factory = before
-    session.commit()
 
 
 def noon(day: dt.date) -> dt.datetime:
