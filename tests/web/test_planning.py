@@ -60,11 +60,13 @@ def _review(db: Engine, workflow_id: str) -> int:
     with Session(db) as session:
         planning.write_reorder_review(session, workflow_id=workflow_id, today=today())
         session.commit()
-        return session.execute(
-            select(col(ReplenishmentProposal.id)).where(
-                col(ReplenishmentProposal.status) == ProposalStatus.PROPOSED
-            )
-        ).scalar_one()
+        return int(
+            session.execute(
+                select(col(ReplenishmentProposal.id)).where(
+                    col(ReplenishmentProposal.status) == ProposalStatus.PROPOSED
+                )
+            ).scalar_one()
+        )
 
 
 def _count(db: Engine, model: type) -> int:
