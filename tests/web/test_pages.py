@@ -20,7 +20,18 @@ from web.deps import AdminUser
 
 MAIN_FOR_EVERYONE = ["/", "/stock"]
 HQ_BUYING = ["/", "/purchase-orders", "/stock", "/price-lists"]
-HQ_BUYING_QUALITY = [*HQ_BUYING, "/certificates"]
+# Transfers follow the stock; the planning pages follow the transfers.
+HQ_BUYING_TRANSFERS = ["/", "/purchase-orders", "/stock", "/transfers", "/price-lists", "/certificates"]
+BUYER_MAIN = [
+    "/",
+    "/purchase-orders",
+    "/stock",
+    "/transfers",
+    "/planning/proposals",
+    "/planning/transfers",
+    "/price-lists",
+    "/certificates",
+]
 SCORECARD = "/quality/scorecard"
 # Returns, debit notes and the scorecard: HQ quality roles and suppliers (debit notes: finance too).
 QUALITY_TAIL = ["/returns", "/debit-notes", SCORECARD]
@@ -39,6 +50,7 @@ SUPPLIER_MAIN = [
     "/supplier/purchase-orders",
     "/supplier/shipments",
     "/stock",
+    "/supplier/stock-forecast",
     "/price-lists",
     "/supplier/certificates",
     "/supplier/inspections",
@@ -49,8 +61,8 @@ SUPPLIER_MAIN = [
     SCORECARD,
     "/payments",
 ]
-STORE_MAIN = ["/", "/replenishment/new", "/replenishment", "/stock"]
-WAREHOUSE_MAIN = ["/", "/warehouse/receipts", "/stock", "/certificates", *QUALITY_TAIL]
+STORE_MAIN = ["/", "/replenishment/new", "/replenishment", "/stock", "/transfers"]
+WAREHOUSE_MAIN = ["/", "/warehouse/receipts", "/stock", "/transfers", "/certificates", *QUALITY_TAIL]
 INSPECTOR_MAIN = [*MAIN_FOR_EVERYONE, "/certificates", "/inspections", *QUALITY_TAIL]
 QUALITY_APPROVER_MAIN = ["/", "/approvals", "/stock", "/certificates", "/inspections", *QUALITY_TAIL]
 APPROVER_MAIN = [
@@ -58,18 +70,21 @@ APPROVER_MAIN = [
     "/approvals",
     "/purchase-orders",
     "/stock",
+    "/transfers",
+    "/planning/transfers",
     "/price-lists",
     "/certificates",
     "/inspections",
     *HQ_STATEMENTS_TAIL,
 ]
-ADMIN_MAIN = [*HQ_BUYING_QUALITY, "/inspections", *HQ_STATEMENTS_TAIL]
+ADMIN_MAIN = [*HQ_BUYING_TRANSFERS, "/inspections", *HQ_STATEMENTS_TAIL]
 ADMIN_SECTION = [
     "/admin/users",
     "/admin/organisations",
     "/admin/locations",
     "/admin/skus",
     "/admin/prices",
+    "/admin/planning",
     "/settlement/working-days",
     "/health",
 ]
@@ -78,7 +93,7 @@ ADMIN_SECTION = [
 NAV_BY_ROLE: dict[Role, tuple[list[str], list[str]]] = {
     Role.SUPPLIER: (SUPPLIER_MAIN, []),
     Role.STORE: (STORE_MAIN, []),
-    Role.BUYER: ([*HQ_BUYING_QUALITY, *BUYER_STATEMENTS_TAIL], []),
+    Role.BUYER: ([*BUYER_MAIN, *BUYER_STATEMENTS_TAIL], []),
     Role.APPROVER: (APPROVER_MAIN, []),
     Role.WAREHOUSE: (WAREHOUSE_MAIN, []),
     Role.INSPECTOR: (INSPECTOR_MAIN, []),

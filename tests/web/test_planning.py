@@ -243,3 +243,27 @@ def test_the_admin_page_and_the_forecast_page_render_in_both_languages(
     assert "Demand and forecast" in chart.text
     short = client.get(f"/planning/sku/{world.store_a.id}/{world.sku_x.id}")
     assert short.status_code == 200 and 'data-testid="no-forecast"' in short.text
+
+
+def test_the_proposal_pages_take_the_same_number_of_queries_for_one_proposal_and_three(
+    make_client: ClientFactory, world: PlanningWorld, db: Engine
+) -> None:
+    from tests.web.test_replenishment_catalogue import counted
+
+    first = _review(db, "web-review-q1")
+    buyer = make_client()
+    login(buyer, world.buyer)
+    buyer.get("/planning/proposals?status=all")
+    with counted(db) as few:
+        buyer.get("/planning/proposals?status=all")
+    with counted(db) as one_line:
+        buyer.get(f"/planning/proposals/{first}")
+    for n in (2, 3):
+        _review(db, f"web-review-q{n}")
+    with counted(db) as many:
+        buyer.get("/planning/proposals?status=all")
+    assert len(few) == len(many)
+    last = _review(db, "web-review-q4")
+    with counted(db) as again:
+        buyer.get(f"/planning/proposals/{last}")
+    assert len(one_line) == len(again)

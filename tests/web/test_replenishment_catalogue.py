@@ -58,11 +58,11 @@ def test_each_row_shows_on_hand_reorder_point_and_the_suggested_quantity(
     store = make_client()
     login(store, world.store_user)
     html = store.get("/replenishment/new").text
-    x = _row(html, world.sku_x.id)  # type: ignore[arg-type]
+    x = _row(html, world.sku_x.id)
     assert re.search(r'data-testid="on-hand">5<', x)
     assert re.search(r'data-testid="reorder-point">6<', x)
     assert re.search(r'data-testid="suggested">18<', x)
-    y = _row(html, world.sku_y.id)  # type: ignore[arg-type]
+    y = _row(html, world.sku_y.id)
     assert re.search(r'data-testid="suggested"><', y)  # nothing to order
 
 
@@ -109,7 +109,7 @@ def test_pages_keep_the_quantities_typed_on_other_pages(
         "/replenishment/browse",
         {"submission_token": token.group(1), f"qty-{world.sku_x.id}": "12", "page": "1"},
     )
-    assert 'value="12"' in _row(back.text, world.sku_x.id)  # type: ignore[arg-type]
+    assert 'value="12"' in _row(back.text, world.sku_x.id)
     assert 'data-testid="request-errors"' not in back.text  # browsing is not sending
 
 
