@@ -193,6 +193,13 @@ def test_other_roles_and_organisations_are_refused(
     login(supplier, world.supplier_user)
     assert supplier.get("/planning/transfers").status_code == 403
     assert supplier.get("/admin/planning").status_code == 403
+    for url in (
+        "/planning/run/reorder-review",
+        "/admin/planning/reorder-review/pause",
+        "/planning/transfers",
+    ):
+        assert form_post(supplier, url, {"action": "release", "line": "1"}).status_code == 403
+    assert form_post(store, "/planning/run/transfer-plan", {}).status_code == 403
     # A buyer of another organisation would need the role in HQ; a supplier with a buyer's role
     # cannot exist (roles belong to kinds of organisation), so scoping is the second wall: HQ only.
     with Session(db) as session:
