@@ -656,8 +656,8 @@ SCHEDULE_ACTIONS = {
 @router.get("/admin/planning")
 def planning_admin(request: Request, user: AdminUser, scope: OrgScope) -> Response:
     session = scope.session
+    states = await_on_loop(session, _describe_all, request)  # first: it gives the connection back
     runs = {kind: planning.recent_runs(session, kind, 10) for kind in PlanningKind}
-    states = await_on_loop(session, _describe_all, request)
     ctx = {"user": user, "schedules": schedules.SCHEDULES, "states": states, "runs": runs, **labels()}
     return render(request, "admin/planning.html", ctx)
 
