@@ -97,7 +97,7 @@ def test_pages_keep_the_quantities_typed_on_other_pages(
     page_two = form_post(
         store,
         "/replenishment/browse",
-        {"submission_token": token.group(1), f"qty-{world.sku_x.id}": "12", "page": "2"},
+        {"submission_token": token.group(1), f"qty-{world.sku_x.id}": "12", "page": "1", "next": "Next"},
     )
     assert page_two.status_code == 200
     assert f'id="sku-{world.sku_x.id}"' not in page_two.text
@@ -107,7 +107,7 @@ def test_pages_keep_the_quantities_typed_on_other_pages(
     back = form_post(
         store,
         "/replenishment/browse",
-        {"submission_token": token.group(1), f"qty-{world.sku_x.id}": "12", "page": "1"},
+        {"submission_token": token.group(1), f"qty-{world.sku_x.id}": "12", "page": "2", "prev": "Previous"},
     )
     assert 'value="12"' in _row(back.text, world.sku_x.id)
     assert 'data-testid="request-errors"' not in back.text  # browsing is not sending

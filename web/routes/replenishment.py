@@ -179,6 +179,13 @@ class Browse:
         category = str(source.get("category") or "").strip()[:64]
         raw = str(source.get("page") or "1")
         page = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 6 else 1
+        # The listing's buttons (the request form posts them): a new search starts at page 1.
+        if source.get("search") is not None:
+            page = 1
+        elif source.get("next") is not None:
+            page += 1
+        elif source.get("prev") is not None:
+            page -= 1
         return cls(q, category, max(1, page))
 
 
