@@ -21,6 +21,7 @@ from temporalio.client import Client
 from temporalio.worker import Interceptor, Worker
 
 from activities import ACTIVITIES
+from supplychain import planning_schedules
 from supplychain.settings import settings
 from supplychain.temporal import connect_with_retry
 from workflows.registry import WORKFLOWS
@@ -79,6 +80,11 @@ async def run_worker(
         except (NotImplementedError, RuntimeError, ValueError):  # not the main thread / platform
             pass
     queue = task_queue or settings.TEMPORAL_TASK_QUEUE
+    # The planning runs' daily schedules: created once, left alone when they exist (an admin may have
+    # paused one); a server without schedules only logs it.
+    created = await planning_schedules.ensure_schedules(client, task_queue=queue)
+    if created:
+        logger.info("created the schedules %s", ", ".join(created))
     try:
         with ThreadPoolExecutor(MAX_CONCURRENT_ACTIVITIES, thread_name_prefix="activity") as executor:
             worker = build_worker(client, queue, activity_executor=executor, interceptors=interceptors)

@@ -14,6 +14,7 @@ from activities import (
     events,
     inspection,
     notifications,
+    planning,
     replenishment,
     settlement,
     statement,
@@ -93,4 +94,6 @@ ACTIVITIES: list[Callable[..., Any]] = [
     transfer.record_transfer_cancelled,
     transfer.record_transfer_reminder,
     transfer.value_transfer_units,
+    planning.run_reorder_review,
+    planning.run_transfer_plan,
 ]

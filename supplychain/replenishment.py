@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlmodel import Session, col
 
 from supplychain import offers
@@ -40,18 +40,33 @@ class CatalogueItem:
     offer: SupplierOffer  # the preferred one: what the request will order
 
 
-def orderable_items(session: Session, user: Principal) -> dict[int, CatalogueItem]:
-    """SKU id -> item, in SKU code order: what `user` may order today and at which price.
+def orderable_items(
+    session: Session, user: Principal, *, search: str = "", category: str = ""
+) -> dict[int, CatalogueItem]:
+    """SKU id -> item, in SKU code order: what `user` may order today and at which price
+    (optionally only SKUs whose code or name contains `search`, LIKE wildcards taken literally, and
+    of one `category`).
 
     Read through the scoping rule: a store sees only the entry each request orders from (the
     preferred offer, supplychain/offers.py), so its catalogue and preview never show a supplier's
     whole price list; HQ's buyers see every entry and the same preferred offer is picked here."""
-    rows = session.execute(
+    query = (
         select(PriceListEntry, Sku)
         .join(Sku, col(PriceListEntry.sku_id) == col(Sku.id))
         .where(visible(user, PriceListEntry), offers.orderable(business_today()))
         .order_by(col(Sku.code))
-    ).all()
+    )
+    if search:
+        query = query.where(
+            or_(
+                col(Sku.code).icontains(search, autoescape=True),
+                col(Sku.name).icontains(search, autoescape=True),
+                col(Sku.name_en).icontains(search, autoescape=True),
+            )
+        )
+    if category:
+        query = query.where(col(Sku.category) == category)
+    rows = session.execute(query).all()
     by_sku: dict[int, list[SupplierOffer]] = defaultdict(list)
     skus: dict[int, Sku] = {}
     for entry, sku in rows:

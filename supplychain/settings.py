@@ -114,6 +114,20 @@ class Settings(BaseSettings):
     # working-day override table: due dates in them are not provisional (supplychain/rules/due_dates.py).
     CALENDAR_OFFICIAL_YEARS: list[int] = Field(default_factory=list)
 
+    # Planning (DESIGN 4.6, supplychain/planning.py): the demand history the reorder review reads,
+    # the service level its safety stock is for, and how often it runs (the order-up-to level covers
+    # one review period more than the reorder point).
+    PLANNING_HISTORY_DAYS: int = Field(default=56, ge=1, le=3660)
+    PLANNING_SERVICE_LEVEL: float = Field(default=0.95, ge=0.5, lt=1)
+    PLANNING_REVIEW_DAYS: int = Field(default=7, ge=1)
+    # The transfer planner's cost of moving one unit (CNY): handling plus a cost per km between the
+    # regions' coordinates; between regions of which one has no coordinates, a flat cost instead.
+    PLANNER_HANDLING_COST: Decimal = Field(default=Decimal("0.50"), ge=0, decimal_places=4)
+    PLANNER_COST_PER_KM: Decimal = Field(default=Decimal("0.0010"), ge=0, decimal_places=4)
+    PLANNER_INTER_REGION_COST: Decimal = Field(default=Decimal("2.00"), ge=0, decimal_places=4)
+    # Stock with no movement for this many days is proposed to move to where the SKU sells.
+    PLANNER_SLOW_MOVING_DAYS: int = Field(default=90, ge=1)
+
     # Mail: SMTP_HOST unset keeps notifications in-app and in the log.
     SMTP_HOST: str | None = None
     SMTP_PORT: int = 587

@@ -44,6 +44,7 @@ from web.routes import (
     inventory,
     locale,
     payments,
+    planning,
     price_adjustments,
     purchase_orders,
     quality,
@@ -121,6 +122,8 @@ def create_app() -> FastAPI:
     app.add_middleware(LocaleMiddleware)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.MAX_REQUEST_BYTES)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    # Before admin's generic `/admin/{table}` pages, which would take `/admin/planning`.
+    app.include_router(planning.router)
     for module in (
         auth,
         home,

@@ -37,6 +37,9 @@ NAVIGATION: tuple[NavItem, ...] = (
         "/transfers",
         frozenset({Role.STORE, Role.WAREHOUSE, Role.BUYER, Role.APPROVER, Role.ADMIN}),
     ),
+    NavItem(lazy("Replenishment proposals"), "/planning/proposals", frozenset({Role.BUYER})),
+    NavItem(lazy("Transfer proposals"), "/planning/transfers", frozenset({Role.BUYER, Role.APPROVER})),
+    NavItem(lazy("Stock and forecast"), "/supplier/stock-forecast", frozenset({Role.SUPPLIER})),
     NavItem(lazy("Price lists"), "/price-lists", HQ_BUYING | {Role.SUPPLIER}),
     NavItem(lazy("Certificates"), "/certificates", HQ_QUALITY_ROLES),
     NavItem(lazy("Certificates"), "/supplier/certificates", frozenset({Role.SUPPLIER})),
@@ -64,6 +67,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem(lazy("Locations"), "/admin/locations", frozenset({Role.ADMIN}), "admin"),
     NavItem(lazy("SKUs"), "/admin/skus", frozenset({Role.ADMIN}), "admin"),
     NavItem(lazy("Supplier prices"), "/admin/prices", frozenset({Role.ADMIN}), "admin"),
+    NavItem(lazy("Planning schedules"), "/admin/planning", frozenset({Role.ADMIN}), "admin"),
     NavItem(lazy("Working days"), "/settlement/working-days", frozenset({Role.ADMIN}), "admin"),
     NavItem(lazy("System health"), "/health", frozenset({Role.ADMIN}), "admin"),
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 from workflows.approval import ApprovalWorkflow
 from workflows.inspection import InspectionWorkflow
 from workflows.payment_run import PaymentRunWorkflow
+from workflows.planning import ReorderReviewWorkflow, TransferPlanWorkflow
 from workflows.replenishment import ReplenishmentWorkflow
 from workflows.settlement import SettlementWorkflow
 from workflows.statement import StatementRunWorkflow, StatementWorkflow
@@ -24,4 +25,6 @@ WORKFLOWS: tuple[type, ...] = (
     SettlementWorkflow,
     PaymentRunWorkflow,
     TransferWorkflow,
+    ReorderReviewWorkflow,
+    TransferPlanWorkflow,
 )

@@ -804,6 +804,7 @@ async def build_world(engine: Engine, temporal: Client, task_queue: str) -> Worl
     statement_ids = await _statements(engine, temporal, task_queue)
     settlements = await _settlements(engine, temporal, task_queue)
     _sales(engine, logins)
+    _planning(engine)
     transfer_ids = await _transfers(engine, temporal, task_queue)
     return World(
         logins=logins,
@@ -903,6 +904,86 @@ def _sales(engine: Engine, logins: list[Login]) -> None:
                 source_document_id="form:world",
                 now=datetime.now(BUSINESS_TIMEZONE),
             )
+        session.commit()
+
+
+# --- planning ---------------------------------------------------------------------------------------
+
+
+def _planning(engine: Engine) -> None:
+    """A reorder review's proposal (an HQ store's order of one SKU from its supplier) and a transfer
+    planner's line: their pages and forms are HQ's, and every other party is refused them."""
+    from supplychain.models import (
+        Location,
+        LocationKind,
+        PlanningKind,
+        PlanningRun,
+        PriceListEntry,
+        ProposalStatus,
+        ReplenishmentProposal,
+        ReplenishmentProposalLine,
+        TransferProposalKind,
+        TransferProposalLine,
+    )
+
+    today = datetime.now(BUSINESS_TIMEZONE).date()
+    with Session(engine) as session:
+        hq_locations = list(
+            session.execute(
+                select(Location)
+                .join(Organisation, col(Organisation.id) == col(Location.organisation_id))
+                .where(col(Organisation.kind) == OrgKind.HQ)
+                .order_by(col(Location.id))
+            ).scalars()
+        )
+        store = next(loc for loc in hq_locations if loc.kind is LocationKind.STORE)
+        warehouse = next(loc for loc in hq_locations if loc.kind is not LocationKind.STORE)
+        entry = session.execute(select(PriceListEntry).order_by(col(PriceListEntry.id))).scalars().first()
+        assert entry is not None and store.id is not None and warehouse.id is not None
+        review = PlanningRun(
+            kind=PlanningKind.REORDER_REVIEW, workflow_id="cross-org-review", business_date=today
+        )
+        plan = PlanningRun(kind=PlanningKind.TRANSFER_PLAN, workflow_id="cross-org-plan", business_date=today)
+        session.add_all([review, plan])
+        session.flush()
+        assert review.id is not None and plan.id is not None
+        proposal = ReplenishmentProposal(
+            planning_run_id=review.id,
+            supplier_id=entry.supplier_id,
+            location_id=store.id,
+            status=ProposalStatus.PROPOSED,
+        )
+        session.add(proposal)
+        session.flush()
+        assert proposal.id is not None
+        session.add(
+            ReplenishmentProposalLine(
+                proposal_id=proposal.id,
+                sku_id=entry.sku_id,
+                quantity=12,
+                needed=10,
+                on_hand=1,
+                inventory_position=1,
+                reorder_point=4,
+                order_up_to=11,
+                unit_price=entry.unit_price,
+                reason="reorder.at_or_below_reorder_point",
+            )
+        )
+        session.add(
+            TransferProposalLine(
+                planning_run_id=plan.id,
+                kind=TransferProposalKind.SHORTAGE,
+                sku_id=entry.sku_id,
+                source_location_id=warehouse.id,
+                destination_location_id=store.id,
+                quantity=5,
+                unit_cost=Decimal("0.5000"),
+                line_cost=Decimal("2.50"),
+                reason="transfer.covers_shortage_below_reorder_point",
+                status=ProposalStatus.PROPOSED,
+            )
+        )
         session.commit()
 
 

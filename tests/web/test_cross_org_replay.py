@@ -185,7 +185,12 @@ SHARED: tuple[Rule, ...] = (
 KNOWN_LEAKS: tuple[Rule, ...] = ()
 
 # Id-bearing routes of the app no crawl reaches in this world, and why ({} : every one is reached).
-UNREACHED: dict[tuple[str, str], str] = {}
+UNREACHED: dict[tuple[str, str], str] = {
+    # Their parameters are words (which run, which schedule action), never an id: no target to replay.
+    # Only HQ's buyers and admins may post them (tests/web/test_planning.py checks the roles).
+    ("POST", "/planning/run/{kind}"): "the kind of planning run is a word, not an id",
+    ("POST", "/admin/planning/{kind}/{action}"): "the schedule and the action are words, not ids",
+}
 
 # The fewest id-bearing targets each crawling user must reach: about three quarters of what the
 # crawl finds in this world, so a crawler that stops following links fails here.

@@ -23,6 +23,17 @@ HQ_BUYING = ["/", "/purchase-orders", *HQ_STOCK, "/price-lists"]
 # Buyers, approvers and admins follow transfers (after the stock entries).
 HQ_BUYING_TRANSFERS = ["/", "/purchase-orders", *HQ_STOCK, "/transfers", "/price-lists"]
 HQ_BUYING_QUALITY = [*HQ_BUYING_TRANSFERS, "/certificates"]
+# Buyers also work the planner's proposals (after the transfers).
+BUYER_MAIN = [
+    "/",
+    "/purchase-orders",
+    *HQ_STOCK,
+    "/transfers",
+    "/planning/proposals",
+    "/planning/transfers",
+    "/price-lists",
+    "/certificates",
+]
 SCORECARD = "/quality/scorecard"
 # Returns, debit notes and the scorecard: HQ quality roles and suppliers (debit notes: finance too).
 QUALITY_TAIL = ["/returns", "/debit-notes", SCORECARD]
@@ -41,6 +52,7 @@ SUPPLIER_MAIN = [
     "/supplier/purchase-orders",
     "/supplier/shipments",
     "/stock",
+    "/supplier/stock-forecast",
     "/price-lists",
     "/supplier/certificates",
     "/supplier/inspections",
@@ -69,6 +81,7 @@ APPROVER_MAIN = [
     "/purchase-orders",
     *HQ_STOCK,
     "/transfers",
+    "/planning/transfers",
     "/price-lists",
     "/certificates",
     "/inspections",
@@ -81,6 +94,7 @@ ADMIN_SECTION = [
     "/admin/locations",
     "/admin/skus",
     "/admin/prices",
+    "/admin/planning",
     "/settlement/working-days",
     "/health",
 ]
@@ -89,7 +103,7 @@ ADMIN_SECTION = [
 NAV_BY_ROLE: dict[Role, tuple[list[str], list[str]]] = {
     Role.SUPPLIER: (SUPPLIER_MAIN, []),
     Role.STORE: (STORE_MAIN, []),
-    Role.BUYER: ([*HQ_BUYING_QUALITY, *BUYER_STATEMENTS_TAIL], []),
+    Role.BUYER: ([*BUYER_MAIN, *BUYER_STATEMENTS_TAIL], []),
     Role.APPROVER: (APPROVER_MAIN, []),
     Role.WAREHOUSE: (WAREHOUSE_MAIN, []),
     Role.INSPECTOR: (INSPECTOR_MAIN, []),

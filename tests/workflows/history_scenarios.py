@@ -6,7 +6,7 @@ and returns the ids of the workflows it records, in the order of the file names 
 with (`@scenario("replenishment_approved", "approval_approved")`). Every workflow has finished by
 then, so a file holds a whole run. A file's name says its workflow (`replenishment_*`,
 `approval_*`, `inspection_*`, `statement_*`, `statement_run_*`, `settlement_*`, `payment_run_*`,
-`transfer_*`:
+`transfer_*`, `planning_reorder_review_*`, `planning_transfer_plan_*`:
 the longest prefix wins) and its story.
 
 A story recorded again after a versioning change gets a second file, `<name>.<patch>.json`, named
@@ -35,7 +35,7 @@ import json
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -44,7 +44,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     import pytest
-    from sqlalchemy import Engine
+    from sqlalchemy import Engine, select
     from sqlmodel import Session
     from temporalio.api.enums.v1 import EventType
     from temporalio.client import Client, WorkflowFailureError, WorkflowHistory, WorkflowUpdateStage
@@ -75,6 +75,7 @@ with workflow.unsafe.imports_passed_through():
     from supplychain.payments import BankStatus
     from supplychain.settlement import payment_number
     from tests.factories import make_user
+    from tests.planning_world import build_planning_world
     from tests.statement_world import StatementWorld
     from tests.transfer_world import build_transfer_world
     from tests.workflows import test_transfer as transfer_tests
@@ -137,6 +138,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.common import business_date
     from workflows.inspection import InspectionResult, InspectionWorkflow
     from workflows.payment_run import PaymentRunWorkflow, payment_run_workflow_id
+    from workflows.planning import PlanningRunInput, ReorderReviewWorkflow, TransferPlanWorkflow
     from workflows.replenishment import CancelPOInput, RejectPOInput, ReplenishmentWorkflow
     from workflows.settlement import (
         BankResultInput,
@@ -173,6 +175,8 @@ WORKFLOW_OF_PREFIX = {
     "settlement": SettlementWorkflow.__name__,
     "payment_run": PaymentRunWorkflow.__name__,
     "transfer": TransferWorkflow.__name__,
+    "planning_reorder_review": ReorderReviewWorkflow.__name__,
+    "planning_transfer_plan": TransferPlanWorkflow.__name__,
 }
 SORTED_GOOD = 70
 
@@ -1218,6 +1222,70 @@ async def transfer_cancelled(scene: Scene) -> tuple[str, ...]:
     assert (await handle.result()).status is TransferStatus.CANCELLED
     assert (await short.result()).status is TransferStatus.NOT_AVAILABLE
     return (handle.id, short.id)
+
+
+# --- planning runs --------------------------------------------------------------------------------
+
+
+@scenario("planning_reorder_review_proposed", "planning_transfer_plan_proposed")
+async def planning_runs(scene: Scene) -> tuple[str, ...]:
+    """The reorder review proposes an order for a store below its reorder point; the transfer
+    planner proposes covering it from the region's warehouse."""
+    from supplychain.models import MovementType, ReplenishmentProposal, TransferProposalLine
+    from supplychain.rules.stock import StockDelta
+    from tests.planning_world import noon, post
+
+    today = business_date(datetime.now(UTC))
+    with Session(scene.db, expire_on_commit=False) as session:
+        world = build_planning_world(session, today)
+        post(
+            session,
+            world.warehouse,
+            world.sku_x,
+            MovementType.RECEIPT,
+            StockDelta(on_hand=500),
+            noon(today - timedelta(days=1)),
+        )
+    ids = (
+        f"planning-reorder-review-scenario-{uuid.uuid4().hex}",
+        f"planning-transfer-plan-scenario-{uuid.uuid4().hex}",
+    )
+    from supplychain.settings import settings
+    from tests.planning_world import HISTORY_DAYS
+
+    history_days, settings.PLANNING_HISTORY_DAYS = settings.PLANNING_HISTORY_DAYS, HISTORY_DAYS
+    try:
+        review = await scene.client.execute_workflow(
+            ReorderReviewWorkflow.run, PlanningRunInput(None, today), id=ids[0], task_queue=scene.task_queue
+        )
+        plan = await scene.client.execute_workflow(
+            TransferPlanWorkflow.run, PlanningRunInput(None, today), id=ids[1], task_queue=scene.task_queue
+        )
+    finally:
+        settings.PLANNING_HISTORY_DAYS = history_days
+    with Session(scene.db) as session:
+        proposed = (
+            session.execute(
+                select(ReplenishmentProposal).where(
+                    ReplenishmentProposal.planning_run_id == review.run_id,
+                    ReplenishmentProposal.location_id == world.store_a.id,
+                )
+            )
+            .scalars()
+            .all()
+        )
+        lines = (
+            session.execute(
+                select(TransferProposalLine).where(
+                    TransferProposalLine.planning_run_id == plan.run_id,
+                    TransferProposalLine.destination_location_id == world.store_a.id,
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert len(proposed) == 1 and [line.source_location_id for line in lines] == [world.warehouse.id]
+    return ids
 
 
 def _activities(history: WorkflowHistory, activity_type: str) -> int:

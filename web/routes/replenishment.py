@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
@@ -26,7 +27,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from supplychain import i18n
+from supplychain import i18n, planning
 from supplychain.models import (
     Location,
     RequestSubmission,
@@ -37,6 +38,7 @@ from supplychain.numbering import reserve_number
 from supplychain.principal import Principal
 from supplychain.replenishment import (
     CatalogueItem,
+    business_today,
     orderable_items,
     regional_warehouse_for,
     replenishment_input,
@@ -159,8 +161,101 @@ def claim_submission(session: Session, *, token: str, user_id: int) -> RequestSu
     return submission
 
 
+CATALOGUE_PER_PAGE = 50
+MAX_SEARCH = 100
+
+
+@dataclass(frozen=True)
+class Browse:
+    """Which part of the catalogue the listing shows: a search, a category, a page."""
+
+    q: str = ""
+    category: str = ""
+    page: int = 1
+
+    @classmethod
+    def of(cls, source: Any) -> Browse:
+        q = str(source.get("q") or "").strip()[:MAX_SEARCH]
+        category = str(source.get("category") or "").strip()[:64]
+        raw = str(source.get("page") or "1")
+        page = int(raw) if raw.isascii() and raw.isdigit() and len(raw) <= 6 else 1
+        # The listing's buttons (the request form posts them): a new search starts at page 1.
+        if source.get("search") is not None:
+            page = 1
+        elif source.get("next") is not None:
+            page += 1
+        elif source.get("prev") is not None:
+            page -= 1
+        return cls(q, category, max(1, page))
+
+
+class CatalogueListing:
+    """The listing part of the request page, read only when the page renders it (the htmx preview
+    does not): one page of the SKUs the search and category select, each with its on hand, reorder
+    point and suggested quantity at the store (`supplychain.planning.reorder_view`, a fixed number
+    of queries), and the quantities typed for SKUs not on this page, carried as hidden fields."""
+
+    def __init__(
+        self,
+        session: Session,
+        user: Principal,
+        items: dict[int, CatalogueItem],
+        parsed: RequestForm | None,
+        browse: Browse,
+    ) -> None:
+        self._session, self._user, self._items, self._parsed = session, user, items, parsed
+        self.browse = browse
+
+    @cached_property
+    def _selected(self) -> list[CatalogueItem]:
+        if not self.browse.q and not self.browse.category:
+            return list(self._items.values())
+        found = orderable_items(
+            self._session, self._user, search=self.browse.q, category=self.browse.category
+        )
+        return [self._items[sku_id] for sku_id in found if sku_id in self._items]
+
+    @property
+    def total(self) -> int:
+        return len(self._selected)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // CATALOGUE_PER_PAGE))
+
+    @property
+    def number(self) -> int:
+        return min(self.browse.page, self.pages)
+
+    @cached_property
+    def page(self) -> list[CatalogueItem]:
+        start = (self.number - 1) * CATALOGUE_PER_PAGE
+        return self._selected[start : start + CATALOGUE_PER_PAGE]
+
+    @cached_property
+    def views(self) -> dict[int, planning.View]:
+        if self._user.location_id is None:
+            return {}
+        ids = [item.sku.id for item in self.page if item.sku.id is not None]
+        return planning.reorder_view(self._session, self._user.location_id, ids, business_today())
+
+    @cached_property
+    def categories(self) -> list[str]:
+        return sorted({item.sku.category for item in self._items.values() if item.sku.category})
+
+    @cached_property
+    def hidden_values(self) -> dict[int, str]:
+        shown = {item.sku.id for item in self.page}
+        values = self._parsed.values if self._parsed else {}
+        return {sku_id: raw for sku_id, raw in values.items() if sku_id not in shown}
+
+
 def _request_context(
-    session: Session, user: Principal, items: dict[int, CatalogueItem], parsed: RequestForm | None
+    session: Session,
+    user: Principal,
+    items: dict[int, CatalogueItem],
+    parsed: RequestForm | None,
+    browse: Browse | None = None,
 ) -> dict[str, Any]:
     plan = split_by_supplier(parsed.requests) if parsed else []
     offers = {(o.supplier_id, o.sku_id): o for o, _ in (parsed.requests if parsed else [])}
@@ -184,13 +279,27 @@ def _request_context(
         "plan_total": sum((o.total_amount for o in plan), start=Decimal("0.00")),
         "skus": {sku_id: item.sku for sku_id, item in items.items()},
         "orgs": names["orgs"],
+        "catalogue": CatalogueListing(session, user, items, parsed, browse or Browse()),
     }
 
 
 @router.get("/replenishment/new")
 def new_request(request: Request, user: StoreUser, session: SessionDep) -> Response:
     items = orderable_items(session, user)
-    return render(request, "purchase_orders/new.html", _request_context(session, user, items, None))
+    ctx = _request_context(session, user, items, None, Browse.of(request.query_params))
+    return render(request, "purchase_orders/new.html", ctx)
+
+
+@router.post("/replenishment/browse")
+def browse_catalogue(request: Request, user: StoreUser, session: SessionDep, form: FormDep) -> Response:
+    """Search, filter or turn the page of the catalogue without losing what was typed: the request
+    form posts here (its search and page buttons), and every quantity typed so far comes back,
+    in its row when the row is shown and as a hidden field otherwise."""
+    items = orderable_items(session, user)
+    parsed = parse_request(session, form, items)
+    parsed.general_errors = []  # browsing is not sending: no "enter a quantity" or "expired"
+    ctx = _request_context(session, user, items, parsed, Browse.of(form))
+    return render(request, "purchase_orders/new.html", ctx)
 
 
 @router.post("/replenishment/preview")
