@@ -251,6 +251,29 @@ def reorder_view(
     return result
 
 
+def reorder_points_for(session: Session, pairs: Collection[Key], today: dt.date) -> dict[Key, int]:
+    """(location id, SKU id) -> reorder point, for the pairs whose SKU has a preferred offer and sells
+    there (a reorder point above 0): the stock page's low-stock marks. Two queries for a page of rows
+    (the offers, and one demand query over the page's locations and SKUs)."""
+    if not pairs:
+        return {}
+    sku_ids = sorted({sku_id for _location_id, sku_id in pairs})
+    location_ids = sorted({location_id for location_id, _sku_id in pairs})
+    found = preferred_offers(session, today, sku_ids)
+    demand = daily_demand(
+        session, location_ids=location_ids, sku_ids=sku_ids, days=history_days(), today=today
+    )
+    points: dict[Key, int] = {}
+    for location_id, sku_id in pairs:
+        offer = found.get(sku_id)
+        if offer is None:
+            continue
+        point = reorder_point(demand[(location_id, sku_id)], policy_for(offer)).reorder_point
+        if point > 0:
+            points[(location_id, sku_id)] = point
+    return points
+
+
 def planning_locations(session: Session) -> dict[int, Location]:
     """Every active store and warehouse the review plans for, by id."""
     rows = session.execute(

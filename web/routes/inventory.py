@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
 from fastapi.responses import RedirectResponse
 from starlette.responses import Response
 
-from supplychain import inventory, sales
+from supplychain import inventory, planning, sales
 from supplychain.i18n import format_decimal, gettext, lazy
 from supplychain.models import LocationKind, MovementType, OrgKind, Role
 from supplychain.models.base import utcnow
@@ -116,9 +116,12 @@ def stock(
             "kind_labels": LOCATION_KIND_LABELS,
             # A supplier sees quantities of its SKUs only; the ledger names other parties' documents.
             "show_ledger": user.org_kind is not OrgKind.SUPPLIER,
-            # Low-stock highlighting: (location id, SKU id) -> reorder point. Reorder points are not
-            # stored yet (planning, DESIGN 4.6); rows are highlighted once this is filled in.
-            "reorder_points": {},
+            # Low-stock highlighting: (location id, SKU id) -> reorder point (supplychain/planning.py).
+            "reorder_points": planning.reorder_points_for(
+                scope.session,
+                [(row.balance.location_id, row.balance.sku_id) for row in rows],
+                business_date(utcnow()),
+            ),
         },
         block="results",
     )
