@@ -3,7 +3,8 @@
 `portal dev` is the one-machine setup: it migrates the SQLite database, loads the demo data, starts
 the Temporal dev server (unless TEMPORAL_ADDRESS points at a cluster), a worker and the web app as
 child processes, creates a few demo purchase orders, demo supplier statements and demo transfers
-through the worker (`demo-orders`, `demo-statements`, `demo-transfers`), and stops them all
+through the worker (`demo-orders`, `demo-statements`, `demo-transfers`, `demo-planning`: the
+stores' sales history and a first reorder review and transfer plan), and stops them all
 together. `migrate`, `create-admin`, `web` and `worker` are the pieces a production deployment runs
 separately (see docker-compose.yml and the README). With ENVIRONMENT=production, `dev`, `seed` and
 the `demo-*` commands refuse to run: the demo users' passwords are public.
@@ -272,6 +273,36 @@ def demo_transfers() -> None:
         typer.echo("Demo transfers are in place already.")
 
 
+@app.command("demo-planning")
+def demo_planning() -> None:
+    """Post the demo stores' sales history and run the reorder review and the transfer planner once
+    through the running worker, so reorder points, suggestions and proposals exist (safe to repeat:
+    the history is posted once, today's runs are made once).
+
+    Exits 0 once done, 1 when a step failed. Refused with ENVIRONMENT=production.
+    """
+    _refuse_demo_data_in_production()
+    from supplychain.demo_planning import seed_demo_planning
+    from supplychain.settings import settings
+    from supplychain.temporal import run_with_client
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        made = run_with_client(
+            lambda client: seed_demo_planning(client, settings.TEMPORAL_TASK_QUEUE),
+            connect_timeout=DEMO_ORDERS_CONNECT_TIMEOUT_S,
+        )
+    except Exception as exc:
+        typer.echo(f"Demo planning failed: {exc!r}", err=True)
+        raise typer.Exit(1) from exc
+    if made:
+        typer.echo(
+            "Demo planning runs made: " + ", ".join(f"{kind} ({n} proposals)" for kind, n in made.items())
+        )
+    else:
+        typer.echo("Demo planning runs are in place already.")
+
+
 @app.command("statement-schedules")
 def statement_schedules() -> None:
     """Create or update every active supplier's statement schedule from its settlement terms (cycle,
@@ -452,6 +483,7 @@ def dev() -> None:
         if _create_demo_orders():
             _create_demo_statements()
         _create_demo_transfers()
+        _run_demo_step("demo-planning", "demo sales history and planning runs")
         _print_banner(settings, web_host, logins)
         exit_code = supervisor.watch()
     except KeyboardInterrupt:

@@ -55,7 +55,12 @@ class DemoLogin:
 
 HQ_CODE = "HQ"
 
-REGIONS = [("EAST", "华东"), ("SOUTH", "华南")]
+# code, name, where its goods are handled (latitude, longitude: Hangzhou, Guangzhou), for the
+# transfer planner's cost per unit between regions.
+REGIONS = [
+    ("EAST", "华东", Decimal("30.274084"), Decimal("120.155070")),
+    ("SOUTH", "华南", Decimal("23.129110"), Decimal("113.264385")),
+]
 
 # code, name, kind, region code, address
 HQ_LOCATIONS = [
@@ -475,7 +480,7 @@ def seed_demo(session: Session) -> list[DemoLogin]:
     DemoDataRefused in production, before anything is written."""
     refuse_demo_data_in_production()
     hq = _organisation(session, HQ_CODE, "总部", OrgKind.HQ)
-    regions = {code: _region(session, code, name) for code, name in REGIONS}
+    regions = {code: _region(session, code, name, lat, lon) for code, name, lat, lon in REGIONS}
     orgs = {HQ_CODE: hq}
     locations: dict[str, Location] = {}
     for code, name, kind, region, address in HQ_LOCATIONS:
@@ -532,8 +537,13 @@ def _organisation(session: Session, code: str, name: str, kind: OrgKind) -> Orga
     )
 
 
-def _region(session: Session, code: str, name: str) -> Region:
-    return _find(session, Region, code=code) or _add(session, Region(code=code, name=name))
+def _region(session: Session, code: str, name: str, latitude: Decimal, longitude: Decimal) -> Region:
+    region = _find(session, Region, code=code) or _add(session, Region(code=code, name=name))
+    if region.latitude is None and region.longitude is None:  # a region seeded before coordinates
+        region.latitude, region.longitude = latitude, longitude
+        session.add(region)
+        session.flush()
+    return region
 
 
 def _location(

@@ -168,6 +168,7 @@ def test_dev_starts_everything_and_stops_on_ctrl_c(
     assert "Demo purchase orders created: PO-" in output
     assert "Demo statements created: ST-" in output
     assert "Demo transfers created: TR-" in output
+    assert "Demo planning runs made: planning-reorder-review" in output
     assert "Fatal Python error" not in output and "Warning" not in output, output
 
 
@@ -240,7 +241,9 @@ def production(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(settings, "ENVIRONMENT", "production")
 
 
-@pytest.mark.parametrize("command", ["seed", "demo-orders", "demo-statements", "demo-transfers", "dev"])
+@pytest.mark.parametrize(
+    "command", ["seed", "demo-orders", "demo-statements", "demo-transfers", "demo-planning", "dev"]
+)
 def test_demo_data_commands_refuse_to_run_in_production(
     production: None, session: Session, command: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,6 +1,7 @@
-"""`portal demo-transfers`: through the real worker on the dev server, one transfer in each state that
-waits for somebody (dispatch, receipt, a loss, HQ approval between regions, and a completed one);
-each person's page shows it; a second run makes nothing; production makes none."""
+"""`portal demo-transfers` and `portal demo-planning`, through the real worker on the dev server: one
+transfer in each state that waits for somebody (dispatch, receipt, a loss, HQ approval between
+regions, and a completed one), each person's page showing it; the stores' sales history and a first
+reorder review and transfer plan with proposals; a second run makes nothing; production makes none."""
 
 from __future__ import annotations
 
@@ -9,13 +10,23 @@ from sqlalchemy import Engine, select
 from sqlmodel import Session, col
 from temporalio.testing import WorkflowEnvironment
 
+from supplychain.demo_planning import seed_demo_planning
 from supplychain.demo_transfers import DEMO_TRANSFERS, seed_demo_transfers
-from supplychain.models import ApprovalRequest, Transfer, TransferStatus
+from supplychain.models import (
+    ApprovalRequest,
+    ProposalStatus,
+    ReplenishmentProposal,
+    Transfer,
+    TransferProposalKind,
+    TransferProposalLine,
+    TransferStatus,
+)
 from supplychain.seed import EMAIL_DOMAIN, USERS, DemoDataRefused, seed_demo
 from supplychain.settings import settings
 from tests.fixtures.numbers import fresh_document_numbers
 from tests.fixtures.temporal import running_worker
 from tests.fixtures.web import ClientFactory, login
+from workflows.planning import REORDER_REVIEW_ID, TRANSFER_PLAN_ID
 
 DEMO_PASSWORDS = {local_part: password for _role, local_part, password, *_rest in USERS}
 
@@ -77,3 +88,24 @@ async def test_production_creates_no_demo_transfers(monkeypatch: pytest.MonkeyPa
     monkeypatch.setattr(settings, "ENVIRONMENT", "production")
     with pytest.raises(DemoDataRefused):
         await seed_demo_transfers(None, "no-queue")  # refused before any use
+
+
+async def test_demo_planning_leaves_proposals_for_the_buyer_and_hq_once(
+    db: Engine, dev_server_env: WorkflowEnvironment, task_queue: str
+) -> None:
+    """The stores' sales history, then a reorder review and a transfer plan: the buyer finds draft
+    orders and HQ transfer lines (the warehouses' stock covers the stores' shortfalls); a second run
+    the same day makes nothing."""
+    with Session(db) as session:
+        seed_demo(session)
+    client = dev_server_env.client
+    async with running_worker(client, task_queue):
+        made = await seed_demo_planning(client, task_queue)
+        assert set(made) == {REORDER_REVIEW_ID, TRANSFER_PLAN_ID}
+        assert made[REORDER_REVIEW_ID] > 0 and made[TRANSFER_PLAN_ID] > 0
+        assert await seed_demo_planning(client, task_queue) == {}
+    with Session(db) as session:
+        proposals = session.execute(select(ReplenishmentProposal)).scalars().all()
+        lines = session.execute(select(TransferProposalLine)).scalars().all()
+        assert proposals and all(p.status is ProposalStatus.PROPOSED for p in proposals)
+        assert any(line.kind is TransferProposalKind.SHORTAGE for line in lines)
