@@ -66,6 +66,7 @@ def orderable_items(session: Session, user: Principal) -> dict[int, CatalogueIte
                 moq=entry.moq,
                 pack_size=entry.pack_size,
                 lead_time_days=entry.lead_time_days,
+                direct_delivery=entry.direct_delivery,
             )
         )
     items: dict[int, CatalogueItem] = {}
