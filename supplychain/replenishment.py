@@ -15,19 +15,31 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import Session, col
 
 from supplychain import offers
-from supplychain.models import Location, LocationKind, Organisation, OrgKind, PriceListEntry, Sku
+from supplychain.models import (
+    Location,
+    LocationKind,
+    Organisation,
+    OrgKind,
+    PriceListEntry,
+    Sku,
+    StockBalance,
+    TransferOrigin,
+)
 from supplychain.models.base import utcnow
 from supplychain.principal import Principal
 from supplychain.rules.dates import business_date
 from supplychain.rules.ordering import PlannedOrder, SupplierOffer, needs_approval, preferred_offer
+from supplychain.rules.sourcing import SourcingPlan
 from supplychain.scoping import visible
 from supplychain.settings import settings
 from workflows.replenishment import POLineInput, ReplenishmentInput
+from workflows.transfer import TransferInput, TransferLineInput
 
 
 def business_today() -> date:
@@ -109,6 +121,43 @@ def regional_warehouse_for(session: Session, user: Principal) -> Location | None
         .first()
     )
     return central
+
+
+def available_stock(session: Session, location_id: int, sku_ids: set[int]) -> dict[int, int]:
+    """SKU id -> what `location_id` has available (on hand − reserved − quarantine), in one query."""
+    if not sku_ids:
+        return {}
+    balances = session.execute(
+        select(StockBalance).where(
+            col(StockBalance.location_id) == location_id, col(StockBalance.sku_id).in_(sku_ids)
+        )
+    ).scalars()
+    return {b.sku_id: b.available for b in balances}
+
+
+def sourcing_transfer_input(
+    number: str,
+    plan: SourcingPlan,
+    user: Principal,
+    warehouse: Location,
+    *,
+    needs_approval: bool,
+    **slas: Any,
+) -> TransferInput:
+    """The start input of the transfer serving a request's warehouse-stock part (origin SOURCING)."""
+    assert user.location_id is not None and warehouse.id is not None
+    return TransferInput(
+        number=number,
+        origin=TransferOrigin.SOURCING,
+        source_location_id=warehouse.id,
+        destination_location_id=user.location_id,
+        requested_by_user_id=user.user_id,
+        needs_approval=needs_approval,
+        lines=[
+            TransferLineInput(n, sku_id, quantity) for n, (sku_id, quantity) in enumerate(plan.transfer, 1)
+        ],
+        **slas,
+    )
 
 
 def replenishment_input(
