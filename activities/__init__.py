@@ -93,4 +93,5 @@ ACTIVITIES: list[Callable[..., Any]] = [
     transfer.record_transfer_cancelled,
     transfer.record_transfer_reminder,
     transfer.value_transfer_units,
+    transfer.reserve_onward_transfer,
 ]

@@ -161,10 +161,14 @@ def sourcing_transfer_input(
 
 
 def replenishment_input(
-    number: str, planned: PlannedOrder, user: Principal, ship_to: Location
+    number: str, planned: PlannedOrder, user: Principal, ship_to: Location, *, transfer_on: bool = False
 ) -> ReplenishmentInput:
-    """The start input of one planned PO, with every SLA of its process from the settings."""
+    """The start input of one planned PO, with every SLA of its process from the settings.
+
+    `transfer_on`: bought for the user's store but delivered to `ship_to` (its warehouse), so what
+    the warehouse accepts goes on to the store by transfer (sourcing, DESIGN 4.2)."""
     assert user.location_id is not None and ship_to.id is not None
+    onward = transfer_on and ship_to.id != user.location_id
     return ReplenishmentInput(
         number=number,
         supplier_id=planned.supplier_id,
@@ -190,6 +194,7 @@ def replenishment_input(
         approval_escalation_after=timedelta(hours=settings.APPROVAL_ESCALATION_HOURS),
         quality_decision_reminder_after=timedelta(hours=settings.QUALITY_DECISION_REMINDER_HOURS),
         quality_decision_escalation_after=timedelta(hours=settings.QUALITY_DECISION_ESCALATION_HOURS),
+        transfer_on_to_location_id=user.location_id if onward else None,
     )
 
 

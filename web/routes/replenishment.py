@@ -332,7 +332,8 @@ def _start_sourcing(
     for planned, delivery in sourcing.orders:
         ship_to = store if delivery is Delivery.STORE else warehouse
         assert ship_to is not None
-        number, failed = _start_order_for(session, client, user, ship_to, planned)
+        transfer_on = delivery is Delivery.WAREHOUSE
+        number, failed = _start_order_for(session, client, user, ship_to, planned, transfer_on=transfer_on)
         if failed:
             return created, True
         created.orders.append(number)
@@ -340,10 +341,17 @@ def _start_sourcing(
 
 
 def _start_order_for(
-    session: Session, client: Client, user: Principal, ship_to: Location, planned: PlannedOrder
+    session: Session,
+    client: Client,
+    user: Principal,
+    ship_to: Location,
+    planned: PlannedOrder,
+    *,
+    transfer_on: bool = False,
 ) -> tuple[str, bool]:
     number = reserve_number(session, "PO", datetime.now(BUSINESS_TIMEZONE).year)
-    start = with_batch_tracking(session, replenishment_input(number, planned, user, ship_to))
+    planned_input = replenishment_input(number, planned, user, ship_to, transfer_on=transfer_on)
+    start = with_batch_tracking(session, planned_input)
     try:
         await_on_loop(session, _start_order, client, start)
     except (RPCError, WorkflowAlreadyStartedError, WorkflowUpdateFailedError) as exc:
