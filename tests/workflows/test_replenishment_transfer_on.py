@@ -155,3 +155,10 @@ async def test_a_po_without_a_store_to_send_on_to_starts_no_transfer(
         assert onward_transfers(db, input.number) == []
         assert "transferred_on" not in _actions(db, input.number)
         assert TRANSFER_ON_PATCH not in patch_markers(await handle.fetch_history())
+
+
+def test_the_committed_story_took_the_transfer_on_path() -> None:
+    from tests.workflows.history_scenarios import history_path, read_history
+
+    history = read_history(history_path("replenishment_transferred_on.named_steps"))
+    assert TRANSFER_ON_PATCH in patch_markers(history)
