@@ -15,10 +15,19 @@ with workflow.unsafe.imports_passed_through():
     from sqlmodel import Session, col
     from temporalio.testing import WorkflowEnvironment
 
-    from supplychain.models import POStatus, Transfer, TransferLine, TransferOrigin, TransferStatus
+    from supplychain.models import POStatus, Transfer, TransferLine, TransferOrigin, TransferStatus, User
+    from supplychain.models.catalog import InspectionMode
     from tests.fixtures.numbers import fresh_document_numbers
     from tests.fixtures.temporal import assert_replays, running_worker
     from tests.workflows.history_scenarios import patch_markers
+    from tests.workflows.inspection_world import (
+        closed,
+        inspection,
+        inspector,  # noqa: F401  (the fixture)
+        received_and_waiting,
+        record_defects,
+        set_mode,
+    )
     from tests.workflows.test_replenishment import (
         Handle,
         World,
@@ -33,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         world,  # noqa: F401  (the fixture)
     )
     from workflows.approval import ApprovalWorkflow
+    from workflows.inspection import InspectionWorkflow
     from workflows.replenishment import TRANSFER_ON_PATCH, ReplenishmentInput, ReplenishmentWorkflow
     from workflows.transfer import TransferWorkflow, transfer_workflow_id
 
@@ -162,3 +172,35 @@ def test_the_committed_story_took_the_transfer_on_path() -> None:
 
     history = read_history(history_path("replenishment_transferred_on.named_steps"))
     assert TRANSFER_ON_PATCH in patch_markers(history)
+
+
+async def test_an_inspected_line_goes_on_to_the_store_once_its_inspection_releases_it(
+    time_skipping_env: WorkflowEnvironment,
+    task_queue: str,
+    world: World,
+    inspector: User,
+    session: Session,
+    db: Engine,
+) -> None:
+    fresh_document_numbers(db, ("TR",))
+    set_mode(session, world.sku_a, InspectionMode.ALWAYS)
+    client = time_skipping_env.client
+    assert world.store.id is not None
+    async with running_worker(client, task_queue):
+        handle, shipment = await received_and_waiting(
+            time_skipping_env, task_queue, world, db, transfer_on_to_location_id=world.store.id
+        )
+        number = (await handle.query(ReplenishmentWorkflow.get_state)).number
+        # B was not inspected: it goes on at once; A waits in quarantine for its verdict.
+        await _until(lambda: onward_transfers(db, number), "the first transfer's rows")
+        assert [lines for _t, lines in onward_transfers(db, number)] == [[(world.sku_b.id, 50)]]
+        first = await inspection(client, handle, shipment, 1)
+        await record_defects(first, inspector, major=1)  # accepted: released from quarantine
+        await _until(lambda: len(onward_transfers(db, number)) == 2, "the second transfer's rows")
+        assert [lines for _t, lines in onward_transfers(db, number)] == [
+            [(world.sku_b.id, 50)],
+            [(world.sku_a.id, 95)],  # what the store asked for, of the 100 released
+        ]
+        await closed(handle, db, number)
+        assert (await handle.result()).status is POStatus.CLOSED
+    await assert_replays(client, handle.id, [*WORKFLOWS, InspectionWorkflow])
