@@ -296,3 +296,56 @@ def test_bad_requests_are_refused_and_start_neither_transfer_nor_order(
         assert session.execute(select(func.count()).select_from(Transfer)).scalar_one() == 0
         assert session.execute(select(func.count()).select_from(PurchaseOrder)).scalar_one() == 0
     assert stock(db, chain.north_warehouse, chain.sku_a)["reserved"] == 0
+
+
+def test_the_bought_part_arrives_at_the_warehouse_and_goes_on_to_the_store(
+    portal_client: ClientFactory, portal_worker: WorkerThread, world: SourcingWorld, db: Engine
+) -> None:
+    chain = world.chain
+    store = _as(portal_client, world.store_user)
+    sent = form_post(store, "/replenishment/new", _request_form((chain.sku_b, 70)))  # 50 held, 20 bought
+    assert sent.status_code == 303, sent.text
+    ((po, _lines),) = _orders(db)
+    _until(lambda: _po_status(db, po.number) is POStatus.SENT, "the order sent to the supplier")
+    with Session(db) as session:
+        supplier_org = session.get(Organisation, po.supplier_id)
+        assert supplier_org is not None
+        supplier_user = make_user(session, organisation=supplier_org, roles=[Role.SUPPLIER])
+    supplier = _as(portal_client, supplier_user)
+    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    assert (
+        form_post(
+            supplier,
+            f"/purchase-orders/{po.number}/confirm",
+            {"quantity-1": "20", "promised_date-1": tomorrow},
+        ).status_code
+        == 303
+    )
+    shipped = form_post(
+        supplier,
+        f"/purchase-orders/{po.number}/shipments/new",
+        {"carrier": "SF", "tracking_number": "SF2", "eta": tomorrow, "quantity-1": "20"},
+    )
+    assert shipped.status_code == 303, shipped.text
+    with Session(db) as session:
+        shipment = session.execute(
+            select(Shipment).where(col(Shipment.purchase_order_id) == po.id)
+        ).scalar_one()
+    # The store cannot receive what is delivered to the warehouse; the warehouse does.
+    assert store.get(f"/warehouse/receipts/{shipment.number}").status_code == 404
+    warehouse = _as(portal_client, chain.north_warehouse_user)
+    received = form_post(warehouse, f"/warehouse/receipts/{shipment.number}", {"received-1": "20"})
+    assert received.status_code == 303, received.text
+    assert _po_status(db, po.number) is POStatus.CLOSED
+
+    _until(lambda: len(_transfers(db)) == 2, "the onward transfer")
+    onward = next(t for t in _transfers(db) if t.purchase_order_number == po.number)
+    assert onward.origin is TransferOrigin.SOURCING
+    assert (onward.source_location_id, onward.destination_location_id) == (
+        chain.north_warehouse.id,
+        chain.north_store.id,
+    )
+    _until(lambda: _transfer_status(db, onward.number) is TransferStatus.RESERVED, "its reservation")
+    # 50 held + 20 received, all 70 reserved for the store by the two transfers.
+    assert stock(db, chain.north_warehouse, chain.sku_b) == {"on_hand": 70, "reserved": 70, "in_transit": 0}
+    assert onward.number in store.get("/transfers").text
