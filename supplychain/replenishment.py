@@ -3,7 +3,10 @@ ReplenishmentWorkflow's start input.
 
 The catalogue page (web/routes/purchase_orders.py) and the demo orders (supplychain/demo_orders.py)
 both start their orders through here, so a demo order starts exactly as one placed on the page:
-`orderable_items` -> `split_by_supplier` -> `replenishment_input` -> `with_batch_tracking`.
+`orderable_items` -> `split_by_supplier` -> `replenishment_input` -> `with_batch_tracking`. The
+catalogue page sources a request first (`available_stock` of the regional warehouse ->
+`supplychain.rules.sourcing.source_request`): the warehouse-stock part starts a transfer
+(`sourcing_transfer_input`), the rest the purchase orders as above.
 
 The start input carries the process SLAs from the settings (supplier confirmation, HQ approval, the
 quality decision on a rejected lot): the workflow cannot read settings, so whoever starts it passes

@@ -1,10 +1,15 @@
-"""The store's request (replenishment, DESIGN 4.1): the catalogue `/replenishment/new` with what the
-store may order at the price it pays (`supplychain.replenishment.orderable_items`, read through the
-scoping rule), an htmx preview of the pack-size rounding and of the split into one purchase order
-per supplier, and the submit that starts one ReplenishmentWorkflow per planned order.
+"""The store's request (replenishment, DESIGN 4.1, sourced as 4.2 says): the catalogue
+`/replenishment/new` with what the store may order at the price it pays
+(`supplychain.replenishment.orderable_items`, read through the scoping rule), an htmx preview of
+where each line comes from (`supplychain.rules.sourcing.source_request`: the regional warehouse's
+available stock first, the rest bought, delivered to the warehouse and transferred on, or straight
+to the store where the supplier delivers direct), of the pack-size rounding and of the purchase
+orders per supplier and delivery, and the submit that starts one TransferWorkflow (origin SOURCING)
+for the warehouse-stock part and one ReplenishmentWorkflow per planned order. The form's one-time
+token (`claim_submission`) covers all of them: a second submit starts nothing.
 
 The orders' own pages (lists, the document page, the supplier's and buyer's actions) are
-web/routes/purchase_orders.py.
+web/routes/purchase_orders.py; the transfer's are web/routes/transfers.py.
 """
 
 from __future__ import annotations
