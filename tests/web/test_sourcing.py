@@ -19,6 +19,7 @@ from sqlmodel import Session, col
 from starlette.testclient import TestClient
 
 from supplychain.models import (
+    Notification,
     Organisation,
     OrgKind,
     POStatus,
@@ -257,7 +258,18 @@ def test_a_direct_delivery_sku_is_bought_for_the_store_and_the_store_receives_it
             select(Shipment).where(col(Shipment.purchase_order_id) == po.id)
         ).scalar_one()
 
-    # The store sees it among its expected receipts and on the order's page, and counts it in.
+    # The store's staff are told it is on its way (not HQ's warehouse staff), see it among their
+    # expected receipts and on the order's page, and count it in.
+    with Session(db) as session:
+        told = set(
+            session.execute(
+                select(col(Notification.user_id)).where(
+                    col(Notification.document_id) == po.number,
+                    col(Notification.message).contains("is on its way"),
+                )
+            ).scalars()
+        )
+    assert told == {world.store_user.id, chain.north_store_user.id}
     assert shipment.number in store.get("/warehouse/receipts").text
     assert f'href="/warehouse/receipts/{shipment.number}"' in store.get(f"/purchase-orders/{po.number}").text
     # Staff of another store cannot receive it.
