@@ -21,16 +21,21 @@ from sqlmodel import Session, col
 from supplychain import i18n
 from supplychain.models import (
     Location,
-    MovementType,
     POStatus,
     PurchaseOrder,
     PurchaseOrderLine,
     Sku,
     StockLedgerEntry,
 )
-from supplychain.rules.stock import StockDelta
-from supplychain.stock import get_balance, post_movement
-from tests.browser.conftest import DESKTOP, PHONE, BrowserProblems, DemoAccount, OpenPage, Viewport
+from tests.browser.conftest import (
+    DESKTOP,
+    PHONE,
+    BrowserProblems,
+    DemoAccount,
+    OpenPage,
+    Viewport,
+    hold_available_stock,
+)
 from web.purchasing import PO_STATUS_LABELS
 from web.timeline import action_label
 from workflows.common import BUSINESS_TIMEZONE
@@ -102,23 +107,8 @@ def test_store_orders_approver_approves_supplier_ships_warehouse_receives_store_
         regional = session.execute(select(Location).filter_by(code="RW-HZ")).scalar_one()
         assert regional.id is not None
         stock_before = _stock(session, regional.id, list(sku_ids.values()))
-        # The regional warehouse's stock of these SKUs is held for other orders: a store's request is
-        # served from available stock first (DESIGN 4.2), so with none available it is all bought.
-        for sku_id in sku_ids.values():
-            balance = get_balance(session, regional.id, sku_id)
-            if balance is not None and balance.available > 0:
-                post_movement(
-                    session,
-                    idempotency_key=f"browser-held:{regional.id}:{sku_id}:{time.time_ns()}",
-                    location_id=regional.id,
-                    sku_id=sku_id,
-                    movement_type=MovementType.RESERVE,
-                    delta=StockDelta(reserved=balance.available),
-                    source_document_type="opening",
-                    source_document_id="held",
-                )
-        session.commit()
-        session.refresh(regional)  # read again: posting expired it, and the page steps use it later
+    # None of it available: the whole request is bought (see `hold_available_stock`).
+    hold_available_stock(engine, "RW-HZ", list(sku_ids.values()))
     today = datetime.now(BUSINESS_TIMEZONE).date()
 
     # --- the store orders from its catalogue --------------------------------------------------------
