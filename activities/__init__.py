@@ -96,4 +96,5 @@ ACTIVITIES: list[Callable[..., Any]] = [
     transfer.value_transfer_units,
     planning.run_reorder_review,
     planning.run_transfer_plan,
+    transfer.reserve_onward_transfer,
 ]

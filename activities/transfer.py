@@ -8,7 +8,7 @@ event and notification carries an idempotency key under a unique constraint."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from temporalio import activity
@@ -18,6 +18,8 @@ from activities.notifications import email_after_commit
 from supplychain import transfers
 from supplychain.db import session_scope
 from supplychain.models import Location, TransferOrigin
+from supplychain.rules.dates import BUSINESS_TIMEZONE
+from supplychain.settings import settings
 from supplychain.stock import InsufficientStock
 from supplychain.transfers import NewTransferLine, TransferStep
 
@@ -150,3 +152,49 @@ def value_transfer_units(input: TransferValueInput) -> Decimal:
         quantities[line.sku_id] = quantities.get(line.sku_id, 0) + line.quantity
     with session_scope() as session:
         return transfers.units_value(session, quantities)
+
+
+@dataclass
+class OnwardTransferInput:
+    purchase_order_number: str
+    source_location_id: int  # the warehouse the PO delivered to
+    destination_location_id: int  # the store that asked
+    lines: list[NewTransferLine]
+    idempotency_key: str  # `<PO workflow id>:transfer_on:<n>`: one number per onward transfer
+    occurred_at: datetime
+
+
+@dataclass
+class OnwardTransfer:
+    """What the PO's workflow needs to start the onward TransferWorkflow: its number, whether HQ
+    approves it, and the transfer SLAs from the settings (the workflow cannot read settings)."""
+
+    number: str
+    needs_approval: bool
+    dispatch_reminder_after: timedelta
+    dispatch_escalation_after: timedelta
+    approval_reminder_after: timedelta
+    approval_escalation_after: timedelta
+
+
+@activity.defn
+def reserve_onward_transfer(input: OnwardTransferInput) -> OnwardTransfer:
+    with session_scope() as session:
+        number = transfers.reserve_onward_transfer(
+            session,
+            purchase_order_number=input.purchase_order_number,
+            idempotency_key=input.idempotency_key,
+            year=input.occurred_at.astimezone(BUSINESS_TIMEZONE).year,
+            lines=input.lines,
+            occurred_at=input.occurred_at,
+        )
+        return OnwardTransfer(
+            number=number,
+            needs_approval=transfers.needs_approval(
+                session, input.source_location_id, input.destination_location_id
+            ),
+            dispatch_reminder_after=timedelta(hours=settings.TRANSFER_DISPATCH_REMINDER_HOURS),
+            dispatch_escalation_after=timedelta(hours=settings.TRANSFER_DISPATCH_ESCALATION_HOURS),
+            approval_reminder_after=timedelta(hours=settings.APPROVAL_REMINDER_HOURS),
+            approval_escalation_after=timedelta(hours=settings.APPROVAL_ESCALATION_HOURS),
+        )

@@ -23,6 +23,7 @@ from supplychain import notifications
 from supplychain.events import record_event
 from supplychain.models import (
     Location,
+    LocationKind,
     Organisation,
     OrgKind,
     POLineStatus,
@@ -41,6 +42,7 @@ from supplychain.models.base import utcnow
 from supplychain.models.catalog import InspectionMode, Sku
 from supplychain.models.events import Notification
 from supplychain.notifications import users_with_role
+from supplychain.principal import Principal
 from supplychain.rules.money import line_net, line_tax
 from supplychain.rules.purchase_order import Batch as Batch  # a batch or lot: defined with the rules
 
@@ -556,6 +558,18 @@ def receipt_inspections(
 # --- who hears about it ---------------------------------------------------------------------------
 
 
+def may_receive(user: Principal, po: PurchaseOrder) -> bool:
+    """Who counts a PO's shipments in: HQ's warehouse staff, or, for a PO the supplier delivers
+    straight to a store, the store staff working at that store."""
+    if user.is_hq and user.has_role(Role.WAREHOUSE):
+        return True
+    return (
+        user.has_role(Role.STORE)
+        and user.location_id is not None
+        and user.location_id == po.ship_to_location_id
+    )
+
+
 def recipients(session: Session, po: PurchaseOrder, audience: Audience) -> list[int]:
     """The active users a notification about `po` goes to."""
     if audience is Audience.SUPPLIER:
@@ -569,9 +583,11 @@ def recipients(session: Session, po: PurchaseOrder, audience: Audience) -> list[
         ).scalars()
         return [uid for org_id in hq_ids for uid in users_with_role(session, Role.BUYER, org_id)]
     # Warehouse staff working at the ship-to location; else every warehouse user of its organisation.
+    # A PO delivered straight to a store: the staff of that store.
     location = session.get(Location, po.ship_to_location_id)
     assert location is not None
-    staff = users_with_role(session, Role.WAREHOUSE, location.organisation_id)
+    at_store = location.kind is LocationKind.STORE
+    staff = users_with_role(session, Role.STORE if at_store else Role.WAREHOUSE, location.organisation_id)
     at_location = set(
         session.execute(
             select(col(User.id)).where(
@@ -579,7 +595,7 @@ def recipients(session: Session, po: PurchaseOrder, audience: Audience) -> list[
             )
         ).scalars()
     )
-    return [uid for uid in staff if uid in at_location] or staff
+    return [uid for uid in staff if uid in at_location] or ([] if at_store else staff)
 
 
 def notify(

@@ -3,7 +3,10 @@ ReplenishmentWorkflow's start input.
 
 The catalogue page (web/routes/purchase_orders.py) and the demo orders (supplychain/demo_orders.py)
 both start their orders through here, so a demo order starts exactly as one placed on the page:
-`orderable_items` -> `split_by_supplier` -> `replenishment_input` -> `with_batch_tracking`.
+`orderable_items` -> `split_by_supplier` -> `replenishment_input` -> `with_batch_tracking`. The
+catalogue page sources a request first (`available_stock` of the regional warehouse ->
+`supplychain.rules.sourcing.source_request`): the warehouse-stock part starts a transfer
+(`sourcing_transfer_input`), the rest the purchase orders as above.
 
 The start input carries the process SLAs from the settings (supplier confirmation, HQ approval, the
 quality decision on a rejected lot): the workflow cannot read settings, so whoever starts it passes
@@ -15,19 +18,31 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import or_, select
 from sqlmodel import Session, col
 
 from supplychain import offers
-from supplychain.models import Location, LocationKind, Organisation, OrgKind, PriceListEntry, Sku
+from supplychain.models import (
+    Location,
+    LocationKind,
+    Organisation,
+    OrgKind,
+    PriceListEntry,
+    Sku,
+    StockBalance,
+    TransferOrigin,
+)
 from supplychain.models.base import utcnow
 from supplychain.principal import Principal
 from supplychain.rules.dates import business_date
 from supplychain.rules.ordering import PlannedOrder, SupplierOffer, needs_approval, preferred_offer
+from supplychain.rules.sourcing import SourcingPlan
 from supplychain.scoping import visible
 from supplychain.settings import settings
 from workflows.replenishment import POLineInput, ReplenishmentInput
+from workflows.transfer import TransferInput, TransferLineInput
 
 
 def business_today() -> date:
@@ -81,6 +96,7 @@ def orderable_items(
                 moq=entry.moq,
                 pack_size=entry.pack_size,
                 lead_time_days=entry.lead_time_days,
+                direct_delivery=entry.direct_delivery,
             )
         )
     items: dict[int, CatalogueItem] = {}
@@ -125,11 +141,52 @@ def regional_warehouse_for(session: Session, user: Principal) -> Location | None
     return central
 
 
+def available_stock(session: Session, location_id: int, sku_ids: set[int]) -> dict[int, int]:
+    """SKU id -> what `location_id` has available (on hand − reserved − quarantine), in one query."""
+    if not sku_ids:
+        return {}
+    balances = session.execute(
+        select(StockBalance).where(
+            col(StockBalance.location_id) == location_id, col(StockBalance.sku_id).in_(sku_ids)
+        )
+    ).scalars()
+    return {b.sku_id: b.available for b in balances}
+
+
+def sourcing_transfer_input(
+    number: str,
+    plan: SourcingPlan,
+    user: Principal,
+    warehouse: Location,
+    *,
+    needs_approval: bool,
+    **slas: Any,
+) -> TransferInput:
+    """The start input of the transfer serving a request's warehouse-stock part (origin SOURCING)."""
+    assert user.location_id is not None and warehouse.id is not None
+    return TransferInput(
+        number=number,
+        origin=TransferOrigin.SOURCING,
+        source_location_id=warehouse.id,
+        destination_location_id=user.location_id,
+        requested_by_user_id=user.user_id,
+        needs_approval=needs_approval,
+        lines=[
+            TransferLineInput(n, sku_id, quantity) for n, (sku_id, quantity) in enumerate(plan.transfer, 1)
+        ],
+        **slas,
+    )
+
+
 def replenishment_input(
-    number: str, planned: PlannedOrder, user: Principal, ship_to: Location
+    number: str, planned: PlannedOrder, user: Principal, ship_to: Location, *, transfer_on: bool = False
 ) -> ReplenishmentInput:
-    """The start input of one planned PO, with every SLA of its process from the settings."""
+    """The start input of one planned PO, with every SLA of its process from the settings.
+
+    `transfer_on`: bought for the user's store but delivered to `ship_to` (its warehouse), so what
+    the warehouse accepts goes on to the store by transfer (sourcing, DESIGN 4.2)."""
     assert user.location_id is not None and ship_to.id is not None
+    onward = transfer_on and ship_to.id != user.location_id
     return ReplenishmentInput(
         number=number,
         supplier_id=planned.supplier_id,
@@ -155,6 +212,7 @@ def replenishment_input(
         approval_escalation_after=timedelta(hours=settings.APPROVAL_ESCALATION_HOURS),
         quality_decision_reminder_after=timedelta(hours=settings.QUALITY_DECISION_REMINDER_HOURS),
         quality_decision_escalation_after=timedelta(hours=settings.QUALITY_DECISION_ESCALATION_HOURS),
+        transfer_on_to_location_id=user.location_id if onward else None,
     )
 
 

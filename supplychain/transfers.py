@@ -20,8 +20,9 @@ from sqlmodel import Session, col
 
 from supplychain import notifications
 from supplychain.db import insert_once
-from supplychain.events import record_event
+from supplychain.events import record_event, record_event_once
 from supplychain.models import (
+    DocumentEvent,
     Location,
     MovementType,
     Organisation,
@@ -37,6 +38,7 @@ from supplychain.models import (
 from supplychain.models.base import utcnow
 from supplychain.models.events import Notification
 from supplychain.notifications import users_with_role
+from supplychain.numbering import reserve_number
 from supplychain.rules.money import line_net, round_money
 from supplychain.rules.stock import StockDelta
 from supplychain.stock import post_movement
@@ -137,6 +139,46 @@ def transfer_lines(session: Session, transfer_id: int) -> list[TransferLine]:
             .order_by(col(TransferLine.line_no))
         ).scalars()
     )
+
+
+ONWARD_ACTION = "transferred_on"  # on the purchase order's timeline
+
+
+def reserve_onward_transfer(
+    session: Session,
+    *,
+    purchase_order_number: str,
+    idempotency_key: str,
+    year: int,
+    lines: Sequence[NewTransferLine],
+    occurred_at: datetime | None = None,
+) -> str:
+    """The number of the transfer taking a PO's accepted goods on to the store that asked for them,
+    reserved once per key: the PO's timeline event under `idempotency_key` holds it, so a retried
+    activity answers with the number it reserved the first time. Commits."""
+
+    def known() -> str | None:
+        event = session.execute(
+            select(DocumentEvent).where(col(DocumentEvent.idempotency_key) == idempotency_key)
+        ).scalar_one_or_none()
+        return str(event.after["transfer"]) if event is not None and event.after else None
+
+    number = known()
+    if number is not None:
+        return number
+    number = reserve_number(session, NUMBER_PREFIX, year)  # commits; a lost race leaves a gap
+    event, _created = record_event_once(
+        session,
+        document_type="purchase_order",
+        document_id=purchase_order_number,
+        action=ONWARD_ACTION,
+        idempotency_key=idempotency_key,
+        after={"transfer": number, "lines": {str(line.line_no): line.quantity for line in lines}},
+        occurred_at=occurred_at,
+    )
+    session.commit()
+    assert event.after is not None
+    return str(event.after["transfer"])
 
 
 def needs_approval(session: Session, source_location_id: int, destination_location_id: int) -> bool:

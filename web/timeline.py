@@ -64,6 +64,7 @@ ACTION_LABELS: dict[str, str] = {
     "line_short_closed": lazy("Line short-closed"),
     "closed": lazy("Closed"),
     "inspection_finished": lazy("Inspection finished"),
+    "transferred_on": lazy("Sent on to the store by transfer"),
     "cancelled": lazy("Cancelled"),
     # inspection of a received lot ("created" above: the lot is waiting for inspection)
     "accepted": lazy("Lot accepted"),

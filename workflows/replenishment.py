@@ -67,6 +67,11 @@ Versioning (`workflow.patched`; workflows/replenishment_steps.py keeps the older
   steps always inspect and quarantine.
 - The inspection child answers late clicks only for `inspection_answer_late_clicks_for` (10
   minutes) so it does not hold the PO.
+- `TRANSFER_ON_PATCH`, decided at the start of a run that has `transfer_on_to_location_id` (a PO
+  bought for a store, delivered to its warehouse: DESIGN 4.2 sourcing): what the warehouse accepts
+  into its stock (a receipt's uninspected lines; a lot when its inspection ends, what it released)
+  goes on to the store by a TransferWorkflow started as an abandoned child, up to each line's
+  requested quantity (`_send_on_to_the_store` in workflows/replenishment_steps.py).
 """
 
 from __future__ import annotations
@@ -87,6 +92,7 @@ from workflows.replenishment_steps import (
     INSPECTION_PATCH,
     NAMED_STEPS_PATCH,
     QUARANTINE_PATCH,
+    TRANSFER_ON_PATCH,
     ReplenishmentSteps,
     snapshot,
 )
@@ -143,6 +149,7 @@ __all__ = [
     "INSPECTION_PATCH",
     "NAMED_STEPS_PATCH",
     "QUARANTINE_PATCH",
+    "TRANSFER_ON_PATCH",
     "BatchInput",
     "CancelPOInput",
     "ConfirmLinesInput",
@@ -217,6 +224,9 @@ class ReplenishmentInput:
     # Operations, not business: a deployment on a slow database may lengthen it, the crash-recovery
     # test shortens it (the timeout is not part of what replay checks).
     activity_timeout: timedelta = ACTIVITY_TIMEOUT
+    # Sourcing: bought for this store but delivered to the warehouse (ship_to); what the warehouse
+    # accepts goes on to the store by transfer (TRANSFER_ON_PATCH). None: the goods stay at ship_to.
+    transfer_on_to_location_id: int | None = None
 
 
 @dataclass
@@ -263,10 +273,17 @@ class ReplenishmentWorkflow(ReplenishmentSteps):
         self._inspections: dict[str, workflow.ChildWorkflowHandle[Any, InspectionResult]] = {}
         # Results signalled by children whose quantities are final (before they complete).
         self._settled_inspections: dict[str, InspectionResult] = {}
+        self._transfer_on = False  # decided at the start of run(): see TRANSFER_ON_PATCH
+        self._transferred_on: dict[int, int] = {}
+        self._onward = 0
 
     @workflow.run
     async def run(self, input: ReplenishmentInput) -> ReplenishmentResult:
         self._named_steps = workflow.patched(NAMED_STEPS_PATCH)  # once, before the first step
+        # Only a PO that has a store to send its goods on to asks (older histories never do).
+        self._transfer_on = input.transfer_on_to_location_id is not None and workflow.patched(
+            TRANSFER_ON_PATCH
+        )
         await self._record()
         if input.needs_approval:
             await self._get_approval()

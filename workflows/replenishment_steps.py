@@ -32,9 +32,11 @@ from typing import TYPE_CHECKING, Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.workflow import ParentClosePolicy
 
 from workflows.common import business_date, checked
 from workflows.inspection import InspectionInput, InspectionResult, InspectionWorkflow, inspection_workflow_id
+from workflows.transfer import TransferInput, TransferLineInput, TransferWorkflow, transfer_workflow_id
 
 with workflow.unsafe.imports_passed_through():
     from activities.replenishment import (
@@ -56,9 +58,11 @@ with workflow.unsafe.imports_passed_through():
         record_shipment_received,
         update_purchase_order,
     )
+    from activities.transfer import OnwardTransferInput, reserve_onward_transfer
     from supplychain.i18n import lazy
     from supplychain.models.inspection import InspectionSeverity
     from supplychain.models.purchasing import POStatus
+    from supplychain.models.transfer import TransferOrigin
     from supplychain.purchasing import Audience, Batch, LineInspection, LineSnapshot, Notice, POStep
     from supplychain.rules.purchase_order import (
         LineState,
@@ -68,6 +72,7 @@ with workflow.unsafe.imports_passed_through():
         ShipmentState,
         finish_after,
     )
+    from supplychain.transfers import NewTransferLine
 
 if TYPE_CHECKING:
     from workflows.approval import ApprovalResult
@@ -81,6 +86,10 @@ INSPECTION_PATCH = "inspection-before-posting"
 # not available) and its inspection releases or returns it; before it, the PO posted what the
 # inspection accepted when it ended.
 QUARANTINE_PATCH = "quarantine-until-inspected"
+# POs bought for a store but delivered to its warehouse (`ReplenishmentInput.transfer_on_to_location_id`)
+# send what the warehouse accepted on to the store by transfer. Decided once at the start of a run,
+# and only for such POs: no earlier history has the field, so none of them asks for the marker.
+TRANSFER_ON_PATCH = "transfer-on-to-the-store"
 # How long one activity may run before Temporal gives it to another worker (a worker killed
 # mid-activity is noticed only then): ReplenishmentInput.activity_timeout.
 ACTIVITY_TIMEOUT = timedelta(seconds=30)
@@ -102,6 +111,9 @@ class ReplenishmentSteps:
     _sending: bool
     _inspections: dict[str, workflow.ChildWorkflowHandle[Any, InspectionResult]]
     _settled_inspections: dict[str, InspectionResult]
+    _transfer_on: bool  # decided at the start of run(): see TRANSFER_ON_PATCH
+    _transferred_on: dict[int, int]  # line no -> units sent on to the store so far
+    _onward: int  # onward transfers started
 
     async def _step(
         self,
@@ -224,6 +236,8 @@ class ReplenishmentSteps:
                     )
         if recorded.finished and then is not None:
             self._take(then)
+        inspected = {inspection.line_no for inspection in recorded.inspections if inspection.inspect}
+        await self._send_on_to_the_store({n: q for n, q in counted.items() if n not in inspected})
 
     # --- inspections ------------------------------------------------------------------------------
 
@@ -323,6 +337,69 @@ class ReplenishmentSteps:
                 await self._step(
                     record_inspection_finished, "inspection_finished", details=details, may_finish=True
                 )
+                await self._send_on_to_the_store({line.line_no: result.accepted_quantity})
+
+    # --- bought for a store, delivered to the warehouse: on to the store ----------------------------
+
+    async def _send_on_to_the_store(self, accepted: dict[int, int]) -> None:
+        """What the warehouse accepted into its stock (a receipt's uninspected lines, or a lot its
+        inspection released) goes on to the store that asked, by a TransferWorkflow (origin SOURCING,
+        `purchase_order_number` set): up to each line's requested quantity, so what MOQ and pack
+        rounding bought beyond the request stays in the warehouse's stock.
+
+        Started as a child with `ParentClosePolicy.ABANDON`, not by an activity with a client: the
+        start is a command in this PO's history (replayed, never doubled, no client in the
+        activities), and the transfer outlives the PO, which closes at its last receipt while the
+        transfer still waits for dispatch and receipt. Its workflow id is its number, reserved by
+        `reserve_onward_transfer` under `<PO workflow id>:transfer_on:<n>` (a retried activity gets
+        the same number back), so it is fixed by the PO and the order of its receipts."""
+        store = self._input.transfer_on_to_location_id
+        if not self._transfer_on or store is None:
+            return
+        requested = {line.line_no: line.quantity_requested for line in self._input.lines}
+        lines: list[NewTransferLine] = []
+        for line_no, quantity in sorted(accepted.items()):
+            owed = requested[line_no] - self._transferred_on.get(line_no, 0)
+            units = min(quantity, owed)
+            if units <= 0:
+                continue
+            self._transferred_on[line_no] = self._transferred_on.get(line_no, 0) + units
+            lines.append(NewTransferLine(len(lines) + 1, self._state.line(line_no).sku_id, units))
+        if not lines:
+            return
+        self._onward += 1
+        source = self._input.ship_to_location_id
+        onward = await self._activity(
+            reserve_onward_transfer,
+            OnwardTransferInput(
+                purchase_order_number=self._state.number,
+                source_location_id=source,
+                destination_location_id=store,
+                lines=lines,
+                idempotency_key=f"{workflow.info().workflow_id}:transfer_on:{self._onward}",
+                occurred_at=workflow.now(),
+            ),
+        )
+        await workflow.start_child_workflow(
+            TransferWorkflow.run,
+            TransferInput(
+                number=onward.number,
+                origin=TransferOrigin.SOURCING,
+                source_location_id=source,
+                destination_location_id=store,
+                requested_by_user_id=self._input.requester_user_id,
+                needs_approval=onward.needs_approval,
+                lines=[TransferLineInput(line.line_no, line.sku_id, line.quantity) for line in lines],
+                purchase_order_number=self._state.number,
+                dispatch_reminder_after=onward.dispatch_reminder_after,
+                dispatch_escalation_after=onward.dispatch_escalation_after,
+                approval_reminder_after=onward.approval_reminder_after,
+                approval_escalation_after=onward.approval_escalation_after,
+            ),
+            id=transfer_workflow_id(onward.number),
+            parent_close_policy=ParentClosePolicy.ABANDON,
+        )
+        self._state.transfers_on.append(onward.number)
 
     # --- checks and state -------------------------------------------------------------------------
 

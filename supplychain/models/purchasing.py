@@ -191,5 +191,5 @@ class RequestSubmission(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     token: str = Field(max_length=64, unique=True)
     user_id: int = Field(foreign_key="app_user.id", index=True)
-    po_numbers: str = Field(default="", max_length=1000)  # comma-separated, once started
+    po_numbers: str = Field(default="", max_length=1000)  # comma-separated, once started (a TR too)
     created_at: datetime = created_at_field()

@@ -24,6 +24,7 @@ class SupplierOffer:
     moq: int
     pack_size: int
     lead_time_days: int
+    direct_delivery: bool = False  # the supplier delivers this SKU straight to the store
 
 
 @dataclass(frozen=True)

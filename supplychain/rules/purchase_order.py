@@ -159,6 +159,7 @@ class PurchaseOrderState:
     approval_workflow_id: str | None = None
     status_reason: str = ""
     inspections: list[PendingInspection] = field(default_factory=list)  # not finished yet
+    transfers_on: list[str] = field(default_factory=list)  # transfers taking the goods on to the store
 
     def line(self, line_no: int) -> LineState:
         return next(line for line in self.lines if line.line_no == line_no)

@@ -339,3 +339,29 @@ def screenshot(request: pytest.FixtureRequest) -> Callable[[Page, str, Viewport]
         return path
 
     return take
+
+
+def hold_available_stock(engine: Engine, location_code: str, sku_ids: list[int]) -> None:
+    """Reserve what `location_code` has available of these SKUs ("held for other orders"): a store's
+    request is served from its regional warehouse's available stock first (DESIGN 4.2), so a story
+    about buying needs none available there. On hand stays as it is."""
+    from supplychain.models import Location, MovementType
+    from supplychain.rules.stock import StockDelta
+    from supplychain.stock import get_balance, post_movement
+
+    with Session(engine) as session:
+        location_id = session.execute(select(Location.id).filter_by(code=location_code)).scalar_one()
+        for sku_id in sku_ids:
+            balance = get_balance(session, location_id, sku_id)
+            if balance is not None and balance.available > 0:
+                post_movement(
+                    session,
+                    idempotency_key=f"browser-held:{location_id}:{sku_id}:{time.time_ns()}",
+                    location_id=location_id,
+                    sku_id=sku_id,
+                    movement_type=MovementType.RESERVE,
+                    delta=StockDelta(reserved=balance.available),
+                    source_document_type="opening",
+                    source_document_id="held",
+                )
+        session.commit()

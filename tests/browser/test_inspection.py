@@ -43,7 +43,14 @@ from supplychain import i18n
 from supplychain.inspection import inspection_plan
 from supplychain.models import InspectionSeverity, Sku
 from supplychain.seed import INSPECTED_SKUS, USERS
-from tests.browser.conftest import VIEWPORTS, BrowserProblems, DemoAccount, OpenPage, Viewport
+from tests.browser.conftest import (
+    VIEWPORTS,
+    BrowserProblems,
+    DemoAccount,
+    OpenPage,
+    Viewport,
+    hold_available_stock,
+)
 from tests.e2e.test_replenishment_http import flash_messages, form_values
 from workflows.common import BUSINESS_TIMEZONE
 
@@ -285,6 +292,7 @@ def test_inspector_rejects_a_lot_quality_returns_it_supplier_acknowledges_and_ge
         sku = session.execute(select(Sku).filter_by(code=SKU_CODE)).scalar_one()
         assert sku.id is not None
         sku_id = sku.id
+    hold_available_stock(engine, "RW-HZ", [sku_id])  # so the store's request is bought as one lot
     po = receive_lot_into_quarantine(portal_live_server, demo_accounts, sku_id)
     major_units, _major_ac, major_re = PLAN["major"]
     assert major_re <= major_units  # the rejection number can be found in the sample
@@ -419,6 +427,7 @@ def test_picking_an_option_in_the_quality_queue_keeps_it_and_reloads_nothing(
         sku = session.execute(select(Sku).filter_by(code=SKU_CODE)).scalar_one()
         assert sku.id is not None
         sku_id = sku.id
+    hold_available_stock(engine, "RW-HZ", [sku_id])  # so the store's request is bought as one lot
     po = receive_lot_into_quarantine(portal_live_server, demo_accounts, sku_id)
     number = reject_lot(portal_live_server, demo_accounts["inspector"], po)
 

@@ -27,7 +27,15 @@ from supplychain.models import (
     Sku,
     StockLedgerEntry,
 )
-from tests.browser.conftest import DESKTOP, PHONE, BrowserProblems, DemoAccount, OpenPage, Viewport
+from tests.browser.conftest import (
+    DESKTOP,
+    PHONE,
+    BrowserProblems,
+    DemoAccount,
+    OpenPage,
+    Viewport,
+    hold_available_stock,
+)
 from web.purchasing import PO_STATUS_LABELS
 from web.timeline import action_label
 from workflows.common import BUSINESS_TIMEZONE
@@ -99,6 +107,8 @@ def test_store_orders_approver_approves_supplier_ships_warehouse_receives_store_
         regional = session.execute(select(Location).filter_by(code="RW-HZ")).scalar_one()
         assert regional.id is not None
         stock_before = _stock(session, regional.id, list(sku_ids.values()))
+    # None of it available: the whole request is bought (see `hold_available_stock`).
+    hold_available_stock(engine, "RW-HZ", list(sku_ids.values()))
     today = datetime.now(BUSINESS_TIMEZONE).date()
 
     # --- the store orders from its catalogue --------------------------------------------------------
@@ -209,6 +219,7 @@ def test_store_orders_approver_approves_supplier_ships_warehouse_receives_store_
         ("shipment_created", supplier),
         ("shipment_received", warehouse),
         ("closed", warehouse),
+        ("transferred_on", None),  # bought for the store: on to it by transfer (DESIGN 4.2)
     ]
     entries = page.locator("#timeline li.timeline-entry")
     with i18n.use_locale(LOCALE):

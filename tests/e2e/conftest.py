@@ -252,7 +252,7 @@ def short_inspection_tail(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.fixture
 def fresh_numbers(session: Session) -> None:
-    fresh_document_numbers(session, ("PO", "SHP"))
+    fresh_document_numbers(session, ("PO", "SHP", "TR"))
 
 
 # --- reading the database back ---------------------------------------------------------------------

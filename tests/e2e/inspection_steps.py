@@ -85,9 +85,12 @@ def stock_on_page(client: TestClient, world: World, sku: Sku) -> dict[str, int] 
     return None
 
 
-def stock(on_hand: int, quarantine: int) -> dict[str, int]:
-    """A /stock row with nothing reserved or in transit: available is what is not in quarantine."""
-    return dict(zip(STOCK_COLUMNS, (on_hand, 0, quarantine, on_hand - quarantine, 0), strict=True))
+def stock(on_hand: int, quarantine: int, reserved: int) -> dict[str, int]:
+    """A /stock row with nothing in transit: available is what is neither in quarantine nor reserved
+    (the opening stock held for another order; what was accepted for the store that asked, by the
+    transfer taking it on there)."""
+    available = on_hand - quarantine - reserved
+    return dict(zip(STOCK_COLUMNS, (on_hand, reserved, quarantine, available, 0), strict=True))
 
 
 @dataclass(frozen=True)
@@ -148,7 +151,9 @@ def inspected_sku(
     batch_tracked: bool = False,
 ) -> Sku:
     """A SKU always inspected (level II, AQL 0 / 2.5 / 4.0: the model's defaults), priced by the
-    world's supplier, with `opening` units already available at the warehouse."""
+    world's supplier, with `opening` units already at the warehouse, held for another order
+    (reserved): a store's request is served from available stock first (DESIGN 4.2), so with none
+    available the whole request is bought and counted in as one lot."""
     sku = make_sku(session)
     sku.inspection_mode = InspectionMode.ALWAYS
     sku.batch_tracked = batch_tracked
@@ -163,6 +168,16 @@ def inspected_sku(
         sku_id=sku.id,
         movement_type=MovementType.OPENING,
         delta=StockDelta(on_hand=opening),
+        source_document_type="opening",
+        source_document_id="opening",
+    )
+    post_movement(
+        session,
+        idempotency_key=f"e2e-held:{sku.id}",
+        location_id=world.warehouse.id,
+        sku_id=sku.id,
+        movement_type=MovementType.RESERVE,
+        delta=StockDelta(reserved=opening),
         source_document_type="opening",
         source_document_id="opening",
     )

@@ -59,7 +59,7 @@ from tests.e2e.inspection_steps import (
 from tests.e2e.test_replenishment_http import as_user, flash_messages
 from tests.fixtures.web import ClientFactory
 
-OPENING = 5  # already at the warehouse, available: inspection must never touch it
+OPENING = 5  # already at the warehouse, held for another order: inspection must never touch it
 LOT = 100  # ordered, shipped and counted: one lot of 100 (ISO 2859-1 level II: code letter F)
 UNIT_PRICE = Decimal("0.5000")  # 100 x 0.50 = 50.00 net, 56.50 with 13 % VAT: under the store's limit
 TAX_RATE = Decimal("0.13")
@@ -123,7 +123,7 @@ def _receive_into_quarantine(
 
     # On hand, but in quarantine: not available until the lot is inspected.
     eventually(
-        lambda: stock_on_page(warehouse, world, sku) == stock(OPENING + LOT, LOT),
+        lambda: stock_on_page(warehouse, world, sku) == stock(OPENING + LOT, LOT, OPENING),
         "the lot in quarantine on /stock",
     )
     assert on_hand(db, world.warehouse.id, sku.id) == OPENING + LOT
@@ -180,7 +180,9 @@ def test_a_lot_within_the_acceptance_numbers_leaves_quarantine_and_the_po_closes
 
     # The goods leave quarantine: all of it available.
     eventually(
-        lambda: stock_on_page(received.warehouse, world, received.sku) == stock(OPENING + LOT, 0),
+        lambda: (
+            stock_on_page(received.warehouse, world, received.sku) == stock(OPENING + LOT, 0, OPENING + LOT)
+        ),
         "the lot available on /stock",
     )
     assert received.sku.id and world.warehouse.id
@@ -215,7 +217,9 @@ def test_a_lot_at_the_rejection_number_goes_back_to_the_supplier_with_a_debit_no
     detail = received.inspector.get(page).text
     assert flash_messages(detail) == [f"Inspection {number} recorded: the lot is rejected."]
     assert by_testid(detail, "verdict") == "Rejected"
-    assert stock_on_page(received.warehouse, world, received.sku) == stock(OPENING + LOT, LOT)  # held
+    assert stock_on_page(received.warehouse, world, received.sku) == stock(
+        OPENING + LOT, LOT, OPENING
+    )  # held
 
     # HQ's quality approver finds the decision in the queue and chooses return to vendor.
     approver = as_user(e2e_client, quality.approver)
@@ -244,7 +248,7 @@ def test_a_lot_at_the_rejection_number_goes_back_to_the_supplier_with_a_debit_no
 
     # The goods are gone: on hand back to what it was before the receipt, nothing held.
     eventually(
-        lambda: stock_on_page(received.warehouse, world, received.sku) == stock(OPENING, 0),
+        lambda: stock_on_page(received.warehouse, world, received.sku) == stock(OPENING, 0, OPENING),
         "the lot gone from /stock",
     )
     assert received.sku.id and world.warehouse.id
@@ -311,7 +315,7 @@ def test_defect_counts_the_plan_cannot_hold_are_refused_and_the_lot_still_waits(
 
     assert received.inspection in inspector.get("/inspections").text  # still to inspect
     assert received.inspection not in inspector.get("/inspections?status=decided").text
-    assert stock_on_page(received.warehouse, world, received.sku) == stock(OPENING + LOT, LOT)
+    assert stock_on_page(received.warehouse, world, received.sku) == stock(OPENING + LOT, LOT, OPENING)
     assert 'data-testid="po-status">Closed<' not in received.store.get(f"/purchase-orders/{received.po}").text
 
     # The same form still takes a count that fits the plan.

@@ -66,7 +66,7 @@ from tests.e2e.inspection_steps import (
 from tests.e2e.test_replenishment_http import as_user, flash_messages
 from tests.fixtures.web import ClientFactory
 
-OPENING = 5  # already at the warehouse, available: no lot's inspection may touch it
+OPENING = 5  # already at the warehouse, held for another order: no lot's inspection may touch it
 LOTS = (60, 40)  # one line of 100 (50.00 net, 56.50 with VAT: within the store's own limit)
 ORDERED = sum(LOTS)
 BATCHES = ("BX-0601", "BX-0602")
@@ -90,7 +90,7 @@ class Movement:
 
 
 def movements_by_lot(db: Engine, world: World, sku_id: int, po: str, shipment: str) -> list[Movement]:
-    """Every movement of the SKU at the warehouse after the opening stock, oldest first, each traced to
+    """Every movement of the SKU's lots at the warehouse after the opening stock, oldest first, each traced to
     its lot: a receipt entry by its key (`...:receipt:<shipment>:<line>:lot:<n>`) and note, a release
     by the inspection it names, a return by its RTV's inspection; the key of the last two is the
     inspection workflow's own."""
@@ -100,7 +100,9 @@ def movements_by_lot(db: Engine, world: World, sku_id: int, po: str, shipment: s
             .where(
                 col(StockLedgerEntry.location_id) == world.warehouse.id,
                 col(StockLedgerEntry.sku_id) == sku_id,
-                col(StockLedgerEntry.movement_type) != MovementType.OPENING,
+                # Not the opening stock (nor its hold), nor the transfer taking the accepted units on
+                # to the store that asked: neither is a lot's.
+                col(StockLedgerEntry.source_document_type).not_in(("opening", "transfer")),
             )
             .order_by(col(StockLedgerEntry.id))
         ).scalars()
@@ -215,7 +217,7 @@ def _lots_in_quarantine(
 
     # All 100 on hand, none of it available until its lot is inspected.
     eventually(
-        lambda: stock_on_page(warehouse, world, sku) == stock(OPENING + ORDERED, ORDERED),
+        lambda: stock_on_page(warehouse, world, sku) == stock(OPENING + ORDERED, ORDERED, OPENING),
         "both lots in quarantine on /stock",
     )
     # One inspection per lot, each planned for its own lot size.
@@ -283,16 +285,19 @@ def test_two_batches_of_one_line_one_accepted_into_stock_the_other_returned_with
         assert by_testid(lots.inspector.get(f"/inspections/{number}").text, "batch-no") == batch
         assert f"Batch {batch}" in queue_row(lots.inspector, number)
 
-    # Lot 1 (BX-0601) is accepted: its 60 become available, lot 2's 40 stay in quarantine.
+    # Lot 1 (BX-0601) is accepted: its 60 leave quarantine and are reserved for the transfer on to
+    # the store that asked; lot 2's 40 stay in quarantine.
     _accept(lots, first)
     eventually(
-        lambda: stock_on_page(lots.warehouse, world, sku) == stock(OPENING + ORDERED, LOTS[1]),
+        lambda: (
+            stock_on_page(lots.warehouse, world, sku) == stock(OPENING + ORDERED, LOTS[1], OPENING + LOTS[0])
+        ),
         "lot 1 available, lot 2 still in quarantine",
     )
 
     # Lot 2 (BX-0602) is rejected; HQ returns it; the supplier finds the return of that batch only.
     _reject(lots, second, "Cracked seals.")
-    assert stock_on_page(lots.warehouse, world, sku) == stock(OPENING + ORDERED, LOTS[1])
+    assert stock_on_page(lots.warehouse, world, sku) == stock(OPENING + ORDERED, LOTS[1], OPENING + LOTS[0])
     approver = as_user(e2e_client, quality.approver)
     decide(approver, second, "return_to_vendor")
     rtv = return_of(lots.supplier, lots.po)
@@ -323,7 +328,7 @@ def test_two_batches_of_one_line_one_accepted_into_stock_the_other_returned_with
 
     # Stock: on hand and available up by lot 1's 60 only; nothing left in quarantine.
     eventually(
-        lambda: stock_on_page(lots.warehouse, world, sku) == stock(OPENING + LOTS[0], 0),
+        lambda: stock_on_page(lots.warehouse, world, sku) == stock(OPENING + LOTS[0], 0, OPENING + LOTS[0]),
         "lot 2 gone from /stock",
     )
     assert on_hand(db, world.warehouse.id, sku.id) == OPENING + LOTS[0]
@@ -413,10 +418,13 @@ def test_two_tranches_of_one_line_one_accepted_the_other_sorted_and_its_bad_unit
     )
     assert response.status_code == 303, response.text
 
-    # Tranche 1's 60 and the 30 good units of tranche 2 available; the 10 bad ones held for the return.
+    # Tranche 1's 60 reserved for the transfer on to the store, the 30 good units of tranche 2
+    # available (they go on once the inspection ends with the return); the 10 bad ones held.
     returned = LOTS[1] - GOOD_IN_SORTING
     eventually(
-        lambda: stock_on_page(lots.warehouse, world, sku) == stock(OPENING + ORDERED, returned),
+        lambda: (
+            stock_on_page(lots.warehouse, world, sku) == stock(OPENING + ORDERED, returned, OPENING + LOTS[0])
+        ),
         "the good units of both tranches available",
     )
     rtv = return_of(lots.supplier, lots.po)
@@ -435,7 +443,10 @@ def test_two_tranches_of_one_line_one_accepted_the_other_sorted_and_its_bad_unit
     assert by_testid(row, "lot") == f"{lots.shipment} · Line 1 · Lot 2"
 
     eventually(
-        lambda: stock_on_page(lots.warehouse, world, sku) == stock(OPENING + ORDERED - returned, 0),
+        lambda: (
+            stock_on_page(lots.warehouse, world, sku)
+            == stock(OPENING + ORDERED - returned, 0, OPENING + ORDERED - returned)
+        ),
         "the bad units gone from /stock",
     )
     assert on_hand(db, world.warehouse.id, sku.id) == OPENING + ORDERED - returned

@@ -170,6 +170,18 @@ def test_store_order_over_its_limit_goes_through_every_role_and_stock_grows_by_w
         source_document_type="opening",
         source_document_id="opening",
     )
+    # Held for another order: on hand but not available, so sourcing (DESIGN 4.2: a store is served
+    # from the warehouse's available stock first) buys the whole request.
+    post_movement(
+        session,
+        idempotency_key=f"e2e-held:{sku_a.id}",
+        location_id=world.warehouse.id,
+        sku_id=sku_a.id,
+        movement_type=MovementType.RESERVE,
+        delta=StockDelta(reserved=OPENING_STOCK_A),
+        source_document_type="opening",
+        source_document_id="opening",
+    )
     session.commit()
     before = {sku: on_hand(db, world.warehouse.id, sku) for sku in (sku_a.id, sku_b.id)}
     assert before == {sku_a.id: OPENING_STOCK_A, sku_b.id: 0}
@@ -277,7 +289,10 @@ def test_store_order_over_its_limit_goes_through_every_role_and_stock_grows_by_w
         ("shipment_created", world.supplier),
         ("shipment_received", world.warehouse_clerk),
         ("closed", world.warehouse_clerk),
+        # Bought for the store, delivered to the warehouse: on to the store by transfer (DESIGN 4.2).
+        ("transferred_on", None),
     ]
+    until(lambda: "transferred_on" in po_actions(db, number), "the transfer on to the store")
     assert po_actions(db, number) == [action for action, _ in expected]
     entries = timeline(detail)
     assert [label for label, _ in entries] == [_label(action) for action, _ in expected]

@@ -465,6 +465,20 @@ async def cancelled(scene: Scene) -> tuple[str, ...]:
     return (handle.id,)
 
 
+@scenario("replenishment_transferred_on.named_steps")
+async def transferred_on(scene: Scene) -> tuple[str, ...]:
+    """Sourcing: a PO bought for a store, delivered to its warehouse (`transfer_on_to_location_id`,
+    TRANSFER_ON_PATCH): received in full and closed; what the store asked for (95 of the 100 A
+    bought, all 50 B) goes on to it by a TransferWorkflow started as an abandoned child, left
+    waiting for dispatch when the PO's run ends. (A new story, recorded only under the named steps:
+    no PO before that change had a store to send its goods on to.)"""
+    from tests.workflows.test_replenishment_transfer_on import run_transfer_on
+
+    handle = await run_transfer_on(scene.env, scene.task_queue, scene.world, scene.db)
+    await _ended(handle, POStatus.CLOSED)
+    return (handle.id,)
+
+
 # --- purchase orders with the approval step -------------------------------------------------------
 
 

@@ -40,6 +40,7 @@ from supplychain.models import (
 )
 from supplychain.pdf_documents import PURCHASE_ORDER_TEMPLATE
 from supplychain.principal import Principal
+from supplychain.purchasing import may_receive
 from supplychain.replenishment import (
     business_today,
 )
@@ -306,7 +307,7 @@ def _actions(
         "short_close": is_buyer
         and po.status in {POStatus.CONFIRMED, POStatus.IN_DELIVERY}
         and bool(open_lines),
-        "receive": user.has_role(Role.WAREHOUSE) and user.is_hq,
+        "receive": may_receive(user, po),
     }
 
 

@@ -1,17 +1,22 @@
-"""The store's request (replenishment, DESIGN 4.1): the catalogue `/replenishment/new` with what the
-store may order at the price it pays (`supplychain.replenishment.orderable_items`, read through the
-scoping rule), an htmx preview of the pack-size rounding and of the split into one purchase order
-per supplier, and the submit that starts one ReplenishmentWorkflow per planned order.
+"""The store's request (replenishment, DESIGN 4.1, sourced as 4.2 says): the catalogue
+`/replenishment/new` with what the store may order at the price it pays
+(`supplychain.replenishment.orderable_items`, read through the scoping rule), an htmx preview of
+where each line comes from (`supplychain.rules.sourcing.source_request`: the regional warehouse's
+available stock first, the rest bought, delivered to the warehouse and transferred on, or straight
+to the store where the supplier delivers direct), of the pack-size rounding and of the purchase
+orders per supplier and delivery, and the submit that starts one TransferWorkflow (origin SOURCING)
+for the warehouse-stock part and one ReplenishmentWorkflow per planned order. The form's one-time
+token (`claim_submission`) covers all of them: a second submit starts nothing.
 
 The orders' own pages (lists, the document page, the supplier's and buyer's actions) are
-web/routes/purchase_orders.py.
+web/routes/purchase_orders.py; the transfer's are web/routes/transfers.py.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from functools import cached_property
@@ -27,7 +32,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from supplychain import i18n, planning
+from supplychain import i18n, planning, transfers
 from supplychain.models import (
     Location,
     RequestSubmission,
@@ -38,10 +43,12 @@ from supplychain.numbering import reserve_number
 from supplychain.principal import Principal
 from supplychain.replenishment import (
     CatalogueItem,
+    available_stock,
     business_today,
     orderable_items,
     regional_warehouse_for,
     replenishment_input,
+    sourcing_transfer_input,
     with_batch_tracking,
 )
 from supplychain.rules.ordering import (
@@ -49,8 +56,8 @@ from supplychain.rules.ordering import (
     PlannedOrder,
     SupplierOffer,
     needs_approval,
-    split_by_supplier,
 )
+from supplychain.rules.sourcing import Delivery, SourcingPlan, source_request
 from supplychain.security import new_token
 from supplychain.settings import settings
 from web.deps import FormDep, SessionDep, names_for, parse_row_id, require_roles
@@ -61,6 +68,7 @@ from web.purchasing import (
     sku_label,
     temporal_client,
 )
+from web.routes.transfers import start_transfer, transfer_slas
 from web.templating import render
 from web.workflow_calls import await_on_loop
 from workflows.common import BUSINESS_TIMEZONE
@@ -250,20 +258,35 @@ class CatalogueListing:
         return {sku_id: raw for sku_id, raw in values.items() if sku_id not in shown}
 
 
+def _sourcing(session: Session, user: Principal, parsed: RequestForm | None) -> SourcingPlan:
+    """Where each line comes from: the regional warehouse's available stock first, the rest bought."""
+    if parsed is None or not parsed.requests:
+        return SourcingPlan()
+    warehouse = regional_warehouse_for(session, user)
+    available = (
+        available_stock(session, warehouse.id, {offer.sku_id for offer, _ in parsed.requests})
+        if warehouse is not None and warehouse.id is not None
+        else {}
+    )
+    return source_request(parsed.requests, available)
+
+
 def _request_context(
     session: Session,
     user: Principal,
     items: dict[int, CatalogueItem],
     parsed: RequestForm | None,
     browse: Browse | None = None,
+    sourcing: SourcingPlan | None = None,
 ) -> dict[str, Any]:
-    plan = split_by_supplier(parsed.requests) if parsed else []
+    sourcing = sourcing if sourcing is not None else _sourcing(session, user, parsed)
+    orders = sourcing.orders
     offers = {(o.supplier_id, o.sku_id): o for o, _ in (parsed.requests if parsed else [])}
     notes = {
-        (order.supplier_id, line.line_no): rounding_note(
+        (order.supplier_id, delivery.value, line.line_no): rounding_note(
             line.quantity, offers[(order.supplier_id, line.sku_id)]
         )
-        for order in plan
+        for order, delivery in orders
         for line in order.lines
     }
     names = names_for(session, org_ids={i.offer.supplier_id for i in items.values()})
@@ -273,10 +296,14 @@ def _request_context(
         "form": parsed,
         # Kept across a re-rendered form, so correcting a mistake and sending again still works.
         "submission_token": parsed.submission_token if parsed else new_token(),
-        "plan": plan,
+        "sourcing": sourcing,
+        "orders": orders,
+        "plan": [order for order, _ in orders],
         "notes": notes,
-        "approvals": {o.supplier_id: needs_approval(o.total_amount, user.approval_limit) for o in plan},
-        "plan_total": sum((o.total_amount for o in plan), start=Decimal("0.00")),
+        "approvals": {
+            (o.supplier_id, d.value): needs_approval(o.total_amount, user.approval_limit) for o, d in orders
+        },
+        "plan_total": sum((o.total_amount for o, _ in orders), start=Decimal("0.00")),
         "skus": {sku_id: item.sku for sku_id, item in items.items()},
         "orgs": names["orgs"],
         "catalogue": CatalogueListing(session, user, items, parsed, browse or Browse()),
@@ -336,19 +363,28 @@ def submit_request(request: Request, user: StoreUser, session: SessionDep, form:
     if submission is None:
         flash(session, request, i18n.gettext("This request was already sent; here are your orders."), "info")
         return RedirectResponse("/replenishment", status_code=303)
-    numbers, failed = _start_orders(session, client, user, ship_to, split_by_supplier(parsed.requests))
-    submission.po_numbers = ",".join(numbers)
+    sourcing = _sourcing(session, user, parsed)
+    created, failed = _start_sourcing(session, client, user, ship_to, sourcing)
+    submission.po_numbers = ",".join(([created.transfer] if created.transfer else []) + created.orders)
     session.add(submission)
     session.commit()
-    if numbers:
+    if created.transfer:
+        flash(
+            session,
+            request,
+            i18n.gettext(
+                "Transfer %(number)s brings what the warehouse holds to your store.", number=created.transfer
+            ),
+        )
+    if created.orders:
         flash(
             session,
             request,
             i18n.ngettext(
                 "Purchase order %(numbers)s was created.",
                 "Purchase orders %(numbers)s were created, one per supplier.",
-                len(numbers),
-                numbers=", ".join(numbers),
+                len(created.orders),
+                numbers=", ".join(created.orders),
             ),
         )
     if failed:
@@ -356,7 +392,7 @@ def submit_request(request: Request, user: StoreUser, session: SessionDep, form:
             "The order process could not take the rest of your request right now; please check your "
             "orders and send what is missing again."
         )
-        if not numbers:
+        if not created.transfer and not created.orders:
             parsed.general_errors.append(message)
             return _form_again(request, session, user, parsed, status_code=503)
         flash(session, request, message, "error")
@@ -372,22 +408,67 @@ def _form_again(
     return render(request, "purchase_orders/new.html", ctx, status_code=status_code)
 
 
-def _start_orders(
-    session: Session, client: Client, user: Principal, ship_to: Location, plan: list[PlannedOrder]
-) -> tuple[list[str], bool]:
-    """Start one ReplenishmentWorkflow per planned PO; (numbers started, whether one failed)."""
-    year = datetime.now(BUSINESS_TIMEZONE).year
-    numbers: list[str] = []
-    for planned in plan:
-        number = reserve_number(session, "PO", year)
-        start = with_batch_tracking(session, replenishment_input(number, planned, user, ship_to))
+@dataclass
+class Created:
+    """The documents a submitted request started."""
+
+    transfer: str | None = None
+    orders: list[str] = field(default_factory=list)
+
+
+def _start_sourcing(
+    session: Session, client: Client, user: Principal, warehouse: Location, sourcing: SourcingPlan
+) -> tuple[Created, bool]:
+    """Start the transfer of the warehouse-stock part (first: it reserves that stock at once), then
+    one ReplenishmentWorkflow per planned PO; (what was started, whether one start failed)."""
+    created = Created()
+    if sourcing.transfer:
+        assert user.location_id is not None and warehouse.id is not None
+        number = reserve_number(session, transfers.NUMBER_PREFIX, datetime.now(BUSINESS_TIMEZONE).year)
+        start = sourcing_transfer_input(
+            number,
+            sourcing,
+            user,
+            warehouse,
+            needs_approval=transfers.needs_approval(session, warehouse.id, user.location_id),
+            **transfer_slas(),
+        )
         try:
-            await_on_loop(session, _start_order, client, start)
+            await_on_loop(session, start_transfer, client, start)
         except (RPCError, WorkflowAlreadyStartedError, WorkflowUpdateFailedError) as exc:
-            log.error("Starting purchase order %s failed: %r", number, exc)
-            return numbers, True
-        numbers.append(number)
-    return numbers, False
+            log.error("Starting transfer %s failed: %r", number, exc)
+            return created, True
+        created.transfer = number
+    store = session.get(Location, user.location_id) if sourcing.direct else None
+    for planned, delivery in sourcing.orders:
+        ship_to = store if delivery is Delivery.STORE else warehouse
+        assert ship_to is not None
+        transfer_on = delivery is Delivery.WAREHOUSE
+        number, failed = _start_order_for(session, client, user, ship_to, planned, transfer_on=transfer_on)
+        if failed:
+            return created, True
+        created.orders.append(number)
+    return created, False
+
+
+def _start_order_for(
+    session: Session,
+    client: Client,
+    user: Principal,
+    ship_to: Location,
+    planned: PlannedOrder,
+    *,
+    transfer_on: bool = False,
+) -> tuple[str, bool]:
+    number = reserve_number(session, "PO", datetime.now(BUSINESS_TIMEZONE).year)
+    planned_input = replenishment_input(number, planned, user, ship_to, transfer_on=transfer_on)
+    start = with_batch_tracking(session, planned_input)
+    try:
+        await_on_loop(session, _start_order, client, start)
+    except (RPCError, WorkflowAlreadyStartedError, WorkflowUpdateFailedError) as exc:
+        log.error("Starting purchase order %s failed: %r", number, exc)
+        return number, True
+    return number, False
 
 
 async def _start_order(client: Client, start: ReplenishmentInput) -> None:

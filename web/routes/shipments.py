@@ -40,6 +40,7 @@ from supplychain.models import (
 )
 from supplychain.numbering import reserve_number
 from supplychain.principal import Principal
+from supplychain.purchasing import may_receive
 from web.deps import (
     FieldsDep,
     OrgScope,
@@ -91,6 +92,8 @@ router = APIRouter()
 
 SupplierUser = Annotated[Principal, Depends(require_roles(Role.SUPPLIER))]
 WarehouseUser = Annotated[Principal, Depends(require_roles(Role.WAREHOUSE))]
+# Receipts: HQ's warehouses, and a store for what a supplier delivers straight to it.
+ReceivingUser = Annotated[Principal, Depends(require_roles(Role.WAREHOUSE, Role.STORE))]
 PER_PAGE = 25
 SHIPPABLE = frozenset({POStatus.CONFIRMED, POStatus.IN_DELIVERY})
 # Empty batch rows always on the form, so it works without JavaScript.
@@ -291,10 +294,13 @@ def _shipment_sent(request: Request, scope: Scope, po: PurchaseOrder, result: PO
 
 @router.get("/warehouse/receipts")
 def expected_receipts(
-    request: Request, user: WarehouseUser, scope: OrgScope, location: str = "", page: PageNumber = 1
+    request: Request, user: ReceivingUser, scope: OrgScope, location: str = "", page: PageNumber = 1
 ) -> Response:
-    """Shipments in transit, by ETA; to the user's own warehouse unless another one is chosen."""
+    """Shipments in transit, by ETA; to the user's own warehouse unless another one is chosen (a
+    store's staff: to their store only)."""
     chosen = location or (str(user.location_id) if user.location_id else "all")
+    if not user.has_role(Role.WAREHOUSE):
+        chosen = str(user.location_id or 0)
     stmt = (
         scope.select(Shipment)
         .join(PurchaseOrder, col(Shipment.purchase_order_id) == col(PurchaseOrder.id))
@@ -395,14 +401,16 @@ def _receive_context(
 
 
 def _receivable(scope: Scope, number: str) -> tuple[ShipmentView, PurchaseOrder]:
-    if not scope.principal.is_hq:
+    if not scope.principal.is_hq and not scope.principal.has_role(Role.STORE):
         raise HTTPException(status_code=404)
     shipment, po = shipment_or_404(scope, number)
+    if not may_receive(scope.principal, po):
+        raise HTTPException(status_code=404)
     return shipment_view(scope.session, shipment), po
 
 
 @router.get("/warehouse/receipts/{number}")
-def receive_form(request: Request, number: str, user: WarehouseUser, scope: OrgScope) -> Response:
+def receive_form(request: Request, number: str, user: ReceivingUser, scope: OrgScope) -> Response:
     view, po = _receivable(scope, number)
     return render(request, "shipments/receive.html", _receive_context(user, scope, view, po, {}))
 
@@ -411,7 +419,7 @@ def receive_form(request: Request, number: str, user: WarehouseUser, scope: OrgS
 def new_lot_row(
     request: Request,
     number: str,
-    user: WarehouseUser,
+    user: ReceivingUser,
     scope: OrgScope,
     line: RowIdQuery,
     index: Annotated[int, Query(ge=1, le=MAX_BATCH_ROWS)],
@@ -428,7 +436,7 @@ def new_lot_row(
 
 @router.post("/warehouse/receipts/{number}/preview")
 def receive_preview(
-    request: Request, number: str, user: WarehouseUser, scope: OrgScope, form: FieldsDep
+    request: Request, number: str, user: ReceivingUser, scope: OrgScope, form: FieldsDep
 ) -> Response:
     """htmx: over/short per line and the messages for the fields as typed so far, swapped out of band
     (never the inputs: the user may have typed on since)."""
@@ -441,7 +449,7 @@ def receive_preview(
 
 @router.post("/warehouse/receipts/{number}")
 def record_receipt(
-    request: Request, number: str, user: WarehouseUser, scope: OrgScope, form: FieldsDep
+    request: Request, number: str, user: ReceivingUser, scope: OrgScope, form: FieldsDep
 ) -> Response:
     view, po = _receivable(scope, number)
     for _shipped, line in view.lines:
