@@ -131,3 +131,67 @@ def test_the_store_asks_the_warehouse_dispatches_and_the_store_receives_into_its
     expect(received_entry).to_have_count(1)
     screenshot(page, "3-store-received", DESKTOP)
     assert _on_hand(engine, store_id, sku_code) == before + QUANTITY
+
+
+def test_the_store_orders_from_its_catalogue_and_gets_the_warehouses_stock_by_transfer(
+    open_portal_page: OpenPage,
+    demo_accounts: dict[str, DemoAccount],
+    engine: Engine,
+    screenshot: Screenshot,
+) -> None:
+    """The store's replenishment request of an SKU its regional warehouse holds: the preview says it
+    comes from the warehouse's stock, the request becomes a transfer (no purchase order), the
+    warehouse dispatches it and the store counts it into its stock."""
+    store, warehouse = demo_accounts["store"], demo_accounts["warehouse"]
+    page = open_portal_page(DESKTOP)
+    log_in(page, store)
+    click_nav(page, "/replenishment/new")
+    offered = {
+        int(value.removeprefix("qty-"))
+        for value in page.locator("#request-form input.qty").evaluate_all("els => els.map(e => e.id)")
+    }
+    with Session(engine) as session:
+        warehouse_id = session.execute(select(col(Location.id)).filter_by(code="RW-HZ")).scalar_one()
+        store_id = session.execute(select(col(Location.id)).filter_by(code="ST-SH01")).scalar_one()
+        held = session.execute(
+            select(StockBalance).where(
+                col(StockBalance.location_id) == warehouse_id, col(StockBalance.sku_id).in_(offered)
+            )
+        ).scalars()
+        sku_id = next(b.sku_id for b in held if b.available >= 10 * QUANTITY)
+        sku = session.get(Sku, sku_id)
+        assert sku is not None
+        sku_code = sku.code
+    before = _on_hand(engine, store_id, sku_code)
+
+    page.locator(f"#qty-{sku_id}").press_sequentially(str(QUANTITY))
+    expect(page.locator("#preview")).to_contain_text(str(QUANTITY))
+    expect(page.locator("#preview .po-plan")).to_have_count(0)  # nothing to buy: all from stock
+    screenshot(page, "4-store-request-from-stock", DESKTOP)
+    page.locator("#request-form button[type=submit]").click()
+    flash = page.locator(".flash").first
+    expect(flash).to_contain_text("TR-")
+    number = re.findall(r"TR-\d{4}-\d{6}", flash.inner_text())[0]
+    page.goto(f"/transfers/{number}")
+    reload_until_visible(
+        page,
+        page.locator(f"[data-testid=status]:text-is('{status_label(TransferStatus.RESERVED)}')"),
+        "the reservation at the warehouse",
+    )
+    log_out(page)
+
+    log_in(page, warehouse)
+    page.goto(f"/transfers/{number}")
+    dispatch = page.get_by_test_id("dispatch-form")
+    dispatch.locator("#carrier").fill("京东物流")
+    dispatch.locator("#arrival").fill((business_date(utcnow()) + timedelta(days=1)).isoformat())
+    dispatch.locator("button[type=submit]").click()
+    expect(page.get_by_test_id("status")).to_have_text(status_label(TransferStatus.IN_TRANSIT))
+    log_out(page)
+
+    log_in(page, store)
+    page.goto(f"/transfers/{number}")
+    page.get_by_test_id("receive").click()
+    expect(page.get_by_test_id("status")).to_have_text(status_label(TransferStatus.COMPLETED))
+    screenshot(page, "5-store-received-from-stock", DESKTOP)
+    assert _on_hand(engine, store_id, sku_code) == before + QUANTITY
