@@ -26,7 +26,7 @@ import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Annotated, NoReturn
+from typing import IO, TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -189,6 +189,32 @@ def create_user(
         typer.echo(f"Password (shown once): {password}")
 
 
+def _demo_through_the_worker(seed: Any, what: str) -> Any:
+    """Run a demo step's `seed(client, task_queue)` through the running worker, with a client of its
+    own closed before this process exits (see supplychain/temporal.py); exit 1 with the reason when
+    it fails. Refused with ENVIRONMENT=production."""
+    _refuse_demo_data_in_production()
+    from supplychain.settings import settings
+    from supplychain.temporal import run_with_client
+
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return run_with_client(
+            lambda client: seed(client, settings.TEMPORAL_TASK_QUEUE),
+            connect_timeout=DEMO_ORDERS_CONNECT_TIMEOUT_S,
+        )
+    except Exception as exc:
+        typer.echo(f"{what} failed: {exc!r}", err=True)
+        raise typer.Exit(1) from exc
+
+
+def _say_created(what: str, created: list[str]) -> None:
+    if created:
+        typer.echo(f"{what} created: {', '.join(created)}")
+    else:
+        typer.echo(f"{what} are in place already.")
+
+
 @app.command("demo-orders")
 def demo_orders() -> None:
     """Create a few demo purchase orders in different states through the running worker (safe to repeat).
@@ -198,23 +224,8 @@ def demo_orders() -> None:
     """
     _refuse_demo_data_in_production()
     from supplychain.demo_orders import seed_demo_orders
-    from supplychain.settings import settings
-    from supplychain.temporal import run_with_client
 
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        # A client of its own, closed before this process exits (see supplychain/temporal.py).
-        created = run_with_client(
-            lambda client: seed_demo_orders(client, settings.TEMPORAL_TASK_QUEUE),
-            connect_timeout=DEMO_ORDERS_CONNECT_TIMEOUT_S,
-        )
-    except Exception as exc:
-        typer.echo(f"Demo purchase orders failed: {exc!r}", err=True)
-        raise typer.Exit(1) from exc
-    if created:
-        typer.echo(f"Demo purchase orders created: {', '.join(created)}")
-    else:
-        typer.echo("Demo purchase orders are in place already.")
+    _say_created("Demo purchase orders", _demo_through_the_worker(seed_demo_orders, "Demo purchase orders"))
 
 
 @app.command("demo-statements")
@@ -227,22 +238,8 @@ def demo_statements() -> None:
     """
     _refuse_demo_data_in_production()
     from supplychain.demo_statements import seed_demo_statements
-    from supplychain.settings import settings
-    from supplychain.temporal import run_with_client
 
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        created = run_with_client(
-            lambda client: seed_demo_statements(client, settings.TEMPORAL_TASK_QUEUE),
-            connect_timeout=DEMO_ORDERS_CONNECT_TIMEOUT_S,
-        )
-    except Exception as exc:
-        typer.echo(f"Demo statements failed: {exc!r}", err=True)
-        raise typer.Exit(1) from exc
-    if created:
-        typer.echo(f"Demo statements created: {', '.join(created)}")
-    else:
-        typer.echo("Demo statements are in place already.")
+    _say_created("Demo statements", _demo_through_the_worker(seed_demo_statements, "Demo statements"))
 
 
 @app.command("demo-transfers")
@@ -255,22 +252,8 @@ def demo_transfers() -> None:
     """
     _refuse_demo_data_in_production()
     from supplychain.demo_transfers import seed_demo_transfers
-    from supplychain.settings import settings
-    from supplychain.temporal import run_with_client
 
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        created = run_with_client(
-            lambda client: seed_demo_transfers(client, settings.TEMPORAL_TASK_QUEUE),
-            connect_timeout=DEMO_ORDERS_CONNECT_TIMEOUT_S,
-        )
-    except Exception as exc:
-        typer.echo(f"Demo transfers failed: {exc!r}", err=True)
-        raise typer.Exit(1) from exc
-    if created:
-        typer.echo(f"Demo transfers created: {', '.join(created)}")
-    else:
-        typer.echo("Demo transfers are in place already.")
+    _say_created("Demo transfers", _demo_through_the_worker(seed_demo_transfers, "Demo transfers"))
 
 
 @app.command("demo-planning")
@@ -283,22 +266,11 @@ def demo_planning() -> None:
     """
     _refuse_demo_data_in_production()
     from supplychain.demo_planning import seed_demo_planning
-    from supplychain.settings import settings
-    from supplychain.temporal import run_with_client
 
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        made = run_with_client(
-            lambda client: seed_demo_planning(client, settings.TEMPORAL_TASK_QUEUE),
-            connect_timeout=DEMO_ORDERS_CONNECT_TIMEOUT_S,
-        )
-    except Exception as exc:
-        typer.echo(f"Demo planning failed: {exc!r}", err=True)
-        raise typer.Exit(1) from exc
+    made = _demo_through_the_worker(seed_demo_planning, "Demo planning")
     if made:
-        typer.echo(
-            "Demo planning runs made: " + ", ".join(f"{kind} ({n} proposals)" for kind, n in made.items())
-        )
+        runs = ", ".join(f"{kind} ({n} proposals)" for kind, n in made.items())
+        typer.echo(f"Demo planning runs made: {runs}")
     else:
         typer.echo("Demo planning runs are in place already.")
 

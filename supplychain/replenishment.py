@@ -114,18 +114,26 @@ def regional_warehouse_for(session: Session, user: Principal) -> Location | None
     store = session.get(Location, user.location_id)
     if store is None:
         return None
+    return serving_warehouse(session, store)
+
+
+def serving_warehouse(session: Session, location: Location) -> Location | None:
+    """The HQ warehouse that serves `location`: itself when it is a warehouse, else the regional
+    warehouse of its region, else the central one."""
+    if location.kind.is_warehouse:
+        return location
     warehouses = (
         select(Location)
         .join(Organisation, col(Location.organisation_id) == col(Organisation.id))
         .where(col(Location.is_active), col(Organisation.kind) == OrgKind.HQ)
         .order_by(col(Location.id))
     )
-    if store.region_id is not None:
+    if location.region_id is not None:
         regional: Location | None = (
             session.execute(
                 warehouses.where(
                     col(Location.kind) == LocationKind.REGIONAL_WAREHOUSE,
-                    col(Location.region_id) == store.region_id,
+                    col(Location.region_id) == location.region_id,
                 )
             )
             .scalars()

@@ -41,9 +41,6 @@ from supplychain.events import record_event, timeline
 from supplychain.i18n import lazy
 from supplychain.models import (
     Location,
-    LocationKind,
-    Organisation,
-    OrgKind,
     PlanningKind,
     PriceListEntry,
     ProposalStatus,
@@ -57,7 +54,7 @@ from supplychain.models import (
 from supplychain.models.base import utcnow
 from supplychain.numbering import reserve_number
 from supplychain.principal import Principal
-from supplychain.replenishment import business_today, with_batch_tracking
+from supplychain.replenishment import business_today, serving_warehouse, with_batch_tracking
 from supplychain.rules.forecast import forecast
 from supplychain.rules.money import round_money
 from supplychain.rules.ordering import needs_approval
@@ -221,33 +218,7 @@ def proposal_detail(request: Request, proposal_id: RowId, user: BuyerUser, scope
 def ship_to_for(session: Session, location: Location) -> Location | None:
     """Where a proposal's goods go: a warehouse orders for itself; a store's goods arrive at the
     regional warehouse of its region, else the central one."""
-    if location.kind.is_warehouse:
-        return location
-    warehouses = (
-        select(Location)
-        .join(Organisation, col(Location.organisation_id) == col(Organisation.id))
-        .where(col(Location.is_active), col(Organisation.kind) == OrgKind.HQ)
-        .order_by(col(Location.id))
-    )
-    if location.region_id is not None:
-        regional: Location | None = (
-            session.execute(
-                warehouses.where(
-                    col(Location.kind) == LocationKind.REGIONAL_WAREHOUSE,
-                    col(Location.region_id) == location.region_id,
-                )
-            )
-            .scalars()
-            .first()
-        )
-        if regional is not None:
-            return regional
-    central: Location | None = (
-        session.execute(warehouses.where(col(Location.kind) == LocationKind.CENTRAL_WAREHOUSE))
-        .scalars()
-        .first()
-    )
-    return central
+    return serving_warehouse(session, location)
 
 
 def _claim(session: Session, model: Any, row_id: int, user: Principal, status: ProposalStatus) -> bool:
