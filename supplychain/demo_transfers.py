@@ -20,7 +20,10 @@ have moved it on since).
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -190,37 +193,37 @@ async def _drive(handle: WorkflowHandle[Any, Any], demo: DemoTransfer) -> None:
 
 
 async def _in_the_approvers_queue(handle: WorkflowHandle[Any, Any]) -> None:
-    import asyncio
-    import time
-
-    deadline = time.monotonic() + STEP_TIMEOUT_S
     number = handle.id.upper()
-    while True:
+
+    async def pending() -> bool:
         with session_scope() as session:
-            pending = session.execute(
+            row = session.execute(
                 select(col(ApprovalRequest.id)).where(
                     col(ApprovalRequest.document_id) == number,
                     col(ApprovalRequest.status) == ApprovalStatus.PENDING,
                 )
             ).first()
-        if pending is not None:
-            return
-        if time.monotonic() > deadline:
-            raise DemoTransfersError(f"{number}'s approval did not reach the approver")
-        await asyncio.sleep(0.1)
+        return row is not None
+
+    await _until(pending, f"{number}'s approval did not reach the approver")
 
 
 async def _reach(handle: WorkflowHandle[Any, Any], status: TransferStatus) -> None:
-    import asyncio
-    import time
-
-    deadline = time.monotonic() + STEP_TIMEOUT_S
-    while True:
+    async def there() -> bool:
         state: TransferState = await handle.query(TransferWorkflow.get_state)
-        if state.status is status:
-            return
-        if state.status.is_final or time.monotonic() > deadline:
+        if state.status.is_final and state.status is not status:
             raise DemoTransfersError(f"{state.number} is {state.status}, not {status}")
+        return state.status is status
+
+    await _until(there, f"{handle.id.upper()} did not become {status}")
+
+
+async def _until(check: Callable[[], Awaitable[bool]], failure: str) -> None:
+    """Poll `check` until it holds; DemoTransfersError(`failure`) after STEP_TIMEOUT_S."""
+    deadline = time.monotonic() + STEP_TIMEOUT_S
+    while not await check():
+        if time.monotonic() > deadline:
+            raise DemoTransfersError(failure)
         await asyncio.sleep(0.1)
 
 

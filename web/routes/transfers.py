@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -280,12 +280,14 @@ def submit_transfer(request: Request, user: RequestingUser, scope: OrgScope, for
         **transfer_slas(),
     )
     client = await_on_loop(session, temporal_client, request)
+    started = False
     try:
-        if client is None:
-            raise RPCError("no client", 14, b"")  # type: ignore[arg-type]
-        await_on_loop(session, start_transfer, client, start)
+        if client is not None:
+            await_on_loop(session, start_transfer, client, start)
+            started = True
     except (RPCError, WorkflowAlreadyStartedError, WorkflowUpdateFailedError) as exc:
         log.error("Starting transfer %s failed: %r", number, exc)
+    if not started:
         errors = [
             i18n.gettext(
                 "The transfer process cannot be reached right now. Nothing was asked; please try again."
@@ -297,8 +299,6 @@ def submit_transfer(request: Request, user: RequestingUser, scope: OrgScope, for
 
 
 def transfer_slas() -> dict[str, Any]:
-    from datetime import timedelta
-
     return {
         "dispatch_reminder_after": timedelta(hours=settings.TRANSFER_DISPATCH_REMINDER_HOURS),
         "dispatch_escalation_after": timedelta(hours=settings.TRANSFER_DISPATCH_ESCALATION_HOURS),
