@@ -33,6 +33,7 @@ from supplychain.models.settlement import (
 from supplychain.notifications import notify_role
 from supplychain.payments import Instruction
 from supplychain.rules.amount_in_words import rmb_in_capitals
+from supplychain.rules.dates import business_date
 from supplychain.rules.due_dates import DueDate, build_calendar, calendar_range, due_date
 
 DOCUMENT_TYPE = "payment"
@@ -392,7 +393,8 @@ def settlement_figures(session: Session, today: date) -> SettlementFigures:
         .join(Statement, col(Statement.id) == col(Payment.statement_id))
         .where(col(Payment.status) == PaymentStatus.PAID, col(Payment.paid_on).is_not(None))
     ).all()
-    days = [(paid_on - created_at.date()).days for paid_on, created_at in paid if paid_on is not None]
+    # Both ends on the China calendar: paid_on is a business date, created_at a UTC moment.
+    days = [(paid_on - business_date(created_at)).days for paid_on, created_at in paid if paid_on is not None]
     average = (Decimal(sum(days)) / len(days)).quantize(Decimal("0.1")) if days else None
     week_end = today + timedelta(days=7)
     is_open = col(Payment.status).in_(OPEN_STATUSES)

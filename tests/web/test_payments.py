@@ -25,9 +25,19 @@ from supplychain.settlement import payment_by_number, remittance_advice
 from tests.factories import make_organisation, make_user
 from tests.fixtures.web import ClientFactory, form_post, login
 from tests.pdf_tools import pdf_text
+from web.routes import home as home_routes
+from web.routes import payments as payment_routes
 from workflows.common import business_date
 
 TODAY = business_date(datetime.now(UTC))
+
+
+@pytest.fixture(autouse=True)
+def pages_see_the_same_today(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pages' business day is pinned to this module's: a run that crosses midnight in China
+    (16:00 UTC) would otherwise put a payment due in eight days into "due this week"."""
+    monkeypatch.setattr(payment_routes, "_today", lambda: TODAY)
+    monkeypatch.setattr(home_routes, "_today", lambda: TODAY)
 
 
 @dataclass
