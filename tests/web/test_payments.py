@@ -21,7 +21,7 @@ from starlette.testclient import TestClient
 from supplychain.models import ApprovalRequest, Organisation, OrgKind, Role, User
 from supplychain.models.settlement import Payment, PaymentStatus, Statement, StatementStatus
 from supplychain.settings import settings
-from supplychain.settlement import payment_by_number, remittance_advice
+from supplychain.settlement import payment_by_number, remittance_advice, settlement_figures
 from tests.factories import make_organisation, make_user
 from tests.fixtures.web import ClientFactory, form_post, login
 from tests.pdf_tools import pdf_text
@@ -264,6 +264,20 @@ def test_hq_home_shows_days_to_payment_due_soon_and_overdue(
     assert 'data-testid="average-days">12.0<' in page
     assert 'data-testid="due-next-7-days">1 · ' in page and "1,000.00" in page  # payment A, due in 5 days
     assert 'data-testid="overdue">1<' in page  # the failed one; B's is at the bank
+
+
+def test_days_to_payment_count_china_dates_at_both_ends(world: World, session: Session) -> None:
+    """A statement made at 17:00 UTC on 24 November was made on 25 November in China; paid on
+    7 December, it took 12 days, not 13."""
+    paid = _payment(session, world.supplier_a, due=date(2026, 12, 7), status=PaymentStatus.PAID)
+    paid.paid_on = date(2026, 12, 7)
+    session.add(paid)
+    statement = session.get(Statement, paid.statement_id)
+    assert statement is not None
+    statement.created_at = datetime(2026, 11, 24, 17, 0, tzinfo=UTC)
+    session.add(statement)
+    session.commit()
+    assert settlement_figures(session, date(2026, 12, 7)).average_days_to_payment == Decimal("12.0")
 
 
 def test_supplier_home_has_no_settlement_figures(client: TestClient, world: World) -> None:
