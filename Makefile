@@ -90,8 +90,11 @@ bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 # --durations: the 15 slowest tests, so a test that grows slow is seen (and sped up, not dropped).
+# -n: pytest-xdist workers, one per core by default (TEST_WORKERS=0 runs in this process). Each worker
+# has its own database and Temporal servers (tests/conftest.py), so nothing is shared between them.
+TEST_WORKERS ?= auto
 test: system-deps install lint
-	$(BIN)/pytest --durations=15
+	$(BIN)/pytest -n $(TEST_WORKERS) --durations=15
 
 lint: install
 	$(BIN)/ruff check .

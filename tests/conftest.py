@@ -6,6 +6,9 @@
 - web: the FastAPI test client and logging in as a user.
 - portal: the web app wired to a real dev server and the production worker (process tests).
 - passwords: argon2id at test weight for the whole run.
+
+Under pytest-xdist (`make test` runs one worker per core) every worker process loads these plugins
+afresh: its own database, its own Temporal servers, its own document-number counter.
 """
 
 pytest_plugins = [
