@@ -26,7 +26,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import IO, Any
 
@@ -41,6 +41,7 @@ from supplychain.models import Organisation, OrgKind, Role, Statement
 from supplychain.models.base import utcnow
 from supplychain.models.events import Notification
 from supplychain.models.settlement import (
+    BILLED_PRICE_PLACES,
     InvoiceMatch,
     StatementLine,
     StatementStatus,
@@ -152,12 +153,37 @@ def goods_lines(lines: Sequence[StatementLine]) -> list[StatementLine]:
     return [line for line in lines if line.unit_price is not None and line.quantity > 0]
 
 
-def expected_lines(lines: Sequence[StatementLine]) -> list[ExpectedLine]:
+def expected_lines(lines: Sequence[StatementLine], *, prices_include_tax: bool) -> list[ExpectedLine]:
+    """The goods lines as the invoice should bill them: quantity x PO price, or, where a resolved
+    dispute changed a line's figure, the agreed amount (including tax where the prices do, as the
+    invoice's quantity x price then does)."""
     return [
-        ExpectedLine(line.line_no, line.quantity, line.unit_price)
+        ExpectedLine(
+            line.line_no,
+            line.quantity,
+            line.unit_price,
+            agreed_amount=agreed_amount(line, prices_include_tax=prices_include_tax),
+        )
         for line in goods_lines(lines)
         if line.unit_price is not None
     ]
+
+
+def agreed_amount(line: StatementLine, *, prices_include_tax: bool) -> Decimal | None:
+    """The line's amount as a resolved dispute set it, in the price convention; None if unchanged."""
+    if line.net_amount == line.original_net_amount:
+        return None
+    return line.total_amount if prices_include_tax else line.net_amount
+
+
+def billing_price(line: StatementLine, *, prices_include_tax: bool) -> Decimal:
+    """The unit price an invoice line bills for this statement line: the PO price, or the agreed
+    amount over the quantity (to BILLED_PRICE_PLACES, so quantity x price rounds back to it)."""
+    assert line.unit_price is not None
+    agreed = agreed_amount(line, prices_include_tax=prices_include_tax)
+    if agreed is None or line.quantity == 0:
+        return line.unit_price
+    return (agreed / line.quantity).quantize(Decimal(1).scaleb(-BILLED_PRICE_PLACES), rounding=ROUND_HALF_UP)
 
 
 def billed_lines(
@@ -198,7 +224,7 @@ def match_of(
         statement_figures(statement),
         invoice_figures(invoice),
         tolerance_of(terms.tolerance_amount, terms.tolerance_percent),
-        expected_lines(lines),
+        expected_lines(lines, prices_include_tax=statement.prices_include_tax),
         billed_lines(lines, billed),
     )
 

@@ -17,6 +17,7 @@ from sqlmodel import Session, col
 from supplychain.i18n import lazy
 from supplychain.invoices import (
     billed_lines,
+    billing_price,
     expected_lines,
     goods_lines,
     invoice_figures,
@@ -93,7 +94,7 @@ def _view(
         statement_figures(statement),
         invoice_figures(invoice),
         tolerance,
-        expected_lines(lines),
+        expected_lines(lines, prices_include_tax=statement.prices_include_tax),
         billed_lines(lines, billed),
     )
     by_no = {line.line_no: line for line in lines}
@@ -187,17 +188,20 @@ def price_text(price: Decimal) -> str:
     return str(in_fen) if in_fen == price else str(price).rstrip("0")
 
 
-def invoice_form_lines(lines: Sequence[StatementLine], form: dict[str, str]) -> list[InvoiceFormLine]:
-    """The upload form's lines: what was typed (a refused form), else the statement's figures."""
+def invoice_form_lines(
+    lines: Sequence[StatementLine], form: dict[str, str], *, prices_include_tax: bool
+) -> list[InvoiceFormLine]:
+    """The upload form's lines: what was typed (a refused form), else the statement's figures (a line
+    a dispute changed at the price that bills its agreed amount)."""
     form_lines = []
     for line in goods_lines(lines):
-        assert line.unit_price is not None
         key = str(line.id)
+        price = billing_price(line, prices_include_tax=prices_include_tax)
         form_lines.append(
             InvoiceFormLine(
                 line,
                 form.get(f"line_quantity_{key}", str(line.quantity)),
-                form.get(f"line_unit_price_{key}", price_text(line.unit_price)),
+                form.get(f"line_unit_price_{key}", price_text(price)),
                 form.get(f"line_error_{key}", ""),
             )
         )
@@ -215,7 +219,11 @@ def invoice_context(
     return {
         "invoices": invoice_views(session, statement),
         "may_upload_invoice": may_upload,
-        "invoice_form_lines": invoice_form_lines(lines, form or {}) if may_upload else [],
+        "invoice_form_lines": invoice_form_lines(
+            lines, form or {}, prices_include_tax=statement.prices_include_tax
+        )
+        if may_upload
+        else [],
         "match_labels": MATCH_LABELS,
         "figure_labels": FIGURE_LABELS,
     }

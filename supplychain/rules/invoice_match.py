@@ -20,8 +20,9 @@ Negative expected figures (a statement that leaves the supplier owing us) use th
 
 Line by line: a line is listed when the billed quantity differs from the accepted quantity, or the
 billed amount round(billed quantity x billed unit price) differs from round(accepted quantity x PO
-price); a statement line the invoice leaves out, or an invoice line for no statement line, is listed
-with the missing side as None. Each listed line is judged with the same tolerance on its expected
+price), or from the amount agreed for the line when a resolved dispute changed it; a statement line
+the invoice leaves out, or an invoice line for no statement line, is listed with the missing side as
+None. Each listed line is judged with the same tolerance on its expected
 amount. Invoice unit prices are taken as billed, whatever their places (VAT invoices print many).
 
 The invoice's own figures are checked too: each in fen, none negative, and amount + tax == total.
@@ -103,11 +104,13 @@ class FigureMatch:
 
 @dataclass(frozen=True)
 class ExpectedLine:
-    """A statement line as we owe it: the accepted quantity at the PO price."""
+    """A statement line as we owe it: the accepted quantity at the PO price, or the amount agreed
+    when a resolved dispute changed the line (in the statement's price convention)."""
 
     line_no: int
     quantity: int | Decimal
     unit_price: Decimal
+    agreed_amount: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -130,6 +133,7 @@ class LineDifference:
     billed_amount: Decimal  # 0.00 when the invoice leaves the line out
     difference: Decimal  # billed - expected
     within: bool
+    expected_agreed: bool = False  # the expected amount was agreed in a dispute, not quantity x price
 
 
 @dataclass(frozen=True)
@@ -200,7 +204,7 @@ def _line_differences(
     differences = []
     for line_no in sorted(ours.keys() | billed.keys()):
         our_line, their_line = ours.get(line_no), billed.get(line_no)
-        expected_amount = ZERO if our_line is None else round_money(our_line.unit_price * our_line.quantity)
+        expected_amount = ZERO if our_line is None else _expected_amount(our_line)
         billed_amount = (
             ZERO if their_line is None else round_money(their_line.unit_price * their_line.quantity)
         )
@@ -221,9 +225,16 @@ def _line_differences(
                 billed_amount=billed_amount,
                 difference=difference,
                 within=tolerance.allows(difference, expected_amount),
+                expected_agreed=our_line is not None and our_line.agreed_amount is not None,
             )
         )
     return tuple(differences)
+
+
+def _expected_amount(line: ExpectedLine) -> Decimal:
+    if line.agreed_amount is not None:
+        return line.agreed_amount
+    return round_money(line.unit_price * line.quantity)
 
 
 L = TypeVar("L", ExpectedLine, InvoiceLine)
@@ -234,7 +245,7 @@ def _by_line_no(lines: Sequence[L], source: str) -> dict[int, L]:
     for line in lines:
         if line.line_no in by_no:
             raise ValueError(f"line {line.line_no} appears twice on the {source}")
-        for value in (line.quantity, line.unit_price):
+        for value in (line.quantity, line.unit_price, getattr(line, "agreed_amount", None)):
             if isinstance(value, Decimal) and not value.is_finite():
                 raise ValueError(f"line {line.line_no} of the {source}: {value} is not a finite number")
         by_no[line.line_no] = line

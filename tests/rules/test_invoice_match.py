@@ -225,3 +225,16 @@ def test_a_line_billed_twice_is_refused() -> None:
 def test_a_bad_tolerance_is_refused(kwargs: dict[str, Decimal], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Tolerance(**kwargs)
+
+
+def test_a_line_agreed_in_a_dispute_is_judged_against_the_agreed_amount() -> None:
+    ours = [ExpectedLine(1, 3, D("10.0000"), agreed_amount=D("33.00")), ExpectedLine(2, 4, D("10.0000"))]
+    billed_as_agreed = [InvoiceLine(1, 3, D("11.00")), InvoiceLine(2, 4, D("10.0000"))]
+    result = match_invoice(EXPECTED, EXPECTED, Tolerance(absolute=D("1.00")), ours, billed_as_agreed)
+    assert result.line_differences == () and result.matched
+    billed_at_po_price = [InvoiceLine(1, 3, D("10.0000")), InvoiceLine(2, 4, D("10.0000"))]
+    result = match_invoice(EXPECTED, EXPECTED, Tolerance(absolute=D("1.00")), ours, billed_at_po_price)
+    assert result.line_differences == (
+        LineDifference(1, 3, D("10.0000"), D("33.00"), 3, D("10.0000"), D("30.00"), D("-3.00"), False, True),
+    )
+    assert not result.matched

@@ -24,6 +24,7 @@ from temporalio.client import Client
 from supplychain import statements
 from supplychain.models import DocumentEvent, OrgKind, Role, Statement, User
 from supplychain.models.settlement import (
+    DisputeResolution,
     InvoiceMatch,
     StatementLine,
     StatementStatus,
@@ -41,7 +42,12 @@ from tests.test_certificates import PDF, PDF_HEADED_HTML, PNG_IMAGE
 from tests.web import test_statements as statement_pages
 from tests.web.test_queries_per_page import counted
 from tests.web.test_statements import start_statement
-from workflows.statement import ConfirmStatementInput, StatementWorkflow
+from workflows.statement import (
+    ConfirmStatementInput,
+    DisputeLineInput,
+    ResolveDisputeInput,
+    StatementWorkflow,
+)
 
 temporal = statement_pages.temporal  # the fixtures of the statement pages' tests
 world = statement_pages.world
@@ -440,6 +446,45 @@ async def test_the_form_lists_the_goods_lines_prefilled_and_a_changed_line_shows
         assert three.source_document in row and "3 × 10.00 = " in row and "2 × 10.00 = " in row, (url, row)
         assert "30.00" in row and "20.00" in row and "-CN¥10.00" in row and "over-tolerance" in row
         assert f'data-testid="invoice-line-{four.line_no}"' not in html  # billed as the statement
+
+
+async def test_a_line_agreed_in_a_dispute_is_prefilled_and_judged_at_its_agreed_amount(
+    portal_client: ClientFactory,
+    portal_worker: WorkerThread,
+    temporal: Client,
+    world: StatementWorld,
+    db: Engine,
+) -> None:
+    number = await start_statement(temporal, portal_worker, db, world.supplier_id)
+    three, four = goods_lines(db, number)
+    with Session(db) as session:
+        statement = statements.get_statement(session, number)
+        assert statement is not None
+        handle = temporal.get_workflow_handle(statement.workflow_id)
+    assert world.supplier_user.id is not None and world.buyer.id is not None
+    await handle.execute_update(
+        StatementWorkflow.dispute_line,
+        DisputeLineInput(world.supplier_user.id, three.line_no, "price", Decimal("33.00")),
+    )
+    await handle.execute_update(
+        StatementWorkflow.resolve_dispute,
+        ResolveDisputeInput(world.buyer.id, three.line_no, DisputeResolution.ACCEPTED_SUPPLIER),
+    )
+    await handle.execute_update(StatementWorkflow.confirm, ConfirmStatementInput(world.supplier_user.id))
+    supplier = portal_client()
+    login(supplier, world.supplier_user)
+    page = supplier.get(f"/statements/{number}").text
+    assert 'value="11.00"' in table_row(page, f"invoice-form-line-{three.line_no}")  # 3 x 11.00 = 33.00
+    assert 'value="10.00"' in table_row(page, f"invoice-form-line-{four.line_no}")
+
+    # Billed at the PO price instead: 3.00 short of the agreed 33.00, beyond the 1.00 tolerance.
+    done = upload(
+        supplier, number, lines=billed([three, four], ["3", "4"], ["10.00", "10.00"]), **totals(db, number)
+    )
+    assert done.status_code == 303, done.text
+    assert invoice_rows(db) == [("04400123", InvoiceMatch.MISMATCH, "application/pdf")]
+    row = table_row(supplier.get(f"/statements/{number}").text, f"invoice-line-{three.line_no}")
+    assert "agreed in a dispute" in row and "33.00" in row and "3 × 10.00 = " in row and "-CN¥3.00" in row
 
 
 async def test_bad_invoice_line_values_are_refused_beside_the_field_with_nothing_stored(

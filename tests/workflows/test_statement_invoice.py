@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from supplychain import invoices, statements
     from supplychain.models import ApprovalRequest, DocumentEvent, Role, User
     from supplychain.models.settlement import (
+        DisputeResolution,
         InvoiceMatch,
         Payment,
         SettlementTerms,
@@ -52,6 +53,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.settlement import settlement_workflow_id
     from workflows.statement import (
         ConfirmStatementInput,
+        DisputeLineInput,
+        ResolveDisputeInput,
         StatementWorkflow,
         SubmitInvoiceInput,
     )
@@ -462,5 +465,47 @@ async def test_a_line_short_and_another_long_that_offset_are_both_listed_and_go_
         assert (await handle.execute_update(StatementWorkflow.submit_invoice, corrected)).match is (
             InvoiceMatch.MATCHED
         )
+        await handle.result()
+        await assert_replays(client, handle.id, WORKFLOWS)
+
+
+async def test_a_line_billed_at_the_amount_agreed_in_its_dispute_matches(
+    time_skipping_env: WorkflowEnvironment, task_queue: str, world: StatementWorld, db: Engine
+) -> None:
+    """The buyer accepted the supplier's 33.00 for the line of 3 at 10.0000: the invoice bills that
+    line 3 x 11.00 = 33.00, its totals are the statement's, and it matches; the line is not judged
+    against 3 x 10.00 = 30.00 (3.00 over the 1.00 tolerance)."""
+    client = time_skipping_env.client
+    supplier, buyer = world.supplier_user.id, world.buyer.id
+    assert supplier is not None and buyer is not None
+    async with running_worker(client, task_queue):
+        handle = await _start(client, task_queue, world)
+        three, four = goods_line(db, world, 3), goods_line(db, world, 4)
+        await handle.execute_update(
+            StatementWorkflow.dispute_line,
+            DisputeLineInput(supplier, three.line_no, "price", Decimal("33.00")),
+        )
+        await handle.execute_update(
+            StatementWorkflow.resolve_dispute,
+            ResolveDisputeInput(buyer, three.line_no, DisputeResolution.ACCEPTED_SUPPLIER),
+        )
+        await handle.execute_update(StatementWorkflow.confirm, ConfirmStatementInput(supplier))
+        statement, lines = _statement(db, world)
+        agreed = next(line for line in lines if line.id == three.id)
+        assert invoices.billing_price(agreed, prices_include_tax=False) == Decimal("11.00000000")
+        submitted = invoice(
+            world,
+            "INV-601",
+            str(statement.net_amount),
+            str(statement.tax_amount),
+            str(statement.total_amount),
+        )
+        submitted.lines = [
+            BilledLine(three.id, 3, Decimal("11.00")),
+            BilledLine(four.id, 4, Decimal("10.0000")),
+        ]
+        result = await handle.execute_update(StatementWorkflow.submit_invoice, submitted)
+        assert (result.match, result.status) == (InvoiceMatch.MATCHED, StatementStatus.MATCHED)
+        await _until(lambda: "settlement_handover" in _actions(db, statement.number), "the hand-over")
         await handle.result()
         await assert_replays(client, handle.id, WORKFLOWS)
