@@ -24,7 +24,7 @@ from supplychain.security import constant_time_equals, new_token, sign
 from supplychain.settings import settings
 from web.deps import identify
 from web.security_events import log_security_event
-from web.sessions import ANON_COOKIE, session_token
+from web.sessions import anon_seed, session_token
 
 CSRF_HEADER = "X-CSRF-Token"
 CSRF_FIELD = "csrf_token"
@@ -35,7 +35,7 @@ OWN_FETCH_SITES = frozenset({"same-origin", "none"})
 
 def csrf_seed(request: Request) -> str:
     """The value the token is bound to; a new anonymous seed is minted (and set as a cookie) if needed."""
-    seed = session_token(request) or request.cookies.get(ANON_COOKIE)
+    seed = session_token(request) or anon_seed(request)
     if seed:
         return seed
     seed = getattr(request.state, "new_anon_seed", None)
@@ -64,7 +64,7 @@ async def verify_csrf(request: Request) -> None:
             fetch_site=request.headers.get("sec-fetch-site", "")[:40],
         )
         raise HTTPException(status_code=403, detail="cross-origin")
-    seed = session_token(request) or request.cookies.get(ANON_COOKIE)
+    seed = session_token(request) or anon_seed(request)
     sent = request.headers.get(CSRF_HEADER)
     if not sent:
         content_type = request.headers.get("content-type", "")

@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from supplychain import i18n
 from supplychain.settings import settings
-from web.sessions import ANON_COOKIE, LOCALE_COOKIE
+from web.sessions import LOCALE_COOKIE, anon_cookie_name
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -69,7 +69,7 @@ class SecurityHeadersMiddleware:
                 seed = scope.get("state", {}).get("new_anon_seed")
                 if seed:
                     secure = settings.COOKIE_SECURE if settings.COOKIE_SECURE is not None else https
-                    cookie = f"{ANON_COOKIE}={seed}; Path=/; HttpOnly; SameSite=Lax" + (
+                    cookie = f"{anon_cookie_name(secure=secure)}={seed}; Path=/; HttpOnly; SameSite=Lax" + (
                         "; Secure" if secure else ""
                     )
                     headers.append("set-cookie", cookie)

@@ -27,6 +27,7 @@ SESSION_COOKIE = "scp_session"
 # Secure, for path / and without a Domain, so a sibling subdomain can neither plant nor overwrite it.
 HTTPS_SESSION_COOKIE = "__Host-" + SESSION_COOKIE
 ANON_COOKIE = "scp_anon"  # seeds the CSRF token before login
+HTTPS_ANON_COOKIE = "__Host-" + ANON_COOKIE  # the same over HTTPS, so no subdomain can plant a seed
 LOCALE_COOKIE = "scp_lang"
 # Writing last_seen_at on every request would make each page view a write; a minute is precise
 # enough for an idle timeout measured in tens of minutes.
@@ -41,6 +42,15 @@ def cookie_secure(request: Request) -> bool:
 
 def session_cookie_name(request: Request) -> str:
     return HTTPS_SESSION_COOKIE if cookie_secure(request) else SESSION_COOKIE
+
+
+def anon_cookie_name(*, secure: bool) -> str:
+    return HTTPS_ANON_COOKIE if secure else ANON_COOKIE
+
+
+def anon_seed(request: Request) -> str | None:
+    """The anonymous CSRF seed this request carries (only under the cookie name its scheme calls for)."""
+    return request.cookies.get(anon_cookie_name(secure=cookie_secure(request)))
 
 
 def session_token(request: Request) -> str | None:
@@ -83,7 +93,10 @@ def start_session(session: Session, request: Request, response: Response, user: 
     set_cookie(
         request, response, session_cookie_name(request), token, max_age=settings.SESSION_ABSOLUTE_HOURS * 3600
     )
-    response.delete_cookie(ANON_COOKIE, path="/")
+    secure = cookie_secure(request)
+    response.delete_cookie(
+        anon_cookie_name(secure=secure), path="/", secure=secure, httponly=True, samesite="lax"
+    )
     set_cookie(request, response, LOCALE_COOKIE, user.locale, max_age=365 * 24 * 3600)
     return token
 

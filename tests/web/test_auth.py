@@ -501,6 +501,30 @@ def test_session_cookie_over_https_is_host_prefixed_and_secure(
     assert is_logged_in(browser)
 
 
+def test_the_anonymous_csrf_seed_over_https_is_host_prefixed_and_a_planted_plain_one_is_ignored(
+    make_client: ClientFactory, monkeypatch: pytest.MonkeyPatch, user: User
+) -> None:
+    """Before login the CSRF token is bound to an anonymous seed cookie. Over HTTPS it is
+    `__Host-scp_anon`, so a sibling subdomain cannot plant a seed whose token it knows; a plain
+    `scp_anon` is not a seed there, and the login deletes the prefixed one."""
+    monkeypatch.setattr(settings, "COOKIE_SECURE", None)
+    browser = make_client(base_url="https://testserver")
+    page = browser.get("/login")
+    attributes = cookie_attributes(set_cookie_header(page, "__Host-scp_anon"))
+    assert "secure" in attributes and "path=/" in attributes and "httponly" in attributes
+    assert not any(a.startswith("domain=") for a in attributes)
+    assert not browser.cookies.get("scp_anon")
+
+    planted = make_client(base_url="https://testserver")
+    planted.cookies.set("scp_anon", "seed-the-attacker-knows")
+    assert set_cookie_header(planted.get("/login"), "__Host-scp_anon")  # a seed of its own, not the plant
+
+    response = login(browser, user)
+    deleted = cookie_attributes(set_cookie_header(response, "__Host-scp_anon"))
+    assert "max-age=0" in deleted and "secure" in deleted
+    assert is_logged_in(browser)
+
+
 def test_a_plain_session_cookie_is_ignored_over_https(
     make_client: ClientFactory, monkeypatch: pytest.MonkeyPatch, user: User
 ) -> None:
