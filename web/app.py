@@ -38,6 +38,7 @@ from web.routes import (
     auth,
     catalog,
     certificates,
+    forecasts,
     health,
     home,
     inspections,
@@ -45,6 +46,7 @@ from web.routes import (
     locale,
     payments,
     planning,
+    planning_admin,
     price_adjustments,
     purchase_orders,
     quality,
@@ -124,6 +126,8 @@ def create_app() -> FastAPI:
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     # Before admin's generic `/admin/{table}` pages, which would take `/admin/planning`.
     app.include_router(planning.router)
+    app.include_router(planning_admin.router)
+    app.include_router(forecasts.router)
     for module in (
         auth,
         home,

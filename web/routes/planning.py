@@ -9,9 +9,10 @@ schedules that run them.
 - `/planning/transfers` (HQ): the open transfer proposal lines with their cost and reason; the lines
   ticked are released (one TransferWorkflow each, origin PLANNER, no approval: HQ releases it) or
   dismissed.
-- `/planning/sku/{location}/{sku}`: a SKU's demand at a location against its forecast.
-- `/admin/planning` (admins): each schedule's state and last runs, pause, resume, run now.
 - `/planning/run/{kind}` (buyers and admins): start a run by hand.
+
+The schedules' admin page is `web/routes/planning_admin.py`; demand and forecasts (a SKU at a
+location, the supplier's network view) are `web/routes/forecasts.py`.
 
 A proposal is claimed by one conditional UPDATE (proposed -> released) before its workflow starts,
 so a double submit releases it once; when the start fails, the claim is given back.
@@ -31,7 +32,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import select, update
 from sqlmodel import Session, col
 from starlette.responses import Response
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
@@ -55,7 +56,6 @@ from supplychain.models.base import utcnow
 from supplychain.numbering import reserve_number
 from supplychain.principal import Principal
 from supplychain.replenishment import business_today, serving_warehouse, with_batch_tracking
-from supplychain.rules.forecast import forecast
 from supplychain.rules.money import round_money
 from supplychain.rules.ordering import needs_approval
 from supplychain.rules.reorder_point import (
@@ -65,9 +65,7 @@ from supplychain.rules.reorder_point import (
 )
 from supplychain.rules.transfer_planner import REASON_SHORTAGE, REASON_SLOW_MOVING
 from supplychain.settings import settings
-from web.charts import demand_chart
 from web.deps import (
-    AdminUser,
     FieldsDep,
     FormDep,
     OrgScope,
@@ -122,7 +120,7 @@ def labels() -> dict[str, Any]:
     return {"status_labels": STATUS_LABELS, "reason_labels": REASON_LABELS, "kind_labels": KIND_LABELS}
 
 
-def _kind(raw: str) -> PlanningKind:
+def kind_from_path(raw: str) -> PlanningKind:
     try:
         return PlanningKind(raw.replace("-", "_"))
     except ValueError:
@@ -580,7 +578,7 @@ BACK = {
 
 @router.post("/planning/run/{kind}")
 def run_now(request: Request, kind: str, user: RunUser, scope: OrgScope, form: FieldsDep) -> Response:
-    planning_kind = _kind(kind)
+    planning_kind = kind_from_path(kind)
     if planning_kind is PlanningKind.TRANSFER_PLAN and not user.is_hq:
         raise HTTPException(status_code=403)
     session = scope.session
@@ -613,179 +611,3 @@ async def _start_run(request: Request, kind: PlanningKind, user_id: int, token: 
         log.error("Starting a %s run failed: %r", kind, exc)
         return False
     return True
-
-
-# --- admin: the schedules ------------------------------------------------------------------------
-
-SCHEDULE_ACTIONS = {
-    "pause": lazy("The schedule is paused."),
-    "resume": lazy("The schedule is running again."),
-    "run-now": lazy("A planning run was started; its proposals appear here when it ends."),
-}
-
-
-@router.get("/admin/planning")
-def planning_admin(request: Request, user: AdminUser, scope: OrgScope) -> Response:
-    session = scope.session
-    states = await_on_loop(session, _describe_all, request)  # first: it gives the connection back
-    runs = {kind: planning.recent_runs(session, kind, 10) for kind in PlanningKind}
-    ctx = {"user": user, "schedules": schedules.SCHEDULES, "states": states, "runs": runs, **labels()}
-    return render(request, "admin/planning.html", ctx)
-
-
-async def _describe_all(request: Request) -> dict[PlanningKind, Any]:
-    """kind -> the schedule's state, None when it does not exist, False when Temporal is away."""
-    client = await temporal_client(request)
-    result: dict[PlanningKind, Any] = {}
-    for kind in PlanningKind:
-        if client is None:
-            result[kind] = False
-            continue
-        try:
-            result[kind] = await schedules.describe(client, kind)
-        except Exception:  # the page still shows the runs
-            result[kind] = False
-    return result
-
-
-@router.post("/admin/planning/{kind}/{action}")
-def planning_schedule_action(
-    request: Request, kind: str, action: str, user: AdminUser, scope: OrgScope, form: FieldsDep
-) -> Response:
-    planning_kind = _kind(kind)
-    if action not in SCHEDULE_ACTIONS:
-        raise HTTPException(status_code=404)
-    session = scope.session
-    if await_on_loop(session, _schedule_action, request, planning_kind, action):
-        flash(session, request, i18n.translate(SCHEDULE_ACTIONS[action]))
-    else:
-        flash(session, request, i18n.translate(UNREACHABLE), "error")
-    return RedirectResponse("/admin/planning", status_code=303)
-
-
-async def _schedule_action(request: Request, kind: PlanningKind, action: str) -> bool:
-    client: Client | None = await temporal_client(request)
-    if client is None:
-        return False
-    try:
-        await schedules.ensure_schedules(client, task_queue=settings.TEMPORAL_TASK_QUEUE)
-        if action == "pause":
-            await schedules.pause(client, kind)
-        elif action == "resume":
-            await schedules.resume(client, kind)
-        else:
-            await schedules.trigger(client, kind)
-    except RPCError as exc:
-        log.error("Schedule %s %s failed: %r", kind, action, exc)
-        return False
-    return True
-
-
-# --- a SKU's demand and forecast -----------------------------------------------------------------
-
-
-@router.get("/planning/sku/{location_id}/{sku_id}")
-def sku_forecast(
-    request: Request, location_id: RowId, sku_id: RowId, user: HqPlanner, scope: OrgScope
-) -> Response:
-    from supplychain.models import Sku
-
-    location = scope.get(Location, location_id)
-    sku = scope.get(Sku, sku_id)
-    today = business_today()
-    series = planning.sku_demand(scope.session, [location_id], sku_id, today)[location_id]
-    view = planning.reorder_view(scope.session, location_id, [sku_id], today).get(sku_id)
-    predicted = forecast(series)
-    first = today - timedelta(days=len(series) - 1)
-    ctx = {
-        "user": user,
-        "location": location,
-        "sku": sku,
-        "view": view,
-        "history": [(first + timedelta(days=n), q) for n, q in enumerate(series)],
-        "forecast": predicted,
-        "forecast_days": [
-            (today + timedelta(days=n + 1), v) for n, v in enumerate(predicted.values if predicted else ())
-        ],
-        "chart": demand_chart(series, predicted),
-    }
-    return render(request, "planning/sku.html", ctx)
-
-
-# --- the supplier's view of its SKUs across the network ------------------------------------------
-
-SupplierUser = Annotated[Principal, Depends(require_roles(Role.SUPPLIER))]
-FORECAST_PER_PAGE = 10
-
-
-@dataclass(frozen=True)
-class SkuNetwork:
-    sku: Any
-    stock: list[Any]  # its balances, one per location
-    on_hand: int
-    available: int
-    in_transit: int
-    sold: int  # over the history window
-    forecast_total: float | None  # the next DEFAULT_HORIZON_DAYS days; None: too little history
-    chart: Any
-
-
-@router.get("/supplier/stock-forecast")
-def supplier_stock_forecast(
-    request: Request, user: SupplierUser, scope: OrgScope, page: PageNumber = 1
-) -> Response:
-    """The supplier's own SKUs only (the scoping rules of Sku and StockBalance): stock per location
-    of the chain and the network's demand forecast. Never a price, never another supplier's SKU."""
-    from supplychain.models import Sku, StockBalance
-    from supplychain.planning_data import daily_demand
-
-    session = scope.session
-    skus = scope.page(scope.select(Sku).order_by(col(Sku.code)), page, FORECAST_PER_PAGE)
-    sku_ids = [s.id for s in skus if s.id is not None]
-    balances = list(
-        session.execute(
-            scope.select(StockBalance)
-            .where(col(StockBalance.sku_id).in_(sku_ids))
-            .order_by(col(StockBalance.sku_id), col(StockBalance.location_id))
-        ).scalars()
-    )
-    location_ids = list(session.execute(select(col(Location.id)).where(visible_locations(scope))).scalars())
-    today = business_today()
-    demand = (
-        daily_demand(
-            session, location_ids=location_ids, sku_ids=sku_ids, days=planning.history_days(), today=today
-        )
-        if location_ids and sku_ids
-        else {}
-    )
-    network: dict[int, list[int]] = {}
-    for (_, sku_id), series in demand.items():
-        total = network.setdefault(sku_id, [0] * len(series))
-        for n, quantity in enumerate(series):
-            total[n] += quantity
-    rows = []
-    for sku in skus:
-        mine = [b for b in balances if b.sku_id == sku.id]
-        series = network.get(sku.id or 0, [])
-        predicted = forecast(series) if series else None
-        rows.append(
-            SkuNetwork(
-                sku=sku,
-                stock=mine,
-                on_hand=sum(b.on_hand for b in mine),
-                available=sum(b.available for b in mine),
-                in_transit=sum(b.in_transit for b in mine),
-                sold=sum(series),
-                forecast_total=round(sum(predicted.values), 1) if predicted else None,
-                chart=demand_chart(series, predicted) if series else "",
-            )
-        )
-    names = names_for(session, location_ids={b.location_id for b in balances})
-    ctx = {"user": user, "sku_page": skus, "rows": rows, "history_days": planning.history_days(), **names}
-    return render(request, "planning/supplier_forecast.html", ctx)
-
-
-def visible_locations(scope: Scope) -> Any:
-    from supplychain.scoping import visible
-
-    return visible(scope.principal, Location)
