@@ -40,7 +40,9 @@ the statement, its timeline event and whom it tells in one transaction):
      document type "invoice_match", decided by finance; `record_invoice_decision`): approved, the
      invoice ACCEPTED and the statement MATCHED (T = the day of the decision); rejected, the invoice
      REJECTED and the statement back to CONFIRMED: the supplier is told and uploads a corrected
-     invoice under a new number.
+     invoice under a new number. The page offers that upload once the decision's row is written,
+     a moment before the workflow hears back from the activity: the upload is taken from the
+     moment the activity starts (`_state_for_clicks`) and recorded once the decision is (the lock).
    - MATCHED: `_start_settlement` hands the statement over to the T+7 settlement (one place).
 4. It keeps answering late clicks for `answer_late_clicks_for` (a second confirmation gets "already
    confirmed", not an RPC error), then completes.
@@ -53,7 +55,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -186,6 +188,7 @@ class StatementWorkflow:
         self._mismatched_invoice: tuple[int, str, str] | None = None  # (id, number, queue summary)
         self._invoice_requester = 0  # the supplier user who uploaded the mismatched invoice
         self._invoice_total = Decimal("0.00")
+        self._deciding_to: StatementStatus | None = None  # the status a decision being recorded sets
 
     @workflow.run
     async def run(self, input: StatementInput) -> StatementResult:
@@ -292,6 +295,7 @@ class StatementWorkflow:
         )
         async with self._lock:
             status = StatementStatus.MATCHED if result.approved else StatementStatus.CONFIRMED
+            self._deciding_to = status
             await self._activity(
                 record_invoice_decision,
                 InvoiceDecision(
@@ -305,6 +309,7 @@ class StatementWorkflow:
                     occurred_at=workflow.now(),
                 ),
             )
+            self._deciding_to = None
             self._mismatched_invoice = None
             self._changed(status)
 
@@ -517,7 +522,14 @@ class StatementWorkflow:
 
     @submit_invoice.validator
     def validate_submit_invoice(self, input: SubmitInvoiceInput) -> None:
-        checked(check_submit_invoice, self._state, input)
+        checked(check_submit_invoice, self._state_for_clicks(), input)
+
+    def _state_for_clicks(self) -> StatementState:
+        """The state as the pages show it: while finance's decision is being recorded, the status
+        it sets (its row may be committed already). The handler checks again under the lock."""
+        if self._deciding_to is None:
+            return self._state
+        return replace(self._state, status=self._deciding_to)
 
     # --- carrying a step out ------------------------------------------------------------------------
 

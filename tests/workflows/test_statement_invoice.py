@@ -12,16 +12,18 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from temporalio import workflow
+from temporalio import activity, workflow
 
 with workflow.unsafe.imports_passed_through():
     import pytest
     from sqlalchemy import Engine, select
     from sqlmodel import Session, col
-    from temporalio.client import Client
+    from temporalio.client import Client, WorkflowUpdateStage
     from temporalio.testing import WorkflowEnvironment
 
+    from activities.statement_invoice import record_invoice_decision
     from supplychain import invoices, statements
+    from supplychain.invoices import InvoiceDecision
     from supplychain.models import ApprovalRequest, DocumentEvent, Role, User
     from supplychain.models.settlement import (
         DisputeResolution,
@@ -36,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
     from tests.factories import make_user
     from tests.fixtures.temporal import assert_replays, running_worker
     from tests.statement_world import StatementWorld
+    from tests.workflows.test_ready_for_the_click import Gate, worker_holding
     from tests.workflows.test_statement import (
         WORKFLOWS as STATEMENT_WORKFLOWS,
     )
@@ -507,5 +510,48 @@ async def test_a_line_billed_at_the_amount_agreed_in_its_dispute_matches(
         result = await handle.execute_update(StatementWorkflow.submit_invoice, submitted)
         assert (result.match, result.status) == (InvoiceMatch.MATCHED, StatementStatus.MATCHED)
         await _until(lambda: "settlement_handover" in _actions(db, statement.number), "the hand-over")
+        await handle.result()
+        await assert_replays(client, handle.id, WORKFLOWS)
+
+
+def held_invoice_decision(gate: Gate) -> Any:
+    @activity.defn(name="record_invoice_decision")
+    def held(step: InvoiceDecision) -> int:
+        told = record_invoice_decision(step)
+        gate.hold()
+        return told
+
+    return held
+
+
+async def test_a_corrected_invoice_is_taken_from_the_moment_the_rejection_is_recorded(
+    time_skipping_env: WorkflowEnvironment, task_queue: str, world: StatementWorld, db: Engine, finance: User
+) -> None:
+    """Finance rejects the mismatch; once its decision is written the statement page shows CONFIRMED
+    and offers the upload, while the workflow has not heard back from that activity yet. A corrected
+    invoice sent then is accepted, and recorded once the decision is."""
+    client = time_skipping_env.client
+    gate = Gate()
+    async with worker_holding(client, task_queue, held_invoice_decision(gate), gate):
+        handle = await confirmed(client, task_queue, world)
+        mismatched = invoice(world, "INV-701", "60.00", "6.50", "66.50")
+        assert (await handle.execute_update(StatementWorkflow.submit_invoice, mismatched)).match is (
+            InvoiceMatch.MISMATCH
+        )
+        await decide(client, handle, 1, finance, approve=False, comment="the amount is wrong")
+        await gate.reached()
+        assert _statement(db, world)[0].status is StatementStatus.CONFIRMED  # what the page shows
+        corrected = await handle.start_update(
+            StatementWorkflow.submit_invoice,
+            invoice(world, "INV-702", "50.00", "6.50", "56.50"),
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+        )
+        gate.release()
+        result = await corrected.result()
+        assert (result.match, result.status) == (InvoiceMatch.MATCHED, StatementStatus.MATCHED)
+        assert invoices_of(db, _statement(db, world)[0].number) == [
+            ("INV-701", InvoiceMatch.REJECTED),
+            ("INV-702", InvoiceMatch.MATCHED),
+        ]
         await handle.result()
         await assert_replays(client, handle.id, WORKFLOWS)
