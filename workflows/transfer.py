@@ -28,14 +28,17 @@ movements, the transfer's change, its timeline event and whom it tells in one tr
 
 Every Update refuses with a message a person can act on (validator, rules in
 `supplychain.rules.transfer`), checks again under the lock (of two clicks at once the second
-finds the new state), and returns after the activity recording its effect has committed.
+finds the new state), and returns after the activity recording its effect has committed. A page
+offers a click once a step's row is written, a moment before the workflow hears back from that
+activity: the validators see the status the step being recorded sets (`_state_for_clicks`), so a
+click is taken from that moment and carried out once the step is (the lock).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from typing import Any
 
@@ -165,6 +168,7 @@ class TransferWorkflow:
             lines=[TransferLineState(line.line_no, line.sku_id, line.quantity) for line in input.lines],
         )
         self._lock = asyncio.Lock()
+        self._recording: TransferStatus | None = None  # the status the step being recorded sets
         self._steps = 0
         self._summary = ""
         self._approval: workflow.ChildWorkflowHandle[Any, ApprovalResult] | None = None
@@ -472,7 +476,7 @@ class TransferWorkflow:
 
     @dispatch_transfer.validator
     def validate_dispatch_transfer(self, input: DispatchTransferInput) -> None:
-        checked(check_dispatch, self._state, input, today=self._today())
+        checked(check_dispatch, self._state_for_clicks(), input, today=self._today())
 
     @workflow.update
     async def receive_transfer(self, input: ReceiveTransferInput) -> TransferUpdateResult:
@@ -522,7 +526,7 @@ class TransferWorkflow:
 
     @receive_transfer.validator
     def validate_receive_transfer(self, input: ReceiveTransferInput) -> None:
-        checked(check_receive, self._state, input)
+        checked(check_receive, self._state_for_clicks(), input)
 
     @workflow.update
     async def cancel_transfer(self, input: CancelTransferInput) -> TransferUpdateResult:
@@ -563,7 +567,14 @@ class TransferWorkflow:
 
     @cancel_transfer.validator
     def validate_cancel_transfer(self, input: CancelTransferInput) -> None:
-        checked(check_cancel, self._state, input)
+        checked(check_cancel, self._state_for_clicks(), input)
+
+    def _state_for_clicks(self) -> TransferState:
+        """The state as the pages show it: while a step is being recorded, the status it sets (its
+        row may be committed already). The handlers check again under the lock."""
+        if self._recording is None:
+            return self._state
+        return replace(self._state, status=self._recording)
 
     # --- helpers ---------------------------------------------------------------------------------
 
@@ -618,32 +629,37 @@ class TransferWorkflow:
         details: dict[str, Any] | None = None,
         notices: list[Notice] | None = None,
     ) -> None:
-        """Record one step; the state follows only once it is written."""
-        await self._activity(
-            activity,
-            TransferStep(
-                number=self._input.number,
-                action=action,
-                idempotency_key=self._key(action),
-                status=status,
-                lines=[
-                    LineFigures(
-                        line.line_no, line.quantity_received, line.quantity_damaged, line.quantity_lost
-                    )
-                    for line in lines or []
-                ],
-                movements=movements or [],
-                carrier=carrier,
-                tracking_number=tracking_number,
-                expected_arrival=expected_arrival,
-                status_reason=status_reason,
-                actor_user_id=actor,
-                note=note,
-                details=details or {},
-                notices=notices or [],
-                occurred_at=workflow.now(),
-            ),
-        )
+        """Record one step; the state follows only once it is written (the validators see its
+        status from the start: `_state_for_clicks`)."""
+        self._recording = status
+        try:
+            await self._activity(
+                activity,
+                TransferStep(
+                    number=self._input.number,
+                    action=action,
+                    idempotency_key=self._key(action),
+                    status=status,
+                    lines=[
+                        LineFigures(
+                            line.line_no, line.quantity_received, line.quantity_damaged, line.quantity_lost
+                        )
+                        for line in lines or []
+                    ],
+                    movements=movements or [],
+                    carrier=carrier,
+                    tracking_number=tracking_number,
+                    expected_arrival=expected_arrival,
+                    status_reason=status_reason,
+                    actor_user_id=actor,
+                    note=note,
+                    details=details or {},
+                    notices=notices or [],
+                    occurred_at=workflow.now(),
+                ),
+            )
+        finally:
+            self._recording = None
         if status is not None:
             self._state.status = status
         if status_reason is not None:

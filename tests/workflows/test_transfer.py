@@ -12,17 +12,18 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-from temporalio import workflow
+from temporalio import activity, workflow
 
 with workflow.unsafe.imports_passed_through():
     import pytest
     from sqlalchemy import Engine, select
     from sqlmodel import Session, col
-    from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+    from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError, WorkflowUpdateStage
     from temporalio.exceptions import ApplicationError
     from temporalio.service import RPCError
     from temporalio.testing import WorkflowEnvironment
 
+    from activities.transfer import TransferStepResult, record_transfer_reserved
     from supplychain import transfers
     from supplychain.models import (
         ApprovalRequest,
@@ -34,8 +35,10 @@ with workflow.unsafe.imports_passed_through():
         TransferOrigin,
         TransferStatus,
     )
+    from supplychain.transfers import TransferStep
     from tests.fixtures.temporal import assert_replays, running_worker
     from tests.transfer_world import TransferWorld, build_transfer_world, stock
+    from tests.workflows.test_ready_for_the_click import Gate, worker_holding
     from workflows.approval import ApprovalState, ApprovalWorkflow, DecideInput, approval_workflow_id
     from workflows.common import business_date
     from workflows.transfer import (
@@ -489,3 +492,47 @@ async def test_bad_clicks_are_refused_and_change_nothing(
             assert await _refused(handle.execute_update(TransferWorkflow.receive_transfer, bad)) == message
         assert stock(db, world.north_store, world.sku_a) == {"on_hand": 0, "reserved": 0, "in_transit": 10}
         assert _actions(db, handle.id.upper()) == ["created", "reserved", "dispatched"]
+
+
+def held_reservation(gate: Gate) -> Any:
+    @activity.defn(name="record_transfer_reserved")
+    def held(step: TransferStep) -> TransferStepResult:
+        result = record_transfer_reserved(step)
+        gate.hold()
+        return result
+
+    return held
+
+
+async def test_dispatch_is_taken_from_the_moment_the_transfer_shows_reserved(
+    time_skipping_env: WorkflowEnvironment, task_queue: str, world: TransferWorld, db: Engine
+) -> None:
+    """The reservation's row says RESERVED (the warehouse's page offers dispatch) a moment before
+    the workflow hears back from its activity. A dispatch sent then is accepted and carried out
+    once the reservation is recorded."""
+    client = time_skipping_env.client
+    gate = Gate()
+    async with worker_holding(client, task_queue, held_reservation(gate), gate):
+        handle = await _start(client, task_queue, world, world.north_store)
+        await gate.reached()
+        assert _row(db, handle.id.upper()).status is TransferStatus.RESERVED  # what the page shows
+        dispatch = await handle.start_update(
+            TransferWorkflow.dispatch_transfer,
+            DispatchTransferInput(
+                actor_user_id=world.north_warehouse_user.id,
+                carrier="SF Express",
+                tracking_number="SF123",
+                expected_arrival=await _today(time_skipping_env) + timedelta(days=2),
+            ),
+            wait_for_stage=WorkflowUpdateStage.ACCEPTED,
+        )
+        gate.release()
+        assert (await dispatch.result()).status is TransferStatus.IN_TRANSIT
+        assert stock(db, world.north_store, world.sku_a) == {"on_hand": 0, "reserved": 0, "in_transit": 10}
+        await handle.execute_update(
+            TransferWorkflow.receive_transfer,
+            ReceiveTransferInput(
+                actor_user_id=world.north_store_user.id, lines=[ReceivedLine(1, 10), ReceivedLine(2, 5)]
+            ),
+        )
+        await _end(client, handle)
