@@ -1,4 +1,5 @@
-"""Pieces every workflow uses: refusing an Update with a message a person can act on.
+"""Pieces every workflow uses: refusing an Update with a message a person can act on, and the
+state a click is judged against while a step is being recorded.
 
 Validators raise `UpdateRejected(message_id, **params)`. The message id is English text from the
 translation catalogue (marked with `lazy`), so the web layer shows it in the reader's language with
@@ -8,7 +9,8 @@ translation catalogue (marked with `lazy`), so the web layer shows it in the rea
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from dataclasses import replace
+from typing import Any, TypeVar
 
 from temporalio.exceptions import ApplicationError
 
@@ -16,7 +18,9 @@ from supplychain.rules.dates import BUSINESS_TIMEZONE, business_date
 from supplychain.rules.refusal import Refused
 
 REJECTED_TYPE = "UpdateRejected"
-__all__ = ["BUSINESS_TIMEZONE", "REJECTED_TYPE", "UpdateRejected", "business_date", "checked"]
+__all__ = ["BUSINESS_TIMEZONE", "REJECTED_TYPE", "UpdateRejected", "as_shown", "business_date", "checked"]
+
+State = TypeVar("State")
 
 
 class UpdateRejected(ApplicationError):
@@ -30,3 +34,13 @@ def checked(rule: Callable[..., None], *args: Any, **kwargs: Any) -> None:
         rule(*args, **kwargs)
     except Refused as refused:
         raise UpdateRejected(refused.message_id, **refused.params) from None
+
+
+def as_shown(state: State, recording: Any | None) -> State:
+    """`state` as the pages show it: a step's row is written by its activity a moment before the
+    workflow hears back, and the page offers the next click from the row. So while a step is being
+    recorded (`recording`: the status it sets), validators judge a click against that status; the
+    handler checks again under the workflow's lock, once the step is recorded."""
+    if recording is None:
+        return state
+    return replace(state, status=recording)  # type: ignore[type-var]

@@ -55,7 +55,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -115,7 +115,7 @@ with workflow.unsafe.imports_passed_through():
         summary_of,
     )
     from supplychain.statements import Audience, DisputeRaised, DisputeResolved, Notice, StatementStep
-    from workflows.common import UpdateRejected, business_date, checked
+    from workflows.common import UpdateRejected, as_shown, business_date, checked
 
 from workflows.approval import ApprovalInput, ApprovalResult, ApprovalWorkflow, approval_workflow_id
 from workflows.settlement import SettlementInput, SettlementWorkflow, settlement_workflow_id
@@ -525,11 +525,7 @@ class StatementWorkflow:
         checked(check_submit_invoice, self._state_for_clicks(), input)
 
     def _state_for_clicks(self) -> StatementState:
-        """The state as the pages show it: while finance's decision is being recorded, the status
-        it sets (its row may be committed already). The handler checks again under the lock."""
-        if self._deciding_to is None:
-            return self._state
-        return replace(self._state, status=self._deciding_to)
+        return as_shown(self._state, self._deciding_to)
 
     # --- carrying a step out ------------------------------------------------------------------------
 

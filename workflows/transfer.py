@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -47,7 +47,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, ChildWorkflowError
 
 from workflows.approval import ApprovalInput, ApprovalResult, ApprovalWorkflow, approval_workflow_id
-from workflows.common import business_date, checked
+from workflows.common import as_shown, business_date, checked
 
 with workflow.unsafe.imports_passed_through():
     from activities.transfer import (
@@ -570,11 +570,7 @@ class TransferWorkflow:
         checked(check_cancel, self._state_for_clicks(), input)
 
     def _state_for_clicks(self) -> TransferState:
-        """The state as the pages show it: while a step is being recorded, the status it sets (its
-        row may be committed already). The handlers check again under the lock."""
-        if self._recording is None:
-            return self._state
-        return replace(self._state, status=self._recording)
+        return as_shown(self._state, self._recording)
 
     # --- helpers ---------------------------------------------------------------------------------
 

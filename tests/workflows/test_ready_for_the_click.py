@@ -17,6 +17,7 @@ worker whose one held activity runs the real one.
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -37,19 +38,13 @@ with workflow.unsafe.imports_passed_through():
     from temporalio.worker import Worker
 
     from activities import ACTIVITIES
-    from activities.approval import OpenRequestInput, open_approval_request
+    from activities.approval import open_approval_request
     from activities.inspection import (
-        CheckCertificatesInput,
-        CheckCertificatesResult,
-        DispositionResult,
-        OpenReturnInput,
-        OpenReturnResult,
-        RecordDispositionInput,
         check_lot_certificates,
         open_return_to_vendor,
         record_inspection_disposition,
     )
-    from activities.replenishment import POStepResult, record_po_sent
+    from activities.replenishment import record_po_sent
     from supplychain.approvals import request_by_workflow
     from supplychain.dispositions import return_for
     from supplychain.inspection import inspection_for_workflow
@@ -67,7 +62,6 @@ with workflow.unsafe.imports_passed_through():
         Sku,
     )
     from supplychain.models.quality import CertificateType
-    from supplychain.purchasing import POStep
     from tests.factories import make_user
     from tests.fixtures.temporal import assert_replays
     from tests.workflows.test_approval import _input as approval_input
@@ -127,53 +121,17 @@ class Gate:
         self._open.set()
 
 
-def held_disposition(gate: Gate) -> Callable[..., Any]:
-    @activity.defn(name="record_inspection_disposition")
-    def held(input: RecordDispositionInput) -> DispositionResult:
-        result = record_inspection_disposition(input)
+def held_after_commit(gate: Gate, real: Callable[..., Any]) -> Callable[..., Any]:
+    """The activity `real` under its own name, held by `gate` once its first call has committed.
+    (`wraps` keeps its signature and type hints, which the worker decodes the input by.)"""
+
+    @functools.wraps(real, updated=())
+    def held(*args: Any) -> Any:
+        result = real(*args)
         gate.hold()
         return result
 
-    return held
-
-
-def held_return(gate: Gate) -> Callable[..., Any]:
-    @activity.defn(name="open_return_to_vendor")
-    def held(input: OpenReturnInput) -> OpenReturnResult:
-        result = open_return_to_vendor(input)
-        gate.hold()
-        return result
-
-    return held
-
-
-def held_certificate_check(gate: Gate) -> Callable[..., Any]:
-    @activity.defn(name="check_lot_certificates")
-    def held(input: CheckCertificatesInput) -> CheckCertificatesResult:
-        result = check_lot_certificates(input)
-        gate.hold()
-        return result
-
-    return held
-
-
-def held_po_sent(gate: Gate) -> Callable[..., Any]:
-    @activity.defn(name="record_po_sent")
-    def held(step: POStep) -> POStepResult:
-        result = record_po_sent(step)
-        gate.hold()
-        return result
-
-    return held
-
-
-def held_request(gate: Gate) -> Callable[..., Any]:
-    @activity.defn(name="open_approval_request")
-    def held(input: OpenRequestInput) -> None:
-        open_approval_request(input)
-        gate.hold()
-
-    return held
+    return activity.defn(name=real.__temporal_activity_definition.name)(held)  # type: ignore[attr-defined]
 
 
 @asynccontextmanager
@@ -230,7 +188,9 @@ async def test_sorting_is_taken_from_the_moment_the_lot_shows_sorting(
     time_skipping_env: WorkflowEnvironment, task_queue: str, world: World, db: Engine
 ) -> None:
     client, gate = time_skipping_env.client, Gate()
-    async with worker_holding(client, task_queue, held_disposition(gate), gate):
+    async with worker_holding(
+        client, task_queue, held_after_commit(gate, record_inspection_disposition), gate
+    ):
         handle = await rejected_lot(client, task_queue, world)
         await decide(client, handle, world, "sorting")
         await gate.reached()
@@ -258,7 +218,7 @@ async def test_a_return_is_acknowledged_from_the_moment_it_is_open(
     assert supplier_org is not None
     supplier = make_user(session, organisation=supplier_org, roles=[Role.SUPPLIER])
     client, gate = time_skipping_env.client, Gate()
-    async with worker_holding(client, task_queue, held_return(gate), gate):
+    async with worker_holding(client, task_queue, held_after_commit(gate, open_return_to_vendor), gate):
         handle = await rejected_lot(client, task_queue, world)
         await decide(client, handle, world, "return_to_vendor")
         await gate.reached()
@@ -296,7 +256,7 @@ async def test_a_recheck_asked_while_the_hold_is_recorded_releases_the_lot_at_on
     session.add(sku)
     session.commit()
     client, gate = time_skipping_env.client, Gate()
-    async with worker_holding(client, task_queue, held_certificate_check(gate), gate):
+    async with worker_holding(client, task_queue, held_after_commit(gate, check_lot_certificates), gate):
         handle = await _start(client, task_queue, _input(world))
         await handle.execute_update(InspectionWorkflow.record_defects, _defects(world))
         await gate.reached()
@@ -331,7 +291,7 @@ async def test_an_approval_is_decided_from_the_moment_the_queue_shows_it(
 ) -> None:
     people = _people(session)
     client, gate = time_skipping_env.client, Gate()
-    async with worker_holding(client, task_queue, held_request(gate), gate):
+    async with worker_holding(client, task_queue, held_after_commit(gate, open_approval_request), gate):
         handle = await client.start_workflow(
             ApprovalWorkflow.run,
             approval_input(people),
@@ -368,7 +328,7 @@ async def test_the_supplier_answers_a_po_from_the_moment_their_list_shows_it_sen
 ) -> None:
     world = po_world
     client, gate = time_skipping_env.client, Gate()
-    async with worker_holding(client, task_queue, held_po_sent(gate), gate):
+    async with worker_holding(client, task_queue, held_after_commit(gate, record_po_sent), gate):
         input = po_input(world, needs_approval=True)
         handle = await start_po(client, task_queue, input)
         approval = await _approval_opened(client, handle)

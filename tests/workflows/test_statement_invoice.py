@@ -12,7 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from temporalio import activity, workflow
+from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     import pytest
@@ -23,7 +23,6 @@ with workflow.unsafe.imports_passed_through():
 
     from activities.statement_invoice import record_invoice_decision
     from supplychain import invoices, statements
-    from supplychain.invoices import InvoiceDecision
     from supplychain.models import ApprovalRequest, DocumentEvent, Role, User
     from supplychain.models.settlement import (
         DisputeResolution,
@@ -38,7 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from tests.factories import make_user
     from tests.fixtures.temporal import assert_replays, running_worker
     from tests.statement_world import StatementWorld
-    from tests.workflows.test_ready_for_the_click import Gate, worker_holding
+    from tests.workflows.test_ready_for_the_click import Gate, held_after_commit, worker_holding
     from tests.workflows.test_statement import (
         WORKFLOWS as STATEMENT_WORKFLOWS,
     )
@@ -514,16 +513,6 @@ async def test_a_line_billed_at_the_amount_agreed_in_its_dispute_matches(
         await assert_replays(client, handle.id, WORKFLOWS)
 
 
-def held_invoice_decision(gate: Gate) -> Any:
-    @activity.defn(name="record_invoice_decision")
-    def held(step: InvoiceDecision) -> int:
-        told = record_invoice_decision(step)
-        gate.hold()
-        return told
-
-    return held
-
-
 async def test_a_corrected_invoice_is_taken_from_the_moment_the_rejection_is_recorded(
     time_skipping_env: WorkflowEnvironment, task_queue: str, world: StatementWorld, db: Engine, finance: User
 ) -> None:
@@ -532,7 +521,7 @@ async def test_a_corrected_invoice_is_taken_from_the_moment_the_rejection_is_rec
     invoice sent then is accepted, and recorded once the decision is."""
     client = time_skipping_env.client
     gate = Gate()
-    async with worker_holding(client, task_queue, held_invoice_decision(gate), gate):
+    async with worker_holding(client, task_queue, held_after_commit(gate, record_invoice_decision), gate):
         handle = await confirmed(client, task_queue, world)
         mismatched = invoice(world, "INV-701", "60.00", "6.50", "66.50")
         assert (await handle.execute_update(StatementWorkflow.submit_invoice, mismatched)).match is (

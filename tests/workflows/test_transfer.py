@@ -12,7 +12,7 @@ from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
-from temporalio import activity, workflow
+from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     import pytest
@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
     from temporalio.service import RPCError
     from temporalio.testing import WorkflowEnvironment
 
-    from activities.transfer import TransferStepResult, record_transfer_reserved
+    from activities.transfer import record_transfer_reserved
     from supplychain import transfers
     from supplychain.models import (
         ApprovalRequest,
@@ -35,10 +35,9 @@ with workflow.unsafe.imports_passed_through():
         TransferOrigin,
         TransferStatus,
     )
-    from supplychain.transfers import TransferStep
     from tests.fixtures.temporal import assert_replays, running_worker
     from tests.transfer_world import TransferWorld, build_transfer_world, stock
-    from tests.workflows.test_ready_for_the_click import Gate, worker_holding
+    from tests.workflows.test_ready_for_the_click import Gate, held_after_commit, worker_holding
     from workflows.approval import ApprovalState, ApprovalWorkflow, DecideInput, approval_workflow_id
     from workflows.common import business_date
     from workflows.transfer import (
@@ -494,16 +493,6 @@ async def test_bad_clicks_are_refused_and_change_nothing(
         assert _actions(db, handle.id.upper()) == ["created", "reserved", "dispatched"]
 
 
-def held_reservation(gate: Gate) -> Any:
-    @activity.defn(name="record_transfer_reserved")
-    def held(step: TransferStep) -> TransferStepResult:
-        result = record_transfer_reserved(step)
-        gate.hold()
-        return result
-
-    return held
-
-
 async def test_dispatch_is_taken_from_the_moment_the_transfer_shows_reserved(
     time_skipping_env: WorkflowEnvironment, task_queue: str, world: TransferWorld, db: Engine
 ) -> None:
@@ -512,7 +501,7 @@ async def test_dispatch_is_taken_from_the_moment_the_transfer_shows_reserved(
     once the reservation is recorded."""
     client = time_skipping_env.client
     gate = Gate()
-    async with worker_holding(client, task_queue, held_reservation(gate), gate):
+    async with worker_holding(client, task_queue, held_after_commit(gate, record_transfer_reserved), gate):
         handle = await _start(client, task_queue, world, world.north_store)
         await gate.reached()
         assert _row(db, handle.id.upper()).status is TransferStatus.RESERVED  # what the page shows
