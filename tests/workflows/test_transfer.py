@@ -144,16 +144,17 @@ async def _today(env: WorkflowEnvironment) -> date:
     return business_date(await env.get_current_time())
 
 
-async def _dispatch(env: WorkflowEnvironment, handle: Handle, world: TransferWorld) -> None:
-    await handle.execute_update(
-        TransferWorkflow.dispatch_transfer,
-        DispatchTransferInput(
-            actor_user_id=world.north_warehouse_user.id,
-            carrier="SF Express",
-            tracking_number="SF123",
-            expected_arrival=await _today(env) + timedelta(days=2),
-        ),
+async def _dispatch_input(env: WorkflowEnvironment, world: TransferWorld) -> DispatchTransferInput:
+    return DispatchTransferInput(
+        actor_user_id=world.north_warehouse_user.id,
+        carrier="SF Express",
+        tracking_number="SF123",
+        expected_arrival=await _today(env) + timedelta(days=2),
     )
+
+
+async def _dispatch(env: WorkflowEnvironment, handle: Handle, world: TransferWorld) -> None:
+    await handle.execute_update(TransferWorkflow.dispatch_transfer, await _dispatch_input(env, world))
 
 
 async def _refused(update: Any) -> str:
@@ -507,12 +508,7 @@ async def test_dispatch_is_taken_from_the_moment_the_transfer_shows_reserved(
         assert _row(db, handle.id.upper()).status is TransferStatus.RESERVED  # what the page shows
         dispatch = await handle.start_update(
             TransferWorkflow.dispatch_transfer,
-            DispatchTransferInput(
-                actor_user_id=world.north_warehouse_user.id,
-                carrier="SF Express",
-                tracking_number="SF123",
-                expected_arrival=await _today(time_skipping_env) + timedelta(days=2),
-            ),
+            await _dispatch_input(time_skipping_env, world),
             wait_for_stage=WorkflowUpdateStage.ACCEPTED,
         )
         gate.release()
