@@ -15,15 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
 from supplychain.models import ApprovalRequest, Organisation, OrgKind, Role, User
-from supplychain.models.settlement import Payment, PaymentStatus, Statement, StatementStatus
+from supplychain.models.settlement import Payment, PaymentRun, PaymentStatus, Statement, StatementStatus
 from supplychain.settings import settings
 from supplychain.settlement import payment_by_number, remittance_advice, settlement_figures
 from tests.factories import make_organisation, make_user
-from tests.fixtures.web import ClientFactory, form_post, login
+from tests.fixtures.web import ClientFactory, form_id_in, form_post, login
 from tests.pdf_tools import pdf_text
 from web.routes import home as home_routes
 from web.routes import payments as payment_routes
@@ -162,6 +163,21 @@ def test_a_payment_due_in_eight_days_is_on_finances_page_at_once(
     assert f'id="due_this_week-{later.number}"' not in page
     assert f'id="due_this_week-{world.payment_a.number}"' in page
     assert f'id="scheduled_later-{world.payment_a.number}"' not in page
+
+
+def test_running_payments_with_nothing_ready_makes_no_run_and_no_file(
+    client: TestClient, world: World, session: Session, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Payment A is scheduled but not yet due (not ready): the bank gets no empty instruction file."""
+    outbox = tmp_path / "outbox"
+    monkeypatch.setattr(settings, "PAYMENT_OUTBOX_DIR", outbox)
+    login(client, world.finance)
+    page = client.get("/finance/payment-runs").text
+    ran = form_post(client, "/finance/payment-runs", {"form_id": form_id_in(page, "/finance/payment-runs")})
+    assert ran.status_code == 303
+    assert "No payment is ready for the bank" in client.get("/finance/payment-runs").text
+    assert session.execute(select(func.count()).select_from(PaymentRun)).scalar_one() == 0
+    assert not outbox.exists() or not any(outbox.iterdir())
 
 
 def test_finance_users_are_refused_on_the_suppliers_page(client: TestClient, world: World) -> None:

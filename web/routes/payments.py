@@ -96,6 +96,7 @@ EARLY_DECIDED = lazy("Early payment request of %(number)s decided.")
 RETRIED = lazy("Payment %(number)s will be in the next payment run.")
 CANCELLED = lazy("Payment %(number)s cancelled.")
 RUN_DONE = lazy("Payment run %(run)s: %(count)s payments in the instruction file.")
+NOTHING_READY = lazy("No payment is ready for the bank: no run was made and no file written.")
 RESULTS_RECORDED = lazy("%(count)s bank results recorded.")
 RESULT_NO_FILE = lazy("Choose the bank's result file.")
 UNKNOWN_PAYMENT = lazy("Line %(line)s of the result file: no payment at the bank has the key %(key)s.")
@@ -437,14 +438,23 @@ def payment_runs(request: Request, user: FinanceUser, scope: OrgScope) -> Respon
 def run_payments_now(request: Request, user: FinanceUser, scope: OrgScope, form: FormDep) -> Response:
     _finance(user)
     today = _today()
-    number = reserve_number(scope.session, "PR", today.year)
     # One run per sent form (web/form_ids.py): a double click or a retry joins, or answers with, the
     # run this very form started; without a form id the run is named after its number.
     form_id = submitted_form_id(form)
-    workflow_id = f"payment-run-form-{user.user_id}-{form_id}" if form_id else payment_run_workflow_id(number)
+    form_run = f"payment-run-form-{user.user_id}-{form_id}" if form_id else None
     client = await_on_loop(scope.session, temporal_client, request)
+    nothing_ready = not settlement.ready_instructions(scope.session, today)
+    # With nothing to pay no run is made (the bank would get an empty file), unless this very form
+    # made one: then its answer, as for any repeated form.
+    if nothing_ready and not (
+        client and form_run and await_on_loop(scope.session, _exists, client, form_run)
+    ):
+        flash(scope.session, request, i18n.gettext(NOTHING_READY))
+        return RedirectResponse("/finance/payment-runs", status_code=303)
     if client is None:
         return _runs_page(request, user, scope, error=i18n.gettext(NOT_REACHABLE), status_code=503)
+    number = reserve_number(scope.session, "PR", today.year)
+    workflow_id = form_run or payment_run_workflow_id(number)
     try:
         result = await_on_loop(
             scope.session, _run, client, PaymentRunInput(run_number=number, value_date=today), workflow_id
@@ -455,6 +465,16 @@ def run_payments_now(request: Request, user: FinanceUser, scope: OrgScope, form:
     run, count = result.run_number, len(result.payment_numbers)
     flash(scope.session, request, i18n.gettext(RUN_DONE, run=run, count=count))
     return RedirectResponse("/finance/payment-runs", status_code=303)
+
+
+async def _exists(client: Client, workflow_id: str) -> bool:
+    try:
+        await client.get_workflow_handle(workflow_id).describe()
+    except RPCError as exc:
+        if exc.status != RPCStatusCode.NOT_FOUND:
+            log.warning("Could not look up %s: %r", workflow_id, exc)
+        return False
+    return True
 
 
 async def _run(client: Client, input: PaymentRunInput, workflow_id: str) -> PaymentRunResult:
