@@ -12,7 +12,6 @@ the `demo-*` commands refuse to run: the demo users' passwords are public.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import ctypes
 import logging
@@ -411,12 +410,12 @@ def web(
 @app.command()
 def worker() -> None:
     """Run the Temporal worker for every workflow and activity until Ctrl-C or SIGTERM."""
-    from worker import run_worker
+    from worker import run_worker_process
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # run_worker stops gracefully on SIGINT/SIGTERM once connected; Ctrl-C while connecting lands here.
+    # The worker stops gracefully on SIGINT/SIGTERM once connected; Ctrl-C while connecting lands here.
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(run_worker())
+        run_worker_process()
 
 
 # --- dev: everything on one machine -----------------------------------------------------------------

@@ -23,7 +23,7 @@ from temporalio.worker import Interceptor, Worker
 from activities import ACTIVITIES
 from supplychain import planning_schedules
 from supplychain.settings import settings
-from supplychain.temporal import connect_with_retry
+from supplychain.temporal import connect_with_retry, run_with_client
 from workflows.registry import WORKFLOWS
 
 logger = logging.getLogger("worker")
@@ -70,6 +70,25 @@ async def run_worker(
 ) -> None:
     """Connect (retrying while the server starts) and run until SIGTERM/SIGINT, `stop` or cancellation."""
     client = await connect_with_retry(address, timeout=connect_timeout)
+    await serve(client, task_queue=task_queue, stop=stop, interceptors=interceptors)
+
+
+def run_worker_process(connect_timeout: float = 60.0) -> None:
+    """`portal worker`: the worker on a Temporal runtime of its own, shut down before the process
+    exits (supplychain.temporal.run_with_client). On the SDK's default runtime a Rust thread still
+    finishing a call at interpreter shutdown can abort the process after a clean stop ("Fatal Python
+    error: PyGILState_Release", temporalio/sdk-python#300)."""
+    run_with_client(serve, connect_timeout=connect_timeout)
+
+
+async def serve(
+    client: Client,
+    *,
+    task_queue: str | None = None,
+    stop: asyncio.Event | None = None,
+    interceptors: Sequence[Interceptor] = (),
+) -> None:
+    """Run the worker on `client` until SIGTERM/SIGINT, `stop` or cancellation."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     installed: list[signal.Signals] = []
@@ -107,4 +126,4 @@ async def run_worker(
 
 if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    asyncio.run(run_worker())
+    run_worker_process()

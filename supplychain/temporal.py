@@ -8,8 +8,9 @@ A short-lived process (a CLI step such as `portal demo-orders`) runs its work th
 exits. The SDK's default runtime lives until the interpreter itself shuts down, and its Rust
 threads (Tokio) still completing an RPC callback at that moment crash the process with "Fatal
 Python error: PyGILState_Release: thread state ... must be current when releasing" (SIGABRT, now
-and then a segfault) after all the work succeeded (temporalio/sdk-python#300). The long-lived web
-app and worker keep the default runtime.
+and then a segfault) after all the work succeeded (temporalio/sdk-python#300). The worker process
+(`worker.run_worker_process`) runs the same way, since it too exits after a clean stop; the web
+app keeps the default runtime.
 """
 
 from __future__ import annotations
