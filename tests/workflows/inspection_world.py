@@ -217,11 +217,21 @@ class Balance:
 
 
 def balance(db: Engine, world: World, sku: Sku) -> Balance:
-    """The warehouse balance of `sku`; the ledger's sums must equal it."""
-    with Session(db) as session:
+    """The warehouse balance of `sku`; the ledger's sums must equal it. The balance is read before
+    and after the ledger: a worker's movement committed in between (each statement sees the latest
+    commit) would make them differ without anything being wrong, so such a read is taken again."""
+
+    def read(session: Session) -> Balance:
+        session.expire_all()
         row = get_balance(session, world.warehouse.id, sku.id)
-        found = Balance(0, 0, 0) if row is None else Balance(row.on_hand, row.quarantine, row.available)
-        totals = ledger_totals(session, world.warehouse.id, sku.id)
+        return Balance(0, 0, 0) if row is None else Balance(row.on_hand, row.quarantine, row.available)
+
+    with Session(db) as session:
+        for _ in range(100):
+            found = read(session)
+            totals = ledger_totals(session, world.warehouse.id, sku.id)
+            if read(session) == found:
+                break
         assert (totals.on_hand, totals.quarantine) == (found.on_hand, found.quarantine)
         return found
 
